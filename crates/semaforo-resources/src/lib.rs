@@ -1,0 +1,1 @@
+//! The Resource Management Guide in Rust.

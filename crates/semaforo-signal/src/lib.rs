@@ -1,0 +1,1 @@
+//! Signal control: phases, intervals, the controller state machine and its conflict monitor.
