@@ -1,1 +1,44 @@
-fn main() {}
+//! `semaforo`: the binary. It parses the command line, loads the configuration and hands over
+//! to a command; the work itself lives in the library crates and in [`runtime`].
+
+mod cli;
+mod commands;
+mod config;
+mod logging;
+mod runtime;
+
+use std::process::ExitCode;
+
+use clap::Parser;
+
+use cli::{Cli, Command, ConfigAction};
+
+/// Exit code for a configuration or usage error (clap uses 2 for usage errors too).
+const EXIT_CONFIG: u8 = 2;
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let flags = match cli.overrides() {
+        Ok(flags) => flags,
+        Err(message) => {
+            eprintln!("error: {message}");
+            return ExitCode::from(EXIT_CONFIG);
+        }
+    };
+    let workdir = std::env::current_dir().unwrap_or_else(|_| ".".into());
+    let mut sources = config::Sources { file: cli.config.clone(), flags, workdir };
+    match cli.command {
+        Command::Config { action: ConfigAction::Check { file } } => {
+            if file.is_some() {
+                sources.file = file;
+            }
+            commands::config_check(&sources)
+        }
+        Command::Config { action: ConfigAction::Keys } => {
+            print!("{}", config::schema::reference_table());
+            ExitCode::SUCCESS
+        }
+        Command::CleanTemp(args) => commands::clean_temp(&sources, args.dry_run),
+        Command::Run(args) => commands::run(&sources, args.run_for),
+    }
+}

@@ -1,0 +1,169 @@
+//! The command line: subcommands and the flags that override configuration.
+//!
+//! Every flag that changes a setting becomes a `(flag, key, value)` override handed to the
+//! configuration loader, so a bad flag value is reported exactly like a bad file or
+//! environment value (naming the flag, the value and the accepted range).
+
+use std::path::PathBuf;
+use std::time::Duration;
+
+use clap::{Args, Parser, Subcommand};
+
+#[derive(Debug, Parser)]
+#[command(
+    name = "semaforo",
+    version,
+    about = "Camera-driven adaptive traffic-signal controller",
+    long_about = "Camera-driven adaptive traffic-signal controller.\n\n\
+        Settings come from built-in defaults, then the TOML file (--config, else ./semaforo.toml \
+        if present), then the environment (and ./.env), then command-line flags. \
+        `semaforo config check` shows every setting and where its value came from."
+)]
+pub struct Cli {
+    /// Configuration file (default: ./semaforo.toml if it exists).
+    #[arg(long, global = true, value_name = "FILE")]
+    pub config: Option<PathBuf>,
+
+    /// Override any setting, e.g. `--set signal.min_green=12` (repeatable).
+    #[arg(long = "set", short = 's', global = true, value_name = "KEY=VALUE")]
+    pub set: Vec<String>,
+
+    /// Log level: trace, debug, info, warn or error (overrides LOG_LEVEL).
+    #[arg(long, global = true, value_name = "LEVEL")]
+    pub log_level: Option<String>,
+
+    /// Directory of the log files (overrides LOG_DIR).
+    #[arg(long, global = true, value_name = "DIR")]
+    pub log_dir: Option<String>,
+
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Run the controller (two synthetic cameras when nothing is configured).
+    Run(RunArgs),
+    /// Inspect the configuration.
+    Config {
+        #[command(subcommand)]
+        action: ConfigAction,
+    },
+    /// Remove orphaned temporary files: only entries with the prefix, older than the age,
+    /// owned by this user; symbolic links are never followed.
+    CleanTemp(CleanTempArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct RunArgs {
+    /// Stop by itself after this long (e.g. 30s, 5m, 1h30m), cleanly, with exit code 0.
+    #[arg(long = "for", value_name = "DURATION", value_parser = parse_duration)]
+    pub run_for: Option<Duration>,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum ConfigAction {
+    /// Validate and print the effective configuration, each value with its source.
+    /// Exit code 0 when valid, 2 when not.
+    Check {
+        /// The file to check (default: --config, else ./semaforo.toml if present).
+        file: Option<PathBuf>,
+    },
+    /// List every setting: TOML key, environment variables, default and accepted values
+    /// (a Markdown table, as in the README).
+    Keys,
+}
+
+#[derive(Debug, Args)]
+pub struct CleanTempArgs {
+    /// Directory to sweep (default: temp.dir, the system temp directory).
+    #[arg(long, value_name = "DIR")]
+    pub dir: Option<String>,
+    /// Only names starting with this (default: temp.prefix, "traffic_").
+    #[arg(long, value_name = "PREFIX")]
+    pub prefix: Option<String>,
+    /// Only entries older than this many hours (default: temp.max_age_hours, 24).
+    #[arg(long, value_name = "HOURS")]
+    pub max_age_hours: Option<String>,
+    /// List what would be removed, remove nothing.
+    #[arg(long)]
+    pub dry_run: bool,
+}
+
+/// Parses `30s`, `5m`, `1h30m`, `250ms`; a bare number is seconds.
+pub fn parse_duration(text: &str) -> Result<Duration, String> {
+    let trimmed = text.trim();
+    if let Ok(seconds) = trimmed.parse::<f64>() {
+        if seconds.is_finite() && seconds >= 0.0 {
+            return Ok(Duration::from_secs_f64(seconds));
+        }
+    }
+    humantime::parse_duration(trimmed)
+        .map_err(|e| format!("`{text}` is not a duration ({e}); expected e.g. 30s, 5m or 1h30m"))
+}
+
+impl Cli {
+    /// The setting overrides the flags ask for, as `(flag as written, key, value)`.
+    pub fn overrides(&self) -> Result<Vec<(String, String, String)>, String> {
+        let mut out = Vec::new();
+        for item in &self.set {
+            let Some((key, value)) = item.split_once('=') else {
+                return Err(format!("--set {item}: expected KEY=VALUE, e.g. signal.min_green=12"));
+            };
+            out.push((format!("--set {item}"), key.trim().to_string(), value.to_string()));
+        }
+        if let Some(level) = &self.log_level {
+            out.push((format!("--log-level {level}"), "logging.level".into(), level.clone()));
+        }
+        if let Some(dir) = &self.log_dir {
+            out.push((format!("--log-dir {dir}"), "logging.dir".into(), dir.clone()));
+        }
+        if let Command::CleanTemp(args) = &self.command {
+            let named = [
+                ("--dir", "temp.dir", &args.dir),
+                ("--prefix", "temp.prefix", &args.prefix),
+                ("--max-age-hours", "temp.max_age_hours", &args.max_age_hours),
+            ];
+            for (flag, key, value) in named {
+                if let Some(value) = value {
+                    out.push((format!("{flag} {value}"), key.to_string(), value.clone()));
+                }
+            }
+        }
+        Ok(out)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn durations_accept_units_and_bare_seconds() {
+        assert_eq!(parse_duration("30s").unwrap(), Duration::from_secs(30));
+        assert_eq!(parse_duration("1h30m").unwrap(), Duration::from_secs(5400));
+        assert_eq!(parse_duration("2.5").unwrap(), Duration::from_millis(2500));
+        let err = parse_duration("soon").unwrap_err();
+        assert!(err.contains("`soon` is not a duration"), "{err}");
+    }
+
+    #[test]
+    fn set_flags_become_overrides_naming_the_flag() {
+        let cli = Cli::parse_from(["semaforo", "--set", "signal.yellow=4", "run"]);
+        assert_eq!(
+            cli.overrides().unwrap(),
+            vec![("--set signal.yellow=4".into(), "signal.yellow".into(), "4".into())]
+        );
+        let cli = Cli::parse_from(["semaforo", "-s", "oops", "run"]);
+        assert!(cli.overrides().unwrap_err().contains("expected KEY=VALUE"));
+    }
+
+    #[test]
+    fn clean_temp_flags_override_the_temp_settings() {
+        let cli = Cli::parse_from([
+            "semaforo", "clean-temp", "--dir", "/x", "--prefix", "traffic_", "--max-age-hours", "1",
+        ]);
+        let keys: Vec<_> = cli.overrides().unwrap().into_iter().map(|(_, k, _)| k).collect();
+        assert_eq!(keys, vec!["temp.dir", "temp.prefix", "temp.max_age_hours"]);
+    }
+}

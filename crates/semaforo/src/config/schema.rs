@@ -1,0 +1,445 @@
+//! Every setting semaforo has, in one table: its key in the TOML file, the environment
+//! variables that set it (the Guide's and the original system's names first), its default,
+//! and the values it accepts.
+//!
+//! The table is the single source of truth: the loader, the validator, `semaforo config
+//! check` and the README's configuration section all follow it, so a setting cannot exist in
+//! one place and be forgotten in another (the original read its settings from three places and
+//! most of them had no effect).
+
+use std::fmt;
+
+/// What values a setting accepts.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub enum Kind {
+    /// A whole number within `min..=max`, with the unit it is counted in.
+    Int { min: i64, max: i64, unit: &'static str },
+    /// A number within `min..=max`, with the unit it is counted in.
+    Float { min: f64, max: f64, unit: &'static str },
+    /// `true`/`false` (also `1`/`0`, `yes`/`no`, `on`/`off` in the environment).
+    Bool,
+    /// One of a fixed set of words (compared without case).
+    Choice(&'static [&'static str]),
+    /// A non-empty path.
+    Path,
+    /// Free text that must not be empty.
+    Text,
+    /// Free text that may be empty (empty means "off").
+    OptionalText,
+    /// A camera source: `synthetic:`, `testsrc:`, `file:PATH` or a path, `rtsp://…`,
+    /// `http(s)://…`, `v4l2:…`, `/dev/videoN`, a camera index, `dir:PATH`.
+    CameraSource,
+    /// A prefix for temporary file names: letters, digits, `_`, `-`, `.`; no path separators.
+    FilePrefix,
+}
+
+impl Kind {
+    /// The accepted range or form, as an error message ends with it.
+    pub fn expected(&self) -> String {
+        match self {
+            Kind::Int { min, max, unit } => {
+                format!("a whole number of {unit} from {min} to {max}")
+            }
+            Kind::Float { min, max, unit } => format!("a number of {unit} from {min} to {max}"),
+            Kind::Bool => "true or false".to_string(),
+            Kind::Choice(words) => format!("one of {}", words.join(", ")),
+            Kind::Path => "a path to a file or directory".to_string(),
+            Kind::Text => "a non-empty text".to_string(),
+            Kind::OptionalText => "a text (empty to turn it off)".to_string(),
+            Kind::CameraSource => "a camera source: synthetic:, testsrc:, file:PATH or a video \
+                 file path, rtsp://HOST/PATH, http(s)://HOST/PATH (MJPEG), v4l2:/dev/videoN, \
+                 /dev/videoN, a camera index such as 0, or dir:PATH"
+                .to_string(),
+            Kind::FilePrefix => {
+                "a file-name prefix of letters, digits, '_', '-' or '.' (no '/')".to_string()
+            }
+        }
+    }
+}
+
+/// A setting's built-in default.
+#[derive(Debug, Clone, Copy)]
+pub enum Default {
+    Int(i64),
+    Float(f64),
+    Bool(bool),
+    Text(&'static str),
+    /// The operating system's temporary directory (`$TMPDIR`, else `/tmp`).
+    SystemTempDir,
+}
+
+impl fmt::Display for Default {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Default::Int(v) => write!(f, "{v}"),
+            Default::Float(v) => write!(f, "{v}"),
+            Default::Bool(v) => write!(f, "{v}"),
+            Default::Text(v) => write!(f, "\"{v}\""),
+            Default::SystemTempDir => write!(f, "the system temp directory"),
+        }
+    }
+}
+
+/// One setting.
+#[derive(Debug, Clone, Copy)]
+pub struct Spec {
+    /// Dotted key in the TOML file, e.g. `signal.min_green`.
+    pub key: &'static str,
+    /// Environment variables that set it, the preferred name first; later names are the
+    /// original system's aliases.
+    pub env: &'static [&'static str],
+    pub kind: Kind,
+    pub default: Default,
+    /// One line for `config check` and the README.
+    pub help: &'static str,
+}
+
+const LEVELS: &[&str] = &["trace", "debug", "info", "warn", "error"];
+
+/// All settings, grouped by TOML section.
+pub const SETTINGS: &[Spec] = &[
+    // --- logging ---
+    Spec {
+        key: "logging.level",
+        env: &["LOG_LEVEL"],
+        kind: Kind::Choice(LEVELS),
+        default: Default::Text("info"),
+        help: "lowest level written to traffic_light.log and the console (WARNING and CRITICAL are accepted as warn and error)",
+    },
+    Spec {
+        key: "logging.dir",
+        env: &["LOG_DIR"],
+        kind: Kind::Path,
+        default: Default::Text("logs"),
+        help: "directory of traffic_light.log, errors.log and performance.log",
+    },
+    Spec {
+        key: "logging.format",
+        env: &["LOG_FORMAT"],
+        kind: Kind::Choice(&["text", "json"]),
+        default: Default::Text("text"),
+        help: "log file lines as text or as JSON objects (the console is always text)",
+    },
+    Spec {
+        key: "logging.max_file_size_mb",
+        env: &["MAX_LOG_FILE_SIZE_MB"],
+        kind: Kind::Float { min: 0.01, max: 10240.0, unit: "MB" },
+        default: Default::Float(10.0),
+        help: "a log file is rotated when it would grow past this size",
+    },
+    Spec {
+        key: "logging.backup_count",
+        env: &["LOG_BACKUP_COUNT"],
+        kind: Kind::Int { min: 0, max: 1000, unit: "files" },
+        default: Default::Int(5),
+        help: "rotated files kept per log (name.log.1 is the newest)",
+    },
+    Spec {
+        key: "logging.to_console",
+        env: &["LOG_TO_CONSOLE"],
+        kind: Kind::Bool,
+        default: Default::Bool(true),
+        help: "also print log lines on standard error",
+    },
+    Spec {
+        key: "logging.to_file",
+        env: &["LOG_TO_FILE"],
+        kind: Kind::Bool,
+        default: Default::Bool(true),
+        help: "write the three log files",
+    },
+    Spec {
+        key: "logging.performance",
+        env: &["ENABLE_PERFORMANCE_LOGGING"],
+        kind: Kind::Bool,
+        default: Default::Bool(true),
+        help: "write stage timings and resource statistics to performance.log",
+    },
+    Spec {
+        key: "logging.queue_capacity",
+        env: &["LOG_QUEUE_CAPACITY"],
+        kind: Kind::Int { min: 16, max: 1_000_000, unit: "lines" },
+        default: Default::Int(8192),
+        help: "lines waiting for the log writer; when full, new lines are dropped and counted",
+    },
+    // --- resources ---
+    Spec {
+        key: "resources.memory_limit_mb",
+        env: &["MEMORY_LIMIT_MB"],
+        kind: Kind::Int { min: 16, max: 1_048_576, unit: "MB" },
+        default: Default::Int(512),
+        help: "process resident memory above which a warning is logged with the statistics",
+    },
+    Spec {
+        key: "resources.statistics_interval",
+        env: &["RESOURCE_STATS_INTERVAL"],
+        kind: Kind::Float { min: 1.0, max: 86400.0, unit: "seconds" },
+        default: Default::Float(60.0),
+        help: "how often resource statistics go to performance.log",
+    },
+    Spec {
+        key: "temp.dir",
+        env: &["TEMP_DIR"],
+        kind: Kind::Path,
+        default: Default::SystemTempDir,
+        help: "where semaforo creates its temporary files and sweeps its orphans",
+    },
+    Spec {
+        key: "temp.prefix",
+        env: &["TEMP_FILE_PREFIX"],
+        kind: Kind::FilePrefix,
+        default: Default::Text("traffic_"),
+        help: "name prefix of semaforo's temporary files; the orphan sweep touches nothing else",
+    },
+    Spec {
+        key: "temp.max_age_hours",
+        env: &["TEMP_FILE_MAX_AGE_HOURS"],
+        kind: Kind::Float { min: 0.01, max: 87600.0, unit: "hours" },
+        default: Default::Float(24.0),
+        help: "temporary files older than this are orphans, swept at start and every hour",
+    },
+    // --- frames ---
+    Spec {
+        key: "frames.save",
+        env: &["SAVE_FRAMES"],
+        kind: Kind::Bool,
+        default: Default::Bool(true),
+        help: "save every Nth camera frame as a JPEG in frames.dir (rotated, bounded)",
+    },
+    Spec {
+        key: "frames.save_interval",
+        env: &["FRAME_SAVE_INTERVAL"],
+        kind: Kind::Int { min: 1, max: 1_000_000, unit: "frames" },
+        default: Default::Int(100),
+        help: "save one frame per camera every this many frames",
+    },
+    Spec {
+        key: "frames.max_saved",
+        env: &["MAX_FRAMES_SAVED"],
+        kind: Kind::Int { min: 1, max: 10_000_000, unit: "frames" },
+        default: Default::Int(100),
+        help: "saved JPEGs kept per camera; the oldest is removed first",
+    },
+    Spec {
+        key: "frames.dir",
+        env: &["FRAME_DIR"],
+        kind: Kind::Path,
+        default: Default::Text("detection_frames"),
+        help: "directory of the saved frames",
+    },
+    Spec {
+        key: "frames.jpeg_quality",
+        env: &["JPEG_QUALITY"],
+        kind: Kind::Int { min: 1, max: 100, unit: "percent" },
+        default: Default::Int(85),
+        help: "JPEG quality of saved frames",
+    },
+    Spec {
+        key: "frames.buffer_memory_mb",
+        env: &["FRAME_BUFFER_MEMORY_MB"],
+        kind: Kind::Float { min: 1.0, max: 65536.0, unit: "MB" },
+        default: Default::Float(100.0),
+        help: "bytes of recent frames held in memory (the frames themselves, not the process)",
+    },
+    Spec {
+        key: "frames.min_free_disk_percent",
+        env: &["MIN_FREE_DISK_PERCENT"],
+        kind: Kind::Float { min: 0.0, max: 99.0, unit: "percent" },
+        default: Default::Float(10.0),
+        help: "a frame is not saved when the disk has less free space than this",
+    },
+    // --- cameras ---
+    Spec {
+        key: "cameras.a.source",
+        env: &["CAMERA_A_SOURCE", "CAMERA_A_INDEX"],
+        kind: Kind::CameraSource,
+        default: Default::Text("synthetic:"),
+        help: "what camera A (approach A) watches",
+    },
+    Spec {
+        key: "cameras.b.source",
+        env: &["CAMERA_B_SOURCE", "CAMERA_B_INDEX"],
+        kind: Kind::CameraSource,
+        default: Default::Text("synthetic:"),
+        help: "what camera B (approach B) watches",
+    },
+    Spec {
+        key: "cameras.width",
+        env: &["CAMERA_WIDTH"],
+        kind: Kind::Int { min: 160, max: 1920, unit: "pixels" },
+        default: Default::Int(640),
+        help: "frame width requested from cameras (synthetic scenes render at this size)",
+    },
+    Spec {
+        key: "cameras.height",
+        env: &["CAMERA_HEIGHT"],
+        kind: Kind::Int { min: 120, max: 1080, unit: "pixels" },
+        default: Default::Int(480),
+        help: "frame height requested from cameras",
+    },
+    Spec {
+        key: "cameras.fps",
+        env: &["CAMERA_FPS"],
+        kind: Kind::Float { min: 1.0, max: 60.0, unit: "frames per second" },
+        default: Default::Float(15.0),
+        help: "frame rate requested from cameras",
+    },
+    // --- orchestrator ---
+    Spec {
+        key: "orchestrator.host",
+        env: &["ORCHESTRATOR_HOST"],
+        kind: Kind::OptionalText,
+        default: Default::Text(""),
+        help: "host of the central orchestrator; empty means no orchestrator link",
+    },
+    Spec {
+        key: "orchestrator.port",
+        env: &["ORCHESTRATOR_PORT"],
+        kind: Kind::Int { min: 1, max: 65535, unit: "port number" },
+        default: Default::Int(9000),
+        help: "TCP port of the central orchestrator",
+    },
+    // --- signal ---
+    Spec {
+        key: "signal.policy",
+        env: &["SIGNAL_POLICY"],
+        kind: Kind::Choice(&["fixed", "compare", "actuated", "max-pressure"]),
+        default: Default::Text("compare"),
+        help: "how green time is allocated",
+    },
+    Spec {
+        key: "signal.min_green",
+        env: &["MIN_GREEN_TIME"],
+        kind: Kind::Float { min: 5.0, max: 300.0, unit: "seconds" },
+        default: Default::Float(10.0),
+        help: "shortest green of any phase",
+    },
+    Spec {
+        key: "signal.max_green",
+        env: &["MAX_GREEN_TIME"],
+        kind: Kind::Float { min: 10.0, max: 600.0, unit: "seconds" },
+        default: Default::Float(60.0),
+        help: "longest green of any phase while another approach is waiting",
+    },
+    Spec {
+        key: "signal.yellow",
+        env: &["YELLOW_TIME"],
+        kind: Kind::Float { min: 1.0, max: 10.0, unit: "seconds" },
+        default: Default::Float(3.0),
+        help: "yellow change interval",
+    },
+    Spec {
+        key: "signal.red_clearance",
+        env: &["RED_TIME"],
+        kind: Kind::Float { min: 0.0, max: 10.0, unit: "seconds" },
+        default: Default::Float(2.0),
+        help: "all-red clearance after each yellow",
+    },
+    Spec {
+        key: "signal.decision_interval",
+        env: &["DECISION_INTERVAL"],
+        kind: Kind::Float { min: 0.5, max: 3600.0, unit: "seconds" },
+        default: Default::Float(2.0),
+        help: "how often status (counts) is reported",
+    },
+];
+
+/// The setting with this TOML key.
+pub fn spec(key: &str) -> Option<&'static Spec> {
+    SETTINGS.iter().find(|s| s.key == key)
+}
+
+/// The known key most like `unknown`, if one is close enough to be a likely typo.
+pub fn suggest(unknown: &str) -> Option<&'static str> {
+    let lower = unknown.to_ascii_lowercase();
+    SETTINGS
+        .iter()
+        .map(|s| {
+            // Compare whole keys, and also the last segment alone, so `signal.min_gren` and
+            // `min_green` in the wrong section both find `signal.min_green`.
+            let whole = strsim::jaro_winkler(&lower, s.key);
+            let last = lower.rsplit('.').next().unwrap_or(&lower);
+            let leaf = s.key.rsplit('.').next().unwrap_or(s.key);
+            let tail = strsim::jaro_winkler(last, leaf) * 0.95;
+            (s.key, whole.max(tail))
+        })
+        .filter(|(_, score)| *score >= 0.85)
+        .max_by(|a, b| a.1.total_cmp(&b.1))
+        .map(|(key, _)| key)
+}
+
+/// Every setting as a Markdown table (`semaforo config keys`, and the README's copy of it).
+pub fn reference_table() -> String {
+    let mut out = String::from(
+        "| key | environment | default | accepted | what it does |\n|---|---|---|---|---|\n",
+    );
+    for s in SETTINGS {
+        let env: Vec<String> = s.env.iter().map(|e| format!("`{e}`")).collect();
+        out.push_str(&format!(
+            "| `{}` | {} | {} | {} | {} |\n",
+            s.key,
+            env.join(", "),
+            s.default,
+            s.kind.expected(),
+            s.help
+        ));
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn keys_and_env_names_are_unique() {
+        let mut keys: Vec<_> = SETTINGS.iter().map(|s| s.key).collect();
+        keys.sort_unstable();
+        keys.dedup();
+        assert_eq!(keys.len(), SETTINGS.len());
+        let mut envs: Vec<_> = SETTINGS.iter().flat_map(|s| s.env.iter()).collect();
+        let n = envs.len();
+        envs.sort_unstable();
+        envs.dedup();
+        assert_eq!(envs.len(), n);
+    }
+
+    #[test]
+    fn guide_names_have_guide_defaults() {
+        let default_of = |env: &str| {
+            SETTINGS
+                .iter()
+                .find(|s| s.env.contains(&env))
+                .map(|s| s.default.to_string())
+                .unwrap_or_default()
+        };
+        assert_eq!(default_of("MEMORY_LIMIT_MB"), "512");
+        assert_eq!(default_of("FRAME_SAVE_INTERVAL"), "100");
+        assert_eq!(default_of("MAX_FRAMES_SAVED"), "100");
+        assert_eq!(default_of("TEMP_FILE_PREFIX"), "\"traffic_\"");
+        assert_eq!(default_of("TEMP_FILE_MAX_AGE_HOURS"), "24");
+        assert_eq!(default_of("MIN_GREEN_TIME"), "10");
+        assert_eq!(default_of("MAX_GREEN_TIME"), "60");
+        assert_eq!(default_of("YELLOW_TIME"), "3");
+        assert_eq!(default_of("RED_TIME"), "2");
+        assert_eq!(default_of("MAX_LOG_FILE_SIZE_MB"), "10");
+        assert_eq!(default_of("LOG_BACKUP_COUNT"), "5");
+    }
+
+    #[test]
+    fn the_readme_lists_every_setting_as_config_keys_prints_it() {
+        let readme = include_str!("../../../../README.md");
+        assert!(
+            readme.contains(&reference_table()),
+            "README.md's configuration table is out of date: paste `semaforo config keys`"
+        );
+    }
+
+    #[test]
+    fn typos_find_the_intended_key() {
+        assert_eq!(suggest("signal.min_gren"), Some("signal.min_green"));
+        assert_eq!(suggest("logging.levle"), Some("logging.level"));
+        assert_eq!(suggest("frames.jpeg_qualty"), Some("frames.jpeg_quality"));
+        assert_eq!(suggest("completely.unrelated"), None);
+    }
+}
