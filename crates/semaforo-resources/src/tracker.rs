@@ -295,7 +295,7 @@ impl ResourceTracker {
                     k.alive += 1;
                 }
             }
-            leaks.sort_by(|a, b| b.age.cmp(&a.age));
+            leaks.sort_by_key(|l| std::cmp::Reverse(l.age));
             (kinds, leaks, reg.watched_disks.clone())
         };
         let rss = process_rss_bytes().unwrap_or(0);

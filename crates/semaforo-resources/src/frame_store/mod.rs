@@ -778,3 +778,6 @@ impl FrameStore {
         }
     }
 }
+
+#[cfg(test)]
+mod tests;
