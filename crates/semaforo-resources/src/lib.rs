@@ -45,8 +45,8 @@ mod tracker;
 
 pub use camera::{CameraDevice, CameraError, CameraProperty, ManagedCamera};
 pub use frame_store::{
-    AddOutcome, BufferedFrame, FrameStore, FrameStoreConfig, FrameStoreError, FrameStoreUsage,
-    ImageError, ImageRef, PixelFormat, SaveOutcome, SkipReason,
+    encode_jpeg, AddOutcome, BufferedFrame, EncodeError, FrameStore, FrameStoreConfig,
+    FrameStoreError, FrameStoreUsage, ImageError, ImageRef, PixelFormat, SaveOutcome, SkipReason,
 };
 pub use process::{disk_space, open_fd_count, process_rss_bytes, DiskSpace};
 pub use temp::{cleanup_orphaned, sweep_orphans, SweepOptions, SweepReport, TempError, TempFiles};

@@ -27,6 +27,7 @@ mod jpeg;
 mod naming;
 
 pub use image::{ImageError, ImageRef, PixelFormat};
+pub use jpeg::{encode_jpeg, EncodeError};
 
 use std::cell::RefCell;
 use std::collections::{BTreeMap, HashMap, VecDeque};
@@ -117,13 +118,8 @@ pub enum FrameStoreError {
     #[error("cannot check free disk space of {dir}: {source}")]
     DiskCheck { dir: PathBuf, source: io::Error },
     /// The JPEG encoder failed.
-    #[error("cannot encode a {width}x{height} frame of camera {camera} as JPEG: {reason}")]
-    Encode {
-        camera: String,
-        width: u32,
-        height: u32,
-        reason: String,
-    },
+    #[error("camera {camera}: {source}")]
+    Encode { camera: String, source: EncodeError },
     /// Writing or renaming the file failed.
     #[error("cannot write frame file {path}: {source}")]
     Write { path: PathBuf, source: io::Error },
@@ -588,12 +584,10 @@ impl FrameStore {
         }
         ENCODE_BUFFER.with(|buffer| {
             let mut jpeg = buffer.borrow_mut();
-            jpeg::encode(&image, self.cfg.jpeg_quality, &mut jpeg).map_err(|reason| {
+            jpeg::encode_jpeg(image, self.cfg.jpeg_quality, &mut jpeg).map_err(|source| {
                 FrameStoreError::Encode {
                     camera: camera.to_owned(),
-                    width: image.width(),
-                    height: image.height(),
-                    reason,
+                    source,
                 }
             })?;
             if jpeg.len() as u64 >= space.free_bytes {
