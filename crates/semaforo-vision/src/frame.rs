@@ -3,7 +3,7 @@
 
 use std::time::SystemTime;
 
-use semaforo_resources::{ImageRef, PixelFormat};
+use semaforo_resources::{ImageError, ImageRef, PixelFormat};
 
 /// One frame from a camera.
 #[derive(Debug, Clone, PartialEq)]
@@ -30,9 +30,9 @@ impl Frame {
         }
     }
 
-    /// A borrowed view for the frame store and other consumers of plain images.
-    pub fn image(&self) -> ImageRef<'_> {
+    /// A borrowed view for the frame store and other consumers of plain images; an error if
+    /// the buffer does not match the size.
+    pub fn image(&self) -> Result<ImageRef<'_>, ImageError> {
         ImageRef::new(self.width, self.height, PixelFormat::Rgb8, &self.rgb)
-            .expect("a Frame's buffer always matches its size")
     }
 }

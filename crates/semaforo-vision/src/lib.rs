@@ -1,1 +1,38 @@
-//! Frames, frame sources, zones and vehicle detection (see the frame-sources and detection issues).
+//! Frames and the sources that produce them.
+//!
+//! Today this crate holds the [`Frame`] type and the `testsrc:` [`TestPatternCamera`], a
+//! bring-up source that proves the path from a camera to the frame store without hardware.
+//! The synthetic traffic scene, video files, RTSP, USB cameras, zones and vehicle detection
+//! arrive with the frame-sources and detection issues, behind the same
+//! [`semaforo_resources::CameraDevice`] trait.
+//!
+//! ```
+//! use semaforo_resources::{ManagedCamera, ResourceTracker};
+//! use semaforo_vision::TestPatternCamera;
+//!
+//! let tracker = ResourceTracker::new();
+//! let mut camera = ManagedCamera::open(&tracker, "A", || TestPatternCamera::open(320, 240, 15.0)).unwrap();
+//! let frame = camera.read().unwrap();
+//! assert_eq!((frame.width, frame.height, frame.seq), (320, 240, 0));
+//! ```
+
+mod frame;
+mod test_pattern;
+
+pub use frame::Frame;
+pub use test_pattern::{TestPattern, TestPatternCamera};
+
+/// Why a source could not open, read or change a setting. Each variant names what it is about.
+#[derive(Debug, thiserror::Error)]
+pub enum SourceError {
+    /// A requested setting is outside what the source can do.
+    #[error("{property} = {value} is not possible: expected {expected}")]
+    BadSetting {
+        property: &'static str,
+        value: f64,
+        expected: String,
+    },
+    /// The source was released and cannot be read.
+    #[error("the source is closed")]
+    Closed,
+}

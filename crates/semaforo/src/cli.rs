@@ -108,15 +108,29 @@ impl Cli {
         let mut out = Vec::new();
         for item in &self.set {
             let Some((key, value)) = item.split_once('=') else {
-                return Err(format!("--set {item}: expected KEY=VALUE, e.g. signal.min_green=12"));
+                return Err(format!(
+                    "--set {item}: expected KEY=VALUE, e.g. signal.min_green=12"
+                ));
             };
-            out.push((format!("--set {item}"), key.trim().to_string(), value.to_string()));
+            out.push((
+                format!("--set {item}"),
+                key.trim().to_string(),
+                value.to_string(),
+            ));
         }
         if let Some(level) = &self.log_level {
-            out.push((format!("--log-level {level}"), "logging.level".into(), level.clone()));
+            out.push((
+                format!("--log-level {level}"),
+                "logging.level".into(),
+                level.clone(),
+            ));
         }
         if let Some(dir) = &self.log_dir {
-            out.push((format!("--log-dir {dir}"), "logging.dir".into(), dir.clone()));
+            out.push((
+                format!("--log-dir {dir}"),
+                "logging.dir".into(),
+                dir.clone(),
+            ));
         }
         if let Command::CleanTemp(args) = &self.command {
             let named = [
@@ -152,7 +166,11 @@ mod tests {
         let cli = Cli::parse_from(["semaforo", "--set", "signal.yellow=4", "run"]);
         assert_eq!(
             cli.overrides().unwrap(),
-            vec![("--set signal.yellow=4".into(), "signal.yellow".into(), "4".into())]
+            vec![(
+                "--set signal.yellow=4".into(),
+                "signal.yellow".into(),
+                "4".into()
+            )]
         );
         let cli = Cli::parse_from(["semaforo", "-s", "oops", "run"]);
         assert!(cli.overrides().unwrap_err().contains("expected KEY=VALUE"));
@@ -161,9 +179,21 @@ mod tests {
     #[test]
     fn clean_temp_flags_override_the_temp_settings() {
         let cli = Cli::parse_from([
-            "semaforo", "clean-temp", "--dir", "/x", "--prefix", "traffic_", "--max-age-hours", "1",
+            "semaforo",
+            "clean-temp",
+            "--dir",
+            "/x",
+            "--prefix",
+            "traffic_",
+            "--max-age-hours",
+            "1",
         ]);
-        let keys: Vec<_> = cli.overrides().unwrap().into_iter().map(|(_, k, _)| k).collect();
+        let keys: Vec<_> = cli
+            .overrides()
+            .unwrap()
+            .into_iter()
+            .map(|(_, k, _)| k)
+            .collect();
         assert_eq!(keys, vec!["temp.dir", "temp.prefix", "temp.max_age_hours"]);
     }
 }

@@ -26,15 +26,23 @@ fn main() -> ExitCode {
         }
     };
     let workdir = std::env::current_dir().unwrap_or_else(|_| ".".into());
-    let mut sources = config::Sources { file: cli.config.clone(), flags, workdir };
+    let mut sources = config::Sources {
+        file: cli.config.clone(),
+        flags,
+        workdir,
+    };
     match cli.command {
-        Command::Config { action: ConfigAction::Check { file } } => {
+        Command::Config {
+            action: ConfigAction::Check { file },
+        } => {
             if file.is_some() {
                 sources.file = file;
             }
             commands::config_check(&sources)
         }
-        Command::Config { action: ConfigAction::Keys } => {
+        Command::Config {
+            action: ConfigAction::Keys,
+        } => {
             print!("{}", config::schema::reference_table());
             ExitCode::SUCCESS
         }

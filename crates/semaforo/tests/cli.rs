@@ -9,7 +9,9 @@ use std::time::{Duration, SystemTime};
 /// The binary, run in `dir` with a clean environment (no inherited LOG_LEVEL and the like).
 fn semaforo(dir: &Path) -> Command {
     let mut cmd = Command::new(env!("CARGO_BIN_EXE_semaforo"));
-    cmd.current_dir(dir).env_clear().env("PATH", std::env::var_os("PATH").unwrap_or_default());
+    cmd.current_dir(dir)
+        .env_clear()
+        .env("PATH", std::env::var_os("PATH").unwrap_or_default());
     cmd
 }
 
@@ -29,10 +31,15 @@ fn config_check_reports_three_bad_values_with_key_source_value_and_range() {
         "[frames]\njpeg_quality = 0\n\n[signal]\nyellow = 30\n",
     )
     .unwrap();
-    let out = run(semaforo(dir.path()).args(["config", "check"]).env("MIN_GREEN_TIME", "1"));
+    let out = run(semaforo(dir.path())
+        .args(["config", "check"])
+        .env("MIN_GREEN_TIME", "1"));
     assert_eq!(out.status.code(), Some(2), "{}", text(&out.stderr));
     let stderr = text(&out.stderr);
-    let errors: Vec<_> = stderr.lines().filter(|l| l.starts_with("error: ")).collect();
+    let errors: Vec<_> = stderr
+        .lines()
+        .filter(|l| l.starts_with("error: "))
+        .collect();
     assert_eq!(errors.len(), 3, "{stderr}");
     assert!(stderr.contains(
         "error: frames.jpeg_quality = 0 (from semaforo.toml line 2): expected a whole number of percent from 1 to 100"
@@ -50,14 +57,28 @@ fn config_check_reports_three_bad_values_with_key_source_value_and_range() {
 fn config_check_of_a_named_file_prints_each_value_with_its_source() {
     let dir = tempfile::tempdir().unwrap();
     std::fs::write(dir.path().join("site.toml"), "[signal]\nmin_green = 12\n").unwrap();
-    std::fs::write(dir.path().join(".env"), "YELLOW_TIME=4\nMIN_GREEN_TIME=20\n").unwrap();
+    std::fs::write(
+        dir.path().join(".env"),
+        "YELLOW_TIME=4\nMIN_GREEN_TIME=20\n",
+    )
+    .unwrap();
     let out = run(semaforo(dir.path())
-        .args(["config", "check", "site.toml", "--set", "signal.red_clearance=1"])
+        .args([
+            "config",
+            "check",
+            "site.toml",
+            "--set",
+            "signal.red_clearance=1",
+        ])
         .env("MIN_GREEN_TIME", "15"));
     assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
     let stdout = text(&out.stdout);
     let line = |prefix: &str| {
-        stdout.lines().find(|l| l.starts_with(prefix)).unwrap_or_else(|| panic!("{prefix}: {stdout}")).to_string()
+        stdout
+            .lines()
+            .find(|l| l.starts_with(prefix))
+            .unwrap_or_else(|| panic!("{prefix}: {stdout}"))
+            .to_string()
     };
     assert!(line("min_green = 15").ends_with("# environment variable MIN_GREEN_TIME"));
     assert!(line("yellow = 4").ends_with("# .env line 1, YELLOW_TIME"));
@@ -69,22 +90,40 @@ fn config_check_of_a_named_file_prints_each_value_with_its_source() {
 #[test]
 fn unknown_keys_and_missing_files_are_configuration_errors() {
     let dir = tempfile::tempdir().unwrap();
-    std::fs::write(dir.path().join("semaforo.toml"), "[signal]\nmax_gren = 50\n").unwrap();
+    std::fs::write(
+        dir.path().join("semaforo.toml"),
+        "[signal]\nmax_gren = 50\n",
+    )
+    .unwrap();
     let out = run(semaforo(dir.path()).args(["config", "check"]));
     assert_eq!(out.status.code(), Some(2));
-    assert!(text(&out.stderr).contains("did you mean signal.max_green?"), "{}", text(&out.stderr));
+    assert!(
+        text(&out.stderr).contains("did you mean signal.max_green?"),
+        "{}",
+        text(&out.stderr)
+    );
 
     let out = run(semaforo(dir.path()).args(["config", "check", "nowhere.toml"]));
     assert_eq!(out.status.code(), Some(2));
-    assert!(text(&out.stderr).contains("nowhere.toml"), "{}", text(&out.stderr));
+    assert!(
+        text(&out.stderr).contains("nowhere.toml"),
+        "{}",
+        text(&out.stderr)
+    );
 }
 
 #[test]
 fn run_with_a_bad_setting_refuses_to_start() {
     let dir = tempfile::tempdir().unwrap();
-    let out = run(semaforo(dir.path()).args(["run", "--for", "1s"]).env("YELLOW_TIME", "0.2"));
+    let out = run(semaforo(dir.path())
+        .args(["run", "--for", "1s"])
+        .env("YELLOW_TIME", "0.2"));
     assert_eq!(out.status.code(), Some(2));
-    assert!(text(&out.stderr).contains("signal.yellow"), "{}", text(&out.stderr));
+    assert!(
+        text(&out.stderr).contains("signal.yellow"),
+        "{}",
+        text(&out.stderr)
+    );
 }
 
 #[test]
@@ -95,10 +134,16 @@ fn run_for_a_duration_exits_zero_and_leaves_the_three_log_files() {
     let logs = dir.path().join("logs");
     let main = std::fs::read_to_string(logs.join("traffic_light.log")).unwrap();
     assert!(main.contains("starting"), "{main}");
-    assert!(main.contains("stopped after"), "the last line before exit reaches the file: {main}");
+    assert!(
+        main.contains("stopped after"),
+        "the last line before exit reaches the file: {main}"
+    );
     assert!(logs.join("errors.log").exists());
     let perf = std::fs::read_to_string(logs.join("performance.log")).unwrap();
-    assert!(perf.contains("rss_mb"), "resource statistics are written at the end: {perf}");
+    assert!(
+        perf.contains("rss ") && perf.contains("alive"),
+        "statistics are written at the end: {perf}"
+    );
 }
 
 #[test]
@@ -114,9 +159,15 @@ fn sigterm_stops_a_run_cleanly_with_exit_code_zero() {
     // Wait (by reading, not sleeping) until the loop reports that it is running.
     let stderr = child.stderr.take().unwrap();
     let mut lines = BufReader::new(stderr).lines();
-    let running = lines.by_ref().map_while(Result::ok).any(|l| l.contains("running"));
+    let running = lines
+        .by_ref()
+        .map_while(Result::ok)
+        .any(|l| l.contains("running"));
     assert!(running, "the run reports that it is running");
-    let status = Command::new("kill").args(["-TERM", &child.id().to_string()]).status().unwrap();
+    let status = Command::new("kill")
+        .args(["-TERM", &child.id().to_string()])
+        .status()
+        .unwrap();
     assert!(status.success());
     let rest: Vec<String> = lines.map_while(Result::ok).collect();
     let code = child.wait().unwrap();
@@ -154,19 +205,38 @@ fn clean_temp_removes_exactly_the_old_prefixed_entries() {
     std::os::unix::fs::symlink(&outside, &link).unwrap();
     age(&link, 3);
 
-    let args = ["clean-temp", "--dir", "tmp", "--prefix", "traffic_", "--max-age-hours", "1"];
+    let args = [
+        "clean-temp",
+        "--dir",
+        "tmp",
+        "--prefix",
+        "traffic_",
+        "--max-age-hours",
+        "1",
+    ];
     let dry = run(semaforo(dir.path()).args(args).arg("--dry-run"));
     assert_eq!(dry.status.code(), Some(0), "{}", text(&dry.stderr));
     assert!(old_file.exists(), "a dry run removes nothing");
-    assert!(text(&dry.stdout).contains("would remove 2 entries"), "{}", text(&dry.stdout));
+    assert!(
+        text(&dry.stdout).contains("would remove 2 entries"),
+        "{}",
+        text(&dry.stdout)
+    );
 
     let out = run(semaforo(dir.path()).args(args));
     assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
     assert!(!old_file.exists() && !old_dir.exists());
     assert!(young.exists() && foreign.exists());
-    assert!(std::fs::symlink_metadata(&link).is_ok(), "symbolic links are left alone");
+    assert!(
+        std::fs::symlink_metadata(&link).is_ok(),
+        "symbolic links are left alone"
+    );
     assert_eq!(std::fs::read(&outside).unwrap(), b"keep");
-    assert!(text(&out.stdout).contains("removed 2 entries"), "{}", text(&out.stdout));
+    assert!(
+        text(&out.stdout).contains("removed 2 entries"),
+        "{}",
+        text(&out.stdout)
+    );
 }
 
 #[test]
@@ -174,9 +244,17 @@ fn clean_temp_refuses_an_empty_prefix_and_a_missing_directory() {
     let dir = tempfile::tempdir().unwrap();
     let out = run(semaforo(dir.path()).args(["clean-temp", "--dir", ".", "--prefix", ""]));
     assert_eq!(out.status.code(), Some(2));
-    assert!(text(&out.stderr).contains("temp.prefix"), "{}", text(&out.stderr));
+    assert!(
+        text(&out.stderr).contains("temp.prefix"),
+        "{}",
+        text(&out.stderr)
+    );
 
     let out = run(semaforo(dir.path()).args(["clean-temp", "--dir", "does-not-exist"]));
     assert_eq!(out.status.code(), Some(1));
-    assert!(text(&out.stderr).contains("does-not-exist"), "{}", text(&out.stderr));
+    assert!(
+        text(&out.stderr).contains("does-not-exist"),
+        "{}",
+        text(&out.stderr)
+    );
 }

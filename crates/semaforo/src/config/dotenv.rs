@@ -25,7 +25,11 @@ pub struct DotEnvError {
 
 impl fmt::Display for DotEnvError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "line {}: {} (in `{}`)", self.line, self.reason, self.text)
+        write!(
+            f,
+            "line {}: {} (in `{}`)",
+            self.line, self.reason, self.text
+        )
     }
 }
 
@@ -39,8 +43,15 @@ pub fn parse(text: &str) -> Result<Vec<DotEnvEntry>, Vec<DotEnvError>> {
         if trimmed.is_empty() || trimmed.starts_with('#') {
             continue;
         }
-        let body = trimmed.strip_prefix("export ").unwrap_or(trimmed).trim_start();
-        let error = |reason| DotEnvError { line, text: trimmed.to_string(), reason };
+        let body = trimmed
+            .strip_prefix("export ")
+            .unwrap_or(trimmed)
+            .trim_start();
+        let error = |reason| DotEnvError {
+            line,
+            text: trimmed.to_string(),
+            reason,
+        };
         let Some((key, rest)) = body.split_once('=') else {
             errors.push(error("expected KEY=VALUE"));
             continue;
@@ -54,7 +65,11 @@ pub fn parse(text: &str) -> Result<Vec<DotEnvEntry>, Vec<DotEnvError>> {
             continue;
         }
         match parse_value(rest.trim_start()) {
-            Ok(value) => entries.push(DotEnvEntry { key: key.to_string(), value, line }),
+            Ok(value) => entries.push(DotEnvEntry {
+                key: key.to_string(),
+                value,
+                line,
+            }),
             Err(reason) => errors.push(error(reason)),
         }
     }
@@ -117,8 +132,10 @@ mod tests {
         let text = "# settings\n\nMIN_GREEN_TIME=12\nexport LOG_LEVEL = debug # chatty\n\
                     CAMERA_A_SOURCE='rtsp://u:p@cam/1 #x'\nNOTE=\"a\\\"b\\nc\" # done\nEMPTY=\n";
         let entries = parse(text).unwrap();
-        let pairs: Vec<_> =
-            entries.iter().map(|e| (e.key.as_str(), e.value.as_str(), e.line)).collect();
+        let pairs: Vec<_> = entries
+            .iter()
+            .map(|e| (e.key.as_str(), e.value.as_str(), e.line))
+            .collect();
         assert_eq!(
             pairs,
             vec![

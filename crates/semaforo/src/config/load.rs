@@ -16,10 +16,21 @@ use super::schema::{self, Default, Kind, Spec, SETTINGS};
 #[derive(Debug, Clone, PartialEq)]
 pub enum Origin {
     Default,
-    File { path: PathBuf, line: usize },
-    DotEnv { path: PathBuf, line: usize, var: String },
-    Env { var: String },
-    Flag { flag: String },
+    File {
+        path: PathBuf,
+        line: usize,
+    },
+    DotEnv {
+        path: PathBuf,
+        line: usize,
+        var: String,
+    },
+    Env {
+        var: String,
+    },
+    Flag {
+        flag: String,
+    },
 }
 
 impl fmt::Display for Origin {
@@ -100,7 +111,12 @@ pub struct Inputs {
 impl Inputs {
     /// No file, no environment, no flags: the built-in defaults.
     pub fn defaults() -> Self {
-        Inputs { file: None, dotenv: None, env: HashMap::new(), flags: Vec::new() }
+        Inputs {
+            file: None,
+            dotenv: None,
+            env: HashMap::new(),
+            flags: Vec::new(),
+        }
     }
 }
 
@@ -188,7 +204,10 @@ pub fn resolve(inputs: &Inputs) -> Result<Resolved, Vec<ConfigError>> {
             Some(spec) => {
                 chosen.insert(
                     spec.key,
-                    (Raw::Text(value.clone()), Origin::Flag { flag: flag.clone() }),
+                    (
+                        Raw::Text(value.clone()),
+                        Origin::Flag { flag: flag.clone() },
+                    ),
                 );
             }
             None => errors.push(unknown_key(key, Origin::Flag { flag: flag.clone() })),
@@ -214,7 +233,11 @@ pub fn resolve(inputs: &Inputs) -> Result<Resolved, Vec<ConfigError>> {
         };
         entries.push((spec, value, origin));
     }
-    let index = entries.iter().enumerate().map(|(i, (spec, _, _))| (spec.key, i)).collect();
+    let index = entries
+        .iter()
+        .enumerate()
+        .map(|(i, (spec, _, _))| (spec.key, i))
+        .collect();
     let resolved = Resolved { entries, index };
     if errors.is_empty() {
         cross_checks(&resolved, &mut errors);
@@ -231,11 +254,20 @@ fn unknown_key(key: &str, origin: Origin) -> ConfigError {
         Some(s) => format!("unknown setting; did you mean {s}?"),
         None => "unknown setting (`semaforo config check` lists them all)".to_string(),
     };
-    ConfigError { key: Some(key.to_string()), origin, value: None, message }
+    ConfigError {
+        key: Some(key.to_string()),
+        origin,
+        value: None,
+        message,
+    }
 }
 
 fn line_of(text: &str, offset: usize) -> usize {
-    text.as_bytes()[..offset.min(text.len())].iter().filter(|&&b| b == b'\n').count() + 1
+    text.as_bytes()[..offset.min(text.len())]
+        .iter()
+        .filter(|&&b| b == b'\n')
+        .count()
+        + 1
 }
 
 fn read_toml(
@@ -251,7 +283,10 @@ fn read_toml(
             let message = e.message().to_string();
             errors.push(ConfigError {
                 key: None,
-                origin: Origin::File { path: path.clone(), line },
+                origin: Origin::File {
+                    path: path.clone(),
+                    line,
+                },
                 value: None,
                 message: format!("not valid TOML: {message}"),
             });
@@ -261,7 +296,10 @@ fn read_toml(
     let mut leaves = Vec::new();
     collect_leaves(doc.as_table(), "", text, &mut leaves);
     for (key, value, line) in leaves {
-        let origin = Origin::File { path: path.clone(), line };
+        let origin = Origin::File {
+            path: path.clone(),
+            line,
+        };
         match schema::spec(&key) {
             Some(spec) => {
                 chosen.insert(spec.key, (Raw::Toml(value), origin));
@@ -279,8 +317,15 @@ fn collect_leaves(
     out: &mut Vec<(String, toml_edit::Value, usize)>,
 ) {
     for (name, item) in table.iter() {
-        let key = if prefix.is_empty() { name.to_string() } else { format!("{prefix}.{name}") };
-        let span = table.key(name).and_then(|k| k.span()).or_else(|| item.span());
+        let key = if prefix.is_empty() {
+            name.to_string()
+        } else {
+            format!("{prefix}.{name}")
+        };
+        let span = table
+            .key(name)
+            .and_then(|k| k.span())
+            .or_else(|| item.span());
         let line = span.map(|s| line_of(text, s.start)).unwrap_or(1);
         match item {
             toml_edit::Item::Table(t) => collect_leaves(t, &key, text, out),
@@ -312,7 +357,11 @@ fn read_environment(
             }
             Err(bad) => errors.extend(bad.into_iter().map(|e| ConfigError {
                 key: None,
-                origin: Origin::DotEnv { path: path.clone(), line: e.line, var: String::new() },
+                origin: Origin::DotEnv {
+                    path: path.clone(),
+                    line: e.line,
+                    var: String::new(),
+                },
                 value: None,
                 message: format!("{} (in `{}`)", e.reason, e.text),
             })),
@@ -323,16 +372,27 @@ fn read_environment(
         // means "not set" (the original crashed on empty values its own example file showed).
         let found = spec.env.iter().find_map(|&var| {
             if let Some(v) = inputs.env.get(var).filter(|v| !v.trim().is_empty()) {
-                return Some((v.clone(), Origin::Env { var: var.to_string() }));
+                return Some((
+                    v.clone(),
+                    Origin::Env {
+                        var: var.to_string(),
+                    },
+                ));
             }
             if inputs.env.contains_key(var) {
                 return None;
             }
-            from_dotenv.get(var).filter(|(v, _)| !v.trim().is_empty()).map(|(v, line)| {
-                let origin =
-                    Origin::DotEnv { path: dotenv_path.clone(), line: *line, var: var.to_string() };
-                (v.clone(), origin)
-            })
+            from_dotenv
+                .get(var)
+                .filter(|(v, _)| !v.trim().is_empty())
+                .map(|(v, line)| {
+                    let origin = Origin::DotEnv {
+                        path: dotenv_path.clone(),
+                        line: *line,
+                        var: var.to_string(),
+                    };
+                    (v.clone(), origin)
+                })
         });
         if let Some((value, origin)) = found {
             chosen.insert(spec.key, (Raw::Text(value), origin));
@@ -424,7 +484,9 @@ fn check_text(kind: Kind, text: &str) -> Result<String, String> {
         Kind::FilePrefix => {
             let ok = !text.is_empty()
                 && text.len() <= 64
-                && text.chars().all(|c| c.is_ascii_alphanumeric() || "_-.".contains(c))
+                && text
+                    .chars()
+                    .all(|c| c.is_ascii_alphanumeric() || "_-.".contains(c))
                 && text != "."
                 && text != "..";
             if ok {
@@ -433,7 +495,9 @@ fn check_text(kind: Kind, text: &str) -> Result<String, String> {
                 Err(expected())
             }
         }
-        Kind::CameraSource => check_camera_source(text).map_err(|why| format!("{why}; {}", expected())),
+        Kind::CameraSource => {
+            check_camera_source(text).map_err(|why| format!("{why}; {}", expected()))
+        }
         _ => Ok(text.to_string()),
     }
 }
@@ -482,25 +546,40 @@ fn cross_checks(resolved: &Resolved, errors: &mut Vec<ConfigError>) {
     if min >= max {
         errors.push(ConfigError {
             key: Some("signal.min_green".to_string()),
-            origin: resolved.origin("signal.min_green").cloned().unwrap_or(Origin::Default),
+            origin: resolved
+                .origin("signal.min_green")
+                .cloned()
+                .unwrap_or(Origin::Default),
             value: Some(min.to_string()),
             message: format!(
                 "must be less than signal.max_green = {max} (from {})",
-                resolved.origin("signal.max_green").cloned().unwrap_or(Origin::Default)
+                resolved
+                    .origin("signal.max_green")
+                    .cloned()
+                    .unwrap_or(Origin::Default)
             ),
         });
     }
-    let (a, b) = (resolved.text("cameras.a.source"), resolved.text("cameras.b.source"));
+    let (a, b) = (
+        resolved.text("cameras.a.source"),
+        resolved.text("cameras.b.source"),
+    );
     if let (Some(da), Some(db)) = (local_device(a), local_device(b)) {
         if da == db {
             errors.push(ConfigError {
                 key: Some("cameras.b.source".to_string()),
-                origin: resolved.origin("cameras.b.source").cloned().unwrap_or(Origin::Default),
+                origin: resolved
+                    .origin("cameras.b.source")
+                    .cloned()
+                    .unwrap_or(Origin::Default),
                 value: Some(b.to_string()),
                 message: format!(
                     "opens {db}, the same device as cameras.a.source = \"{a}\" (from {}); \
                      each approach needs its own camera",
-                    resolved.origin("cameras.a.source").cloned().unwrap_or(Origin::Default)
+                    resolved
+                        .origin("cameras.a.source")
+                        .cloned()
+                        .unwrap_or(Origin::Default)
                 ),
             });
         }
@@ -520,7 +599,12 @@ pub fn redact_credentials(text: &str) -> String {
     };
     let userinfo = &authority[..at];
     let user = userinfo.split(':').next().unwrap_or("");
-    format!("{}{}:***@{}", &text[..scheme_end + 3], user, &rest[at + 1..])
+    format!(
+        "{}{}:***@{}",
+        &text[..scheme_end + 3],
+        user,
+        &rest[at + 1..]
+    )
 }
 
 #[cfg(test)]
@@ -528,11 +612,18 @@ mod tests {
     use super::*;
 
     fn with_file(text: &str) -> Inputs {
-        Inputs { file: Some((PathBuf::from("semaforo.toml"), text.to_string())), ..Inputs::defaults() }
+        Inputs {
+            file: Some((PathBuf::from("semaforo.toml"), text.to_string())),
+            ..Inputs::defaults()
+        }
     }
 
     fn errors_of(inputs: &Inputs) -> Vec<String> {
-        resolve(inputs).unwrap_err().iter().map(|e| e.to_string()).collect()
+        resolve(inputs)
+            .unwrap_err()
+            .iter()
+            .map(|e| e.to_string())
+            .collect()
     }
 
     #[test]
@@ -540,7 +631,10 @@ mod tests {
         let resolved = resolve(&Inputs::defaults()).unwrap();
         assert_eq!(resolved.entries.len(), SETTINGS.len());
         assert_eq!(resolved.float("signal.min_green"), 10.0);
-        assert!(resolved.entries.iter().all(|(_, _, o)| *o == Origin::Default));
+        assert!(resolved
+            .entries
+            .iter()
+            .all(|(_, _, o)| *o == Origin::Default));
     }
 
     #[test]
@@ -548,14 +642,24 @@ mod tests {
         let mut inputs = with_file("[signal]\nmin_green = 12\nyellow = 4\nred_clearance = 1.5\n");
         inputs.dotenv = Some((PathBuf::from(".env"), "YELLOW_TIME=5\nRED_TIME=3\n".into()));
         inputs.env.insert("YELLOW_TIME".into(), "4.5".into());
-        inputs.flags.push(("--set signal.min_green=15".into(), "signal.min_green".into(), "15".into()));
+        inputs.flags.push((
+            "--set signal.min_green=15".into(),
+            "signal.min_green".into(),
+            "15".into(),
+        ));
         let r = resolve(&inputs).unwrap();
         assert_eq!(r.float("signal.min_green"), 15.0);
-        assert_eq!(r.origin("signal.min_green").unwrap().to_string(), "command-line flag --set signal.min_green=15");
+        assert_eq!(
+            r.origin("signal.min_green").unwrap().to_string(),
+            "command-line flag --set signal.min_green=15"
+        );
         // The real environment wins over .env, .env over the file.
         assert_eq!(r.float("signal.yellow"), 4.5);
         assert_eq!(r.float("signal.red_clearance"), 3.0);
-        assert_eq!(r.origin("signal.red_clearance").unwrap().to_string(), ".env line 2, RED_TIME");
+        assert_eq!(
+            r.origin("signal.red_clearance").unwrap().to_string(),
+            ".env line 2, RED_TIME"
+        );
     }
 
     #[test]
@@ -580,7 +684,9 @@ mod tests {
 
     #[test]
     fn unknown_keys_suggest_the_nearest_known_one() {
-        let errors = errors_of(&with_file("[logging]\nlevle = \"debug\"\n[signal]\nmin_gren = 12\n"));
+        let errors = errors_of(&with_file(
+            "[logging]\nlevle = \"debug\"\n[signal]\nmin_gren = 12\n",
+        ));
         assert_eq!(
             errors,
             vec![
@@ -592,7 +698,10 @@ mod tests {
 
     #[test]
     fn inline_tables_and_dotted_keys_are_read() {
-        let r = resolve(&with_file("cameras = { a = { source = \"testsrc:\" } }\nsignal.yellow = 4\n")).unwrap();
+        let r = resolve(&with_file(
+            "cameras = { a = { source = \"testsrc:\" } }\nsignal.yellow = 4\n",
+        ))
+        .unwrap();
         assert_eq!(r.text("cameras.a.source"), "testsrc:");
         assert_eq!(r.float("signal.yellow"), 4.0);
     }
@@ -601,7 +710,11 @@ mod tests {
     fn toml_syntax_error_names_the_line() {
         let errors = errors_of(&with_file("[signal]\nyellow = = 3\n"));
         assert_eq!(errors.len(), 1);
-        assert!(errors[0].starts_with("semaforo.toml line 2: not valid TOML"), "{}", errors[0]);
+        assert!(
+            errors[0].starts_with("semaforo.toml line 2: not valid TOML"),
+            "{}",
+            errors[0]
+        );
     }
 
     #[test]
@@ -629,23 +742,37 @@ mod tests {
     fn camera_sources_are_checked_and_shared_devices_refused() {
         let mut inputs = Inputs::defaults();
         inputs.env.insert("CAMERA_A_INDEX".into(), "0".into());
-        inputs.env.insert("CAMERA_B_SOURCE".into(), "v4l2:/dev/video0".into());
+        inputs
+            .env
+            .insert("CAMERA_B_SOURCE".into(), "v4l2:/dev/video0".into());
         let errors = errors_of(&inputs);
         assert_eq!(errors.len(), 1);
-        assert!(errors[0].contains("the same device as cameras.a.source"), "{}", errors[0]);
+        assert!(
+            errors[0].contains("the same device as cameras.a.source"),
+            "{}",
+            errors[0]
+        );
 
         let mut inputs = Inputs::defaults();
-        inputs.env.insert("CAMERA_A_SOURCE".into(), "ftp://cam/1".into());
+        inputs
+            .env
+            .insert("CAMERA_A_SOURCE".into(), "ftp://cam/1".into());
         let errors = errors_of(&inputs);
         assert!(errors[0].contains("unknown scheme ftp://"), "{}", errors[0]);
     }
 
     #[test]
     fn credentials_never_appear_in_messages() {
-        assert_eq!(redact_credentials("rtsp://admin:s3cret@10.0.0.5:554/h264"), "rtsp://admin:***@10.0.0.5:554/h264");
+        assert_eq!(
+            redact_credentials("rtsp://admin:s3cret@10.0.0.5:554/h264"),
+            "rtsp://admin:***@10.0.0.5:554/h264"
+        );
         assert_eq!(redact_credentials("rtsp://cam/h264"), "rtsp://cam/h264");
         let mut inputs = Inputs::defaults();
-        inputs.env.insert("CAMERA_A_SOURCE".into(), "rtsp://admin:s3cret@:554/x".into());
+        inputs.env.insert(
+            "CAMERA_A_SOURCE".into(),
+            "rtsp://admin:s3cret@:554/x".into(),
+        );
         let errors = errors_of(&inputs);
         assert!(!errors[0].contains("s3cret"), "{}", errors[0]);
     }

@@ -124,7 +124,11 @@ impl Config {
             logging: LoggingConfig {
                 level,
                 dir: PathBuf::from(r.text("logging.dir")),
-                format: if r.text("logging.format") == "json" { LogFormat::Json } else { LogFormat::Text },
+                format: if r.text("logging.format") == "json" {
+                    LogFormat::Json
+                } else {
+                    LogFormat::Text
+                },
                 max_file_bytes: (r.float("logging.max_file_size_mb") * 1024.0 * 1024.0) as u64,
                 backup_count: r.int("logging.backup_count") as usize,
                 to_console: r.bool("logging.to_console"),
@@ -183,7 +187,11 @@ impl Config {
         for (spec, value, origin) in &self.resolved.entries {
             let (table, leaf) = spec.key.rsplit_once('.').unwrap_or(("", spec.key));
             if table != section {
-                let _ = writeln!(out, "{}[{table}]", if section.is_empty() { "" } else { "\n" });
+                let _ = writeln!(
+                    out,
+                    "{}[{table}]",
+                    if section.is_empty() { "" } else { "\n" }
+                );
                 section = table;
             }
             let line = format!("{leaf} = {value}");
@@ -216,7 +224,9 @@ pub fn gather(sources: &Sources) -> Result<Inputs, Vec<ConfigError>> {
             Err(e) => {
                 return Err(vec![ConfigError {
                     key: None,
-                    origin: Origin::Flag { flag: format!("--config {}", path.display()) },
+                    origin: Origin::Flag {
+                        flag: format!("--config {}", path.display()),
+                    },
                     value: None,
                     message: format!("cannot read the configuration file: {e}"),
                 }])
@@ -224,14 +234,23 @@ pub fn gather(sources: &Sources) -> Result<Inputs, Vec<ConfigError>> {
         },
         None => {
             let path = sources.workdir.join(DEFAULT_FILE);
-            read(&path).ok().map(|text| (PathBuf::from(DEFAULT_FILE), text))
+            read(&path)
+                .ok()
+                .map(|text| (PathBuf::from(DEFAULT_FILE), text))
         }
     };
-    let dotenv = read(&sources.workdir.join(".env")).ok().map(|text| (PathBuf::from(".env"), text));
+    let dotenv = read(&sources.workdir.join(".env"))
+        .ok()
+        .map(|text| (PathBuf::from(".env"), text));
     let env: HashMap<String, String> = std::env::vars_os()
         .filter_map(|(k, v)| Some((k.into_string().ok()?, v.into_string().ok()?)))
         .collect();
-    Ok(Inputs { file, dotenv, env, flags: sources.flags.clone() })
+    Ok(Inputs {
+        file,
+        dotenv,
+        env,
+        flags: sources.flags.clone(),
+    })
 }
 
 /// Gathers and validates in one step.
@@ -252,7 +271,11 @@ mod tests {
         let text = config.describe();
         for spec in schema::SETTINGS {
             let leaf = spec.key.rsplit('.').next().unwrap();
-            assert!(text.contains(&format!("{leaf} = ")), "{} missing from\n{text}", spec.key);
+            assert!(
+                text.contains(&format!("{leaf} = ")),
+                "{} missing from\n{text}",
+                spec.key
+            );
         }
         assert!(text.contains("[signal]"));
     }

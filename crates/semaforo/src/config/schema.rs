@@ -13,9 +13,17 @@ use std::fmt;
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub enum Kind {
     /// A whole number within `min..=max`, with the unit it is counted in.
-    Int { min: i64, max: i64, unit: &'static str },
+    Int {
+        min: i64,
+        max: i64,
+        unit: &'static str,
+    },
     /// A number within `min..=max`, with the unit it is counted in.
-    Float { min: f64, max: f64, unit: &'static str },
+    Float {
+        min: f64,
+        max: f64,
+        unit: &'static str,
+    },
     /// `true`/`false` (also `1`/`0`, `yes`/`no`, `on`/`off` in the environment).
     Bool,
     /// One of a fixed set of words (compared without case).

@@ -30,7 +30,13 @@ impl RotatingFile {
     /// Opens (appending) `path`, creating it if needed.
     pub fn open(path: PathBuf, max_bytes: u64, backups: usize) -> io::Result<Self> {
         let (out, size) = open_append(&path)?;
-        Ok(RotatingFile { path, max_bytes: max_bytes.max(1), backups, out, size })
+        Ok(RotatingFile {
+            path,
+            max_bytes: max_bytes.max(1),
+            backups,
+            out,
+            size,
+        })
     }
 
     pub fn path(&self) -> &Path {
@@ -64,7 +70,10 @@ impl RotatingFile {
         self.out.flush()?;
         if self.backups == 0 {
             // No backups wanted: start the same file again.
-            let file = OpenOptions::new().write(true).truncate(true).open(&self.path)?;
+            let file = OpenOptions::new()
+                .write(true)
+                .truncate(true)
+                .open(&self.path)?;
             self.out = BufWriter::with_capacity(64 * 1024, file);
             self.size = 0;
             return Ok(());

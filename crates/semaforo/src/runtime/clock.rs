@@ -25,7 +25,9 @@ pub struct SystemClock {
 
 impl SystemClock {
     pub fn new() -> Self {
-        SystemClock { start: Instant::now() }
+        SystemClock {
+            start: Instant::now(),
+        }
     }
 }
 
@@ -63,7 +65,10 @@ pub struct ManualClock {
 
 impl ManualClock {
     pub fn new(wall_start: SystemTime) -> Self {
-        ManualClock { nanos: Arc::new(AtomicU64::new(0)), wall_start }
+        ManualClock {
+            nanos: Arc::new(AtomicU64::new(0)),
+            wall_start,
+        }
     }
 
     pub fn advance(&self, by: Duration) {
@@ -81,7 +86,8 @@ impl Clock for ManualClock {
     }
 
     fn sleep_until(&self, deadline: Duration, shutdown: &Shutdown) -> bool {
-        self.nanos.fetch_max(deadline.as_nanos() as u64, Ordering::SeqCst);
+        self.nanos
+            .fetch_max(deadline.as_nanos() as u64, Ordering::SeqCst);
         shutdown.is_requested()
     }
 }
@@ -98,6 +104,9 @@ mod tests {
         assert_eq!(clock.elapsed(), Duration::from_secs(3600));
         clock.sleep_until(Duration::from_secs(10), &shutdown);
         assert_eq!(clock.elapsed(), Duration::from_secs(3600));
-        assert_eq!(clock.wall(), SystemTime::UNIX_EPOCH + Duration::from_secs(3600));
+        assert_eq!(
+            clock.wall(),
+            SystemTime::UNIX_EPOCH + Duration::from_secs(3600)
+        );
     }
 }

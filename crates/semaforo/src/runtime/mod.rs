@@ -1,7 +1,12 @@
 //! The run loop: wires cameras, the frame store, the signal controller and resource
 //! monitoring together, at a fixed tick, until `--for` runs out or shutdown is requested.
+//!
+//! Everything here takes its time from a [`Clock`], so a test can run an hour of the loop in
+//! milliseconds with a [`ManualClock`].
 
+mod cameras;
 mod clock;
+mod housekeeping;
 mod shutdown;
 
 pub use clock::{Clock, ManualClock, SystemClock};
@@ -10,7 +15,11 @@ pub use shutdown::Shutdown;
 use std::fmt;
 use std::time::Duration;
 
+use semaforo_resources::{global_tracker, FrameStore, FrameStoreConfig, ResourceTracker};
+
 use crate::config::Config;
+use cameras::Cameras;
+use housekeeping::Housekeeping;
 
 /// The controller's tick: 10 Hz, as DESIGN.md sets it.
 pub const TICK: Duration = Duration::from_millis(100);
@@ -20,18 +29,78 @@ pub const TICK: Duration = Duration::from_millis(100);
 pub struct RunSummary {
     pub ran_for: Duration,
     pub ticks: u64,
+    pub frames: u64,
+    pub frames_saved: u64,
     pub stop_reason: String,
+    pub leaks: usize,
 }
 
 impl fmt::Display for RunSummary {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         write!(
             f,
-            "stopped after {:.1} s ({}): {} ticks",
+            "stopped after {:.1} s ({}): {} ticks, {} camera frames, {} frames saved, {} potential leaks",
             self.ran_for.as_secs_f64(),
             self.stop_reason,
-            self.ticks
+            self.ticks,
+            self.frames,
+            self.frames_saved,
+            self.leaks
         )
+    }
+}
+
+/// What this build's run loop does and does not do yet, said at start so nobody mistakes the
+/// bring-up loop for a working controller.
+fn announce(config: &Config) {
+    tracing::info!(
+        "semaforo {} starting (configuration: {})",
+        env!("CARGO_PKG_VERSION"),
+        config
+            .file
+            .as_ref()
+            .map_or("built-in defaults, environment and flags".into(), |p| p
+                .display()
+                .to_string())
+    );
+    for line in config.describe().lines().filter(|l| !l.is_empty()) {
+        tracing::debug!("config {line}");
+    }
+    tracing::warn!(
+        "bring-up loop: this build has no camera decoding, vehicle detection, signal control or \
+         orchestrator link yet (each comes with its own issue); cameras show a generated test \
+         pattern, frames are saved to the frame store, resources are tracked and logged"
+    );
+    if let Some(o) = &config.orchestrator {
+        tracing::warn!(
+            "orchestrator {}:{} is configured but no orchestrator link exists in this build: \
+             nothing is sent",
+            o.host,
+            o.port
+        );
+    }
+}
+
+fn open_frame_store(config: &Config) -> Option<FrameStore> {
+    if !config.frames.save {
+        tracing::info!("frame saving is off (frames.save = false)");
+        return None;
+    }
+    let store_config = FrameStoreConfig {
+        dir: config.frames.dir.clone(),
+        max_frames: config.frames.max_saved,
+        max_memory_mb: config.frames.buffer_memory_mb,
+        jpeg_quality: config.frames.jpeg_quality,
+        min_free_disk_percent: config.frames.min_free_disk_percent,
+        ..FrameStoreConfig::default()
+    };
+    match FrameStore::open(store_config) {
+        Ok(store) => Some(store),
+        Err(e) => {
+            // Saving frames is a diagnostic aid: without it the controller still runs.
+            tracing::error!("frames will not be saved: {e}");
+            None
+        }
     }
 }
 
@@ -42,16 +111,47 @@ pub fn run(
     shutdown: &Shutdown,
     run_for: Option<Duration>,
 ) -> anyhow::Result<RunSummary> {
-    let _ = config;
+    run_with_tracker(config, clock, shutdown, run_for, global_tracker())
+}
+
+/// [`run`] with an explicit tracker, so tests can check their own counts.
+pub fn run_with_tracker(
+    config: &Config,
+    clock: &dyn Clock,
+    shutdown: &Shutdown,
+    run_for: Option<Duration>,
+    tracker: &ResourceTracker,
+) -> anyhow::Result<RunSummary> {
+    announce(config);
+    tracker.watch_disk(config.logging.dir.clone());
+    tracker.watch_disk(config.frames.dir.clone());
+    let mut housekeeping = Housekeeping::new(config, clock.elapsed());
+    let store = open_frame_store(config);
+    let mut cameras = Cameras::open(config, tracker, clock.elapsed());
+
     let mut summary = RunSummary::default();
+    tracing::info!(
+        "running: {} camera(s), tick {} ms{}",
+        cameras.len(),
+        TICK.as_millis(),
+        run_for.map_or(String::new(), |d| format!(
+            ", for {}",
+            humantime::format_duration(d)
+        ))
+    );
     let mut next = clock.elapsed();
     loop {
+        let now = clock.elapsed();
         if let Some(limit) = run_for {
-            if clock.elapsed() >= limit {
+            if now >= limit {
                 summary.stop_reason = format!("--for {}", humantime::format_duration(limit));
                 break;
             }
         }
+        let polled = cameras.poll(now, store.as_ref());
+        summary.frames += polled.frames;
+        summary.frames_saved += polled.saved;
+        housekeeping.tick(now, tracker, store.as_ref());
         summary.ticks += 1;
         next += TICK;
         if clock.sleep_until(next, shutdown) {
@@ -60,5 +160,113 @@ pub fn run(
         }
     }
     summary.ran_for = clock.elapsed();
+    drop(cameras);
+    summary.leaks = housekeeping.finish(tracker, store.as_ref());
     Ok(summary)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::config::{Config, Inputs};
+    use std::time::SystemTime;
+
+    fn config_in(dir: &std::path::Path, extra: &[(&str, &str)]) -> Config {
+        let mut inputs = Inputs::defaults();
+        let d = |name: &str| dir.join(name).display().to_string();
+        let mut set = vec![
+            ("temp.dir", d("tmp")),
+            ("frames.dir", d("frames")),
+            ("logging.dir", d("logs")),
+            ("cameras.width", "160".into()),
+            ("cameras.height", "120".into()),
+        ];
+        set.extend(extra.iter().map(|(k, v)| (*k, v.to_string())));
+        for (key, value) in set {
+            inputs
+                .flags
+                .push((format!("--set {key}={value}"), key.into(), value));
+        }
+        std::fs::create_dir_all(dir.join("tmp")).unwrap();
+        Config::from_inputs(&inputs).unwrap()
+    }
+
+    #[test]
+    fn ten_minutes_of_the_loop_read_save_and_release_every_camera() {
+        let dir = tempfile::tempdir().unwrap();
+        let config = config_in(
+            dir.path(),
+            &[
+                ("cameras.fps", "10"),
+                ("frames.save_interval", "50"),
+                ("frames.max_saved", "5"),
+            ],
+        );
+        let tracker = ResourceTracker::new();
+        let clock = ManualClock::new(SystemTime::UNIX_EPOCH);
+        let summary = run_with_tracker(
+            &config,
+            &clock,
+            &Shutdown::new(),
+            Some(Duration::from_secs(600)),
+            &tracker,
+        )
+        .unwrap();
+        assert_eq!(summary.ticks, 6000);
+        // Two cameras at 10 fps for 600 s, each read on its own schedule.
+        assert_eq!(summary.frames, 2 * 6000);
+        assert_eq!(summary.frames_saved, 2 * 6000 / 50);
+        assert_eq!(summary.leaks, 0);
+        let saved = std::fs::read_dir(dir.path().join("frames"))
+            .unwrap()
+            .filter(|e| {
+                e.as_ref()
+                    .unwrap()
+                    .path()
+                    .extension()
+                    .is_some_and(|x| x == "jpg")
+            })
+            .count();
+        assert_eq!(saved, 2 * 5, "the store keeps max_saved frames per camera");
+        let cameras = tracker.statistics().kind("camera");
+        assert_eq!(
+            (cameras.alive, cameras.tracked),
+            (0, 0),
+            "cameras are released at the end"
+        );
+    }
+
+    #[test]
+    fn a_camera_that_cannot_open_leaves_the_other_running() {
+        let dir = tempfile::tempdir().unwrap();
+        let config = config_in(
+            dir.path(),
+            &[("cameras.b.source", "rtsp://camera.invalid/stream")],
+        );
+        let tracker = ResourceTracker::new();
+        let clock = ManualClock::new(SystemTime::UNIX_EPOCH);
+        let summary = run_with_tracker(
+            &config,
+            &clock,
+            &Shutdown::new(),
+            Some(Duration::from_secs(10)),
+            &tracker,
+        )
+        .unwrap();
+        // Camera A alone at 15 fps: frames are due at k/15 s, read by the ticks at 0.0 to 9.9 s.
+        assert_eq!(summary.frames, 149);
+    }
+
+    #[test]
+    fn a_shutdown_request_ends_the_loop_with_its_reason() {
+        let dir = tempfile::tempdir().unwrap();
+        let config = config_in(dir.path(), &[]);
+        let shutdown = Shutdown::new();
+        shutdown.request("test asked");
+        let clock = ManualClock::new(SystemTime::UNIX_EPOCH);
+        let summary =
+            run_with_tracker(&config, &clock, &shutdown, None, &ResourceTracker::new()).unwrap();
+        assert_eq!(summary.stop_reason, "test asked");
+        assert_eq!(summary.ticks, 1);
+    }
 }

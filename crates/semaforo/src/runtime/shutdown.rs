@@ -53,12 +53,18 @@ impl Shutdown {
         use signal_hook::consts::{SIGINT, SIGTERM};
         let mut signals = signal_hook::iterator::Signals::new([SIGINT, SIGTERM])?;
         let shutdown = self.clone();
-        std::thread::Builder::new().name("signals".into()).spawn(move || {
-            if let Some(signal) = signals.forever().next() {
-                let name = if signal == SIGINT { "SIGINT (Ctrl-C)" } else { "SIGTERM" };
-                shutdown.request(format!("{name} received"));
-            }
-        })?;
+        std::thread::Builder::new()
+            .name("signals".into())
+            .spawn(move || {
+                if let Some(signal) = signals.forever().next() {
+                    let name = if signal == SIGINT {
+                        "SIGINT (Ctrl-C)"
+                    } else {
+                        "SIGTERM"
+                    };
+                    shutdown.request(format!("{name} received"));
+                }
+            })?;
         Ok(())
     }
 }

@@ -1,0 +1,133 @@
+//! The subcommands: each loads what it needs, does its job, and returns the exit code.
+
+use std::process::ExitCode;
+use std::time::Duration;
+
+use crate::config::{self, Config, ConfigError, Sources};
+use crate::{logging, runtime, EXIT_CONFIG};
+
+fn print_errors(errors: &[ConfigError]) {
+    for e in errors {
+        eprintln!("error: {e}");
+    }
+    let n = errors.len();
+    eprintln!(
+        "{n} configuration {} found",
+        if n == 1 { "problem" } else { "problems" }
+    );
+}
+
+fn load_or_report(sources: &Sources) -> Result<Config, ExitCode> {
+    config::load(sources).map_err(|errors| {
+        print_errors(&errors);
+        ExitCode::from(EXIT_CONFIG)
+    })
+}
+
+/// `semaforo config check [FILE]`
+pub fn config_check(sources: &Sources) -> ExitCode {
+    let inputs = match config::gather(sources) {
+        Ok(inputs) => inputs,
+        Err(errors) => {
+            print_errors(&errors);
+            return ExitCode::from(EXIT_CONFIG);
+        }
+    };
+    match Config::from_inputs(&inputs) {
+        Ok(config) => {
+            match &config.file {
+                Some(path) => println!("# configuration file: {}", path.display()),
+                None => {
+                    println!("# no configuration file: built-in defaults, environment and flags")
+                }
+            }
+            print!("{}", config.describe());
+            println!("\n# the configuration is valid");
+            ExitCode::SUCCESS
+        }
+        Err(errors) => {
+            print_errors(&errors);
+            ExitCode::from(EXIT_CONFIG)
+        }
+    }
+}
+
+/// `semaforo clean-temp`
+pub fn clean_temp(sources: &Sources, dry_run: bool) -> ExitCode {
+    let config = match load_or_report(sources) {
+        Ok(c) => c,
+        Err(code) => return code,
+    };
+    let options = semaforo_resources::SweepOptions {
+        dir: config.temp.dir.clone(),
+        prefix: config.temp.prefix.clone(),
+        max_age: config.temp.max_age,
+        dry_run,
+    };
+    match semaforo_resources::sweep_orphans(&options) {
+        Ok(report) => {
+            let verb = if dry_run { "would remove" } else { "removed" };
+            for path in &report.removed {
+                println!("{verb} {}", path.display());
+            }
+            for (path, why) in &report.errors {
+                eprintln!("error: could not remove {}: {why}", path.display());
+            }
+            println!(
+                "{verb} {} {} older than {} h with prefix {:?} in {} (left alone: {} too young, \
+                 {} owned by another user, {} symbolic links)",
+                report.removed.len(),
+                if report.removed.len() == 1 {
+                    "entry"
+                } else {
+                    "entries"
+                },
+                config.temp.max_age.as_secs_f64() / 3600.0,
+                options.prefix,
+                options.dir.display(),
+                report.kept_young,
+                report.kept_foreign,
+                report.kept_symlinks,
+            );
+            if report.errors.is_empty() {
+                ExitCode::SUCCESS
+            } else {
+                ExitCode::FAILURE
+            }
+        }
+        Err(e) => {
+            eprintln!("error: {e}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+/// `semaforo run`
+pub fn run(sources: &Sources, run_for: Option<Duration>) -> ExitCode {
+    let config = match load_or_report(sources) {
+        Ok(c) => c,
+        Err(code) => return code,
+    };
+    let (log_guard, log_failure) = logging::install(&config.logging);
+    if let Some(e) = log_failure {
+        tracing::error!("cannot write the log files, logging to the console only: {e}");
+    }
+    let shutdown = runtime::Shutdown::new();
+    if let Err(e) = shutdown.on_termination_signals() {
+        tracing::warn!("cannot watch SIGINT/SIGTERM ({e}); stop with --for or kill -9");
+    }
+    let clock = runtime::SystemClock::new();
+    let outcome = runtime::run(&config, &clock, &shutdown, run_for);
+    let code = match outcome {
+        Ok(summary) => {
+            tracing::info!("{summary}");
+            ExitCode::SUCCESS
+        }
+        Err(e) => {
+            tracing::error!("stopped with an error: {e:#}");
+            ExitCode::FAILURE
+        }
+    };
+    drop(log_guard);
+    code
+}

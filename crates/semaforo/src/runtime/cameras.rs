@@ -1,0 +1,153 @@
+//! The cameras of the run loop: one per approach, each behind a [`ManagedCamera`] guard so the
+//! resource tracker sees it open while it runs and released after.
+//!
+//! A camera that cannot be opened is logged and left out; the others keep running (the
+//! controller falls back to its fixed-time plan for an approach without detection).
+
+use std::time::Duration;
+
+use semaforo_resources::{FrameStore, ManagedCamera, ResourceTracker, SaveOutcome};
+use semaforo_vision::TestPatternCamera;
+
+use crate::config::load::redact_credentials;
+use crate::config::Config;
+
+struct Slot {
+    approach: String,
+    camera: ManagedCamera<TestPatternCamera>,
+    period: Duration,
+    next_due: Duration,
+    frames: u64,
+}
+
+pub struct Cameras {
+    slots: Vec<Slot>,
+    save_interval: u64,
+}
+
+/// What one poll produced.
+#[derive(Debug, Default)]
+pub struct Polled {
+    pub frames: u64,
+    pub saved: u64,
+}
+
+impl Cameras {
+    pub fn open(config: &Config, tracker: &ResourceTracker, now: Duration) -> Self {
+        let c = &config.cameras;
+        let mut slots = Vec::new();
+        for (approach, source) in &c.sources {
+            let shown = redact_credentials(source);
+            let kind = source
+                .split(':')
+                .next()
+                .unwrap_or_default()
+                .to_ascii_lowercase();
+            if kind != "testsrc" && kind != "synthetic" {
+                tracing::error!(
+                    "camera {approach}: {shown} cannot be opened: this build reads only testsrc: \
+                     (real sources come with the frame-sources issue); approach {approach} has no \
+                     camera"
+                );
+                continue;
+            }
+            if kind == "synthetic" {
+                tracing::warn!(
+                    "camera {approach}: the synthetic: traffic scene is not in this build yet; \
+                     showing the testsrc: test pattern instead"
+                );
+            }
+            let label = format!("camera {approach} (testsrc:)");
+            let (width, height, fps) = (c.width, c.height, c.fps);
+            let opened = ManagedCamera::open(tracker, label, || {
+                TestPatternCamera::open(width, height, fps)
+            });
+            match opened {
+                Ok(camera) => {
+                    tracing::info!("camera {approach}: test pattern {width}x{height} at {fps} fps");
+                    slots.push(Slot {
+                        approach: approach.clone(),
+                        camera,
+                        period: Duration::from_secs_f64(1.0 / fps),
+                        next_due: now,
+                        frames: 0,
+                    });
+                }
+                Err(e) => tracing::error!("camera {approach}: {shown}: {e}"),
+            }
+        }
+        Cameras {
+            slots,
+            save_interval: config.frames.save_interval,
+        }
+    }
+
+    pub fn len(&self) -> usize {
+        self.slots.len()
+    }
+
+    /// Reads every frame that is due by `now` (a camera faster than the tick gives several
+    /// per tick), and saves every `save_interval`th frame.
+    pub fn poll(&mut self, now: Duration, store: Option<&FrameStore>) -> Polled {
+        let mut polled = Polled::default();
+        for slot in &mut self.slots {
+            let mut read_this_tick = 0;
+            while now >= slot.next_due {
+                if read_this_tick == MAX_FRAMES_PER_POLL {
+                    // Fell behind (a stalled loop): skip ahead rather than burst.
+                    slot.next_due = now + slot.period;
+                    break;
+                }
+                slot.next_due += slot.period;
+                read_this_tick += 1;
+                if slot.read_one(self.save_interval, store) {
+                    polled.saved += 1;
+                }
+                polled.frames += 1;
+            }
+        }
+        polled
+    }
+}
+
+/// More frames than this in one poll means the loop stalled; the rest are skipped.
+const MAX_FRAMES_PER_POLL: u32 = 16;
+
+impl Slot {
+    /// Reads one frame and saves it if it is the `save_interval`th; true if one was saved.
+    fn read_one(&mut self, save_interval: u64, store: Option<&FrameStore>) -> bool {
+        let frame = match self.camera.read() {
+            Ok(frame) => frame,
+            Err(e) => {
+                tracing::warn!("camera {}: {e}", self.approach);
+                return false;
+            }
+        };
+        self.frames += 1;
+        let Some(store) = store else { return false };
+        if self.frames % save_interval != 0 {
+            return false;
+        }
+        let image = match frame.image() {
+            Ok(image) => image,
+            Err(e) => {
+                tracing::warn!("camera {}: frame not saved: {e}", self.approach);
+                return false;
+            }
+        };
+        match store.save_current(image, &self.approach, self.frames / save_interval) {
+            Ok(SaveOutcome::Saved { path, .. }) => {
+                tracing::debug!("camera {}: saved {}", self.approach, path.display());
+                true
+            }
+            Ok(SaveOutcome::Skipped(why)) => {
+                tracing::warn!("camera {}: frame not saved: {why}", self.approach);
+                false
+            }
+            Err(e) => {
+                tracing::warn!("camera {}: frame not saved: {e}", self.approach);
+                false
+            }
+        }
+    }
+}
