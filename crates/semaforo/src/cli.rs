@@ -76,7 +76,7 @@ pub enum ConfigAction {
 
 #[derive(Debug, Args)]
 pub struct CleanTempArgs {
-    /// Directory to sweep (default: temp.dir, the system temp directory).
+    /// Directory to sweep (default: temp.dir, /tmp/semaforo).
     #[arg(long, value_name = "DIR")]
     pub dir: Option<String>,
     /// Only names starting with this (default: temp.prefix, "traffic_").

@@ -406,7 +406,9 @@ fn default_value(default: Default) -> Value {
         Default::Float(v) => Value::Float(v),
         Default::Bool(v) => Value::Bool(v),
         Default::Text(v) => Value::Text(v.to_string()),
-        Default::SystemTempDir => Value::Text(std::env::temp_dir().display().to_string()),
+        Default::SystemTempDir => {
+            Value::Text(std::env::temp_dir().join("semaforo").display().to_string())
+        }
     }
 }
 

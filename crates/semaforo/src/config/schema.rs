@@ -72,7 +72,8 @@ pub enum Default {
     Float(f64),
     Bool(bool),
     Text(&'static str),
-    /// The operating system's temporary directory (`$TMPDIR`, else `/tmp`).
+    /// `semaforo/` in the operating system's temporary directory (`$TMPDIR`, else `/tmp`): a
+    /// directory of its own, so the orphan sweep can never touch another program's files.
     SystemTempDir,
 }
 
@@ -83,7 +84,7 @@ impl fmt::Display for Default {
             Default::Float(v) => write!(f, "{v}"),
             Default::Bool(v) => write!(f, "{v}"),
             Default::Text(v) => write!(f, "\"{v}\""),
-            Default::SystemTempDir => write!(f, "the system temp directory"),
+            Default::SystemTempDir => write!(f, "`$TMPDIR/semaforo` (`/tmp/semaforo`)"),
         }
     }
 }
@@ -190,7 +191,7 @@ pub const SETTINGS: &[Spec] = &[
         env: &["TEMP_DIR"],
         kind: Kind::Path,
         default: Default::SystemTempDir,
-        help: "where semaforo creates its temporary files and sweeps its orphans",
+        help: "where semaforo creates its temporary files and sweeps their orphans (created at start)",
     },
     Spec {
         key: "temp.prefix",

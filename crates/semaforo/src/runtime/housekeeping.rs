@@ -37,6 +37,9 @@ impl Housekeeping {
             memory_limit_mb: config.resources.memory_limit_mb,
             over_limit: false,
         };
+        if let Err(e) = std::fs::create_dir_all(&this.sweep.dir) {
+            tracing::warn!("cannot create the temp directory {}: {e}", this.sweep.dir.display());
+        }
         this.sweep_orphans();
         this.next_sweep = now + SWEEP_EVERY;
         this
