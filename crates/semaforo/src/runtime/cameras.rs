@@ -9,6 +9,7 @@ use std::time::Duration;
 use semaforo_resources::{FrameStore, ManagedCamera, ResourceTracker, SaveOutcome};
 use semaforo_vision::TestPatternCamera;
 
+use super::timings::StageTimings;
 use crate::config::load::redact_credentials;
 use crate::config::Config;
 
@@ -88,7 +89,12 @@ impl Cameras {
 
     /// Reads every frame that is due by `now` (a camera faster than the tick gives several
     /// per tick), and saves every `save_interval`th frame.
-    pub fn poll(&mut self, now: Duration, store: Option<&FrameStore>) -> Polled {
+    pub fn poll(
+        &mut self,
+        now: Duration,
+        store: Option<&FrameStore>,
+        timings: &mut StageTimings,
+    ) -> Polled {
         let mut polled = Polled::default();
         for slot in &mut self.slots {
             let mut read_this_tick = 0;
@@ -100,7 +106,7 @@ impl Cameras {
                 }
                 slot.next_due += slot.period;
                 read_this_tick += 1;
-                if slot.read_one(self.save_interval, store) {
+                if slot.read_one(self.save_interval, store, timings) {
                     polled.saved += 1;
                 }
                 polled.frames += 1;
@@ -115,8 +121,13 @@ const MAX_FRAMES_PER_POLL: u32 = 16;
 
 impl Slot {
     /// Reads one frame and saves it if it is the `save_interval`th; true if one was saved.
-    fn read_one(&mut self, save_interval: u64, store: Option<&FrameStore>) -> bool {
-        let frame = match self.camera.read() {
+    fn read_one(
+        &mut self,
+        save_interval: u64,
+        store: Option<&FrameStore>,
+        timings: &mut StageTimings,
+    ) -> bool {
+        let frame = match timings.time("camera_read", || self.camera.read()) {
             Ok(frame) => frame,
             Err(e) => {
                 tracing::warn!("camera {}: {e}", self.approach);
@@ -135,7 +146,10 @@ impl Slot {
                 return false;
             }
         };
-        match store.save_current(image, &self.approach, self.frames / save_interval) {
+        let cycle = self.frames / save_interval;
+        match timings.time("frame_save", || {
+            store.save_current(image, &self.approach, cycle)
+        }) {
             Ok(SaveOutcome::Saved { path, .. }) => {
                 tracing::debug!("camera {}: saved {}", self.approach, path.display());
                 true

@@ -5,6 +5,7 @@ use std::time::Duration;
 
 use semaforo_resources::{sweep_orphans, FrameStore, ResourceTracker, SweepOptions};
 
+use super::timings::StageTimings;
 use crate::config::Config;
 use crate::logging::PERFORMANCE_TARGET;
 
@@ -38,7 +39,10 @@ impl Housekeeping {
             over_limit: false,
         };
         if let Err(e) = std::fs::create_dir_all(&this.sweep.dir) {
-            tracing::warn!("cannot create the temp directory {}: {e}", this.sweep.dir.display());
+            tracing::warn!(
+                "cannot create the temp directory {}: {e}",
+                this.sweep.dir.display()
+            );
         }
         this.sweep_orphans();
         this.next_sweep = now + SWEEP_EVERY;
@@ -62,12 +66,19 @@ impl Housekeeping {
     }
 
     /// Runs whatever is due at `now`.
-    pub fn tick(&mut self, now: Duration, tracker: &ResourceTracker, store: Option<&FrameStore>) {
+    pub fn tick(
+        &mut self,
+        now: Duration,
+        tracker: &ResourceTracker,
+        store: Option<&FrameStore>,
+        timings: &mut StageTimings,
+    ) {
         if now >= self.next_sweep {
             self.sweep_orphans();
             self.next_sweep = now + SWEEP_EVERY;
         }
         if now >= self.next_statistics {
+            timings.log_and_reset();
             self.statistics(tracker, store);
             self.next_statistics = now + self.statistics_every;
         }
@@ -107,7 +118,13 @@ impl Housekeeping {
 
     /// Releases what is still tracked, logs the final statistics and returns how many
     /// potential leaks the tracker saw.
-    pub fn finish(&mut self, tracker: &ResourceTracker, store: Option<&FrameStore>) -> usize {
+    pub fn finish(
+        &mut self,
+        tracker: &ResourceTracker,
+        store: Option<&FrameStore>,
+        timings: &mut StageTimings,
+    ) -> usize {
+        timings.log_and_reset();
         let leaks = tracker.statistics().potential_leaks.len();
         let released = tracker.release_all();
         if released > 0 {

@@ -8,6 +8,7 @@ mod cameras;
 mod clock;
 mod housekeeping;
 mod shutdown;
+mod timings;
 
 pub use clock::{Clock, ManualClock, SystemClock};
 pub use shutdown::Shutdown;
@@ -20,6 +21,7 @@ use semaforo_resources::{global_tracker, FrameStore, FrameStoreConfig, ResourceT
 use crate::config::Config;
 use cameras::Cameras;
 use housekeeping::Housekeeping;
+use timings::StageTimings;
 
 /// The controller's tick: 10 Hz, as DESIGN.md sets it.
 pub const TICK: Duration = Duration::from_millis(100);
@@ -139,6 +141,7 @@ pub fn run_with_tracker(
             humantime::format_duration(d)
         ))
     );
+    let mut timings = StageTimings::default();
     let mut next = clock.elapsed();
     loop {
         let now = clock.elapsed();
@@ -148,10 +151,10 @@ pub fn run_with_tracker(
                 break;
             }
         }
-        let polled = cameras.poll(now, store.as_ref());
+        let polled = cameras.poll(now, store.as_ref(), &mut timings);
         summary.frames += polled.frames;
         summary.frames_saved += polled.saved;
-        housekeeping.tick(now, tracker, store.as_ref());
+        housekeeping.tick(now, tracker, store.as_ref(), &mut timings);
         summary.ticks += 1;
         next += TICK;
         if clock.sleep_until(next, shutdown) {
@@ -161,7 +164,7 @@ pub fn run_with_tracker(
     }
     summary.ran_for = clock.elapsed();
     drop(cameras);
-    summary.leaks = housekeeping.finish(tracker, store.as_ref());
+    summary.leaks = housekeeping.finish(tracker, store.as_ref(), &mut timings);
     Ok(summary)
 }
 
