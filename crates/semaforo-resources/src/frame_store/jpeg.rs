@@ -3,17 +3,29 @@
 //! libjpeg does and as OpenCV's `imwrite` writes by default).
 //!
 //! Why our own encoder: the frame store's benchmark goal is `save_current` at least as fast
-//! as OpenCV's `cv2.imwrite` (libjpeg-turbo with hand-written SIMD), without any system
-//! library, cmake or nasm. Measured on the 640x480 benchmark scene at quality 85:
-//! `jpeg-encoder` 0.7 with its AVX2 feature took 2.3 ms, `rusty_jpeg` 0.4 1.3 ms,
-//! `mozjpeg` without nasm 3.4 ms, against about 0.8 ms for libjpeg-turbo's encode. The
-//! costs are entropy coding and the DCT, so this encoder is built around them: a float AAN
-//! DCT written so the compiler vectorises it across the eight columns of a block, a
-//! non-zero bitmap per block so runs of zeros cost one `trailing_zeros`, and one combined
-//! code-plus-value write per coefficient into a 64-bit bit buffer that emits four bytes at
-//! a time when none of them needs 0xFF stuffing. The same code is compiled twice: once
-//! for the baseline x86-64 target and once with AVX2 and FMA enabled, picked at run time.
-//! Figures: `BENCH_RESULTS.md`.
+//! as OpenCV's `cv2.imwrite` (libjpeg-turbo with hand-written SIMD), and a fresh clone must
+//! build with cargo alone (no system libjpeg, cmake or nasm). Measured on the 640x480
+//! benchmark scene at quality 85 on the 2-core development machine: `jpeg-encoder` 0.7 with
+//! its AVX2 feature 2.3 ms, `rusty_jpeg` 0.4 1.3 ms, `mozjpeg` without nasm 3.4 ms, OpenCV's
+//! whole `imwrite` about 1.0 ms; this encoder 0.9 ms. Figures: `BENCH_RESULTS.md`.
+//!
+//! Where the time goes and what was done about it:
+//!
+//! - DCT: the float AAN transform (libjpeg's `jfdctflt`), written as one pass down the rows
+//!   for all eight columns at once, so each statement is one 8-lane vector operation; the
+//!   second pass runs on the transpose, and the transposed result is absorbed into the
+//!   quantisation and zig-zag tables instead of transposing back.
+//! - Quantisation rounds with the 1.5·2^23 trick (bit arithmetic, vectorises); the size
+//!   category of every coefficient comes from its float exponent, also vectorised.
+//! - Entropy coding walks a 64-bit map of the non-zero coefficients in zig-zag order
+//!   (`trailing_zeros`, clear lowest bit), writes code and value in one step into a 64-bit
+//!   accumulator held in registers, and emits four bytes at a time unless one of them is
+//!   0xFF and needs a stuffed zero.
+//! - The same code is compiled twice, for baseline x86-64 and with AVX2/FMA/BMI2, and the
+//!   second is chosen at run time when the CPU has them (the only `unsafe` in the crate).
+//!   Elsewhere the portable build runs (on a Raspberry Pi, NEON is part of the aarch64
+//!   baseline, so the compiler may vectorise it there too; not measured yet).
+//! - Sample planes are kept per thread between frames (no allocation per save).
 
 use super::image::{ImageRef, PixelFormat};
 
@@ -54,7 +66,33 @@ pub fn encode_jpeg(image: ImageRef<'_>, quality: u8, out: &mut Vec<u8>) -> Resul
     Ok(())
 }
 
+/// Working buffers (sample planes) kept per thread between frames, so a save neither
+/// allocates nor zeroes them again: about 1.5 bytes per pixel of the largest frame the thread
+/// has encoded.
+#[derive(Default)]
+struct Scratch {
+    y: Vec<u8>,
+    cb: Vec<u8>,
+    cr: Vec<u8>,
+    vsum: Vec<u16>,
+    sums: [Vec<i32>; 3],
+}
+
+thread_local! {
+    static SCRATCH: std::cell::RefCell<Scratch> = std::cell::RefCell::new(Scratch::default());
+}
+
+/// Sizes `v` to `n` elements; only growth writes (every element is overwritten anyway).
+fn sized<T: Copy + Default>(v: &mut Vec<T>, n: usize) -> &mut [T] {
+    v.resize(n, T::default());
+    &mut v[..]
+}
+
 fn dispatch(image: &ImageRef<'_>, quality: u8, out: &mut Vec<u8>) {
+    SCRATCH.with(|s| dispatch_with(image, quality, out, &mut s.borrow_mut()));
+}
+
+fn dispatch_with(image: &ImageRef<'_>, quality: u8, out: &mut Vec<u8>, scratch: &mut Scratch) {
     #[cfg(target_arch = "x86_64")]
     {
         if std::is_x86_feature_detected!("avx2")
@@ -66,17 +104,17 @@ fn dispatch(image: &ImageRef<'_>, quality: u8, out: &mut Vec<u8>) {
             // SAFETY: `encode_avx2` is only marked `target_feature(avx2, fma, bmi1, bmi2,
             // lzcnt)`; its sole precondition is that the CPU supports all of them, which was
             // checked just above.
-            unsafe { encode_avx2(image, quality, out) };
+            unsafe { encode_avx2(image, quality, out, scratch) };
             return;
         }
     }
-    encode_image(image, quality, out);
+    encode_image(image, quality, out, scratch);
 }
 
 #[cfg(target_arch = "x86_64")]
 #[target_feature(enable = "avx2,fma,bmi1,bmi2,lzcnt")]
-fn encode_avx2(image: &ImageRef<'_>, quality: u8, out: &mut Vec<u8>) {
-    encode_image(image, quality, out);
+fn encode_avx2(image: &ImageRef<'_>, quality: u8, out: &mut Vec<u8>, scratch: &mut Scratch) {
+    encode_image(image, quality, out, scratch);
 }
 
 // ---------------------------------------------------------------------------------------
@@ -172,11 +210,11 @@ fn dct_divisors(quant: &[u16; 64]) -> [f32; 64] {
 }
 
 /// Zig-zag order as indices into the transposed coefficient layout.
-const ZIGZAG_T: [usize; 64] = {
-    let mut z = [0usize; 64];
+const ZIGZAG_T: [u8; 64] = {
+    let mut z = [0u8; 64];
     let mut i = 0;
     while i < 64 {
-        z[i] = (ZIGZAG[i] % 8) * 8 + ZIGZAG[i] / 8;
+        z[i] = ((ZIGZAG[i] % 8) * 8 + ZIGZAG[i] / 8) as u8;
         i += 1;
     }
     z
@@ -188,7 +226,7 @@ static ZIGZAG_BITS: [[u64; 256]; 8] = {
     let mut position = [0usize; 64];
     let mut i = 0;
     while i < 64 {
-        position[ZIGZAG_T[i]] = i;
+        position[ZIGZAG_T[i] as usize] = i;
         i += 1;
     }
     let mut t = [[0u64; 256]; 8];
@@ -235,9 +273,9 @@ impl HuffTable {
 // ---------------------------------------------------------------------------------------
 // Bit output with 0xFF stuffing.
 
-/// Bit packer for one block at a time: bits gather in a 64-bit accumulator and leave in
-/// four-byte words into a stack buffer, which the caller drains into the output after each
-/// block, so the hot loop has no capacity checks or calls.
+/// Bit packer: bits gather in a 64-bit accumulator and leave in four-byte words into a stack
+/// buffer, which the caller drains into the output after each block, so the hot loop has no
+/// capacity checks or calls. Blocks write through a [`Coder`].
 struct BitWriter {
     acc: u64,
     /// Valid bits in the low end of `acc`; always below 32 between calls.
@@ -254,26 +292,6 @@ impl BitWriter {
             n: 0,
             buf: [0; 512],
             len: 0,
-        }
-    }
-
-    #[inline(always)]
-    fn put(&mut self, bits: u32, len: u32) {
-        // len ≤ 27 and n < 32: never more than 59 bits held.
-        self.acc = (self.acc << len) | u64::from(bits);
-        self.n += len;
-        if self.n >= 32 {
-            self.n -= 32;
-            let word = (self.acc >> self.n) as u32;
-            // Any 0xFF byte in the word? (has-zero-byte test on its complement)
-            if (!word).wrapping_sub(0x0101_0101) & word & 0x8080_8080 == 0 {
-                self.buf[self.len..self.len + 4].copy_from_slice(&word.to_be_bytes());
-                self.len += 4;
-            } else {
-                for b in word.to_be_bytes() {
-                    self.push_byte(b);
-                }
-            }
         }
     }
 
@@ -303,6 +321,43 @@ impl BitWriter {
             self.push_byte((self.acc >> self.n) as u8);
         }
         self.drain(out);
+    }
+}
+
+/// A [`BitWriter`]'s state copied into locals for one block: the accumulator, bit count and
+/// length then live in registers through the hot loop instead of going back to memory on
+/// every write.
+struct Coder<'a> {
+    acc: u64,
+    n: u32,
+    len: usize,
+    buf: &'a mut [u8; 512],
+}
+
+impl Coder<'_> {
+    #[inline(always)]
+    fn put(&mut self, bits: u32, len: u32) {
+        // len ≤ 27 and n < 32: never more than 59 bits held.
+        self.acc = (self.acc << len) | u64::from(bits);
+        self.n += len;
+        if self.n >= 32 {
+            self.n -= 32;
+            let word = (self.acc >> self.n) as u32;
+            // Any 0xFF byte in the word? (has-zero-byte test on its complement)
+            if (!word).wrapping_sub(0x0101_0101) & word & 0x8080_8080 == 0 {
+                self.buf[self.len..self.len + 4].copy_from_slice(&word.to_be_bytes());
+                self.len += 4;
+            } else {
+                for b in word.to_be_bytes() {
+                    self.buf[self.len] = b;
+                    self.len += 1;
+                    if b == 0xFF {
+                        self.buf[self.len] = 0;
+                        self.len += 1;
+                    }
+                }
+            }
+        }
     }
 }
 
@@ -402,7 +457,7 @@ struct Component<'t> {
 }
 
 #[inline(always)]
-fn encode_block(b: &mut Block, comp: &mut Component<'_>, w: &mut BitWriter) {
+fn encode_block(b: &mut Block, comp: &mut Component<'_>, writer: &mut BitWriter) {
     let mut coef = [0i16; 64];
     dct_quantise(b, &comp.divisors, &mut coef);
     // Size category and value bits of every coefficient at once, in a loop the compiler
@@ -418,6 +473,12 @@ fn encode_block(b: &mut Block, comp: &mut Component<'_>, w: &mut BitWriter) {
         *f = u8::from(c != 0);
     }
 
+    let mut w = Coder {
+        acc: writer.acc,
+        n: writer.n,
+        len: writer.len,
+        buf: &mut writer.buf,
+    };
     let dc = i32::from(coef[0]);
     let diff = dc - comp.last_dc;
     comp.last_dc = dc;
@@ -456,15 +517,18 @@ fn encode_block(b: &mut Block, comp: &mut Component<'_>, w: &mut BitWriter) {
                 run -= 16;
             }
         }
-        let p = packed[ZIGZAG_T[pos as usize]];
+        let p = packed[usize::from(ZIGZAG_T[pos as usize & 63])];
         let size = p >> 16;
-        let code = comp.ac.codes[((run << 4) | size) as usize];
+        // Sizes are at most 11 and runs at most 15 here: the mask only spares a bounds check.
+        let code = comp.ac.codes[(((run << 4) | size) & 0xFF) as usize];
         w.put(((code >> 8) << size) | (p & 0xFFFF), (code & 0xFF) + size);
     }
     if last < 63 {
         let eob = comp.ac.codes[0x00];
         w.put(eob >> 8, eob & 0xFF);
     }
+    let (acc, n, len) = (w.acc, w.n, w.len);
+    (writer.acc, writer.n, writer.len) = (acc, n, len);
 }
 
 #[inline(always)]
@@ -482,24 +546,19 @@ fn load_block(plane: &[u8], stride: usize, x: usize, y: usize) -> Block {
 // ---------------------------------------------------------------------------------------
 // Colour conversion into padded planes.
 
-/// A sample plane padded to whole blocks by repeating the last column and row.
-struct Plane {
-    data: Vec<u8>,
-    stride: usize,
-}
-
 const fn fix(x: f64) -> i32 {
     (x * 65536.0 + 0.5) as i32
 }
 
-/// Luma and 4:2:0 chroma planes of an RGB/BGR image, padded to whole 16x16 MCUs.
+/// Luma and 4:2:0 chroma planes of an RGB/BGR image into `scratch.y`, `.cb`, `.cr`, padded
+/// to whole 16x16 MCUs by repeating the last column and row. Returns the two strides.
 #[inline(always)]
-fn ycbcr_planes(img: &ImageRef<'_>, bgr: bool) -> (Plane, Plane, Plane) {
+fn ycbcr_planes(img: &ImageRef<'_>, bgr: bool, scratch: &mut Scratch) -> (usize, usize) {
     let (w, h) = (img.width() as usize, img.height() as usize);
     let (pw, ph) = (w.div_ceil(16) * 16, h.div_ceil(16) * 16);
     let (r_i, b_i) = if bgr { (2, 0) } else { (0, 2) };
     let src = img.data();
-    let mut y_plane = vec![0u8; pw * ph];
+    let y_plane = sized(&mut scratch.y, pw * ph);
     for y in 0..h {
         let row = &src[y * w * 3..][..w * 3];
         let dst = &mut y_plane[y * pw..][..pw];
@@ -517,13 +576,14 @@ fn ycbcr_planes(img: &ImageRef<'_>, bgr: bool) -> (Plane, Plane, Plane) {
     }
 
     let (cw, ch) = (pw / 2, ph / 2);
-    let mut cb_plane = vec![0u8; cw * ch];
-    let mut cr_plane = vec![0u8; cw * ch];
+    let cb_plane = sized(&mut scratch.cb, cw * ch);
+    let cr_plane = sized(&mut scratch.cr, cw * ch);
     let pairs = w / 2;
     // Per chroma row: the two source rows summed (contiguous, so it vectorises), then each
     // channel's 2x2 sum gathered into its own array, then the conversion on those arrays.
-    let mut vsum = vec![0u16; w * 3];
-    let (mut rs, mut gs, mut bs) = (vec![0i32; pairs], vec![0i32; pairs], vec![0i32; pairs]);
+    let vsum = sized(&mut scratch.vsum, w * 3);
+    let [rs, gs, bs] = &mut scratch.sums;
+    let (rs, gs, bs) = (sized(rs, pairs), sized(gs, pairs), sized(bs, pairs));
     // Sums of the 2x2 neighbourhood; the 1/4 is folded into the final shift.
     let chroma = |r: i32, g: i32, b: i32| {
         let round = (128 << 18) + (1 << 17);
@@ -550,8 +610,12 @@ fn ycbcr_planes(img: &ImageRef<'_>, bgr: bool) -> (Plane, Plane, Plane) {
             *g = i32::from(px[1] + px[4]);
             *b = i32::from(px[b_i] + px[3 + b_i]);
         }
-        for ((((cb, cr), &r), &g), &b) in
-            cb.iter_mut().zip(cr.iter_mut()).zip(&rs).zip(&gs).zip(&bs)
+        for ((((cb, cr), &r), &g), &b) in cb
+            .iter_mut()
+            .zip(cr.iter_mut())
+            .zip(rs.iter())
+            .zip(gs.iter())
+            .zip(bs.iter())
         {
             (*cb, *cr) = chroma(r, g, b);
         }
@@ -573,33 +637,21 @@ fn ycbcr_planes(img: &ImageRef<'_>, bgr: bool) -> (Plane, Plane, Plane) {
         cb_plane.copy_within((used_rows - 1) * cw..used_rows * cw, cy * cw);
         cr_plane.copy_within((used_rows - 1) * cw..used_rows * cw, cy * cw);
     }
-    (
-        Plane {
-            data: y_plane,
-            stride: pw,
-        },
-        Plane {
-            data: cb_plane,
-            stride: cw,
-        },
-        Plane {
-            data: cr_plane,
-            stride: cw,
-        },
-    )
+    (pw, cw)
 }
 
-fn gray_plane(img: &ImageRef<'_>) -> Plane {
+/// The luma plane of a gray image into `scratch.y`, padded to whole blocks; returns its stride.
+fn gray_plane(img: &ImageRef<'_>, scratch: &mut Scratch) -> usize {
     let (w, h) = (img.width() as usize, img.height() as usize);
     let (pw, ph) = (w.div_ceil(8) * 8, h.div_ceil(8) * 8);
-    let mut data = vec![0u8; pw * ph];
+    let data = sized(&mut scratch.y, pw * ph);
     for y in 0..ph {
         let src = &img.data()[y.min(h - 1) * w..][..w];
         let dst = &mut data[y * pw..][..pw];
         dst[..w].copy_from_slice(src);
         dst[w..].fill(src[w - 1]);
     }
-    Plane { data, stride: pw }
+    pw
 }
 
 // ---------------------------------------------------------------------------------------
@@ -650,7 +702,7 @@ fn write_headers(out: &mut Vec<u8>, w: u16, h: u16, quants: &[[u16; 64]], color:
 }
 
 #[inline(always)]
-fn encode_image(img: &ImageRef<'_>, quality: u8, out: &mut Vec<u8>) {
+fn encode_image(img: &ImageRef<'_>, quality: u8, out: &mut Vec<u8>, scratch: &mut Scratch) {
     let (w, h) = (img.width() as usize, img.height() as usize);
     let luma_q = scaled_quant(&LUMA_QUANT, quality);
     let chroma_q = scaled_quant(&CHROMA_QUANT, quality);
@@ -689,27 +741,28 @@ fn encode_image(img: &ImageRef<'_>, quality: u8, out: &mut Vec<u8>) {
             ac: &ac_chroma,
             last_dc: 0,
         };
-        let (yp, cbp, crp) = ycbcr_planes(img, img.format() == PixelFormat::Bgr8);
+        let (ys, cs) = ycbcr_planes(img, img.format() == PixelFormat::Bgr8, scratch);
+        let (yp, cbp, crp) = (&scratch.y, &scratch.cb, &scratch.cr);
         for my in 0..h.div_ceil(16) {
             for mx in 0..w.div_ceil(16) {
                 for (dx, dy) in [(0, 0), (8, 0), (0, 8), (8, 8)] {
-                    let mut b = load_block(&yp.data, yp.stride, mx * 16 + dx, my * 16 + dy);
+                    let mut b = load_block(yp, ys, mx * 16 + dx, my * 16 + dy);
                     encode_block(&mut b, &mut luma, &mut bits);
                     bits.drain(out);
                 }
-                let mut b = load_block(&cbp.data, cbp.stride, mx * 8, my * 8);
+                let mut b = load_block(cbp, cs, mx * 8, my * 8);
                 encode_block(&mut b, &mut cb, &mut bits);
                 bits.drain(out);
-                let mut b = load_block(&crp.data, crp.stride, mx * 8, my * 8);
+                let mut b = load_block(crp, cs, mx * 8, my * 8);
                 encode_block(&mut b, &mut cr, &mut bits);
                 bits.drain(out);
             }
         }
     } else {
-        let plane = gray_plane(img);
+        let stride = gray_plane(img, scratch);
         for by in 0..h.div_ceil(8) {
             for bx in 0..w.div_ceil(8) {
-                let mut b = load_block(&plane.data, plane.stride, bx * 8, by * 8);
+                let mut b = load_block(&scratch.y, stride, bx * 8, by * 8);
                 encode_block(&mut b, &mut luma, &mut bits);
                 bits.drain(out);
             }
@@ -753,6 +806,29 @@ mod tests {
             }
         }
         v
+    }
+
+    #[test]
+    fn portable_path_writes_the_same_bytes_as_the_dispatched_one() {
+        // The machine running the tests takes the AVX2 path; the portable one must agree.
+        for (w, h, format) in [
+            (64, 48, PixelFormat::Rgb8),
+            (33, 17, PixelFormat::Bgr8),
+            (21, 13, PixelFormat::Gray8),
+        ] {
+            let rgb = smooth_rgb(w, h);
+            let data: Vec<u8> = if format == PixelFormat::Gray8 {
+                rgb.iter().step_by(3).copied().collect()
+            } else {
+                rgb
+            };
+            let img = ImageRef::new(w as u32, h as u32, format, &data).unwrap();
+            let mut dispatched = Vec::new();
+            encode_jpeg(img, 85, &mut dispatched).unwrap();
+            let mut portable = Vec::new();
+            encode_image(&img, 85, &mut portable, &mut Scratch::default());
+            assert_eq!(dispatched, portable, "{w}x{h} {format:?}");
+        }
     }
 
     #[test]
@@ -864,6 +940,10 @@ mod tests {
             &mut out,
         )
         .unwrap();
+        assert!(
+            out.windows(2).any(|p| p == [0xFF, 0x00]),
+            "the test image must need stuffing"
+        );
         let (dw, dh, _) = decode(&out);
         assert_eq!((dw, dh), (w, h));
         assert_eq!(&out[out.len() - 2..], &[0xFF, 0xD9]);
