@@ -194,6 +194,13 @@ mod tests {
         Config::from_inputs(&inputs).unwrap()
     }
 
+    /// Runs the loop for `seconds` of manual-clock time.
+    fn run_on_manual_clock(config: &Config, seconds: u64, tracker: &ResourceTracker) -> RunSummary {
+        let clock = ManualClock::new(SystemTime::UNIX_EPOCH);
+        let run_for = Some(Duration::from_secs(seconds));
+        run_with_tracker(config, &clock, &Shutdown::new(), run_for, tracker).unwrap()
+    }
+
     #[test]
     fn ten_minutes_of_the_loop_read_save_and_release_every_camera() {
         let dir = tempfile::tempdir().unwrap();
@@ -206,15 +213,7 @@ mod tests {
             ],
         );
         let tracker = ResourceTracker::new();
-        let clock = ManualClock::new(SystemTime::UNIX_EPOCH);
-        let summary = run_with_tracker(
-            &config,
-            &clock,
-            &Shutdown::new(),
-            Some(Duration::from_secs(600)),
-            &tracker,
-        )
-        .unwrap();
+        let summary = run_on_manual_clock(&config, 600, &tracker);
         assert_eq!(summary.ticks, 6000);
         // Two cameras at 10 fps for 600 s, each read on its own schedule.
         assert_eq!(summary.frames, 2 * 6000);
@@ -246,16 +245,7 @@ mod tests {
             dir.path(),
             &[("cameras.b.source", "rtsp://camera.invalid/stream")],
         );
-        let tracker = ResourceTracker::new();
-        let clock = ManualClock::new(SystemTime::UNIX_EPOCH);
-        let summary = run_with_tracker(
-            &config,
-            &clock,
-            &Shutdown::new(),
-            Some(Duration::from_secs(10)),
-            &tracker,
-        )
-        .unwrap();
+        let summary = run_on_manual_clock(&config, 10, &ResourceTracker::new());
         // Camera A alone at 15 fps: frames are due at k/15 s, read by the ticks at 0.0 to 9.9 s.
         assert_eq!(summary.frames, 149);
     }
