@@ -1,9 +1,9 @@
 //! Frames and the sources that produce them.
 //!
-//! Today this crate holds the [`Frame`] type and the `testsrc:` [`TestPatternCamera`], a
-//! bring-up source that proves the path from a camera to the frame store without hardware.
-//! The synthetic traffic scene, video files, RTSP, USB cameras, zones and vehicle detection
-//! arrive with the frame-sources and detection issues, behind the same
+//! Today this crate holds the [`Frame`] type, the `synthetic:` traffic scene
+//! ([`SyntheticCamera`], deterministic, with ground truth) and the `testsrc:` test pattern
+//! ([`TestPatternCamera`]). Video files, RTSP, USB cameras, zones and vehicle detection arrive
+//! with the frame-sources and detection issues, behind the same
 //! [`semaforo_resources::CameraDevice`] trait.
 //!
 //! ```
@@ -17,9 +17,11 @@
 //! ```
 
 mod frame;
+pub mod synthetic;
 mod test_pattern;
 
 pub use frame::Frame;
+pub use synthetic::{Aspect, GroundTruth, SceneConfig, SyntheticCamera, SyntheticScene};
 pub use test_pattern::{TestPattern, TestPatternCamera};
 
 /// Why a source could not open, read or change a setting. Each variant names what it is about.
@@ -30,6 +32,13 @@ pub enum SourceError {
     BadSetting {
         property: &'static str,
         value: f64,
+        expected: String,
+    },
+    /// A parameter in the source's URI is malformed or out of range.
+    #[error("{source_kind} parameter `{parameter}` is not valid: expected {expected}")]
+    BadParameter {
+        source_kind: &'static str,
+        parameter: String,
         expected: String,
     },
     /// The source was released and cannot be read.
