@@ -435,3 +435,38 @@ fn ring_is_bounded_by_max_frames_and_keeps_the_latest_per_camera() {
     assert_eq!(store.latest("B").unwrap().metadata["i"], "9");
     assert_eq!(store.usage().frames_buffered, 10);
 }
+
+#[test]
+fn recycled_files_hold_exactly_the_new_frame() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = FrameStore::open(FrameStoreConfig {
+        max_frames: 1,
+        ..cfg(dir.path())
+    })
+    .unwrap();
+    let big = crate::frame_store::tests::gradient(256, 128);
+    let small = vec![10u8; 16 * 8 * 3];
+    let frames = [(256, 128, &big), (16, 8, &small), (256, 128, &big)];
+    for (cycle, (w, h, px)) in frames.into_iter().enumerate() {
+        let img = ImageRef::new(w, h, PixelFormat::Rgb8, px).unwrap();
+        let SaveOutcome::Saved {
+            path,
+            bytes,
+            rotated,
+        } = store.save_current(img, "A", cycle as u64).unwrap()
+        else {
+            panic!("skipped")
+        };
+        assert_eq!(rotated, usize::from(cycle > 0));
+        assert_eq!(
+            fs::metadata(&path).unwrap().len(),
+            bytes,
+            "cut to the new length"
+        );
+        let (dw, dh, _) = decode(&path);
+        assert_eq!((dw as u32, dh as u32), (w, h));
+        assert_eq!(jpgs_on_disk(dir.path()), 1);
+        assert_eq!(store.usage().disk_bytes, bytes);
+    }
+    assert_eq!(store.usage().frames_rotated, 2);
+}
