@@ -251,6 +251,10 @@ static ZIGZAG_BITS: [[u64; 256]; 8] = {
 /// Code and length per symbol, packed as `code << 8 | length`.
 struct HuffTable {
     codes: [u32; 256],
+    /// Per symbol `run << 4 | size`: the code already shifted left by `size` (room for the
+    /// value bits) in the high half, code length plus `size` in the low half, so writing a
+    /// coefficient is one lookup, one OR and one `put`.
+    with_value: [u64; 256],
 }
 
 impl HuffTable {
@@ -266,7 +270,12 @@ impl HuffTable {
             }
             code <<= 1;
         }
-        HuffTable { codes }
+        let mut with_value = [0u64; 256];
+        for (sym, w) in with_value.iter_mut().enumerate() {
+            let (c, size) = (u64::from(codes[sym] >> 8), sym as u64 & 15);
+            *w = ((c << size) << 32) | (u64::from(codes[sym] & 0xFF) + size);
+        }
+        HuffTable { codes, with_value }
     }
 }
 
@@ -483,11 +492,8 @@ fn encode_block(b: &mut Block, comp: &mut Component<'_>, writer: &mut BitWriter)
     let diff = dc - comp.last_dc;
     comp.last_dc = dc;
     let size = magnitude_bits(diff);
-    let code = comp.dc.codes[size as usize];
-    w.put(
-        ((code >> 8) << size) | value_bits(diff, size),
-        (code & 0xFF) + size,
-    );
+    let e = comp.dc.with_value[size as usize];
+    w.put((e >> 32) as u32 | value_bits(diff, size), e as u32);
 
     // Bit i set when zig-zag coefficient i is non-zero, without reordering the block: the
     // flags of eight coefficients (bytes of 0 or 1) become one byte by a multiply that
@@ -502,8 +508,9 @@ fn encode_block(b: &mut Block, comp: &mut Component<'_>, writer: &mut BitWriter)
         nonzero |= ZIGZAG_BITS[k][byte];
     }
     nonzero &= !1; // the DC coefficient is coded apart
-                   // `last` is the zig-zag index of the previous coded coefficient. Clearing the lowest set
-                   // bit keeps the loop-carried chain to one instruction.
+
+    // `last` is the zig-zag index of the previous coded coefficient. Clearing the lowest set
+    // bit keeps the loop-carried chain to one instruction.
     let mut last = 0u32;
     while nonzero != 0 {
         let pos = nonzero.trailing_zeros();
@@ -520,8 +527,8 @@ fn encode_block(b: &mut Block, comp: &mut Component<'_>, writer: &mut BitWriter)
         let p = packed[usize::from(ZIGZAG_T[pos as usize & 63])];
         let size = p >> 16;
         // Sizes are at most 11 and runs at most 15 here: the mask only spares a bounds check.
-        let code = comp.ac.codes[(((run << 4) | size) & 0xFF) as usize];
-        w.put(((code >> 8) << size) | (p & 0xFFFF), (code & 0xFF) + size);
+        let e = comp.ac.with_value[(((run << 4) | size) & 0xFF) as usize];
+        w.put((e >> 32) as u32 | (p & 0xFFFF), e as u32);
     }
     if last < 63 {
         let eob = comp.ac.codes[0x00];
