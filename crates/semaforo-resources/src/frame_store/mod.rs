@@ -18,7 +18,8 @@
 //! - **Cheap rotation.** When a camera is full, its oldest file is renamed to the new frame's
 //!   `.partial` name and overwritten in place rather than deleted: creating a file and
 //!   freeing another's blocks cost about ten times the write itself on ext4 (measured on
-//!   the development machine: ~150–300 µs against ~20 µs).
+//!   the development machine: ~150–300 µs against ~20 µs). A crash in the middle of such a
+//!   save costs that oldest frame (it was leaving anyway), never a partial JPEG.
 //! - **Its own bytes.** The ring's limit counts the frames it holds, not the process RSS.
 //! - **Free disk is checked** before every write; a skipped save says why.
 //! - **Recovery.** At open, the index is rebuilt from the directory in age order (also
