@@ -470,3 +470,18 @@ fn recycled_files_hold_exactly_the_new_frame() {
     }
     assert_eq!(store.usage().frames_rotated, 2);
 }
+
+#[test]
+fn synced_writes_save_and_rotate_like_the_others() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = FrameStore::open(FrameStoreConfig {
+        sync_writes: true,
+        ..cfg(dir.path())
+    })
+    .unwrap();
+    for cycle in 0..5 {
+        save(&store, "A", cycle);
+    }
+    assert_eq!(cycles(&store, "A"), vec![2, 3, 4]);
+    assert_eq!(jpgs_on_disk(dir.path()), 3);
+}
