@@ -17,11 +17,15 @@
 //! ```
 
 mod frame;
+mod source;
 pub mod synthetic;
 mod test_pattern;
 
 pub use frame::Frame;
-pub use synthetic::{Aspect, GroundTruth, SceneConfig, SyntheticCamera, SyntheticScene};
+pub use source::{kind_of, Requested, Source};
+pub use synthetic::{
+    Aspect, AspectFeed, GroundTruth, SceneConfig, SyntheticCamera, SyntheticScene,
+};
 pub use test_pattern::{TestPattern, TestPatternCamera};
 
 /// Why a source could not open, read or change a setting. Each variant names what it is about.
@@ -41,6 +45,9 @@ pub enum SourceError {
         parameter: String,
         expected: String,
     },
+    /// The source's kind is recognised but not in this build.
+    #[error("{kind} sources are not in this build yet (the frame-sources issue brings them)")]
+    NotInThisBuild { kind: &'static str },
     /// The source was released and cannot be read.
     #[error("the source is closed")]
     Closed,

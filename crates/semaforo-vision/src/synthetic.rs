@@ -10,6 +10,8 @@
 //! The scene keeps its own time: every frame advances it by `1 / fps` seconds, so the same seed
 //! and the same signal inputs give the same frames, whatever the machine's speed.
 
+use std::sync::atomic::{AtomicU8, Ordering};
+use std::sync::Arc;
 use std::time::SystemTime;
 
 use semaforo_resources::{CameraDevice, CameraProperty};
@@ -19,10 +21,34 @@ use crate::SourceError;
 
 /// What the approach's signal head shows, as the scene's drivers see it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[repr(u8)]
 pub enum Aspect {
-    Green,
-    Yellow,
-    Red,
+    Green = 0,
+    Yellow = 1,
+    Red = 2,
+}
+
+/// A shared handle through which the controller sets a synthetic camera's [`Aspect`] while the
+/// camera itself is owned by its guard (and, later, its own thread).
+#[derive(Debug, Clone)]
+pub struct AspectFeed(Arc<AtomicU8>);
+
+impl AspectFeed {
+    fn new(aspect: Aspect) -> Self {
+        AspectFeed(Arc::new(AtomicU8::new(aspect as u8)))
+    }
+
+    pub fn set(&self, aspect: Aspect) {
+        self.0.store(aspect as u8, Ordering::Relaxed);
+    }
+
+    pub fn get(&self) -> Aspect {
+        match self.0.load(Ordering::Relaxed) {
+            0 => Aspect::Green,
+            1 => Aspect::Yellow,
+            _ => Aspect::Red,
+        }
+    }
 }
 
 /// Vehicle classes with their size in lane-relative units (length as a share of the picture
@@ -514,6 +540,7 @@ fn apply_light_and_noise(rgb: &mut [u8], gain: f64, amplitude: f64, rng: &mut Rn
 #[derive(Debug)]
 pub struct SyntheticCamera {
     scene: SyntheticScene,
+    feed: AspectFeed,
     seq: u64,
     open: bool,
     last_truth: GroundTruth,
@@ -537,16 +564,18 @@ impl SyntheticCamera {
         }
         Ok(SyntheticCamera {
             scene: SyntheticScene::new(config),
+            feed: AspectFeed::new(Aspect::Red),
             seq: 0,
             open: true,
             last_truth: GroundTruth::default(),
         })
     }
 
-    /// What the approach's signal shows (the daemon feeds its controller's output here, which
-    /// closes the loop: vehicles queue while it is red).
-    pub fn set_aspect(&mut self, aspect: Aspect) {
-        self.scene.set_aspect(aspect);
+    /// The handle that sets what the approach's signal shows (the daemon feeds its
+    /// controller's output here, which closes the loop: vehicles queue while it is red). The
+    /// scene starts at red.
+    pub fn aspect_feed(&self) -> AspectFeed {
+        self.feed.clone()
     }
 
     /// The ground truth of the last frame read.
@@ -564,6 +593,7 @@ impl CameraDevice for SyntheticCamera {
             return Err(SourceError::Closed);
         }
         let dt = 1.0 / self.scene.config.fps;
+        self.scene.set_aspect(self.feed.get());
         self.scene.step(dt);
         let mut rgb = Vec::new();
         self.scene.render_into(&mut rgb);

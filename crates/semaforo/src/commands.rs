@@ -128,6 +128,10 @@ pub fn run(sources: &Sources, run_for: Option<Duration>) -> ExitCode {
             ExitCode::FAILURE
         }
     };
+    let dropped = log_guard.dropped();
+    if dropped > 0 {
+        tracing::warn!("{dropped} log lines were dropped because the log queue was full");
+    }
     drop(log_guard);
     code
 }

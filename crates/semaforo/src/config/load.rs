@@ -7,7 +7,7 @@
 
 use std::collections::{BTreeMap, HashMap};
 use std::fmt;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
 use super::dotenv;
 use super::schema::{self, Default, Kind, Spec, SETTINGS};
@@ -108,6 +108,7 @@ pub struct Inputs {
     pub flags: Vec<(String, String, String)>,
 }
 
+#[cfg(test)]
 impl Inputs {
     /// No file, no environment, no flags: the built-in defaults.
     pub fn defaults() -> Self {
@@ -271,7 +272,7 @@ fn line_of(text: &str, offset: usize) -> usize {
 }
 
 fn read_toml(
-    path: &PathBuf,
+    path: &Path,
     text: &str,
     chosen: &mut HashMap<&'static str, (Raw, Origin)>,
     errors: &mut Vec<ConfigError>,
@@ -284,7 +285,7 @@ fn read_toml(
             errors.push(ConfigError {
                 key: None,
                 origin: Origin::File {
-                    path: path.clone(),
+                    path: path.to_path_buf(),
                     line,
                 },
                 value: None,
@@ -297,7 +298,7 @@ fn read_toml(
     collect_leaves(doc.as_table(), "", text, &mut leaves);
     for (key, value, line) in leaves {
         let origin = Origin::File {
-            path: path.clone(),
+            path: path.to_path_buf(),
             line,
         };
         match schema::spec(&key) {
@@ -482,7 +483,7 @@ fn check_text(kind: Kind, text: &str) -> Result<String, String> {
                 Err(expected())
             }
         }
-        Kind::Path | Kind::Text if text.is_empty() => Err(expected()),
+        Kind::Path if text.is_empty() => Err(expected()),
         Kind::FilePrefix => {
             let ok = !text.is_empty()
                 && text.len() <= 64

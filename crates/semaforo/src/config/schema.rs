@@ -30,8 +30,6 @@ pub enum Kind {
     Choice(&'static [&'static str]),
     /// A non-empty path.
     Path,
-    /// Free text that must not be empty.
-    Text,
     /// Free text that may be empty (empty means "off").
     OptionalText,
     /// A camera source: `synthetic:`, `testsrc:`, `file:PATH` or a path, `rtsp://…`,
@@ -52,7 +50,6 @@ impl Kind {
             Kind::Bool => "true or false".to_string(),
             Kind::Choice(words) => format!("one of {}", words.join(", ")),
             Kind::Path => "a path to a file or directory".to_string(),
-            Kind::Text => "a non-empty text".to_string(),
             Kind::OptionalText => "a text (empty to turn it off)".to_string(),
             Kind::CameraSource => "a camera source: synthetic:, testsrc:, file:PATH or a video \
                  file path, rtsp://HOST/PATH, http(s)://HOST/PATH (MJPEG), v4l2:/dev/videoN, \

@@ -16,7 +16,7 @@ mod rotating;
 
 use std::fmt::Write as _;
 use std::io::Write as _;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::mpsc::{self, Receiver, SyncSender, TrySendError};
 use std::sync::Arc;
@@ -49,6 +49,7 @@ enum Message {
         text: String,
     },
     /// Write everything before this, flush, then answer.
+    #[cfg_attr(not(test), allow(dead_code))]
     Flush(SyncSender<()>),
     /// Write everything before this, sync the files, answer, and stop the writer.
     Stop(SyncSender<()>),
@@ -79,11 +80,11 @@ pub struct LogGuard {
     tx: Option<SyncSender<Message>>,
     writer: Option<JoinHandle<()>>,
     counters: Arc<LogCounters>,
-    dir: PathBuf,
 }
 
 impl LogGuard {
     /// Waits until every line queued so far is written and flushed.
+    #[cfg(test)]
     pub fn flush(&self) {
         if let Some(tx) = &self.tx {
             let (ack_tx, ack_rx) = mpsc::sync_channel(1);
@@ -95,10 +96,6 @@ impl LogGuard {
 
     pub fn dropped(&self) -> u64 {
         self.counters.dropped.load(Ordering::Relaxed)
-    }
-
-    pub fn dir(&self) -> &Path {
-        &self.dir
     }
 }
 
@@ -147,7 +144,6 @@ pub fn start(config: &LoggingConfig) -> Result<(FileLayer, LogGuard), std::io::E
         tx: Some(tx),
         writer,
         counters,
-        dir: config.dir.clone(),
     };
     Ok((layer, guard))
 }
@@ -390,7 +386,6 @@ impl LogGuard {
             tx: None,
             writer: None,
             counters: Arc::default(),
-            dir: PathBuf::new(),
         }
     }
 }

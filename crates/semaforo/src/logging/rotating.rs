@@ -39,10 +39,6 @@ impl RotatingFile {
         })
     }
 
-    pub fn path(&self) -> &Path {
-        &self.path
-    }
-
     /// Appends one line (a newline is added). Rotates first if the line would push the file
     /// past its size; a single line longer than the limit is still written whole.
     pub fn write_line(&mut self, line: &str) -> io::Result<()> {

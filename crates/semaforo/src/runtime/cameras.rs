@@ -7,7 +7,7 @@
 use std::time::Duration;
 
 use semaforo_resources::{FrameStore, ManagedCamera, ResourceTracker, SaveOutcome};
-use semaforo_vision::TestPatternCamera;
+use semaforo_vision::{Aspect, Requested, Source};
 
 use super::timings::StageTimings;
 use crate::config::load::redact_credentials;
@@ -15,7 +15,7 @@ use crate::config::Config;
 
 struct Slot {
     approach: String,
-    camera: ManagedCamera<TestPatternCamera>,
+    camera: ManagedCamera<Source>,
     period: Duration,
     next_due: Duration,
     frames: u64,
@@ -37,44 +37,43 @@ impl Cameras {
     pub fn open(config: &Config, tracker: &ResourceTracker, now: Duration) -> Self {
         let c = &config.cameras;
         let mut slots = Vec::new();
+        let requested = Requested {
+            width: c.width,
+            height: c.height,
+            fps: c.fps,
+        };
         for (approach, source) in &c.sources {
             let shown = redact_credentials(source);
-            let kind = source
-                .split(':')
-                .next()
-                .unwrap_or_default()
-                .to_ascii_lowercase();
-            if kind != "testsrc" && kind != "synthetic" {
-                tracing::error!(
-                    "camera {approach}: {shown} cannot be opened: this build reads only testsrc: \
-                     (real sources come with the frame-sources issue); approach {approach} has no \
-                     camera"
-                );
-                continue;
-            }
-            if kind == "synthetic" {
-                tracing::warn!(
-                    "camera {approach}: the synthetic: traffic scene is not in this build yet; \
-                     showing the testsrc: test pattern instead"
-                );
-            }
-            let label = format!("camera {approach} (testsrc:)");
-            let (width, height, fps) = (c.width, c.height, c.fps);
+            let label = format!("camera {approach} ({shown})");
+            let mut feed = None;
             let opened = ManagedCamera::open(tracker, label, || {
-                TestPatternCamera::open(width, height, fps)
+                let opened = Source::open(source, requested)?;
+                feed = opened.aspect_feed();
+                Ok(opened)
             });
+            if let Some(feed) = &feed {
+                // No signal controller in this build: the scene's drivers see green and flow
+                // through, rather than queueing forever at a red nobody will end.
+                feed.set(Aspect::Green);
+            }
             match opened {
                 Ok(camera) => {
-                    tracing::info!("camera {approach}: test pattern {width}x{height} at {fps} fps");
+                    tracing::info!(
+                        "camera {approach}: {shown} open, {}x{} at {} fps",
+                        c.width,
+                        c.height,
+                        c.fps
+                    );
                     slots.push(Slot {
                         approach: approach.clone(),
                         camera,
-                        period: Duration::from_secs_f64(1.0 / fps),
+                        period: Duration::from_secs_f64(1.0 / c.fps),
                         next_due: now,
                         frames: 0,
                     });
                 }
-                Err(e) => tracing::error!("camera {approach}: {shown}: {e}"),
+                // One bad camera does not stop the others.
+                Err(e) => tracing::error!("{e}; approach {approach} has no camera"),
             }
         }
         Cameras {

@@ -1,20 +1,16 @@
 //! Time for the run loop, injected so tests can run hours of controller time in milliseconds.
 //!
-//! [`SystemClock`] is the real one; [`ManualClock`] advances only when the code under test
-//! sleeps, so a loop that ticks at 10 Hz for an hour finishes as fast as it can compute.
+//! [`SystemClock`] is the real one; `ManualClock` (tests) advances only when the code under
+//! test sleeps, so a loop that ticks at 10 Hz for an hour finishes as fast as it can compute.
 
-use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::Arc;
-use std::time::{Duration, Instant, SystemTime};
+use std::time::{Duration, Instant};
 
 use super::shutdown::Shutdown;
 
-/// A source of monotonic time (since the clock started) and wall-clock time.
+/// A source of monotonic time since the clock started.
 pub trait Clock: Send + Sync {
     /// Monotonic time since the clock was created.
     fn elapsed(&self) -> Duration;
-    /// Wall-clock time, for timestamps in messages and logs.
-    fn wall(&self) -> SystemTime;
     /// Sleeps until `elapsed() >= deadline` or shutdown is requested; true if shutdown was.
     fn sleep_until(&self, deadline: Duration, shutdown: &Shutdown) -> bool;
 }
@@ -42,10 +38,6 @@ impl Clock for SystemClock {
         self.start.elapsed()
     }
 
-    fn wall(&self) -> SystemTime {
-        SystemTime::now()
-    }
-
     fn sleep_until(&self, deadline: Duration, shutdown: &Shutdown) -> bool {
         let now = self.elapsed();
         if deadline > now {
@@ -56,57 +48,42 @@ impl Clock for SystemClock {
     }
 }
 
-/// A clock that jumps to each deadline at once.
-#[derive(Clone)]
-pub struct ManualClock {
-    nanos: Arc<AtomicU64>,
-    wall_start: SystemTime,
-}
+#[cfg(test)]
+pub use manual::ManualClock;
 
-impl ManualClock {
-    pub fn new(wall_start: SystemTime) -> Self {
-        ManualClock {
-            nanos: Arc::new(AtomicU64::new(0)),
-            wall_start,
+#[cfg(test)]
+mod manual {
+    use std::sync::atomic::{AtomicU64, Ordering};
+    use std::sync::Arc;
+    use std::time::Duration;
+
+    use super::{Clock, Shutdown};
+
+    /// A clock that jumps to each deadline at once.
+    #[derive(Clone, Default)]
+    pub struct ManualClock {
+        nanos: Arc<AtomicU64>,
+    }
+
+    impl Clock for ManualClock {
+        fn elapsed(&self) -> Duration {
+            Duration::from_nanos(self.nanos.load(Ordering::SeqCst))
+        }
+
+        fn sleep_until(&self, deadline: Duration, shutdown: &Shutdown) -> bool {
+            self.nanos
+                .fetch_max(deadline.as_nanos() as u64, Ordering::SeqCst);
+            shutdown.is_requested()
         }
     }
 
-    pub fn advance(&self, by: Duration) {
-        self.nanos.fetch_add(by.as_nanos() as u64, Ordering::SeqCst);
-    }
-}
-
-impl Clock for ManualClock {
-    fn elapsed(&self) -> Duration {
-        Duration::from_nanos(self.nanos.load(Ordering::SeqCst))
-    }
-
-    fn wall(&self) -> SystemTime {
-        self.wall_start + self.elapsed()
-    }
-
-    fn sleep_until(&self, deadline: Duration, shutdown: &Shutdown) -> bool {
-        self.nanos
-            .fetch_max(deadline.as_nanos() as u64, Ordering::SeqCst);
-        shutdown.is_requested()
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
     #[test]
     fn manual_clock_jumps_to_deadlines_and_never_goes_back() {
-        let clock = ManualClock::new(SystemTime::UNIX_EPOCH);
+        let clock = ManualClock::default();
         let shutdown = Shutdown::new();
         assert!(!clock.sleep_until(Duration::from_secs(3600), &shutdown));
         assert_eq!(clock.elapsed(), Duration::from_secs(3600));
         clock.sleep_until(Duration::from_secs(10), &shutdown);
         assert_eq!(clock.elapsed(), Duration::from_secs(3600));
-        assert_eq!(
-            clock.wall(),
-            SystemTime::UNIX_EPOCH + Duration::from_secs(3600)
-        );
     }
 }

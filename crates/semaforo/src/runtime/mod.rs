@@ -10,7 +10,9 @@ mod housekeeping;
 mod shutdown;
 mod timings;
 
-pub use clock::{Clock, ManualClock, SystemClock};
+#[cfg(test)]
+pub use clock::ManualClock;
+pub use clock::{Clock, SystemClock};
 pub use shutdown::Shutdown;
 
 use std::fmt;
@@ -69,9 +71,21 @@ fn announce(config: &Config) {
         tracing::debug!("config {line}");
     }
     tracing::warn!(
-        "bring-up loop: this build has no camera decoding, vehicle detection, signal control or \
-         orchestrator link yet (each comes with its own issue); cameras show a generated test \
-         pattern, frames are saved to the frame store, resources are tracked and logged"
+        "bring-up loop: this build has no video decoding, vehicle detection, signal control or \
+         orchestrator link yet (each comes with its own issue); cameras show the synthetic scene \
+         (traffic flows on green, nothing controls it) or a test pattern, frames are saved to \
+         the frame store, resources are tracked and logged"
+    );
+    let s = &config.signal;
+    tracing::info!(
+        "signal timings (validated, not applied: no controller in this build): policy {}, min \
+         green {:?}, max green {:?}, yellow {:?}, red clearance {:?}, status every {:?}",
+        s.policy,
+        s.min_green,
+        s.max_green,
+        s.yellow,
+        s.red_clearance,
+        s.decision_interval
     );
     if let Some(o) = &config.orchestrator {
         tracing::warn!(
@@ -172,7 +186,6 @@ pub fn run_with_tracker(
 mod tests {
     use super::*;
     use crate::config::{Config, Inputs};
-    use std::time::SystemTime;
 
     fn config_in(dir: &std::path::Path, extra: &[(&str, &str)]) -> Config {
         let mut inputs = Inputs::defaults();
@@ -196,7 +209,7 @@ mod tests {
 
     /// Runs the loop for `seconds` of manual-clock time.
     fn run_on_manual_clock(config: &Config, seconds: u64, tracker: &ResourceTracker) -> RunSummary {
-        let clock = ManualClock::new(SystemTime::UNIX_EPOCH);
+        let clock = ManualClock::default();
         let run_for = Some(Duration::from_secs(seconds));
         run_with_tracker(config, &clock, &Shutdown::new(), run_for, tracker).unwrap()
     }
@@ -256,7 +269,7 @@ mod tests {
         let config = config_in(dir.path(), &[]);
         let shutdown = Shutdown::new();
         shutdown.request("test asked");
-        let clock = ManualClock::new(SystemTime::UNIX_EPOCH);
+        let clock = ManualClock::default();
         let summary =
             run_with_tracker(&config, &clock, &shutdown, None, &ResourceTracker::new()).unwrap();
         assert_eq!(summary.stop_reason, "test asked");
