@@ -1,1 +1,68 @@
-//! Signal control: phases, intervals, the controller state machine and its conflict monitor.
+//! Signal control for semaforo: phases, intervals, the controller state machine, its policies,
+//! an independent conflict monitor and hi-res event logging.
+//!
+//! This crate is pure logic: no I/O and no clock. The caller passes the time ([`SignalTime`],
+//! milliseconds since an origin of its choice) and the detector readings to
+//! [`Controller::tick`], and gets back every signal head's state, the tick's hi-res events
+//! (Indiana enumerations) and a status. The daemon drives it at 10 Hz from the cameras' counts,
+//! the SUMO evaluation from simulation steps, tests from a fake clock, hours in milliseconds.
+//!
+//! - [`Intersection`]: signal groups, phases, conflict matrix (built-ins or a validated spec).
+//! - [`Timings`]: minimum/maximum green, passage, yellow change, red clearance.
+//! - [`policy`]: `fixed`, `compare`, `actuated`, `max-pressure`; a policy only requests.
+//! - [`Controller`]: the state machine that enforces every timing, recall and fail-safe.
+//! - [`ConflictMonitor`]: a second, independent check of every output; latches flashing red.
+//! - [`events`]: hi-res event codes and the `timestamp,event_code,parameter` CSV line format.
+//!
+//! ```
+//! use semaforo_signal::{
+//!     Controller, DetectorReading, HeadState, Intersection, PolicyKind, SignalTime, Timings,
+//! };
+//!
+//! let policy: PolicyKind = "compare".parse()?;
+//! let mut ctl = Controller::new(
+//!     Intersection::two_approach(),
+//!     Timings::default(),
+//!     policy,
+//!     SignalTime::ZERO,
+//! )?;
+//! // Five cars wait on A, three on B; tick at 10 Hz for two minutes.
+//! let readings = [DetectorReading::new(5, 0), DetectorReading::new(3, 0)];
+//! let mut b_green_at = None;
+//! for tenth in 0..1200u64 {
+//!     let out = ctl.tick(SignalTime::from_millis(tenth * 100), &readings);
+//!     if out.heads[1] == HeadState::Green && b_green_at.is_none() {
+//!         b_green_at = Some(tenth);
+//!     }
+//! }
+//! // A wins the comparison, but B is served once A's maximum green (60 s, counted from B's
+//! // call) runs out: 2 s start-up all-red + 60 s + 3 s yellow + 2 s red clearance.
+//! assert_eq!(b_green_at, Some(670));
+//! assert!(std::time::Duration::from_secs(67) <= ctl.max_wait());
+//! # Ok::<(), Box<dyn std::error::Error>>(())
+//! ```
+
+pub mod controller;
+pub mod detection;
+pub mod events;
+pub mod heads;
+pub mod intersection;
+pub mod monitor;
+pub mod policy;
+pub mod time;
+pub mod timing;
+
+pub use controller::{
+    Controller, ControllerError, ControllerStatus, Interval, Mode, Termination, TickOutput,
+};
+pub use detection::DetectorReading;
+pub use events::{EventCode, HiResEvent, HiResRecord, LogEpoch, WallTime, CSV_HEADER};
+pub use heads::HeadState;
+pub use intersection::{
+    ConflictSpec, GroupSet, Intersection, IntersectionError, IntersectionSpec, Phase, PhaseId,
+    PhaseSet, PhaseSpec, SignalGroup, SignalGroupId,
+};
+pub use monitor::{ConflictFault, ConflictMonitor};
+pub use policy::{BuiltinPolicy, FixedTime, Policy, PolicyKind, UnknownPolicy};
+pub use time::SignalTime;
+pub use timing::{TimingError, Timings};

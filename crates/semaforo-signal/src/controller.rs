@@ -1,0 +1,762 @@
+//! The controller: the phase state machine that turns detector readings into head states.
+//!
+//! Each [`Controller::tick`] takes the time and one [`DetectorReading`] per signal group and
+//! returns every group's [`HeadState`], the hi-res events of the tick and a status. Inside, a
+//! phase runs through the intervals traffic engineers time: green (at least minimum green, at
+//! most maximum green once another phase has a call), yellow change, red clearance, then the next
+//! phase's green. The policy only requests the end of a green and picks the next phase; the
+//! state machine decides when that is allowed.
+//!
+//! Calls use locking memory: a vehicle seen on a group that is not green places a call that stays
+//! until the group turns green, so the "maximum wait" of every call is bounded
+//! ([`Controller::max_wait`]). A group whose detector is unhealthy is on recall (it always calls)
+//! and, while it is green, gets the fail-safe plan's green instead of the policy's decision. When
+//! every detector is unhealthy the whole controller runs the fail-safe fixed-time plan
+//! ([`Mode::FailSafe`]) until any detector recovers.
+//!
+//! Every output passes through the [`ConflictMonitor`] before it is returned; on a fault the
+//! controller latches flashing red on all heads ([`Mode::Flash`]) until
+//! [`Controller::reset_conflict_monitor`].
+
+use std::fmt;
+use std::time::Duration;
+
+use crate::detection::DetectorReading;
+use crate::events::{flash_status, pattern, EventCode, HiResEvent, COUNT_CHANNEL_OFFSET};
+use crate::heads::HeadState;
+use crate::intersection::{GroupSet, Intersection, PhaseId, PhaseSet, SignalGroupId};
+use crate::monitor::{ConflictFault, ConflictMonitor};
+use crate::policy::{
+    BuiltinPolicy, FixedTime, GroupState, PlanError, Policy, PolicyKind, PolicyView, Request,
+};
+use crate::time::SignalTime;
+use crate::timing::{TimingError, Timings, TimingsMs};
+
+/// At most this many count-line on/off pairs are logged per group and tick (a burst of counts
+/// from a confused detector must not flood the event log).
+pub const MAX_COUNT_EVENTS_PER_TICK: u32 = 16;
+
+/// How the controller is operating.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Mode {
+    /// The configured policy runs.
+    Normal,
+    /// All detection is lost: the fixed-time fail-safe plan runs.
+    FailSafe,
+    /// The conflict monitor tripped: all heads flash red until an explicit reset.
+    Flash,
+}
+
+impl fmt::Display for Mode {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            Mode::Normal => "normal",
+            Mode::FailSafe => "fail-safe",
+            Mode::Flash => "flash",
+        })
+    }
+}
+
+/// The interval being timed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Interval {
+    /// A phase is green.
+    Green,
+    /// The ending groups show yellow.
+    YellowChange,
+    /// All conflicting groups red before the next green (also the start-up all-red).
+    RedClearance,
+    /// Flashing red after a conflict monitor fault.
+    Flash,
+}
+
+impl fmt::Display for Interval {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            Interval::Green => "green",
+            Interval::YellowChange => "yellow",
+            Interval::RedClearance => "red clearance",
+            Interval::Flash => "flash",
+        })
+    }
+}
+
+/// Why a green ended.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Termination {
+    /// Demand on the green ended.
+    GapOut,
+    /// Maximum green expired with a call waiting.
+    MaxOut,
+    /// The plan or the policy ended it.
+    ForceOff,
+}
+
+impl Termination {
+    fn event_code(self) -> EventCode {
+        match self {
+            Termination::GapOut => EventCode::PHASE_GAP_OUT,
+            Termination::MaxOut => EventCode::PHASE_MAX_OUT,
+            Termination::ForceOff => EventCode::PHASE_FORCE_OFF,
+        }
+    }
+}
+
+/// The controller's state after a tick.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ControllerStatus {
+    /// Operating mode.
+    pub mode: Mode,
+    /// The phase that is green or being cleared; `None` during start-up and flash.
+    pub phase: Option<PhaseId>,
+    /// The phase that will be green after the current clearance, once chosen.
+    pub next_phase: Option<PhaseId>,
+    /// The interval being timed.
+    pub interval: Interval,
+    /// Time spent in it so far.
+    pub time_in_interval: Duration,
+    /// Why the last green ended.
+    pub last_termination: Option<Termination>,
+    /// The policy deciding now (`"fixed"` in fail-safe).
+    pub policy: &'static str,
+    /// The conflict monitor's latched fault, in flash.
+    pub fault: Option<ConflictFault>,
+}
+
+/// What one tick produced.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TickOutput {
+    /// One head state per signal group, in group order.
+    pub heads: Vec<HeadState>,
+    /// Hi-res events of this tick, in order.
+    pub events: Vec<HiResEvent>,
+    /// The state after the tick.
+    pub status: ControllerStatus,
+}
+
+/// A controller configuration that cannot run.
+#[derive(Debug, Clone, PartialEq, thiserror::Error)]
+pub enum ControllerError {
+    /// Bad timings.
+    #[error(transparent)]
+    Timing(#[from] TimingError),
+    /// A bad fixed-time plan.
+    #[error(transparent)]
+    Plan(#[from] PlanError),
+}
+
+/// The signal controller. See the module documentation.
+#[derive(Debug, Clone)]
+pub struct Controller {
+    intersection: Intersection,
+    timings: Timings,
+    ms: TimingsMs,
+    policy: BuiltinPolicy,
+    fail_safe_plan: FixedTime,
+    monitor: ConflictMonitor,
+    groups: Vec<GroupState>,
+    mode: Mode,
+    /// The phase green or being cleared; `None` during start-up.
+    phase: Option<PhaseId>,
+    next: Option<PhaseId>,
+    interval: Interval,
+    interval_start: SignalTime,
+    green_start: SignalTime,
+    /// Groups showing green.
+    green: GroupSet,
+    /// Groups in the yellow or red clearance of the last termination.
+    clearing: GroupSet,
+    last_termination: Option<Termination>,
+    last_now: SignalTime,
+    /// Events raised between ticks (start-up, reset), delivered with the next tick.
+    pending: Vec<HiResEvent>,
+}
+
+impl Controller {
+    /// A controller running the built-in `policy` with its default parameters, starting with
+    /// an all-red start-up interval (the red clearance) at `start`.
+    pub fn new(
+        intersection: Intersection,
+        timings: Timings,
+        policy: PolicyKind,
+        start: SignalTime,
+    ) -> Result<Self, ControllerError> {
+        let policy = BuiltinPolicy::new(policy, &intersection, &timings);
+        Self::with_policy(intersection, timings, policy, start)
+    }
+
+    /// A controller running `policy` as configured.
+    pub fn with_policy(
+        intersection: Intersection,
+        timings: Timings,
+        policy: BuiltinPolicy,
+        start: SignalTime,
+    ) -> Result<Self, ControllerError> {
+        timings.validate()?;
+        if let BuiltinPolicy::Fixed(plan) = &policy {
+            check_plan(&intersection, &timings, plan)?;
+        }
+        let fail_safe_plan = match &policy {
+            BuiltinPolicy::Fixed(plan) => plan.clone(),
+            _ => FixedTime::equal_splits(&intersection, &timings),
+        };
+        let monitor = ConflictMonitor::new(&intersection, &timings, start);
+        let n = intersection.groups().len();
+        let pattern = pattern_of(&policy);
+        Ok(Controller {
+            ms: timings.in_ms(),
+            monitor,
+            groups: vec![
+                GroupState {
+                    // Detectors are presumed healthy until a reading says otherwise, so the
+                    // first tick logs faults but not "restored".
+                    reading: DetectorReading::new(0, 0),
+                    ..GroupState::default()
+                };
+                n
+            ],
+            mode: Mode::Normal,
+            phase: None,
+            next: None,
+            interval: Interval::RedClearance,
+            interval_start: start,
+            green_start: start,
+            green: GroupSet::EMPTY,
+            clearing: GroupSet::EMPTY,
+            last_termination: None,
+            last_now: start,
+            pending: vec![HiResEvent {
+                at: start,
+                code: EventCode::COORD_PATTERN_CHANGE,
+                parameter: pattern,
+            }],
+            intersection,
+            timings,
+            policy,
+            fail_safe_plan,
+        })
+    }
+
+    /// Replaces the fail-safe plan (by default equal splits, or the policy's own plan when the
+    /// policy is `fixed`).
+    pub fn with_fail_safe_plan(mut self, plan: FixedTime) -> Result<Self, ControllerError> {
+        check_plan(&self.intersection, &self.timings, &plan)?;
+        self.fail_safe_plan = plan;
+        Ok(self)
+    }
+
+    /// The layout.
+    pub fn intersection(&self) -> &Intersection {
+        &self.intersection
+    }
+
+    /// The interval lengths.
+    pub fn timings(&self) -> &Timings {
+        &self.timings
+    }
+
+    /// The configured policy.
+    pub fn policy(&self) -> &BuiltinPolicy {
+        &self.policy
+    }
+
+    /// The fail-safe plan.
+    pub fn fail_safe_plan(&self) -> &FixedTime {
+        &self.fail_safe_plan
+    }
+
+    /// Operating mode.
+    pub fn mode(&self) -> Mode {
+        self.mode
+    }
+
+    /// Every group's state (readings, calls, last activity).
+    pub fn groups(&self) -> &[GroupState] {
+        &self.groups
+    }
+
+    /// The longest a call can wait for green, whatever the policy and the demand, give or take
+    /// one tick per interval change (transitions happen at ticks).
+    ///
+    /// With two phases, a call placed as its own green ends waits at most one yellow and red
+    /// clearance, the other phase's maximum green, and its yellow and red clearance. With more
+    /// phases, a call that has waited a maximum green is served before any younger one, which
+    /// bounds the wait by a maximum green plus one clearance plus (phases - 1) full services.
+    pub fn max_wait(&self) -> Duration {
+        let clear = self.timings.yellow + self.timings.red_clearance;
+        let service = self.timings.max_green + clear;
+        let n = self.intersection.phases().len() as u32;
+        if n <= 2 {
+            clear + service
+        } else {
+            self.timings.max_green + clear + service * (n - 1)
+        }
+    }
+
+    /// The status as of the last tick.
+    pub fn status(&self) -> ControllerStatus {
+        ControllerStatus {
+            mode: self.mode,
+            phase: self.phase,
+            next_phase: self.next,
+            interval: self.interval,
+            time_in_interval: self.last_now.saturating_since(self.interval_start),
+            last_termination: self.last_termination,
+            policy: if self.mode == Mode::FailSafe {
+                "fixed"
+            } else {
+                self.policy.name()
+            },
+            fault: self.monitor.fault().cloned(),
+        }
+    }
+
+    /// An output buffer sized for this controller, for [`Controller::tick_into`].
+    pub fn new_output(&self) -> TickOutput {
+        TickOutput {
+            heads: Vec::with_capacity(self.groups.len()),
+            events: Vec::with_capacity(32),
+            status: self.status(),
+        }
+    }
+
+    /// Advances the controller to `now` with one reading per signal group (group order; a
+    /// missing reading counts as a failed detector). Time that runs backwards is treated as no
+    /// time passing.
+    pub fn tick(&mut self, now: SignalTime, readings: &[DetectorReading]) -> TickOutput {
+        let mut out = self.new_output();
+        self.tick_into(now, readings, &mut out);
+        out
+    }
+
+    /// [`Controller::tick`] writing into a reused buffer (no allocation in steady state).
+    pub fn tick_into(
+        &mut self,
+        now: SignalTime,
+        readings: &[DetectorReading],
+        out: &mut TickOutput,
+    ) {
+        out.events.clear();
+        out.events.append(&mut self.pending);
+        let now = now.max(self.last_now);
+        self.last_now = now;
+
+        if self.mode != Mode::Flash {
+            let all_lost = self.ingest(now, readings, &mut out.events);
+            self.update_mode(now, all_lost, &mut out.events);
+            self.advance(now, &mut out.events);
+        }
+        self.write_heads(&mut out.heads);
+        if self.mode != Mode::Flash && self.monitor.check(now, &out.heads).is_err() {
+            self.enter_flash(now, &mut out.events);
+            self.write_heads(&mut out.heads);
+        }
+        for (g, &h) in self.groups.iter_mut().zip(out.heads.iter()) {
+            g.head = h;
+        }
+        out.status = self.status();
+    }
+
+    /// Clears a latched conflict monitor fault and restarts from the start-up all-red at
+    /// `now`. Does nothing unless in flash.
+    pub fn reset_conflict_monitor(&mut self, now: SignalTime) {
+        if self.mode != Mode::Flash {
+            return;
+        }
+        let now = now.max(self.last_now);
+        self.last_now = now;
+        self.monitor.reset(now);
+        self.mode = Mode::Normal;
+        self.phase = None;
+        self.next = None;
+        self.interval = Interval::RedClearance;
+        self.interval_start = now;
+        self.green = GroupSet::EMPTY;
+        self.clearing = GroupSet::EMPTY;
+        for g in &mut self.groups {
+            g.head = HeadState::Red;
+        }
+        self.pending.push(HiResEvent {
+            at: now,
+            code: EventCode::UNIT_FLASH_STATUS_CHANGE,
+            parameter: flash_status::NOT_FLASH,
+        });
+        self.pending.push(HiResEvent {
+            at: now,
+            code: EventCode::COORD_PATTERN_CHANGE,
+            parameter: pattern_of(&self.policy),
+        });
+    }
+
+    /// Takes in the readings: detector events, call registration, activity. Returns whether
+    /// every detector is unhealthy.
+    fn ingest(
+        &mut self,
+        now: SignalTime,
+        readings: &[DetectorReading],
+        events: &mut Vec<HiResEvent>,
+    ) -> bool {
+        let recall_all = self.policy.recalls_every_phase();
+        let mut all_lost = true;
+        for (i, st) in self.groups.iter_mut().enumerate() {
+            let r = readings.get(i).copied().unwrap_or(DetectorReading::FAILED);
+            let id = SignalGroupId(i as u8);
+            let num = id.number();
+            let ev = |code, parameter| HiResEvent {
+                at: now,
+                code,
+                parameter,
+            };
+            if r.healthy != st.reading.healthy {
+                events.push(ev(
+                    if r.healthy {
+                        EventCode::DETECTOR_RESTORED
+                    } else {
+                        EventCode::DETECTOR_FAULT_OTHER
+                    },
+                    num,
+                ));
+            }
+            let occupied = r.healthy && r.queue > 0;
+            let was_occupied = st.reading.healthy && st.reading.queue > 0;
+            if occupied != was_occupied {
+                events.push(ev(
+                    if occupied {
+                        EventCode::DETECTOR_ON
+                    } else {
+                        EventCode::DETECTOR_OFF
+                    },
+                    num,
+                ));
+            }
+            if r.healthy {
+                all_lost = false;
+                for _ in 0..r.arrivals.min(MAX_COUNT_EVENTS_PER_TICK) {
+                    events.push(ev(EventCode::DETECTOR_ON, COUNT_CHANNEL_OFFSET + num));
+                    events.push(ev(EventCode::DETECTOR_OFF, COUNT_CHANNEL_OFFSET + num));
+                }
+            }
+            let active = r.is_active();
+            if active {
+                st.last_active = Some(now);
+            }
+            let demand = recall_all || !r.healthy || active;
+            if demand && !self.green.contains(id) && st.call_since.is_none() {
+                st.call_since = Some(now);
+                if active && !recall_all {
+                    events.push(ev(EventCode::PHASE_CALL_REGISTERED, num));
+                }
+            }
+            st.reading = r;
+        }
+        all_lost
+    }
+
+    fn update_mode(&mut self, now: SignalTime, all_lost: bool, events: &mut Vec<HiResEvent>) {
+        let parameter = match (self.mode, all_lost) {
+            (Mode::Normal, true) => {
+                self.mode = Mode::FailSafe;
+                pattern::FAIL_SAFE
+            }
+            (Mode::FailSafe, false) => {
+                self.mode = Mode::Normal;
+                pattern_of(&self.policy)
+            }
+            _ => return,
+        };
+        events.push(HiResEvent {
+            at: now,
+            code: EventCode::COORD_PATTERN_CHANGE,
+            parameter,
+        });
+    }
+
+    /// Runs the interval state machine up to `now`. Zero-length intervals (no red clearance)
+    /// complete in the same tick, so one tick may pass yellow -> red -> next green.
+    fn advance(&mut self, now: SignalTime, events: &mut Vec<HiResEvent>) {
+        for _ in 0..4 {
+            let elapsed = now
+                .as_millis()
+                .saturating_sub(self.interval_start.as_millis());
+            match self.interval {
+                Interval::RedClearance => {
+                    if elapsed < self.ms.red_clearance {
+                        return;
+                    }
+                    for g in self.clearing.iter() {
+                        push(events, now, EventCode::PHASE_END_RED_CLEARANCE, g.number());
+                        push(events, now, EventCode::PHASE_INACTIVE, g.number());
+                    }
+                    self.clearing = GroupSet::EMPTY;
+                    let next = match self.next {
+                        Some(q) => q,
+                        None => self.start_up_phase(now),
+                    };
+                    self.begin_green(next, now, events);
+                }
+                Interval::YellowChange => {
+                    if elapsed < self.ms.yellow {
+                        return;
+                    }
+                    for g in self.clearing.iter() {
+                        push(
+                            events,
+                            now,
+                            EventCode::PHASE_END_YELLOW_CLEARANCE,
+                            g.number(),
+                        );
+                        push(
+                            events,
+                            now,
+                            EventCode::PHASE_BEGIN_RED_CLEARANCE,
+                            g.number(),
+                        );
+                    }
+                    self.interval = Interval::RedClearance;
+                    self.interval_start = now;
+                }
+                Interval::Green => {
+                    match self.termination(now) {
+                        Some((reason, next)) => self.terminate(reason, next, now, events),
+                        None => return,
+                    }
+                    if self.interval == Interval::Green {
+                        // Went straight to the next phase (nothing to clear): it is timing its
+                        // minimum green now.
+                        return;
+                    }
+                }
+                Interval::Flash => return,
+            }
+        }
+    }
+
+    /// Phases with a call, except `except`.
+    fn candidates(&self, except: Option<PhaseId>) -> PhaseSet {
+        let called = self
+            .groups
+            .iter()
+            .enumerate()
+            .filter(|(_, g)| g.call_since.is_some())
+            .fold(0u64, |m, (i, _)| m | (1u64 << i));
+        let mut set = 0u64;
+        for (i, p) in self.intersection.phases().iter().enumerate() {
+            if p.groups().0 & called != 0 && except.map(|e| e.index()) != Some(i) {
+                set |= 1u64 << i;
+            }
+        }
+        PhaseSet(set)
+    }
+
+    /// Whether (and why) the green should end now, and which phase follows.
+    fn termination(&mut self, now: SignalTime) -> Option<(Termination, PhaseId)> {
+        let p = self.phase?;
+        let in_green = now.as_millis().saturating_sub(self.green_start.as_millis());
+        if in_green < self.ms.min_green {
+            return None;
+        }
+        let candidates = self.candidates(Some(p));
+        if candidates.is_empty() {
+            return None;
+        }
+        let earliest_call = self.groups.iter().filter_map(|g| g.call_since).min()?;
+        let max_from = earliest_call.max(self.green_start);
+        let reason = if now.as_millis().saturating_sub(max_from.as_millis()) >= self.ms.max_green {
+            Termination::MaxOut
+        } else if self.mode == Mode::Normal
+            && !self.policy.recalls_every_phase()
+            && self.phase_has_failed_detector(p)
+        {
+            if in_green < self.fail_safe_plan.green_ms(p) {
+                return None;
+            }
+            Termination::ForceOff
+        } else {
+            let view = PolicyView {
+                now,
+                intersection: &self.intersection,
+                timings: &self.timings,
+                phase: p,
+                green_since: self.green_start,
+                groups: &self.groups,
+                candidates,
+            };
+            let request = if self.mode == Mode::FailSafe {
+                self.fail_safe_plan.request(&view)
+            } else {
+                self.policy.request(&view)
+            };
+            match request {
+                Request::Hold => return None,
+                Request::GapOut => Termination::GapOut,
+                Request::ForceOff => Termination::ForceOff,
+            }
+        };
+        Some((reason, self.select_next(now, p, candidates)))
+    }
+
+    fn phase_has_failed_detector(&self, p: PhaseId) -> bool {
+        self.intersection
+            .phase(p)
+            .groups()
+            .iter()
+            .any(|g| !self.groups[g.index()].reading.healthy)
+    }
+
+    /// The policy's choice among `candidates`, overruled when it is not a candidate, and (with
+    /// more than two phases) when some call has waited a maximum green: then the oldest call
+    /// goes first, which is what bounds every wait.
+    fn select_next(&mut self, now: SignalTime, from: PhaseId, candidates: PhaseSet) -> PhaseId {
+        let view = PolicyView {
+            now,
+            intersection: &self.intersection,
+            timings: &self.timings,
+            phase: from,
+            green_since: self.green_start,
+            groups: &self.groups,
+            candidates,
+        };
+        let proposed = if self.mode == Mode::FailSafe {
+            self.fail_safe_plan.choose_next(&view)
+        } else {
+            self.policy.choose_next(&view)
+        };
+        let oldest = view.longest_waiting(candidates);
+        let mut next = if candidates.contains(proposed) {
+            proposed
+        } else {
+            oldest.unwrap_or(from)
+        };
+        if self.intersection.phases().len() > 2 {
+            if let Some(o) = oldest {
+                let waited = view
+                    .waiting_since(o)
+                    .map(|t| now.as_millis().saturating_sub(t.as_millis()))
+                    .unwrap_or(0);
+                if waited >= self.ms.max_green {
+                    next = o;
+                }
+            }
+        }
+        next
+    }
+
+    /// The first phase after start-up: the policy's pick among called phases, else the first.
+    fn start_up_phase(&mut self, now: SignalTime) -> PhaseId {
+        let candidates = self.candidates(None);
+        if candidates.is_empty() {
+            return PhaseId(0);
+        }
+        let last = PhaseId((self.intersection.phases().len() - 1) as u8);
+        self.select_next(now, last, candidates)
+    }
+
+    fn terminate(
+        &mut self,
+        reason: Termination,
+        next: PhaseId,
+        now: SignalTime,
+        events: &mut Vec<HiResEvent>,
+    ) {
+        let next_groups = self.intersection.phase(next).groups();
+        let ending = GroupSet(self.green.0 & !next_groups.0);
+        for g in ending.iter() {
+            push(events, now, reason.event_code(), g.number());
+            push(events, now, EventCode::PHASE_GREEN_TERMINATION, g.number());
+            push(
+                events,
+                now,
+                EventCode::PHASE_BEGIN_YELLOW_CLEARANCE,
+                g.number(),
+            );
+        }
+        self.last_termination = Some(reason);
+        if ending.is_empty() {
+            self.begin_green(next, now, events);
+            return;
+        }
+        self.green = GroupSet(self.green.0 & next_groups.0);
+        self.clearing = ending;
+        self.next = Some(next);
+        self.interval = Interval::YellowChange;
+        self.interval_start = now;
+    }
+
+    fn begin_green(&mut self, q: PhaseId, now: SignalTime, events: &mut Vec<HiResEvent>) {
+        let groups = self.intersection.phase(q).groups();
+        let starting = GroupSet(groups.0 & !self.green.0);
+        for g in starting.iter() {
+            push(events, now, EventCode::PHASE_BEGIN_GREEN, g.number());
+            self.groups[g.index()].call_since = None;
+        }
+        self.green = groups;
+        self.phase = Some(q);
+        self.next = None;
+        self.interval = Interval::Green;
+        self.interval_start = now;
+        self.green_start = now;
+    }
+
+    fn enter_flash(&mut self, now: SignalTime, events: &mut Vec<HiResEvent>) {
+        self.mode = Mode::Flash;
+        self.interval = Interval::Flash;
+        self.interval_start = now;
+        self.phase = None;
+        self.next = None;
+        self.green = GroupSet::EMPTY;
+        self.clearing = GroupSet::EMPTY;
+        push(events, now, EventCode::COORD_PATTERN_CHANGE, pattern::FLASH);
+        push(
+            events,
+            now,
+            EventCode::UNIT_FLASH_STATUS_CHANGE,
+            flash_status::MMU,
+        );
+    }
+
+    fn write_heads(&self, heads: &mut Vec<HeadState>) {
+        heads.clear();
+        for i in 0..self.groups.len() {
+            let id = SignalGroupId(i as u8);
+            heads.push(if self.mode == Mode::Flash {
+                HeadState::FlashingRed
+            } else if self.green.contains(id) {
+                HeadState::Green
+            } else if self.clearing.contains(id) && self.interval == Interval::YellowChange {
+                HeadState::Yellow
+            } else {
+                HeadState::Red
+            });
+        }
+    }
+}
+
+fn push(events: &mut Vec<HiResEvent>, at: SignalTime, code: EventCode, parameter: u8) {
+    events.push(HiResEvent {
+        at,
+        code,
+        parameter,
+    });
+}
+
+fn pattern_of(policy: &BuiltinPolicy) -> u8 {
+    if policy.recalls_every_phase() {
+        pattern::FIXED_TIME
+    } else {
+        pattern::FREE
+    }
+}
+
+fn check_plan(
+    intersection: &Intersection,
+    timings: &Timings,
+    plan: &FixedTime,
+) -> Result<(), PlanError> {
+    if plan.phase_count() != intersection.phases().len() {
+        return Err(PlanError::PhaseCount {
+            expected: intersection.phases().len(),
+            got: plan.phase_count(),
+        });
+    }
+    FixedTime::with_greens(intersection, timings, &plan.greens()).map(|_| ())
+}

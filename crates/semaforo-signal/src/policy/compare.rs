@@ -1,0 +1,55 @@
+//! `compare`: the original rule ("the approach with more cars gets green") made safe.
+//!
+//! The original flipped a variable every cycle: more cars wins, ties flip. Here the comparison
+//! only *requests* a change once minimum green has run, and it needs a clear majority: the
+//! waiting side's busiest approach must exceed the green side's busiest approach by at least
+//! `margin` vehicles (hysteresis, so 4 against 5 does not thrash). A green whose approaches are
+//! empty ends as soon as anyone else waits. Among waiting phases the one with the busiest
+//! approach goes next; ties go to the one that has waited longest. The maximum wait is enforced
+//! by the state machine's max-out, whatever the counts.
+
+use super::{Policy, PolicyView, Request};
+use crate::intersection::PhaseId;
+
+/// The compare policy's parameters.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Compare {
+    /// How many more vehicles the waiting side needs before the green is ended.
+    pub margin: u32,
+}
+
+impl Default for Compare {
+    /// A margin of 2 vehicles.
+    fn default() -> Self {
+        Compare { margin: 2 }
+    }
+}
+
+impl Policy for Compare {
+    fn name(&self) -> &'static str {
+        "compare"
+    }
+
+    fn request(&mut self, view: &PolicyView<'_>) -> Request {
+        let current = view.busiest_approach(view.phase);
+        if current == 0 && view.arrivals(view.phase) == 0 {
+            return Request::GapOut;
+        }
+        let waiting = view
+            .candidates
+            .iter()
+            .map(|p| view.busiest_approach(p))
+            .max()
+            .unwrap_or(0);
+        if u64::from(waiting) >= u64::from(current) + u64::from(self.margin) {
+            Request::ForceOff
+        } else {
+            Request::Hold
+        }
+    }
+
+    fn choose_next(&mut self, view: &PolicyView<'_>) -> PhaseId {
+        view.best_candidate_by(|p| u64::from(view.busiest_approach(p)))
+            .unwrap_or(view.phase)
+    }
+}

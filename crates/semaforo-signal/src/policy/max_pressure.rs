@@ -1,0 +1,81 @@
+//! `max-pressure`: serve the phase with the largest queue pressure (Varaiya), with hysteresis.
+//!
+//! A phase's pressure is the number of vehicles queued on its groups (an isolated intersection
+//! has no downstream queue to subtract, so Varaiya's `upstream - downstream` weight is the
+//! queue). The textbook rule switches to the highest-pressure phase at every decision; near
+//! saturation that thrashes, losing a yellow and red clearance on every switch. So, once minimum
+//! green has run, the green phase keeps its green until either
+//!
+//! - its queue has cleared: no vehicle seen on it for `empty_gap` (logged as a gap out), or
+//! - a waiting phase's pressure reaches `ratio` times the green phase's plus `margin` (logged as
+//!   a force off). The threshold grows with the queue being served, so long queues are allowed
+//!   long greens (few switches, little lost time) while a trickle cannot hold a long queue back.
+//!
+//! The next phase is the waiting phase of highest pressure; ties go to the one that has waited
+//! longest. The state machine's max-out bounds every wait.
+
+use std::time::Duration;
+
+use super::{Policy, PolicyView, Request};
+use crate::intersection::PhaseId;
+use crate::time::duration_ms;
+
+/// The max-pressure policy's parameters.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct MaxPressure {
+    /// A waiting phase takes over when its pressure is at least `ratio` x the green's + `margin`.
+    pub ratio: f64,
+    /// See `ratio`; in vehicles.
+    pub margin: u32,
+    /// The green gaps out when its detectors have seen no vehicle for this long.
+    pub empty_gap: Duration,
+}
+
+impl Default for MaxPressure {
+    /// `ratio` 2, `margin` 2 vehicles, `empty_gap` 1 s.
+    fn default() -> Self {
+        MaxPressure {
+            ratio: 2.0,
+            margin: 2,
+            empty_gap: Duration::from_secs(1),
+        }
+    }
+}
+
+impl Policy for MaxPressure {
+    fn name(&self) -> &'static str {
+        "max-pressure"
+    }
+
+    fn request(&mut self, view: &PolicyView<'_>) -> Request {
+        let cleared = match view.since_activity(view.phase) {
+            Some(gap) => duration_ms(gap) >= duration_ms(self.empty_gap),
+            None => true,
+        };
+        if cleared {
+            return Request::GapOut;
+        }
+        let current = view.queue(view.phase) as f64;
+        let waiting = view
+            .candidates
+            .iter()
+            .map(|p| view.queue(p))
+            .max()
+            .unwrap_or(0) as f64;
+        let ratio = if self.ratio.is_finite() {
+            self.ratio.max(0.0)
+        } else {
+            1.0
+        };
+        if waiting >= ratio * current + f64::from(self.margin) {
+            Request::ForceOff
+        } else {
+            Request::Hold
+        }
+    }
+
+    fn choose_next(&mut self, view: &PolicyView<'_>) -> PhaseId {
+        view.best_candidate_by(|p| view.queue(p))
+            .unwrap_or(view.phase)
+    }
+}
