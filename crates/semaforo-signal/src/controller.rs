@@ -760,3 +760,116 @@ fn check_plan(
     }
     FixedTime::with_greens(intersection, timings, &plan.greens()).map(|_| ())
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn readings() -> [DetectorReading; 2] {
+        [DetectorReading::new(1, 0), DetectorReading::new(1, 0)]
+    }
+
+    #[test]
+    fn a_corrupted_state_trips_the_monitor_and_latches_flash_until_reset() {
+        let mut ctl = Controller::new(
+            Intersection::two_approach(),
+            Timings::default(),
+            PolicyKind::Fixed,
+            SignalTime::ZERO,
+        )
+        .unwrap();
+        let t = SignalTime::from_millis;
+        for k in 0..=50 {
+            ctl.tick(t(k * 100), &readings());
+        }
+        assert_eq!(ctl.status().interval, Interval::Green);
+
+        // A state machine bug greens both groups: the monitor, not the state machine, catches it.
+        ctl.green = GroupSet(0b11);
+        let out = ctl.tick(t(5_100), &readings());
+        assert_eq!(out.heads, vec![HeadState::FlashingRed; 2]);
+        assert_eq!(out.status.mode, Mode::Flash);
+        assert_eq!(out.status.interval, Interval::Flash);
+        let fault = out.status.fault.clone().expect("fault reported");
+        assert!(
+            fault
+                .to_string()
+                .contains("\"A\" (green) and \"B\" (green)"),
+            "{fault}"
+        );
+        let codes: Vec<(u8, u8)> = out.events.iter().map(|e| (e.code.0, e.parameter)).collect();
+        assert!(codes.contains(&(131, pattern::FLASH)), "{codes:?}");
+        assert!(codes.contains(&(173, flash_status::MMU)), "{codes:?}");
+
+        // Latched: minutes later, still flashing.
+        for k in 52..=1_000 {
+            let out = ctl.tick(t(k * 100), &readings());
+            assert_eq!(out.heads, vec![HeadState::FlashingRed; 2]);
+        }
+
+        // Explicit reset: all-red start-up (red clearance), then a green.
+        ctl.reset_conflict_monitor(t(100_000));
+        let out = ctl.tick(t(100_100), &readings());
+        assert_eq!(out.heads, vec![HeadState::Red; 2]);
+        assert_eq!(out.status.mode, Mode::Normal);
+        assert_eq!(out.events[0].code, EventCode::UNIT_FLASH_STATUS_CHANGE);
+        assert_eq!(out.events[0].parameter, flash_status::NOT_FLASH);
+        let out = ctl.tick(t(102_000), &readings());
+        assert_eq!(
+            out.heads.iter().filter(|h| **h == HeadState::Green).count(),
+            1
+        );
+    }
+
+    #[test]
+    fn controller_and_outputs_are_clone_and_debug() {
+        let mut ctl = Controller::new(
+            Intersection::four_arm_two_phase(),
+            Timings::default(),
+            PolicyKind::MaxPressure,
+            SignalTime::ZERO,
+        )
+        .unwrap();
+        let mut copy = ctl.clone();
+        let r = [DetectorReading::new(2, 1); 4];
+        let a = ctl.tick(SignalTime::from_millis(2_000), &r);
+        let b = copy.tick(SignalTime::from_millis(2_000), &r);
+        assert_eq!(a, b);
+        assert!(format!("{ctl:?}").contains("MaxPressure"));
+    }
+
+    #[test]
+    fn bad_timings_and_plans_are_rejected_at_construction() {
+        let i = Intersection::two_approach();
+        let bad = Timings {
+            red_clearance: Duration::from_secs(30),
+            ..Timings::default()
+        };
+        let e =
+            Controller::new(i.clone(), bad, PolicyKind::Actuated, SignalTime::ZERO).unwrap_err();
+        assert!(e.to_string().starts_with("red_clearance is 30 s"), "{e}");
+
+        let four = Intersection::four_arm_two_phase();
+        let plan = FixedTime::equal_splits(&four, &Timings::default());
+        let three = Intersection::from_spec(&crate::IntersectionSpec {
+            groups: vec!["A".into(), "B".into(), "C".into()],
+            phases: vec![
+                crate::PhaseSpec::new("A", &["A"]),
+                crate::PhaseSpec::new("B", &["B"]),
+                crate::PhaseSpec::new("C", &["C"]),
+            ],
+            conflicts: Default::default(),
+        })
+        .unwrap();
+        let e = Controller::new(
+            three,
+            Timings::default(),
+            PolicyKind::Compare,
+            SignalTime::ZERO,
+        )
+        .unwrap()
+        .with_fail_safe_plan(plan)
+        .unwrap_err();
+        assert_eq!(e.to_string(), "the plan has 2 values for 3 phases");
+    }
+}
