@@ -7,8 +7,10 @@
 use std::time::Duration;
 
 use semaforo_resources::{FrameStore, ManagedCamera, ResourceTracker, SaveOutcome};
-use semaforo_vision::{Aspect, Requested, Source};
+use semaforo_signal::HeadState;
+use semaforo_vision::{AspectFeed, Requested, Source};
 
+use super::signal::aspect_of;
 use super::timings::StageTimings;
 use crate::config::load::redact_credentials;
 use crate::config::Config;
@@ -16,6 +18,8 @@ use crate::config::Config;
 struct Slot {
     approach: String,
     camera: ManagedCamera<Source>,
+    /// Set for synthetic scenes: how the signal's aspect reaches the scene.
+    feed: Option<AspectFeed>,
     period: Duration,
     next_due: Duration,
     frames: u64,
@@ -42,20 +46,17 @@ impl Cameras {
             height: c.height,
             fps: c.fps,
         };
+        let mut failed = 0;
         for (approach, source) in &c.sources {
             let shown = redact_credentials(source);
             let label = format!("camera {approach} ({shown})");
             let mut feed = None;
+            let source = with_scene_defaults(source, slots.len() + failed);
             let opened = ManagedCamera::open(tracker, label, || {
-                let opened = Source::open(source, requested)?;
+                let opened = Source::open(&source, requested)?;
                 feed = opened.aspect_feed();
                 Ok(opened)
             });
-            if let Some(feed) = &feed {
-                // No signal controller in this build: the scene's drivers see green and flow
-                // through, rather than queueing forever at a red nobody will end.
-                feed.set(Aspect::Green);
-            }
             match opened {
                 Ok(camera) => {
                     tracing::info!(
@@ -67,18 +68,33 @@ impl Cameras {
                     slots.push(Slot {
                         approach: approach.clone(),
                         camera,
+                        feed,
                         period: Duration::from_secs_f64(1.0 / c.fps),
                         next_due: now,
                         frames: 0,
                     });
                 }
                 // One bad camera does not stop the others.
-                Err(e) => tracing::error!("{e}; approach {approach} has no camera"),
+                Err(e) => {
+                    failed += 1;
+                    tracing::error!("{e}; approach {approach} has no camera");
+                }
             }
         }
         Cameras {
             slots,
             save_interval: config.frames.save_interval,
+        }
+    }
+
+    /// Shows each approach's head to its camera's scene (synthetic scenes obey it; real
+    /// cameras watch real signals).
+    pub fn show(&self, groups: &[String], heads: &[HeadState]) {
+        for slot in &self.slots {
+            let Some(feed) = &slot.feed else { continue };
+            if let Some(i) = groups.iter().position(|g| *g == slot.approach) {
+                feed.set(aspect_of(heads[i]));
+            }
         }
     }
 
@@ -112,6 +128,19 @@ impl Cameras {
             }
         }
         polled
+    }
+}
+
+/// Gives each approach's synthetic scene its own seed and demand (A busier than B, so the
+/// default intersection has something to decide); parameters the user wrote come after these
+/// and so win.
+fn with_scene_defaults(source: &str, index: usize) -> String {
+    match source.trim().strip_prefix("synthetic:") {
+        Some(params) => {
+            let rate = if index == 0 { 14 } else { 7 };
+            format!("synthetic:seed={},rate={rate},{params}", index + 1)
+        }
+        None => source.to_string(),
     }
 }
 

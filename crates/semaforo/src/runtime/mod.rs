@@ -8,6 +8,7 @@ mod cameras;
 mod clock;
 mod housekeeping;
 mod shutdown;
+mod signal;
 mod timings;
 
 #[cfg(test)]
@@ -23,6 +24,7 @@ use semaforo_resources::{global_tracker, FrameStore, FrameStoreConfig, ResourceT
 use crate::config::Config;
 use cameras::Cameras;
 use housekeeping::Housekeeping;
+use signal::Signal;
 use timings::StageTimings;
 
 /// The controller's tick: 10 Hz, as DESIGN.md sets it.
@@ -37,19 +39,23 @@ pub struct RunSummary {
     pub frames_saved: u64,
     pub stop_reason: String,
     pub leaks: usize,
+    /// Greens started per approach.
+    pub greens: Vec<(String, u64)>,
 }
 
 impl fmt::Display for RunSummary {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         write!(
             f,
-            "stopped after {:.1} s ({}): {} ticks, {} camera frames, {} frames saved, {} potential leaks",
+            "stopped after {:.1} s ({}): {} ticks, {} camera frames, {} frames saved, {} potential \
+             leaks, greens {}",
             self.ran_for.as_secs_f64(),
             self.stop_reason,
             self.ticks,
             self.frames,
             self.frames_saved,
-            self.leaks
+            self.leaks,
+            self.greens.iter().map(|(g, n)| format!("{g}: {n}")).collect::<Vec<_>>().join(", ")
         )
     }
 }
@@ -71,21 +77,10 @@ fn announce(config: &Config) {
         tracing::debug!("config {line}");
     }
     tracing::warn!(
-        "bring-up loop: this build has no video decoding, vehicle detection, signal control or \
-         orchestrator link yet (each comes with its own issue); cameras show the synthetic scene \
-         (traffic flows on green, nothing controls it) or a test pattern, frames are saved to \
-         the frame store, resources are tracked and logged"
-    );
-    let s = &config.signal;
-    tracing::info!(
-        "signal timings (validated, not applied: no controller in this build): policy {}, min \
-         green {:?}, max green {:?}, yellow {:?}, red clearance {:?}, status every {:?}",
-        s.policy,
-        s.min_green,
-        s.max_green,
-        s.yellow,
-        s.red_clearance,
-        s.decision_interval
+        "bring-up loop: this build has no video decoding, vehicle detection or orchestrator link \
+         yet (each comes with its own issue); the signal controller runs its fixed-time \
+         fail-safe plan, synthetic scenes obey it, frames are saved to the frame store, \
+         resources are tracked and logged"
     );
     if let Some(o) = &config.orchestrator {
         tracing::warn!(
@@ -144,6 +139,7 @@ pub fn run_with_tracker(
     let mut housekeeping = Housekeeping::new(config, clock.elapsed());
     let store = open_frame_store(config);
     let mut cameras = Cameras::open(config, tracker, clock.elapsed());
+    let mut signal = Signal::new(config, clock.elapsed())?;
 
     let mut summary = RunSummary::default();
     tracing::info!(
@@ -165,6 +161,8 @@ pub fn run_with_tracker(
                 break;
             }
         }
+        timings.time("signal_tick", || signal.tick(now));
+        cameras.show(signal.groups(), signal.heads());
         let polled = cameras.poll(now, store.as_ref(), &mut timings);
         summary.frames += polled.frames;
         summary.frames_saved += polled.saved;
@@ -177,6 +175,12 @@ pub fn run_with_tracker(
         }
     }
     summary.ran_for = clock.elapsed();
+    summary.greens = signal
+        .groups()
+        .iter()
+        .cloned()
+        .zip(signal.greens.iter().copied())
+        .collect();
     drop(cameras);
     summary.leaks = housekeeping.finish(tracker, store.as_ref(), &mut timings);
     Ok(summary)
@@ -232,6 +236,12 @@ mod tests {
         assert_eq!(summary.frames, 2 * 6000);
         assert_eq!(summary.frames_saved, 2 * 6000 / 50);
         assert_eq!(summary.leaks, 0);
+        // No detection: the fail-safe fixed-time plan serves both approaches in turn.
+        assert!(
+            summary.greens.iter().all(|(_, n)| *n >= 5),
+            "{:?}",
+            summary.greens
+        );
         let saved = std::fs::read_dir(dir.path().join("frames"))
             .unwrap()
             .filter(|e| {

@@ -1,0 +1,109 @@
+//! The signal controller of the run loop: `semaforo-signal`'s state machine, driven at the
+//! loop's tick, its head states handed to the cameras' scenes.
+//!
+//! This build has no vehicle detection, so every detector reading is "failed": the controller
+//! does what a real one does when detection is lost, runs its fixed-time fail-safe plan, and
+//! says so. The configured policy takes over when detection arrives (the detection issue).
+
+use std::time::Duration;
+
+use anyhow::Context as _;
+use semaforo_signal::{
+    Controller, DetectorReading, HeadState, Intersection, PolicyKind, SignalTime, Timings,
+};
+use semaforo_vision::Aspect;
+
+use crate::config::Config;
+
+pub struct Signal {
+    controller: Controller,
+    groups: Vec<String>,
+    heads: Vec<HeadState>,
+    readings: Vec<DetectorReading>,
+    /// Greens started per group, for the run summary.
+    pub greens: Vec<u64>,
+}
+
+/// What a driver does with a head state.
+pub fn aspect_of(head: HeadState) -> Aspect {
+    match head {
+        HeadState::Green => Aspect::Green,
+        HeadState::Yellow => Aspect::Yellow,
+        HeadState::Red | HeadState::FlashingRed | HeadState::Dark => Aspect::Red,
+    }
+}
+
+fn signal_time(t: Duration) -> SignalTime {
+    SignalTime::from_secs_f64(t.as_secs_f64())
+}
+
+impl Signal {
+    /// The original's intersection (approaches A and B) with the configured timings.
+    pub fn new(config: &Config, now: Duration) -> anyhow::Result<Signal> {
+        let s = &config.signal;
+        let policy: PolicyKind = s.policy.parse().context("signal.policy")?;
+        let timings = Timings {
+            min_green: s.min_green,
+            max_green: s.max_green,
+            yellow: s.yellow,
+            red_clearance: s.red_clearance,
+            ..Timings::default()
+        };
+        let intersection = Intersection::two_approach();
+        let groups: Vec<String> = intersection
+            .groups()
+            .iter()
+            .map(|g| g.name().to_string())
+            .collect();
+        let controller = Controller::new(intersection, timings, policy, signal_time(now))
+            .context("the signal controller cannot run with these timings")?;
+        tracing::info!(
+            "signal controller: approaches {}, policy {policy}, min green {:?}, max green {:?}, \
+             yellow {:?}, red clearance {:?}; no detection in this build, so it runs its \
+             fixed-time fail-safe plan",
+            groups.join(" and "),
+            s.min_green,
+            s.max_green,
+            s.yellow,
+            s.red_clearance
+        );
+        let n = groups.len();
+        Ok(Signal {
+            controller,
+            groups,
+            heads: vec![HeadState::Red; n],
+            readings: vec![DetectorReading::FAILED; n],
+            greens: vec![0; n],
+        })
+    }
+
+    pub fn groups(&self) -> &[String] {
+        &self.groups
+    }
+
+    /// The heads after the last tick, one per group.
+    pub fn heads(&self) -> &[HeadState] {
+        &self.heads
+    }
+
+    /// Advances the controller to `now`.
+    pub fn tick(&mut self, now: Duration) {
+        let out = self.controller.tick(signal_time(now), &self.readings);
+        for (i, (&new, old)) in out.heads.iter().zip(self.heads.iter_mut()).enumerate() {
+            if new != *old {
+                if new == HeadState::Green {
+                    self.greens[i] += 1;
+                    tracing::info!(
+                        "approach {} green ({} mode, {} plan)",
+                        self.groups[i],
+                        out.status.mode,
+                        out.status.policy
+                    );
+                } else {
+                    tracing::debug!("approach {} {new}", self.groups[i]);
+                }
+                *old = new;
+            }
+        }
+    }
+}
