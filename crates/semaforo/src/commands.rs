@@ -64,6 +64,12 @@ pub fn clean_temp(sources: &Sources, dry_run: bool) -> ExitCode {
         max_age: config.temp.max_age,
         dry_run,
     };
+    let default_dir = config.resolved.origin("temp.dir") == Some(&config::Origin::Default);
+    if default_dir && !options.dir.exists() {
+        // semaforo creates its own temp directory when it runs; none means nothing to clean.
+        println!("nothing to clean: {} does not exist", options.dir.display());
+        return ExitCode::SUCCESS;
+    }
     match semaforo_resources::sweep_orphans(&options) {
         Ok(report) => {
             let verb = if dry_run { "would remove" } else { "removed" };
