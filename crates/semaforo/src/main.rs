@@ -5,6 +5,7 @@ mod cli;
 mod commands;
 mod config;
 mod logging;
+mod orchestrator;
 mod runtime;
 
 use std::process::ExitCode;

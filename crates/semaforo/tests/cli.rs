@@ -175,6 +175,33 @@ fn sigterm_stops_a_run_cleanly_with_exit_code_zero() {
     assert!(rest.iter().any(|l| l.contains("SIGTERM")), "{rest:#?}");
 }
 
+#[test]
+fn run_sends_decisions_to_the_orchestrator_in_the_original_wire_format() {
+    use std::io::Read;
+    let dir = tempfile::tempdir().unwrap();
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = listener.local_addr().unwrap().port().to_string();
+    let mut child = semaforo(dir.path())
+        .args(["run", "--for", "4s"])
+        .env("ORCHESTRATOR_HOST", "127.0.0.1")
+        .env("ORCHESTRATOR_PORT", &port)
+        .env("LOG_TO_CONSOLE", "false")
+        .spawn()
+        .unwrap();
+    // The first green (A, after the 2 s start-up all-red) is the first decision.
+    let (mut peer, _) = listener.accept().unwrap();
+    let mut len = [0u8; 4];
+    peer.read_exact(&mut len).unwrap();
+    let mut body = vec![0u8; u32::from_be_bytes(len) as usize];
+    peer.read_exact(&mut body).unwrap();
+    let message: serde_json::Value = serde_json::from_slice(&body).unwrap();
+    assert_eq!(message["type"], "decision");
+    assert_eq!(message["direction"], "A");
+    assert!(message["timestamp"].as_f64().unwrap() > 1.7e9, "{message}");
+    let status = child.wait().unwrap();
+    assert_eq!(status.code(), Some(0));
+}
+
 fn age(path: &Path, hours: u64) {
     let when = SystemTime::now() - Duration::from_secs(hours * 3600);
     filetime::set_symlink_file_times(path, when.into(), when.into()).unwrap();

@@ -75,6 +75,8 @@ pub struct CamerasConfig {
 pub struct OrchestratorConfig {
     pub host: String,
     pub port: u16,
+    pub timeout: Duration,
+    pub queue_capacity: usize,
 }
 
 #[derive(Debug, Clone)]
@@ -166,6 +168,8 @@ impl Config {
             orchestrator: (!host.is_empty()).then(|| OrchestratorConfig {
                 host,
                 port: r.int("orchestrator.port") as u16,
+                timeout: seconds(r.float("orchestrator.timeout")),
+                queue_capacity: r.int("orchestrator.queue_capacity") as usize,
             }),
             signal: SignalConfig {
                 policy: r.text("signal.policy").to_string(),

@@ -305,6 +305,20 @@ pub const SETTINGS: &[Spec] = &[
         default: Default::Int(9000),
         help: "TCP port of the central orchestrator",
     },
+    Spec {
+        key: "orchestrator.timeout",
+        env: &["NETWORK_TIMEOUT"],
+        kind: Kind::Float { min: 0.1, max: 300.0, unit: "seconds" },
+        default: Default::Float(5.0),
+        help: "connect and write timeout of the orchestrator link",
+    },
+    Spec {
+        key: "orchestrator.queue_capacity",
+        env: &["ORCHESTRATOR_QUEUE_CAPACITY"],
+        kind: Kind::Int { min: 1, max: 1_000_000, unit: "messages" },
+        default: Default::Int(1000),
+        help: "messages kept while the orchestrator is unreachable; beyond it the oldest is dropped and counted",
+    },
     // --- signal ---
     Spec {
         key: "signal.policy",
@@ -346,7 +360,7 @@ pub const SETTINGS: &[Spec] = &[
         env: &["DECISION_INTERVAL"],
         kind: Kind::Float { min: 0.5, max: 3600.0, unit: "seconds" },
         default: Default::Float(2.0),
-        help: "how often status (counts) is reported",
+        help: "how often status (counts) is reported to the orchestrator and the log",
     },
 ];
 

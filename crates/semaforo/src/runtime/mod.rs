@@ -17,11 +17,12 @@ pub use clock::{Clock, SystemClock};
 pub use shutdown::Shutdown;
 
 use std::fmt;
-use std::time::Duration;
+use std::time::{Duration, SystemTime};
 
 use semaforo_resources::{global_tracker, FrameStore, FrameStoreConfig, ResourceTracker};
 
 use crate::config::Config;
+use crate::orchestrator::{LinkSettings, Message, OrchestratorLink};
 use cameras::Cameras;
 use housekeeping::Housekeeping;
 use signal::Signal;
@@ -82,13 +83,35 @@ fn announce(config: &Config) {
          fail-safe plan, synthetic scenes obey it, frames are saved to the frame store, \
          resources are tracked and logged"
     );
-    if let Some(o) = &config.orchestrator {
-        tracing::warn!(
-            "orchestrator {}:{} is configured but no orchestrator link exists in this build: \
-             nothing is sent",
-            o.host,
-            o.port
-        );
+}
+
+fn open_orchestrator_link(config: &Config) -> Option<OrchestratorLink> {
+    let Some(o) = &config.orchestrator else {
+        tracing::info!("no orchestrator configured (orchestrator.host is empty)");
+        return None;
+    };
+    let settings = LinkSettings {
+        host: o.host.clone(),
+        port: o.port,
+        timeout: o.timeout,
+        queue_capacity: o.queue_capacity,
+        min_backoff: Duration::from_millis(500),
+        max_backoff: Duration::from_secs(30),
+    };
+    match OrchestratorLink::start(settings) {
+        Ok(link) => {
+            tracing::info!(
+                "orchestrator {}:{}: decisions go out in the original wire format; status \
+                 messages need vehicle counts, which this build does not have yet",
+                o.host,
+                o.port
+            );
+            Some(link)
+        }
+        Err(e) => {
+            tracing::error!("cannot start the orchestrator link: {e}");
+            None
+        }
     }
 }
 
@@ -140,6 +163,7 @@ pub fn run_with_tracker(
     let store = open_frame_store(config);
     let mut cameras = Cameras::open(config, tracker, clock.elapsed());
     let mut signal = Signal::new(config, clock.elapsed())?;
+    let link = open_orchestrator_link(config);
 
     let mut summary = RunSummary::default();
     tracing::info!(
@@ -152,6 +176,7 @@ pub fn run_with_tracker(
         ))
     );
     let mut timings = StageTimings::default();
+    let mut next_status = clock.elapsed();
     let mut next = clock.elapsed();
     loop {
         let now = clock.elapsed();
@@ -161,7 +186,23 @@ pub fn run_with_tracker(
                 break;
             }
         }
-        timings.time("signal_tick", || signal.tick(now));
+        let began = timings.time("signal_tick", || signal.tick(now));
+        if let Some(link) = &link {
+            for group in began {
+                let direction = signal.groups()[group].clone();
+                link.send(&Message::Decision {
+                    direction,
+                    timestamp: SystemTime::now(),
+                });
+            }
+        }
+        if now >= next_status {
+            // No counts without detection: the status goes to the log only; the orchestrator's
+            // status message (counts per approach) waits for the detection issue rather than
+            // reporting a blind camera as "0 cars" as the original did.
+            tracing::debug!("status: {}", signal.describe());
+            next_status = now + config.signal.decision_interval;
+        }
         cameras.show(signal.groups(), signal.heads());
         let polled = cameras.poll(now, store.as_ref(), &mut timings);
         summary.frames += polled.frames;
@@ -182,6 +223,16 @@ pub fn run_with_tracker(
         .zip(signal.greens.iter().copied())
         .collect();
     drop(cameras);
+    if let Some(link) = &link {
+        let stats = link.statistics();
+        tracing::info!(
+            "orchestrator: {} sent, {} waiting, {} dropped",
+            stats.sent,
+            stats.queued,
+            stats.dropped
+        );
+    }
+    drop(link);
     summary.leaks = housekeeping.finish(tracker, store.as_ref(), &mut timings);
     Ok(summary)
 }

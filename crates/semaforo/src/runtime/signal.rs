@@ -86,13 +86,15 @@ impl Signal {
         &self.heads
     }
 
-    /// Advances the controller to `now`.
-    pub fn tick(&mut self, now: Duration) {
+    /// Advances the controller to `now`; returns the groups whose green began.
+    pub fn tick(&mut self, now: Duration) -> Vec<usize> {
+        let mut began = Vec::new();
         let out = self.controller.tick(signal_time(now), &self.readings);
         for (i, (&new, old)) in out.heads.iter().zip(self.heads.iter_mut()).enumerate() {
             if new != *old {
                 if new == HeadState::Green {
                     self.greens[i] += 1;
+                    began.push(i);
                     tracing::info!(
                         "approach {} green ({} mode, {} plan)",
                         self.groups[i],
@@ -105,5 +107,24 @@ impl Signal {
                 *old = new;
             }
         }
+        began
+    }
+
+    /// One line on the signal's state, for the periodic status.
+    pub fn describe(&self) -> String {
+        let status = self.controller.status();
+        let heads: Vec<String> = self
+            .groups
+            .iter()
+            .zip(&self.heads)
+            .map(|(g, h)| format!("{g} {h}"))
+            .collect();
+        format!(
+            "{}; {} for {:.1} s, {} mode",
+            heads.join(", "),
+            status.interval,
+            status.time_in_interval.as_secs_f64(),
+            status.mode
+        )
     }
 }
