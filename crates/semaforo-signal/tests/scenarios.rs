@@ -80,18 +80,32 @@ fn fixed_time_runs_twenty_second_splits_whatever_the_counts() {
 #[test]
 fn compare_a_has_5_b_has_3_b_waits_at_most_max_wait() {
     let mut ctl = two(PolicyKind::Compare);
-    let events = run(&mut ctl, 150, |_| vec![r(5, 0), r(3, 0)]);
-    // Start-up all-red 2 s, A (more cars) first. A keeps winning, so it runs to max green,
-    // timed from B's call (at 0, before A's green): 2 + 60 = 62 s. B gets its minimum green,
-    // then A's 5 beats B's 3 by the margin (2): force off at 67 + 10 = 77 s. B's new call
-    // (77.1 s) starts A's max timer at A's green (82 s): max out at 142 s.
+    let events = run(&mut ctl, 200, |_| vec![r(5, 0), r(3, 0)]);
+    // Start-up all-red 2 s, A (more cars) first. A's 5 never beats B's 3 by the margin (8), and
+    // neither empties, so each green runs to max green, timed from the other's call: A from its
+    // green at 2 s (B called at 0) to 62 s; B from 67 s (A called again at 62.1 s) to 127 s;
+    // A from 132 s to 192 s.
     let mut want = vec![(2.0, 1, A)];
     want.extend(change(62.0, A, 5, B, 3.0, 2.0));
-    want.extend(change(77.0, B, 6, A, 3.0, 2.0));
-    want.extend(change(142.0, A, 5, B, 3.0, 2.0));
+    want.extend(change(127.0, B, 5, A, 3.0, 2.0));
+    want.extend(change(192.0, A, 5, B, 3.0, 2.0));
     assert_eq!(phase_timeline(&events), want);
-    // B's longest wait: called at 77.1 s, green at 147 s: 69.9 s, within max wait (70 s).
+    // B's wait: called at 0 s (or 127.1 s), green at 67 s (197 s): 67 s (69.9 s), within the
+    // max wait of 70 s (yellow + red clearance + max green + yellow + red clearance).
     assert_eq!(ctl.max_wait(), Duration::from_secs(70));
+}
+
+#[test]
+fn compare_hands_over_when_the_waiting_side_has_margin_more() {
+    let mut ctl = two(PolicyKind::Compare);
+    // A 3 throughout; B 20 from 30 s: 20 >= 3 + 8, so A is forced off at once (A's minimum
+    // green long done). Then A's 3 never beats B's 20: B runs to max green from A's call.
+    let events = run(&mut ctl, 40, |t| {
+        vec![r(3, 0), r(if t < 300 { 0 } else { 20 }, 0)]
+    });
+    let mut want = vec![(2.0, 1, A)];
+    want.extend(change(30.0, A, 6, B, 3.0, 2.0));
+    assert_eq!(phase_timeline(&events), want);
 }
 
 #[test]
@@ -145,10 +159,10 @@ fn max_pressure_gaps_out_on_a_cleared_queue_and_switches_with_hysteresis() {
         let a = match t {
             0..=199 => 8, // A's queue, served until it clears at 20 s
             200..=299 => 0,
-            300..=399 => 3, // A builds up again: 3 < 2 x 2 + 2, B holds
-            _ => 6,         // 6 >= 2 x 2 + 2: A takes over
+            300..=399 => 8, // A builds up again: 8 < 3 x 2 + 3, B holds
+            _ => 9,         // 9 >= 3 x 2 + 3: A takes over
         };
-        // B: 1 car (too few to force A off: 1 < 2 x 0 + 2), then 2 from 30 s.
+        // B: 1 car (too few to force A off: 1 < 3 x 0 + 3), then 2 from 30 s.
         vec![r(a, 0), r(if t < 300 { 1 } else { 2 }, 0)]
     });
     // A (8 > 1) first; its queue clears at 20.0 s, 1 s of empty zone gaps it out at 20.9 s.

@@ -13,6 +13,13 @@
 //!
 //! The next phase is the waiting phase of highest pressure; ties go to the one that has waited
 //! longest. The state machine's max-out bounds every wait.
+//!
+//! Defaults (ratio 3, margin 3) come from a point-queue model (`examples/queue_model.rs`): near
+//! saturation, ratio 1.5 / margin 2 lost twice the delay of 3 / 3 by switching while the green
+//! queue was still discharging at saturation flow. A camera zone holds a limited number of
+//! vehicles and also counts moving ones, so a green discharging a queue (several vehicles moving
+//! through the zone) is rarely forced off by a full zone opposite, while a green serving a
+//! trickle (zero or one vehicle in the zone) gives way to a handful of waiting vehicles.
 
 use std::time::Duration;
 
@@ -32,11 +39,11 @@ pub struct MaxPressure {
 }
 
 impl Default for MaxPressure {
-    /// `ratio` 2, `margin` 2 vehicles, `empty_gap` 1 s.
+    /// `ratio` 3, `margin` 3 vehicles, `empty_gap` 1 s.
     fn default() -> Self {
         MaxPressure {
-            ratio: 2.0,
-            margin: 2,
+            ratio: 3.0,
+            margin: 3,
             empty_gap: Duration::from_secs(1),
         }
     }
