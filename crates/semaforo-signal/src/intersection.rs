@@ -480,6 +480,12 @@ impl Intersection {
             .map(|i| SignalGroupId(i as u8))
     }
 
+    /// The group whose [`SignalGroupId::number`] is `number` (as hi-res events carry it).
+    pub fn group_by_number(&self, number: u8) -> Option<SignalGroupId> {
+        let index = usize::from(number.checked_sub(1)?);
+        (index < self.groups.len()).then_some(SignalGroupId(index as u8))
+    }
+
     /// The phase called `name`.
     pub fn phase_id(&self, name: &str) -> Option<PhaseId> {
         self.phases
@@ -543,6 +549,9 @@ mod tests {
         let b = two.group_id("B").unwrap();
         assert!(two.conflicts(a, b));
         assert_eq!(two.to_string(), "A: A | B: B");
+        assert_eq!(two.group_by_number(2), Some(b));
+        assert_eq!(two.group_by_number(0), None);
+        assert_eq!(two.group_by_number(3), None);
 
         let four = Intersection::four_arm_two_phase();
         let n = four.group_id("N").unwrap();

@@ -323,3 +323,45 @@ fn the_monitor_latches_flash_on_a_corrupted_copy_of_a_real_output_sequence() {
         Some(ConflictFault::Conflict { .. })
     ));
 }
+
+#[test]
+fn a_group_in_consecutive_phases_stays_green_through_the_change() {
+    use semaforo_signal::{IntersectionSpec, PhaseSpec};
+    // R (say, a right turn) runs with A and with B; A and B conflict.
+    let layout = Intersection::from_spec(&IntersectionSpec {
+        groups: vec!["A".into(), "B".into(), "R".into()],
+        phases: vec![
+            PhaseSpec::new("A+R", &["A", "R"]),
+            PhaseSpec::new("B+R", &["B", "R"]),
+        ],
+        conflicts: Default::default(),
+    })
+    .unwrap();
+    let mut ctl = Controller::new(
+        layout,
+        Timings::default(),
+        PolicyKind::Fixed,
+        SignalTime::ZERO,
+    )
+    .unwrap();
+    let mut r_heads = Vec::new();
+    let events = run(&mut ctl, 60, |_| vec![r(0, 0); 3]);
+    for tenth in 0..10 {
+        let out = ctl.tick(SignalTime::from_millis(60_100 + tenth * 100), &[r(0, 0); 3]);
+        r_heads.push(out.heads[2]);
+    }
+    // R began green once, at the end of start-up, and never changed since.
+    let r_events: Vec<(f64, u8)> = phase_timeline(&events)
+        .into_iter()
+        .filter(|e| e.2 == 3)
+        .map(|e| (e.0, e.1))
+        .collect();
+    assert_eq!(r_events, vec![(2.0, 1)]);
+    assert!(r_heads.iter().all(|h| *h == HeadState::Green));
+    // A and B alternate as usual.
+    let mut want = vec![(2.0, 1, A), (2.0, 1, 3)];
+    want.extend(change(22.0, A, 6, B, 3.0, 2.0));
+    want.extend(change(47.0, B, 6, A, 3.0, 2.0));
+    assert_eq!(phase_timeline(&events), want);
+    assert_eq!(ctl.mode(), Mode::Normal);
+}
