@@ -63,6 +63,6 @@ pub use intersection::{
     PhaseSet, PhaseSpec, SignalGroup, SignalGroupId,
 };
 pub use monitor::{ConflictFault, ConflictMonitor};
-pub use policy::{BuiltinPolicy, FixedTime, Policy, PolicyKind, UnknownPolicy};
+pub use policy::{BuiltinPolicy, FixedTime, PlanError, Policy, PolicyKind, UnknownPolicy};
 pub use time::SignalTime;
 pub use timing::{TimingError, Timings};

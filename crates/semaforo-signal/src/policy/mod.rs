@@ -21,7 +21,7 @@ use std::time::Duration;
 
 pub use actuated::Actuated;
 pub use compare::Compare;
-pub use fixed::{FixedTime, PlanError};
+pub use fixed::{FixedTime, PlanError, DEFAULT_SPLIT_GREEN};
 pub use max_pressure::MaxPressure;
 
 use crate::detection::DetectorReading;
