@@ -9,7 +9,8 @@ use std::time::Duration;
 
 use anyhow::Context as _;
 use semaforo_signal::{
-    Controller, DetectorReading, HeadState, Intersection, PolicyKind, SignalTime, Timings,
+    Controller, DetectorReading, HeadState, Intersection, PolicyKind, SignalTime, TickOutput,
+    Timings,
 };
 use semaforo_vision::Aspect;
 
@@ -17,6 +18,8 @@ use crate::config::Config;
 
 pub struct Signal {
     controller: Controller,
+    /// Reused every tick: the loop runs for months, so no allocation per tick.
+    output: TickOutput,
     groups: Vec<String>,
     heads: Vec<HeadState>,
     readings: Vec<DetectorReading>,
@@ -69,6 +72,7 @@ impl Signal {
         );
         let n = groups.len();
         Ok(Signal {
+            output: controller.new_output(),
             controller,
             groups,
             heads: vec![HeadState::Red; n],
@@ -89,7 +93,9 @@ impl Signal {
     /// Advances the controller to `now`; returns the groups whose green began.
     pub fn tick(&mut self, now: Duration) -> Vec<usize> {
         let mut began = Vec::new();
-        let out = self.controller.tick(signal_time(now), &self.readings);
+        self.controller
+            .tick_into(signal_time(now), &self.readings, &mut self.output);
+        let out = &self.output;
         for (i, (&new, old)) in out.heads.iter().zip(self.heads.iter_mut()).enumerate() {
             if new != *old {
                 if new == HeadState::Green {
