@@ -6,6 +6,7 @@
 
 mod cameras;
 mod clock;
+mod events;
 mod housekeeping;
 mod shutdown;
 mod signal;

@@ -9,9 +9,11 @@ use std::time::Duration;
 
 use anyhow::Context as _;
 use semaforo_signal::{
-    Controller, DetectorReading, HeadState, Intersection, PolicyKind, SignalTime, TickOutput,
-    Timings,
+    Controller, DetectorReading, HeadState, Intersection, LogEpoch, PolicyKind, SignalTime,
+    TickOutput, Timings,
 };
+
+use super::events::EventLog;
 use semaforo_vision::Aspect;
 
 use crate::config::Config;
@@ -20,6 +22,7 @@ pub struct Signal {
     controller: Controller,
     /// Reused every tick: the loop runs for months, so no allocation per tick.
     output: TickOutput,
+    events: EventLog,
     groups: Vec<String>,
     heads: Vec<HeadState>,
     readings: Vec<DetectorReading>,
@@ -43,6 +46,18 @@ fn signal_time(t: Duration) -> SignalTime {
 impl Signal {
     /// The original's intersection (approaches A and B) with the configured timings.
     pub fn new(config: &Config, now: Duration) -> anyhow::Result<Signal> {
+        // Signal time is the loop's clock; the wall clock at its zero stamps the events.
+        let zero = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .unwrap_or_default()
+            .saturating_sub(now);
+        let l = &config.logging;
+        let events = EventLog::open(
+            &l.dir,
+            l.max_file_bytes,
+            l.backup_count,
+            LogEpoch::from_unix_millis(zero.as_millis() as i64),
+        );
         let s = &config.signal;
         let policy: PolicyKind = s.policy.parse().context("signal.policy")?;
         let timings = Timings {
@@ -73,6 +88,7 @@ impl Signal {
         let n = groups.len();
         Ok(Signal {
             output: controller.new_output(),
+            events,
             controller,
             groups,
             heads: vec![HeadState::Red; n],
@@ -96,6 +112,7 @@ impl Signal {
         self.controller
             .tick_into(signal_time(now), &self.readings, &mut self.output);
         let out = &self.output;
+        self.events.write(&out.events);
         for (i, (&new, old)) in out.heads.iter().zip(self.heads.iter_mut()).enumerate() {
             if new != *old {
                 if new == HeadState::Green {
