@@ -72,6 +72,7 @@ pub struct FileLayer {
     performance: bool,
     format: LogFormat,
     console: Option<Level>,
+    console_is_terminal: bool,
     to_file: bool,
 }
 
@@ -139,6 +140,7 @@ pub fn start(config: &LoggingConfig) -> Result<(FileLayer, LogGuard), std::io::E
         format: config.format,
         console: config.to_console.then_some(config.level),
         to_file: writer.is_some(),
+        console_is_terminal: std::io::IsTerminal::is_terminal(&std::io::stderr()),
     };
     let guard = LogGuard {
         tx: Some(tx),
@@ -336,7 +338,14 @@ impl<S: Subscriber> Layer<S> for FileLayer {
             for (k, v) in &fields.rest {
                 let _ = write!(line, " {k}={v}");
             }
-            let _ = writeln!(std::io::stderr().lock(), "{line}");
+            let mut err = std::io::stderr().lock();
+            // On a terminal, wipe the live status line first; the loop redraws it.
+            let clear = if self.console_is_terminal {
+                "\r\x1b[2K"
+            } else {
+                ""
+            };
+            let _ = writeln!(err, "{clear}{line}");
         }
         if to != 0 {
             let text = match self.format {

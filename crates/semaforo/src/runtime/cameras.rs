@@ -98,6 +98,14 @@ impl Cameras {
         }
     }
 
+    /// Frames read per camera so far, for the status line's frame rates.
+    pub fn frame_counts(&self) -> Vec<(&str, u64)> {
+        self.slots
+            .iter()
+            .map(|s| (s.approach.as_str(), s.frames))
+            .collect()
+    }
+
     pub fn len(&self) -> usize {
         self.slots.len()
     }

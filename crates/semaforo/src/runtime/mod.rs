@@ -10,6 +10,7 @@ mod events;
 mod housekeeping;
 mod shutdown;
 mod signal;
+mod status_line;
 mod timings;
 
 #[cfg(test)]
@@ -27,6 +28,7 @@ use crate::orchestrator::{LinkSettings, Message, OrchestratorLink};
 use cameras::Cameras;
 use housekeeping::Housekeeping;
 use signal::Signal;
+use status_line::StatusLine;
 use timings::StageTimings;
 
 /// The controller's tick: 10 Hz, as DESIGN.md sets it.
@@ -178,6 +180,7 @@ pub fn run_with_tracker(
     );
     let mut timings = StageTimings::default();
     let mut next_status = clock.elapsed();
+    let mut status_line = StatusLine::new(config.logging.to_console, clock.elapsed());
     let mut next = clock.elapsed();
     loop {
         let now = clock.elapsed();
@@ -209,6 +212,22 @@ pub fn run_with_tracker(
         summary.frames += polled.frames;
         summary.frames_saved += polled.saved;
         housekeeping.tick(now, tracker, store.as_ref(), &mut timings);
+        if status_line.due(now) {
+            let rates = status_line.rates(now, &cameras.frame_counts());
+            let link_state = link.as_ref().map_or(String::new(), |l| {
+                let s = l.statistics();
+                let state = if s.connected { "connected" } else { "away" };
+                format!(
+                    " | orchestrator {state}, {} sent, {} waiting",
+                    s.sent, s.queued
+                )
+            });
+            let text = format!(
+                "{} | {rates} | no counts (no detection){link_state}",
+                signal.describe()
+            );
+            status_line.draw(now, &text);
+        }
         summary.ticks += 1;
         next += TICK;
         if clock.sleep_until(next, shutdown) {
@@ -216,6 +235,7 @@ pub fn run_with_tracker(
             break;
         }
     }
+    status_line.finish();
     summary.ran_for = clock.elapsed();
     summary.greens = signal
         .groups()
