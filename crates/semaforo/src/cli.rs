@@ -52,6 +52,21 @@ pub enum Command {
     /// Remove orphaned temporary files: only entries with the prefix, older than the age,
     /// owned by this user; symbolic links are never followed.
     CleanTemp(CleanTempArgs),
+    /// Open a camera source, print what it is, read frames for a while and report the rate.
+    /// Exits 1 with the error when the source cannot be opened.
+    Probe(ProbeArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct ProbeArgs {
+    /// The source, as in CAMERA_A_SOURCE: synthetic:, testsrc:, a video file, rtsp://...
+    pub source: String,
+    /// How long to read frames (e.g. 3s).
+    #[arg(long = "for", value_name = "DURATION", value_parser = parse_duration, default_value = "3s")]
+    pub read_for: Duration,
+    /// Read until the end of the source (a file) instead of for a while.
+    #[arg(long)]
+    pub all: bool,
 }
 
 #[derive(Debug, Args)]

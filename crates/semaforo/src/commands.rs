@@ -141,3 +141,83 @@ pub fn run(sources: &Sources, run_for: Option<Duration>) -> ExitCode {
     drop(log_guard);
     code
 }
+
+/// `semaforo probe SOURCE`
+pub fn probe(sources: &Sources, args: &crate::cli::ProbeArgs) -> ExitCode {
+    use semaforo_resources::{CameraDevice, CameraProperty};
+    use semaforo_vision::{kind_of, Requested, Source};
+
+    let config = match load_or_report(sources) {
+        Ok(c) => c,
+        Err(code) => return code,
+    };
+    let shown = config::load::redact_credentials(&args.source);
+    let c = &config.cameras;
+    let requested = Requested {
+        width: c.width,
+        height: c.height,
+        fps: c.fps,
+    };
+    let mut source = match Source::open(&args.source, requested) {
+        Ok(source) => source,
+        Err(e) => {
+            eprintln!("error: cannot open {shown}: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
+    let prop = |p| source.get(p).map_or("?".to_string(), |v| format!("{v}"));
+    println!("source: {shown}");
+    println!("kind: {}", kind_of(&args.source));
+    println!(
+        "size: {}x{}, {} fps",
+        prop(CameraProperty::FrameWidth),
+        prop(CameraProperty::FrameHeight),
+        prop(CameraProperty::Fps)
+    );
+    let endless = matches!(kind_of(&args.source), "synthetic" | "testsrc");
+    if args.all && endless {
+        eprintln!("error: {shown} has no end; use --for DURATION instead of --all");
+        return ExitCode::from(EXIT_CONFIG);
+    }
+    let start = std::time::Instant::now();
+    let (mut frames, mut errors, mut last_error) = (0u64, 0u64, None);
+    // With --all, the first error ends the read (at the end of a file it says so).
+    while args.all || start.elapsed() < args.read_for {
+        match source.read() {
+            Ok(_) => frames += 1,
+            Err(e) => {
+                errors += 1;
+                last_error = Some(e.to_string());
+                if args.all || errors >= 10 {
+                    break;
+                }
+            }
+        }
+    }
+    source.release();
+    let seconds = start.elapsed().as_secs_f64();
+    let errors = if args.all {
+        errors.saturating_sub(1)
+    } else {
+        errors
+    };
+    println!(
+        "read {frames} frames in {seconds:.2} s ({:.1} frames/s), {errors} errors",
+        frames as f64 / seconds.max(1e-9)
+    );
+    if let Some(e) = last_error {
+        println!(
+            "{} {e}",
+            if args.all {
+                "stopped at:"
+            } else {
+                "last error:"
+            }
+        );
+    }
+    if frames == 0 {
+        eprintln!("error: no frame could be read from {shown}");
+        return ExitCode::FAILURE;
+    }
+    ExitCode::SUCCESS
+}

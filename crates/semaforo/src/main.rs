@@ -48,6 +48,7 @@ fn main() -> ExitCode {
             ExitCode::SUCCESS
         }
         Command::CleanTemp(args) => commands::clean_temp(&sources, args.dry_run),
+        Command::Probe(args) => commands::probe(&sources, &args),
         Command::Run(args) => commands::run(&sources, args.run_for),
     }
 }

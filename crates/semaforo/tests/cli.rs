@@ -285,3 +285,32 @@ fn clean_temp_refuses_an_empty_prefix_and_a_missing_directory() {
         text(&out.stderr)
     );
 }
+
+#[test]
+fn probe_reports_a_source_and_names_the_ones_it_cannot_open() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = run(semaforo(dir.path()).args(["probe", "synthetic:seed=4", "--for", "0.2s"]));
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    let stdout = text(&out.stdout);
+    assert!(stdout.contains("kind: synthetic") && stdout.contains("size: 640x480, 15 fps"));
+    assert!(
+        stdout.contains(" frames in ") && stdout.contains(", 0 errors"),
+        "{stdout}"
+    );
+
+    let out = run(semaforo(dir.path()).args(["probe", "rtsp://admin:s3cret@cam.invalid/1"]));
+    assert_eq!(out.status.code(), Some(1));
+    let stderr = text(&out.stderr);
+    assert!(
+        stderr.contains("rtsp://admin:***@cam.invalid/1") && !stderr.contains("s3cret"),
+        "{stderr}"
+    );
+
+    let out = run(semaforo(dir.path()).args(["probe", "synthetic:", "--all"]));
+    assert_eq!(out.status.code(), Some(2));
+    assert!(
+        text(&out.stderr).contains("has no end"),
+        "{}",
+        text(&out.stderr)
+    );
+}
