@@ -17,6 +17,11 @@
 //! Every output passes through the [`ConflictMonitor`] before it is returned; on a fault the
 //! controller latches flashing red on all heads ([`Mode::Flash`]) until
 //! [`Controller::reset_conflict_monitor`].
+//!
+//! For a shutdown, [`Controller::request_stop`] ends service safely: the green ends at once (its
+//! minimum green may be cut short, as when a controller enters flash) but its yellow change and
+//! red clearance are always timed in full, then every head holds red ([`Mode::Stopped`],
+//! [`Interval::AllRed`]) and [`Controller::is_all_red`] tells the caller it may let go.
 
 use std::fmt;
 use std::time::Duration;
@@ -45,6 +50,9 @@ pub enum Mode {
     FailSafe,
     /// The conflict monitor tripped: all heads flash red until an explicit reset.
     Flash,
+    /// A stop was requested ([`Controller::request_stop`]): the last green is being cleared, or
+    /// all heads hold red; no green starts until [`Controller::resume`].
+    Stopped,
 }
 
 impl fmt::Display for Mode {
@@ -53,6 +61,7 @@ impl fmt::Display for Mode {
             Mode::Normal => "normal",
             Mode::FailSafe => "fail-safe",
             Mode::Flash => "flash",
+            Mode::Stopped => "stopped",
         })
     }
 }
@@ -68,6 +77,8 @@ pub enum Interval {
     RedClearance,
     /// Flashing red after a conflict monitor fault.
     Flash,
+    /// Every head holds red after a stop, its last clearance timed; no green follows.
+    AllRed,
 }
 
 impl fmt::Display for Interval {
@@ -77,6 +88,7 @@ impl fmt::Display for Interval {
             Interval::YellowChange => "yellow",
             Interval::RedClearance => "red clearance",
             Interval::Flash => "flash",
+            Interval::AllRed => "all red",
         })
     }
 }
@@ -107,7 +119,8 @@ impl Termination {
 pub struct ControllerStatus {
     /// Operating mode.
     pub mode: Mode,
-    /// The phase that is green or being cleared; `None` during start-up and flash.
+    /// The phase that is green or being cleared; `None` during start-up, in flash and once
+    /// stopped.
     pub phase: Option<PhaseId>,
     /// The phase that will be green after the current clearance, once chosen.
     pub next_phase: Option<PhaseId>,
@@ -388,6 +401,72 @@ impl Controller {
         });
     }
 
+    /// Ends service safely, for a shutdown. At the next tick whatever is green ends by force
+    /// off (event 6), even before its minimum green (as a controller entering flash does); its
+    /// yellow change and red clearance are then timed in full, and after that every head holds
+    /// red ([`Mode::Stopped`], [`Interval::AllRed`]) and no green starts again, whatever the
+    /// demand, until [`Controller::resume`]. A yellow change or red clearance already under way
+    /// (the start-up all-red included) just completes. The stop is logged as a pattern change
+    /// to [`pattern::STOPPED`] (event 131, parameter 252) at `now`.
+    ///
+    /// Ticked every `tick`, the controller is [`Controller::is_all_red`] at most yellow + red
+    /// clearance + `tick` after the request (plus one tick per interval change when ticks do
+    /// not land on the interval ends). Fail-safe stops the same way. In flash, or when already
+    /// stopped, it does nothing: flash stays latched, and flashing red is already a stop.
+    ///
+    /// Where a group stays green from one phase into the next (it belongs to both), the stop
+    /// can find it green during the change: it begins its yellow at once, and groups already
+    /// in yellow restart theirs with it (a longer yellow is safe, a shorter one never happens);
+    /// groups already in red clearance end it there, since no green follows it.
+    pub fn request_stop(&mut self, now: SignalTime) {
+        if matches!(self.mode, Mode::Flash | Mode::Stopped) {
+            return;
+        }
+        let now = now.max(self.last_now);
+        self.last_now = now;
+        self.mode = Mode::Stopped;
+        self.next = None;
+        self.pending.push(HiResEvent {
+            at: now,
+            code: EventCode::COORD_PATTERN_CHANGE,
+            parameter: pattern::STOPPED,
+        });
+    }
+
+    /// Takes a stopped controller back into service at `now`, with the configured policy (the
+    /// next tick switches to fail-safe if all detection is lost). From the all-red hold it
+    /// restarts with the start-up all-red, like a new controller; during the stop's clearance
+    /// the clearance completes and then the policy picks among the calls, as at start-up;
+    /// before the stop
+    /// took effect (no tick since the request) the green simply continues. Does nothing
+    /// unless stopped.
+    pub fn resume(&mut self, now: SignalTime) {
+        if self.mode != Mode::Stopped {
+            return;
+        }
+        let now = now.max(self.last_now);
+        self.last_now = now;
+        self.mode = Mode::Normal;
+        if self.interval == Interval::AllRed {
+            self.interval = Interval::RedClearance;
+            self.interval_start = now;
+        }
+        self.pending.push(HiResEvent {
+            at: now,
+            code: EventCode::COORD_PATTERN_CHANGE,
+            parameter: pattern_of(&self.policy),
+        });
+    }
+
+    /// Whether every head shows red and will keep showing it: a requested stop has completed
+    /// ([`Interval::AllRed`]: the last yellow change and red clearance timed in full), or the
+    /// conflict monitor latched flash (flashing red). The condition for a daemon to exit after
+    /// [`Controller::request_stop`]. False during the start-up all-red and any red clearance
+    /// that a green follows. As of the last tick.
+    pub fn is_all_red(&self) -> bool {
+        self.interval == Interval::AllRed || self.mode == Mode::Flash
+    }
+
     /// Takes in the readings: detector events, call registration, activity. Returns whether
     /// every detector is unhealthy.
     fn ingest(
@@ -474,6 +553,9 @@ impl Controller {
     /// Runs the interval state machine up to `now`. Zero-length intervals (no red clearance)
     /// complete in the same tick, so one tick may pass yellow -> red -> next green.
     fn advance(&mut self, now: SignalTime, events: &mut Vec<HiResEvent>) {
+        if self.mode == Mode::Stopped {
+            self.end_greens_for_stop(now, events);
+        }
         for _ in 0..4 {
             let elapsed = now
                 .as_millis()
@@ -488,6 +570,13 @@ impl Controller {
                         push(events, now, EventCode::PHASE_INACTIVE, g.number());
                     }
                     self.clearing = GroupSet::EMPTY;
+                    if self.mode == Mode::Stopped {
+                        self.interval = Interval::AllRed;
+                        self.interval_start = now;
+                        self.phase = None;
+                        self.next = None;
+                        return;
+                    }
                     let next = match self.next {
                         Some(q) => q,
                         None => self.start_up_phase(now),
@@ -526,7 +615,7 @@ impl Controller {
                         return;
                     }
                 }
-                Interval::Flash => return,
+                Interval::Flash | Interval::AllRed => return,
             }
         }
     }
@@ -682,6 +771,38 @@ impl Controller {
         self.interval_start = now;
     }
 
+    /// Ends every green for a stop (see [`Controller::request_stop`]).
+    fn end_greens_for_stop(&mut self, now: SignalTime, events: &mut Vec<HiResEvent>) {
+        let ending = self.green;
+        if ending.is_empty() {
+            return;
+        }
+        if self.interval == Interval::RedClearance {
+            for g in self.clearing.iter() {
+                push(events, now, EventCode::PHASE_END_RED_CLEARANCE, g.number());
+                push(events, now, EventCode::PHASE_INACTIVE, g.number());
+            }
+            self.clearing = GroupSet::EMPTY;
+        }
+        let reason = Termination::ForceOff;
+        for g in ending.iter() {
+            push(events, now, reason.event_code(), g.number());
+            push(events, now, EventCode::PHASE_GREEN_TERMINATION, g.number());
+            push(
+                events,
+                now,
+                EventCode::PHASE_BEGIN_YELLOW_CLEARANCE,
+                g.number(),
+            );
+        }
+        self.last_termination = Some(reason);
+        self.green = GroupSet::EMPTY;
+        self.clearing = GroupSet(self.clearing.0 | ending.0);
+        self.next = None;
+        self.interval = Interval::YellowChange;
+        self.interval_start = now;
+    }
+
     fn begin_green(&mut self, q: PhaseId, now: SignalTime, events: &mut Vec<HiResEvent>) {
         let groups = self.intersection.phase(q).groups();
         let starting = GroupSet(groups.0 & !self.green.0);
@@ -819,6 +940,36 @@ mod tests {
             out.heads.iter().filter(|h| **h == HeadState::Green).count(),
             1
         );
+    }
+
+    #[test]
+    fn a_stop_in_flash_leaves_flash_latched_and_reports_all_red() {
+        let mut ctl = Controller::new(
+            Intersection::two_approach(),
+            Timings::default(),
+            PolicyKind::Compare,
+            SignalTime::ZERO,
+        )
+        .unwrap();
+        let t = SignalTime::from_millis;
+        for k in 0..=50 {
+            ctl.tick(t(k * 100), &readings());
+        }
+        ctl.green = GroupSet(0b11);
+        ctl.tick(t(5_100), &readings());
+        assert_eq!(ctl.mode(), Mode::Flash);
+        assert!(ctl.is_all_red());
+
+        ctl.request_stop(t(5_150));
+        ctl.resume(t(5_160));
+        let out = ctl.tick(t(5_200), &readings());
+        assert_eq!(out.heads, vec![HeadState::FlashingRed; 2]);
+        assert_eq!(out.status.mode, Mode::Flash);
+        assert!(out
+            .events
+            .iter()
+            .all(|e| e.code != EventCode::COORD_PATTERN_CHANGE));
+        assert!(ctl.is_all_red());
     }
 
     #[test]

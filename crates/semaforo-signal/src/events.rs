@@ -14,9 +14,9 @@
 //! is a movement, which is what a signal group is); detector events carry a detector channel:
 //! the stop-line presence zone of group *g* is channel *g* (on/off as the zone becomes occupied
 //! or empty), its count line is channel 64 + *g* (an on and an off per vehicle counted).
-//! Controller-wide states use 131 (coordination pattern change) with the pattern numbers in
-//! [`pattern`] and 173 (unit flash status change) with NTCIP 1202 flash status values in
-//! [`flash_status`].
+//! Controller-wide states (policy, fail-safe, stop, flash) use 131 (coordination pattern change)
+//! with the pattern numbers in [`pattern`] and 173 (unit flash status change) with NTCIP 1202
+//! flash status values in [`flash_status`].
 
 use std::fmt;
 use std::str::FromStr;
@@ -89,10 +89,17 @@ impl EventCode {
 }
 
 /// Pattern numbers logged with [`EventCode::COORD_PATTERN_CHANGE`]. 254 and 255 are the values
-/// ATSPM reads as "free" and "flash"; 1 and 253 are this crate's fixed-time plans.
+/// ATSPM reads as "free" and "flash"; 1 and 253 are this crate's fixed-time plans, 252 its stop.
+///
+/// The Indiana enumerations have no "all-red hold" event (their stop-time input freezes interval
+/// timing, which is not what a stop does), so a stop is logged as a change to pattern 252
+/// ([`STOPPED`](pattern::STOPPED)).
 pub mod pattern {
     /// The fixed-time plan, chosen as the operating policy.
     pub const FIXED_TIME: u8 = 1;
+    /// Stopped: the last green was ended and cleared, all heads hold red
+    /// ([`Controller::request_stop`](crate::Controller::request_stop)).
+    pub const STOPPED: u8 = 252;
     /// The fixed-time plan run as fail-safe because all detection is lost.
     pub const FAIL_SAFE: u8 = 253;
     /// Free (actuated or adaptive) operation.

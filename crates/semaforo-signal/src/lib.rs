@@ -10,7 +10,8 @@
 //! - [`Intersection`]: signal groups, phases, conflict matrix (built-ins or a validated spec).
 //! - [`Timings`]: minimum/maximum green, passage, yellow change, red clearance.
 //! - [`policy`]: `fixed`, `compare`, `actuated`, `max-pressure`; a policy only requests.
-//! - [`Controller`]: the state machine that enforces every timing, recall and fail-safe.
+//! - [`Controller`]: the state machine that enforces every timing, recall, fail-safe and the
+//!   safe stop ([`Controller::request_stop`]: clear the green, then hold all red).
 //! - [`ConflictMonitor`]: a second, independent check of every output; latches flashing red.
 //! - [`events`]: hi-res event codes and the `timestamp,event_code,parameter` CSV line format.
 //!

@@ -9,7 +9,12 @@
 //! - no green runs maximum green past the first conflicting call (NEMA max timer);
 //! - every call is served within [`Controller::max_wait`] (plus one tick per interval change);
 //! - nothing panics, with random timings, jittered tick spacing, noisy counts and detectors that
-//!   fail and recover (including all at once, which forces the fail-safe plan).
+//!   fail and recover (including all at once, which forces the fail-safe plan);
+//! - in half the cases a stop is requested at a random time (at a tick, as the daemon does): no
+//!   head is green from that tick on (minimum green may be cut short, yellow and red clearance
+//!   may not), the controller reports all red within yellow + red clearance + two tick spacings
+//!   (the request's tick ends the green; only the yellow's and the red clearance's last ticks
+//!   may overshoot), never before every head has been red for the red clearance, and stays so.
 //!
 //! Demand comes from a small queue model: vehicles arrive at a per-segment rate and leave at
 //! saturation flow (one per 2 s) while their group is green, so queues build and clear as they
@@ -37,6 +42,8 @@ struct Case {
     tick_ms: u64,
     timings: Timings,
     segments: Vec<Segment>,
+    /// When to request a stop, in thousandths of the run.
+    stop_permille: Option<u16>,
 }
 
 fn timings() -> impl Strategy<Value = Timings> {
@@ -67,12 +74,14 @@ fn case(groups: usize) -> impl Strategy<Value = Case> {
         prop_oneof![Just(100u64), Just(250), Just(1000)],
         timings(),
         prop::collection::vec(segment, 2..7),
+        prop::option::of(0u16..1000),
     )
-        .prop_map(|(seed, tick_ms, timings, segments)| Case {
+        .prop_map(|(seed, tick_ms, timings, segments, stop_permille)| Case {
             seed,
             tick_ms,
             timings,
             segments,
+            stop_permille,
         })
 }
 
@@ -126,6 +135,11 @@ fn simulate(intersection: Intersection, policy: PolicyKind, case: &Case) -> Resu
     let mut readings = vec![DetectorReading::FAILED; n];
     let mut out = ctl.new_output();
     let mut now_ms = 0u64;
+    let run_ms: u64 = case.segments.iter().map(|s| u64::from(s.secs) * 1000).sum();
+    let stop_ms = case.stop_permille.map(|p| run_ms * u64::from(p) / 1000);
+    let stop_bound = ms(t.yellow + t.red_clearance) + 2 * max_tick_ms;
+    let mut stopped_at: Option<SignalTime> = None;
+    let mut all_red_at: Option<SignalTime> = None;
     for seg in &case.segments {
         let end = now_ms + u64::from(seg.secs) * 1000;
         while now_ms < end {
@@ -148,6 +162,10 @@ fn simulate(intersection: Intersection, policy: PolicyKind, case: &Case) -> Resu
                 } else {
                     DetectorReading::FAILED
                 };
+            }
+            if stopped_at.is_none() && stop_ms.is_some_and(|s| now_ms >= s) {
+                ctl.request_stop(now);
+                stopped_at = Some(now);
             }
             ctl.tick_into(now, &readings, &mut out);
 
@@ -187,7 +205,7 @@ fn simulate(intersection: Intersection, policy: PolicyKind, case: &Case) -> Resu
                 match (before, after) {
                     (x, y) if x == y => {}
                     (HeadState::Green, HeadState::Yellow) => {
-                        if held < ms(t.min_green) {
+                        if held < ms(t.min_green) && stopped_at.is_none() {
                             return Err(format!("group {g} green {held} ms < min at {now}"));
                         }
                     }
@@ -237,8 +255,37 @@ fn simulate(intersection: Intersection, policy: PolicyKind, case: &Case) -> Resu
                     }
                 }
             }
-            // Maximum wait.
-            for (g, s) in seen.iter().enumerate() {
+            // The stop.
+            if let Some(stop) = stopped_at {
+                if out.heads.contains(&HeadState::Green) {
+                    return Err(format!("green at {now} after the stop at {stop}"));
+                }
+                let since_stop = now.as_millis() - stop.as_millis();
+                match (all_red_at, ctl.is_all_red()) {
+                    (None, true) => {
+                        for (g, s) in seen.iter().enumerate() {
+                            let red = now.as_millis() - s.red_since.as_millis();
+                            if s.head != HeadState::Red || red < ms(t.red_clearance) {
+                                return Err(format!(
+                                    "all red claimed at {now}, group {g} {} for {red} ms",
+                                    s.head
+                                ));
+                            }
+                        }
+                        all_red_at = Some(now);
+                    }
+                    (None, false) if since_stop > stop_bound => {
+                        return Err(format!("not all red {since_stop} ms after the stop"));
+                    }
+                    (Some(at), false) => return Err(format!("all red at {at}, not at {now}")),
+                    _ => {}
+                }
+                if all_red_at.is_some() && since_stop > stop_bound + 10_000 {
+                    return Ok(());
+                }
+            }
+            // Maximum wait (calls after a stop are never served).
+            for (g, s) in seen.iter().enumerate().filter(|_| stopped_at.is_none()) {
                 if let Some(c) = s.call_since {
                     let waited = now.saturating_since(c);
                     if waited > max_wait {

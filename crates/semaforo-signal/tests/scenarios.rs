@@ -5,8 +5,8 @@
 use std::time::Duration;
 
 use semaforo_signal::{
-    Controller, DetectorReading, EventCode, HeadState, HiResEvent, Intersection, Mode, PolicyKind,
-    SignalTime, Termination, Timings,
+    Controller, DetectorReading, EventCode, HeadState, HiResEvent, Intersection, Interval, Mode,
+    PolicyKind, SignalTime, Termination, Timings,
 };
 
 const A: u8 = 1;
@@ -364,4 +364,208 @@ fn a_group_in_consecutive_phases_stays_green_through_the_change() {
     want.extend(change(47.0, B, 6, A, 3.0, 2.0));
     assert_eq!(phase_timeline(&events), want);
     assert_eq!(ctl.mode(), Mode::Normal);
+}
+
+/// Runs `ctl` at 10 Hz for `secs` seconds, requesting a stop at `stop_tenth` (just before that
+/// tick, as the daemon does); returns the events and the first tenth at which the controller
+/// reported all red. Checks on the way that no head turns green after the request.
+fn run_with_stop(
+    ctl: &mut Controller,
+    secs: u64,
+    stop_tenth: u64,
+    mut readings: impl FnMut(u64) -> Vec<DetectorReading>,
+) -> (Vec<HiResEvent>, Option<u64>) {
+    let mut events = Vec::new();
+    let mut all_red_at = None;
+    let mut before: Vec<HeadState> = Vec::new();
+    for tenth in 0..=secs * 10 {
+        let now = SignalTime::from_millis(tenth * 100);
+        if tenth == stop_tenth {
+            ctl.request_stop(now);
+        }
+        let out = ctl.tick(now, &readings(tenth));
+        if tenth >= stop_tenth {
+            for (g, (b, a)) in before.iter().zip(&out.heads).enumerate() {
+                assert!(
+                    *a != HeadState::Green || *b == HeadState::Green,
+                    "group {g} turned green at {now} after the stop"
+                );
+            }
+            if ctl.is_all_red() && all_red_at.is_none() {
+                all_red_at = Some(tenth);
+                assert!(out.heads.iter().all(|h| *h == HeadState::Red), "{out:?}");
+            }
+        }
+        before = out.heads.clone();
+        events.extend(out.events);
+    }
+    assert_eq!(ctl.status().mode, Mode::Stopped);
+    (events, all_red_at)
+}
+
+/// The events of one group's green forced off at `t` for a stop: yellow, red clearance, and no
+/// green after.
+fn stop_change(t: f64, g: u8, y: f64, r: f64) -> Vec<(f64, u8, u8)> {
+    let mut events = change(t, g, 6, 0, y, r);
+    events.pop();
+    events
+}
+
+fn patterns(events: &[HiResEvent]) -> Vec<(f64, u8)> {
+    events
+        .iter()
+        .filter(|e| e.code == EventCode::COORD_PATTERN_CHANGE)
+        .map(|e| (e.at.as_secs_f64(), e.parameter))
+        .collect()
+}
+
+#[test]
+fn a_stop_after_minimum_green_ends_the_green_at_once_then_holds_all_red() {
+    let mut ctl = two(PolicyKind::Compare);
+    // A green from 2 s (it would run to 62 s); stop at 30 s: force off, yellow 30-33 s, red
+    // clearance 33-35 s, all red from 35 s (request + yellow + red clearance) for good.
+    let (events, all_red_at) = run_with_stop(&mut ctl, 200, 300, |_| vec![r(5, 0), r(3, 0)]);
+    let mut want = vec![(2.0, 1, A)];
+    want.extend(stop_change(30.0, A, 3.0, 2.0));
+    assert_eq!(phase_timeline(&events), want);
+    assert_eq!(all_red_at, Some(350));
+    assert_eq!(patterns(&events), vec![(0.0, 254), (30.0, 252)]);
+    let status = ctl.status();
+    assert_eq!(
+        (status.interval, status.phase, status.next_phase),
+        (Interval::AllRed, None, None)
+    );
+    assert_eq!(status.last_termination, Some(Termination::ForceOff));
+    assert_eq!(status.time_in_interval, Duration::from_secs(165));
+    assert_eq!(status.mode.to_string(), "stopped");
+    assert_eq!(status.interval.to_string(), "all red");
+
+    // A second request changes nothing; resume restarts with the start-up all-red (2 s) and
+    // the policy's pick (A, more cars).
+    ctl.request_stop(SignalTime::from_millis(200_000));
+    let out = ctl.tick(SignalTime::from_millis(200_100), &[r(5, 0), r(3, 0)]);
+    assert!(out.events.is_empty(), "{:?}", out.events);
+    ctl.resume(SignalTime::from_millis(201_000));
+    let out = ctl.tick(SignalTime::from_millis(201_000), &[r(5, 0), r(3, 0)]);
+    assert_eq!(out.status.mode, Mode::Normal);
+    assert!(!ctl.is_all_red());
+    assert_eq!(patterns(&out.events), vec![(201.0, 254)]);
+    let out = ctl.tick(SignalTime::from_millis(202_900), &[r(5, 0), r(3, 0)]);
+    assert_eq!(out.heads, vec![HeadState::Red; 2]);
+    let out = ctl.tick(SignalTime::from_millis(203_000), &[r(5, 0), r(3, 0)]);
+    assert_eq!(out.heads, vec![HeadState::Green, HeadState::Red]);
+}
+
+#[test]
+fn a_stop_before_minimum_green_cuts_the_green_short_but_not_the_clearance() {
+    let mut ctl = two(PolicyKind::Compare);
+    // A green from 2 s, minimum green until 12 s; stop at 5 s: a 3 s green, then the full
+    // 3 s yellow and 2 s red clearance. The controller's own monitor does not object.
+    let (events, all_red_at) = run_with_stop(&mut ctl, 60, 50, |_| vec![r(5, 0), r(3, 0)]);
+    let mut want = vec![(2.0, 1, A)];
+    want.extend(stop_change(5.0, A, 3.0, 2.0));
+    assert_eq!(phase_timeline(&events), want);
+    assert_eq!(all_red_at, Some(100));
+    assert_eq!(ctl.status().fault, None);
+}
+
+#[test]
+fn a_stop_during_yellow_completes_the_yellow_and_red_clearance() {
+    let mut ctl = two(PolicyKind::Compare);
+    // A maxes out at 62 s toward B; stop at 63.5 s in A's yellow: the yellow ends at 65 s as
+    // timed, the red clearance at 67 s, and B does not turn green.
+    let (events, all_red_at) = run_with_stop(&mut ctl, 120, 635, |_| vec![r(5, 0), r(3, 0)]);
+    let mut want = vec![(2.0, 1, A)];
+    let mut a_out = change(62.0, A, 5, B, 3.0, 2.0);
+    a_out.pop();
+    want.extend(a_out);
+    assert_eq!(phase_timeline(&events), want);
+    assert_eq!(all_red_at, Some(670));
+    assert_eq!(ctl.status().last_termination, Some(Termination::MaxOut));
+}
+
+#[test]
+fn a_stop_during_red_clearance_or_start_up_completes_it() {
+    let mut ctl = two(PolicyKind::Compare);
+    // Stop at 66 s, in the red clearance after A's max out (65-67 s): all red at 67 s.
+    let (events, all_red_at) = run_with_stop(&mut ctl, 120, 660, |_| vec![r(5, 0), r(3, 0)]);
+    let mut want = vec![(2.0, 1, A)];
+    let mut a_out = change(62.0, A, 5, B, 3.0, 2.0);
+    a_out.pop();
+    want.extend(a_out);
+    assert_eq!(phase_timeline(&events), want);
+    assert_eq!(all_red_at, Some(670));
+
+    // Stop at 1 s, in the start-up all-red (0-2 s): all red at 2 s, nothing ever green.
+    let mut ctl = two(PolicyKind::Compare);
+    let (events, all_red_at) = run_with_stop(&mut ctl, 60, 10, |_| vec![r(5, 0), r(3, 0)]);
+    assert_eq!(phase_timeline(&events), vec![]);
+    assert_eq!(all_red_at, Some(20));
+    assert!(ctl.is_all_red());
+}
+
+#[test]
+fn a_stop_in_fail_safe_ends_the_plan_green_like_normal() {
+    let mut ctl = two(PolicyKind::Actuated);
+    // All detection lost from the start: fail-safe (pattern 253), plan green A from 2 s (to
+    // 22 s). Stop at 10 s: force off, 3 s yellow, 2 s red clearance, all red at 15 s, and it
+    // stays stopped although every detector still calls (recall).
+    let failed = |_| vec![DetectorReading::FAILED; 2];
+    let (events, all_red_at) = run_with_stop(&mut ctl, 120, 100, failed);
+    let mut want = vec![(2.0, 1, A)];
+    want.extend(stop_change(10.0, A, 3.0, 2.0));
+    assert_eq!(phase_timeline(&events), want);
+    assert_eq!(all_red_at, Some(150));
+    assert_eq!(patterns(&events), vec![(0.0, 254), (0.0, 253), (10.0, 252)]);
+}
+
+#[test]
+fn a_stop_during_a_change_clears_a_group_that_stays_green_across_it() {
+    use semaforo_signal::{IntersectionSpec, PhaseSpec};
+    // R runs with A and with B. At 22 s A ends toward B and R stays green.
+    let layout = Intersection::from_spec(&IntersectionSpec {
+        groups: vec!["A".into(), "B".into(), "R".into()],
+        phases: vec![
+            PhaseSpec::new("A+R", &["A", "R"]),
+            PhaseSpec::new("B+R", &["B", "R"]),
+        ],
+        conflicts: Default::default(),
+    })
+    .unwrap();
+    let fixed = || {
+        Controller::new(
+            layout.clone(),
+            Timings::default(),
+            PolicyKind::Fixed,
+            SignalTime::ZERO,
+        )
+        .unwrap()
+    };
+    let mut want = vec![(2.0, 1, A), (2.0, 1, 3)];
+    want.extend([(22.0, 6, A), (22.0, 7, A), (22.0, 8, A)]);
+
+    // Stop at 23 s, in A's yellow: R's yellow begins, A's restarts with it (4 s of yellow for
+    // A, never less than 3 s for anyone); both clear together, all red at 28 s.
+    let mut ctl = fixed();
+    let (events, all_red_at) = run_with_stop(&mut ctl, 60, 230, |_| vec![r(0, 0); 3]);
+    let mut during_yellow = want.clone();
+    during_yellow.extend([(23.0, 6, 3), (23.0, 7, 3), (23.0, 8, 3)]);
+    for g in [A, 3] {
+        during_yellow.extend([(26.0, 9, g), (26.0, 10, g)]);
+    }
+    for g in [A, 3] {
+        during_yellow.extend([(28.0, 11, g), (28.0, 12, g)]);
+    }
+    assert_eq!(phase_timeline(&events), during_yellow);
+    assert_eq!(all_red_at, Some(280));
+
+    // Stop at 26 s, in A's red clearance (25-27 s): A's ends there (no green follows it), R
+    // gets its full yellow and red clearance, all red at 31 s.
+    let mut ctl = fixed();
+    let (events, all_red_at) = run_with_stop(&mut ctl, 60, 260, |_| vec![r(0, 0); 3]);
+    let mut during_red = want;
+    during_red.extend([(25.0, 9, A), (25.0, 10, A), (26.0, 11, A), (26.0, 12, A)]);
+    during_red.extend(stop_change(26.0, 3, 3.0, 2.0));
+    assert_eq!(phase_timeline(&events), during_red);
+    assert_eq!(all_red_at, Some(310));
 }
