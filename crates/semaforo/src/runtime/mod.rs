@@ -141,6 +141,40 @@ fn open_frame_store(config: &Config) -> Option<FrameStore> {
     }
 }
 
+/// Ends the current interval safely before exit, as a controller going dark must: the green
+/// gets its full yellow and red clearance, then all heads are red. Bounded by yellow + red
+/// clearance + one second; this wait ignores the shutdown request that got us here.
+fn stop_safely(
+    config: &Config,
+    clock: &dyn Clock,
+    signal: &mut Signal,
+    cameras: &Cameras,
+    mut next: Duration,
+) {
+    let start = clock.elapsed();
+    signal.request_stop(start);
+    let limit = start + config.signal.yellow + config.signal.red_clearance + Duration::from_secs(1);
+    let keep_waiting = Shutdown::new();
+    while !signal.is_all_red() && clock.elapsed() < limit {
+        next += TICK;
+        clock.sleep_until(next, &keep_waiting);
+        signal.tick(clock.elapsed());
+        cameras.show(signal.groups(), signal.heads());
+    }
+    if signal.is_all_red() {
+        tracing::info!(
+            "signal stopped safely after {:.1} s: {}",
+            (clock.elapsed() - start).as_secs_f64(),
+            signal.describe()
+        );
+    } else {
+        tracing::error!(
+            "the signal did not reach all red in time: {}",
+            signal.describe()
+        );
+    }
+}
+
 /// Runs until `run_for` has passed on `clock` or `shutdown` is requested.
 pub fn run(
     config: &Config,
@@ -236,6 +270,7 @@ pub fn run_with_tracker(
         }
     }
     status_line.finish();
+    stop_safely(config, clock, &mut signal, &cameras, next);
     summary.ran_for = clock.elapsed();
     summary.greens = signal
         .groups()

@@ -133,6 +133,17 @@ impl Signal {
         began
     }
 
+    /// Ends the current interval safely: the green (if any) gets its yellow and red clearance,
+    /// then every head holds red.
+    pub fn request_stop(&mut self, now: Duration) {
+        self.controller.request_stop(signal_time(now));
+    }
+
+    /// True once every head is red after [`Signal::request_stop`] (or in flash).
+    pub fn is_all_red(&self) -> bool {
+        self.controller.is_all_red()
+    }
+
     /// One line on the signal's state, for the periodic status.
     pub fn describe(&self) -> String {
         let status = self.controller.status();
