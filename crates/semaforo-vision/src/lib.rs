@@ -20,6 +20,7 @@ mod frame;
 mod source;
 pub mod synthetic;
 mod test_pattern;
+pub mod video;
 
 pub use frame::Frame;
 pub use source::{kind_of, Requested, Source};
@@ -27,6 +28,9 @@ pub use synthetic::{
     Aspect, AspectFeed, GroundTruth, SceneConfig, SyntheticCamera, SyntheticScene,
 };
 pub use test_pattern::{TestPattern, TestPatternCamera};
+pub use video::{Pacing, PlaybackClock, SystemPlaybackClock, VideoFile, VideoFileOptions};
+
+use std::path::PathBuf;
 
 /// Why a source could not open, read or change a setting. Each variant names what it is about.
 #[derive(Debug, thiserror::Error)]
@@ -51,4 +55,35 @@ pub enum SourceError {
     /// The source was released and cannot be read.
     #[error("the source is closed")]
     Closed,
+    /// A video file could not be opened or read from disk.
+    #[error("cannot read video file {}: {source}", path.display())]
+    FileAccess {
+        path: PathBuf,
+        source: std::io::Error,
+    },
+    /// The file is not a video container this build reads (MP4/MOV, ISO base media).
+    #[error("{} is not an MP4/MOV video file: {reason}", path.display())]
+    NotVideo { path: PathBuf, reason: String },
+    /// The container holds no video track.
+    #[error("{} has no video track (it holds: {found})", path.display())]
+    NoVideoTrack { path: PathBuf, found: String },
+    /// The video track's codec (or the H.264 profile) cannot be decoded by this build.
+    #[error("{}: {codec} video is not supported: {supported}", path.display())]
+    UnsupportedCodec {
+        path: PathBuf,
+        /// The codec as the file names it, e.g. `H.265/HEVC (hvc1)` or `H.264 High 4:4:4 (profile 244)`.
+        codec: String,
+        /// What this build decodes instead.
+        supported: &'static str,
+    },
+    /// A frame could not be decoded; the next read goes on with the next frame.
+    #[error("{}: cannot decode {what}: {reason}", path.display())]
+    Decode {
+        path: PathBuf,
+        what: String,
+        reason: String,
+    },
+    /// A file source reached its last frame and is not looping.
+    #[error("end of {} after {frames} frames", path.display())]
+    EndOfStream { path: PathBuf, frames: u64 },
 }

@@ -1,13 +1,16 @@
 //! Choosing a frame source from a URI, as configuration writes it (`CAMERA_A_SOURCE`).
 //!
-//! This build opens `synthetic:` and `testsrc:`; video files, `rtsp://`, `http(s)://` MJPEG,
+//! This build opens `synthetic:`, `testsrc:` and video files (`file:PATH` or a bare path, with
+//! `?loop=true&pace=fast` options: see [`parse_file_uri`]); `rtsp://`, `http(s)://` MJPEG,
 //! `v4l2:` / `/dev/videoN` / camera indices and `dir:` are recognised and answered with an error
 //! that says they are not in this build yet (the frame-sources issue brings them).
 
 use semaforo_resources::{CameraDevice, CameraProperty};
 
+use std::path::PathBuf;
+
 use crate::synthetic::{AspectFeed, SceneConfig, SyntheticCamera};
-use crate::{Frame, SourceError, TestPatternCamera};
+use crate::{Frame, SourceError, TestPatternCamera, VideoFile, VideoFileOptions};
 
 /// What a camera is asked for at open; sources that cannot honour it say what they granted.
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -22,6 +25,38 @@ pub struct Requested {
 pub enum Source {
     Synthetic(SyntheticCamera),
     TestPattern(TestPatternCamera),
+    /// Boxed: the container index and decoder state are large next to the other sources.
+    VideoFile(Box<VideoFile>),
+}
+
+/// Splits a video-file URI into the path and its options.
+///
+/// `file:PATH` or a bare `PATH`; `file:///abs/path` is accepted too (the `//` of an empty host
+/// is dropped). Options follow the first `?` as `key=value` pairs joined by `&` (see
+/// [`VideoFileOptions::from_params`]). A bare path that exists as a file with its `?` is taken
+/// whole, so a file name that happens to hold a `?` still opens. No percent-decoding.
+pub fn parse_file_uri(uri: &str) -> Result<(PathBuf, VideoFileOptions), SourceError> {
+    let trimmed = uri.trim();
+    let (bare, rest) = match trimmed.get(..5) {
+        Some(p) if p.eq_ignore_ascii_case("file:") => (false, &trimmed[5..]),
+        _ => (true, trimmed),
+    };
+    let rest = match rest.strip_prefix("//") {
+        Some(r) if !bare && r.starts_with('/') => r,
+        _ => rest,
+    };
+    if bare && std::path::Path::new(rest).is_file() {
+        return Ok((PathBuf::from(rest), VideoFileOptions::default()));
+    }
+    let (path, params) = rest.split_once('?').unwrap_or((rest, ""));
+    if path.is_empty() {
+        return Err(SourceError::BadParameter {
+            source_kind: "video-file",
+            parameter: uri.to_string(),
+            expected: "a path, e.g. file:clips/street.mp4?loop=true".into(),
+        });
+    }
+    Ok((PathBuf::from(path), VideoFileOptions::from_params(params)?))
 }
 
 /// The kind of source a URI names.
@@ -41,7 +76,8 @@ pub fn kind_of(uri: &str) -> &'static str {
 
 impl Source {
     /// Opens the source `uri` names. The error names the source (credentials hidden by the
-    /// caller) and what went wrong.
+    /// caller) and what went wrong. A video file has its own size and rate: `requested` is
+    /// not applied to it (read them back with `get`).
     pub fn open(uri: &str, requested: Requested) -> Result<Source, SourceError> {
         let trimmed = uri.trim();
         match kind_of(trimmed) {
@@ -61,6 +97,12 @@ impl Source {
                 requested.height,
                 requested.fps,
             )?)),
+            "video-file" => {
+                let (path, options) = parse_file_uri(trimmed)?;
+                Ok(Source::VideoFile(Box::new(VideoFile::open(
+                    &path, options,
+                )?)))
+            }
             kind => Err(SourceError::NotInThisBuild { kind }),
         }
     }
@@ -69,7 +111,27 @@ impl Source {
     pub fn aspect_feed(&self) -> Option<AspectFeed> {
         match self {
             Source::Synthetic(camera) => Some(camera.aspect_feed()),
-            Source::TestPattern(_) => None,
+            Source::TestPattern(_) | Source::VideoFile(_) => None,
+        }
+    }
+
+    /// The codec, for sources that decode one (`H.264 High`).
+    pub fn codec(&self) -> Option<&str> {
+        match self {
+            Source::VideoFile(v) => Some(v.codec()),
+            Source::Synthetic(_) | Source::TestPattern(_) => None,
+        }
+    }
+
+    /// Whether the source ends (a video file that does not loop); `probe --all` reads to it.
+    pub fn ends(&self) -> bool {
+        matches!(self, Source::VideoFile(v) if !v.options().looping)
+    }
+
+    /// Gives a frame's pixel buffer back to the source for reuse, where the source pools them.
+    pub fn recycle(&mut self, frame: Frame) {
+        if let Source::VideoFile(v) = self {
+            v.recycle(frame);
         }
     }
 }
@@ -82,6 +144,7 @@ impl CameraDevice for Source {
         match self {
             Source::Synthetic(c) => c.read(),
             Source::TestPattern(c) => c.read(),
+            Source::VideoFile(c) => c.read(),
         }
     }
 
@@ -89,6 +152,7 @@ impl CameraDevice for Source {
         match self {
             Source::Synthetic(c) => c.get(property),
             Source::TestPattern(c) => c.get(property),
+            Source::VideoFile(c) => c.get(property),
         }
     }
 
@@ -96,6 +160,7 @@ impl CameraDevice for Source {
         match self {
             Source::Synthetic(c) => c.set(property, value),
             Source::TestPattern(c) => c.set(property, value),
+            Source::VideoFile(c) => c.set(property, value),
         }
     }
 
@@ -103,6 +168,7 @@ impl CameraDevice for Source {
         match self {
             Source::Synthetic(c) => c.is_opened(),
             Source::TestPattern(c) => c.is_opened(),
+            Source::VideoFile(c) => c.is_opened(),
         }
     }
 
@@ -110,6 +176,7 @@ impl CameraDevice for Source {
         match self {
             Source::Synthetic(c) => c.release(),
             Source::TestPattern(c) => c.release(),
+            Source::VideoFile(c) => c.release(),
         }
     }
 }
@@ -132,6 +199,7 @@ mod tests {
         assert_eq!(kind_of("0"), "v4l2");
         assert_eq!(kind_of("dir:frames"), "image-folder");
         assert_eq!(kind_of("clips/street.mp4"), "video-file");
+        assert_eq!(kind_of("file:clips/street.mp4?loop=true"), "video-file");
     }
 
     #[test]
@@ -141,6 +209,32 @@ mod tests {
         assert!(s.aspect_feed().is_some());
         let mut t = Source::open("testsrc:", REQ).unwrap();
         assert_eq!(t.read().unwrap().height, 240);
+    }
+
+    #[test]
+    fn file_uris_split_into_path_and_options() {
+        let (path, o) = parse_file_uri("file:clips/a.mp4?loop=true&pace=fast").unwrap();
+        assert_eq!(path, PathBuf::from("clips/a.mp4"));
+        assert!(o.looping);
+        assert_eq!(o.pacing, crate::Pacing::AsFastAsPossible);
+        let (path, o) = parse_file_uri("FILE:///srv/a.mov").unwrap();
+        assert_eq!(path, PathBuf::from("/srv/a.mov"));
+        assert_eq!(o, VideoFileOptions::default());
+        let (path, o) = parse_file_uri("/no/such/b.mp4?loop=1").unwrap();
+        assert_eq!(path, PathBuf::from("/no/such/b.mp4"));
+        assert!(o.looping);
+        assert!(parse_file_uri("file:?loop=true").is_err());
+        assert!(parse_file_uri("file:a.mp4?loop=sometimes").is_err());
+    }
+
+    #[test]
+    fn a_missing_video_file_is_named_in_the_error() {
+        let err = Source::open("file:/no/such/clip.mp4?pace=fast", REQ).unwrap_err();
+        assert!(
+            err.to_string()
+                .starts_with("cannot read video file /no/such/clip.mp4: "),
+            "{err}"
+        );
     }
 
     #[test]

@@ -1,0 +1,505 @@
+//! Opening an MP4/MOV file and finding the video track this build can decode.
+//!
+//! The `mp4` crate parses the container, but it keeps only the sample entries it knows (`avc1`,
+//! `hev1`, `vp09`, `mp4a`, `tx3g`): an `hvc1` (H.265 as Apple and most cameras tag it), `avc3`,
+//! `mp4v` or `jpeg` track would look like a track without a codec. So this module also walks
+//! the boxes itself, just far enough to read each track's handler (`vide`, `soun`, ...) and
+//! sample-entry four-character code, and names the codec in its error.
+//!
+//! It also computes each frame's presentation time from `stts` (decode deltas) and `ctts`
+//! (composition offsets, present when the stream has B-frames), since the decoder hands frames
+//! out in display order and pacing needs their times in that order.
+
+use std::fs::File;
+use std::io::{BufReader, Read, Seek, SeekFrom};
+use std::path::Path;
+use std::time::Duration;
+
+use mp4::Mp4Reader;
+
+use crate::SourceError;
+
+/// What this build decodes, for error messages.
+pub const SUPPORTED: &str = "this build decodes H.264 (avc1) in the Constrained Baseline, \
+     Baseline, Main and High profiles";
+
+/// Top-level box types an ISO base media file (MP4, MOV, 3GP) starts with.
+const TOP_LEVEL_BOXES: [&[u8; 4]; 11] = [
+    b"ftyp", b"moov", b"mdat", b"free", b"skip", b"wide", b"pnot", b"uuid", b"styp", b"sidx",
+    b"moof",
+];
+
+/// One track as the file declares it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TrackEntry {
+    /// `vide`, `soun`, `text`, ... from the track's `hdlr` box.
+    pub handler: [u8; 4],
+    /// The first sample entry's code in `stsd`: `avc1`, `hvc1`, `mp4a`, ...
+    pub codec: [u8; 4],
+}
+
+/// The opened file with its H.264 video track.
+pub struct VideoTrack {
+    pub reader: Mp4Reader<BufReader<File>>,
+    pub track_id: u32,
+    pub sample_count: u32,
+    pub width: u32,
+    pub height: u32,
+    /// `avcC`'s NAL length size (1, 2 or 4 bytes).
+    pub length_size: usize,
+    pub sps: Vec<Vec<u8>>,
+    pub pps: Vec<Vec<u8>>,
+    /// `H.264 High`, for `probe` and logs.
+    pub codec: String,
+    /// Presentation times in display order, the first at zero.
+    pub presentation: Vec<Duration>,
+    /// The track's whole length: the time after which a loop starts again.
+    pub duration: Duration,
+    /// Frames per second from the track's timing (59.94 for a 60000/1001 camera).
+    pub fps: f64,
+}
+
+fn four(code: &[u8; 4]) -> String {
+    code.iter()
+        .map(|&b| {
+            if b.is_ascii_graphic() || b == b' ' {
+                b as char
+            } else {
+                '?'
+            }
+        })
+        .collect()
+}
+
+/// A codec's common name from its sample-entry code.
+pub fn codec_name(code: &[u8; 4]) -> String {
+    let name = match code {
+        b"avc1" | b"avc2" | b"avc3" | b"avc4" => "H.264",
+        b"hvc1" | b"hev1" => "H.265/HEVC",
+        b"vvc1" | b"vvi1" => "H.266/VVC",
+        b"vp08" => "VP8",
+        b"vp09" => "VP9",
+        b"av01" => "AV1",
+        b"mp4v" => "MPEG-4 Part 2",
+        b"s263" | b"h263" => "H.263",
+        b"jpeg" | b"mjpa" | b"mjpb" => "Motion-JPEG",
+        b"apch" | b"apcn" | b"apcs" | b"apco" | b"ap4h" => "Apple ProRes",
+        b"mp4a" => "AAC/MPEG-4 audio",
+        b"Opus" => "Opus",
+        b"ac-3" => "AC-3",
+        b"tx3g" | b"text" => "timed text",
+        _ => return format!("`{}`", four(code)),
+    };
+    format!("{name} ({})", four(code))
+}
+
+/// An H.264 profile's name, and whether OpenH264 decodes it.
+fn h264_profile(profile_idc: u8, compatibility: u8) -> (String, bool) {
+    let (name, ok) = match profile_idc {
+        66 if compatibility & 0x40 != 0 => ("Constrained Baseline", true),
+        66 => ("Baseline", true),
+        77 => ("Main", true),
+        100 => ("High", true),
+        88 => ("Extended", false),
+        110 => ("High 10", false),
+        122 => ("High 4:2:2", false),
+        244 => ("High 4:4:4 Predictive", false),
+        44 => ("CAVLC 4:4:4 Intra", false),
+        118 => ("Multiview High", false),
+        128 => ("Stereo High", false),
+        _ => ("unknown profile", false),
+    };
+    (format!("{name} (profile {profile_idc})"), ok)
+}
+
+fn not_video(path: &Path, reason: impl Into<String>) -> SourceError {
+    SourceError::NotVideo {
+        path: path.to_path_buf(),
+        reason: reason.into(),
+    }
+}
+
+fn access(path: &Path) -> impl Fn(std::io::Error) -> SourceError + '_ {
+    move |source| SourceError::FileAccess {
+        path: path.to_path_buf(),
+        source,
+    }
+}
+
+/// A box header: type, where its payload starts and where the box ends.
+struct BoxHeader {
+    kind: [u8; 4],
+    payload: u64,
+    end: u64,
+}
+
+fn read_box_header<R: Read + Seek>(r: &mut R, at: u64, limit: u64) -> Option<BoxHeader> {
+    if at + 8 > limit {
+        return None;
+    }
+    r.seek(SeekFrom::Start(at)).ok()?;
+    let mut head = [0u8; 8];
+    r.read_exact(&mut head).ok()?;
+    let size32 = u32::from_be_bytes([head[0], head[1], head[2], head[3]]) as u64;
+    let kind = [head[4], head[5], head[6], head[7]];
+    let (payload, end) = match size32 {
+        0 => (at + 8, limit),
+        1 => {
+            let mut large = [0u8; 8];
+            r.read_exact(&mut large).ok()?;
+            (at + 16, at.checked_add(u64::from_be_bytes(large))?)
+        }
+        n => (at + 8, at.checked_add(n)?),
+    };
+    (end >= payload && end <= limit).then_some(BoxHeader { kind, payload, end })
+}
+
+fn children<R: Read + Seek>(r: &mut R, start: u64, end: u64) -> Vec<BoxHeader> {
+    let mut out = Vec::new();
+    let mut at = start;
+    while let Some(b) = read_box_header(r, at, end) {
+        at = b.end;
+        out.push(b);
+        if at == end {
+            break;
+        }
+    }
+    out
+}
+
+fn find(boxes: &[BoxHeader], kind: &[u8; 4]) -> Option<(u64, u64)> {
+    boxes
+        .iter()
+        .find(|b| &b.kind == kind)
+        .map(|b| (b.payload, b.end))
+}
+
+/// Each track's handler and codec code, in file order, read straight from the boxes.
+pub fn scan_tracks<R: Read + Seek>(r: &mut R, size: u64) -> Vec<TrackEntry> {
+    let top = children(r, 0, size);
+    let Some((moov, moov_end)) = find(&top, b"moov") else {
+        return Vec::new();
+    };
+    let mut tracks = Vec::new();
+    for trak in children(r, moov, moov_end)
+        .iter()
+        .filter(|b| &b.kind == b"trak")
+    {
+        let mut entry = TrackEntry {
+            handler: *b"????",
+            codec: *b"????",
+        };
+        let trak_boxes = children(r, trak.payload, trak.end);
+        if let Some((mdia, mdia_end)) = find(&trak_boxes, b"mdia") {
+            let mdia_boxes = children(r, mdia, mdia_end);
+            // hdlr: version/flags (4), pre_defined (4), handler_type (4).
+            if let Some((hdlr, _)) = find(&mdia_boxes, b"hdlr") {
+                let mut h = [0u8; 12];
+                if r.seek(SeekFrom::Start(hdlr)).is_ok() && r.read_exact(&mut h).is_ok() {
+                    entry.handler = [h[8], h[9], h[10], h[11]];
+                }
+            }
+            let stsd = find(&mdia_boxes, b"minf")
+                .map(|(a, b)| children(r, a, b))
+                .and_then(|minf| find(&minf, b"stbl"))
+                .map(|(a, b)| children(r, a, b))
+                .and_then(|stbl| find(&stbl, b"stsd"));
+            // stsd: version/flags (4), entry count (4), then the first sample entry's header.
+            if let Some((stsd, stsd_end)) = stsd {
+                if let Some(first) = read_box_header(r, stsd + 8, stsd_end) {
+                    entry.codec = first.kind;
+                }
+            }
+        }
+        tracks.push(entry);
+    }
+    tracks
+}
+
+fn describe_tracks(tracks: &[TrackEntry]) -> String {
+    if tracks.is_empty() {
+        return "no tracks".into();
+    }
+    tracks
+        .iter()
+        .map(|t| {
+            let kind = match &t.handler {
+                b"vide" => "video".to_string(),
+                b"soun" => "audio".to_string(),
+                b"text" | b"sbtl" | b"subt" => "text".to_string(),
+                b"hint" => "hint".to_string(),
+                b"meta" => "metadata".to_string(),
+                other => format!("`{}` track", four(other)),
+            };
+            format!("{kind} {}", codec_name(&t.codec))
+        })
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
+/// Opens `path` and selects its first video track, which must be H.264 in a profile OpenH264
+/// decodes. Every error names the path and what was found.
+pub fn open(path: &Path) -> Result<VideoTrack, SourceError> {
+    let file = File::open(path).map_err(access(path))?;
+    let size = file.metadata().map_err(access(path))?.len();
+    let mut reader = BufReader::new(file);
+
+    let mut head = [0u8; 8];
+    let got = reader.read(&mut head).map_err(access(path))?;
+    if got < 8 {
+        return Err(not_video(
+            path,
+            format!("the file is only {size} bytes long"),
+        ));
+    }
+    let kind: [u8; 4] = [head[4], head[5], head[6], head[7]];
+    if !TOP_LEVEL_BOXES.contains(&&kind) {
+        let shown: String = head
+            .iter()
+            .map(|&b| {
+                if b.is_ascii_graphic() || b == b' ' {
+                    b as char
+                } else {
+                    '.'
+                }
+            })
+            .collect();
+        return Err(not_video(
+            path,
+            format!("it does not start with an MP4/MOV box (its first bytes are \"{shown}\")"),
+        ));
+    }
+
+    // The codec check comes before the mp4 crate's parse, so that a file it cannot parse
+    // (an unusual codec's sample entry) is still named by its codec.
+    let tracks = scan_tracks(&mut reader, size);
+    let video = tracks.iter().position(|t| &t.handler == b"vide");
+    let unsupported = |codec: String| SourceError::UnsupportedCodec {
+        path: path.to_path_buf(),
+        codec,
+        supported: SUPPORTED,
+    };
+    if let Some(code) = video.map(|i| tracks[i].codec) {
+        if &code != b"avc1" {
+            let extra = if &code == b"avc3" {
+                " with parameter sets in band"
+            } else {
+                ""
+            };
+            return Err(unsupported(format!("{}{extra}", codec_name(&code))));
+        }
+    }
+    reader.seek(SeekFrom::Start(0)).map_err(access(path))?;
+    let mp4 = Mp4Reader::read_header(reader, size)
+        .map_err(|e| not_video(path, format!("its boxes cannot be parsed: {e}")))?;
+    let Some(index) = video else {
+        return Err(SourceError::NoVideoTrack {
+            path: path.to_path_buf(),
+            found: describe_tracks(&tracks),
+        });
+    };
+    // The box walk and the mp4 crate list the same `trak` boxes in the same order.
+    let trak = mp4
+        .moov
+        .traks
+        .get(index)
+        .ok_or_else(|| not_video(path, "its track list is inconsistent"))?;
+    let track_id = trak.tkhd.track_id;
+    let stbl = &trak.mdia.minf.stbl;
+    let avc1 = stbl
+        .stsd
+        .avc1
+        .as_ref()
+        .ok_or_else(|| not_video(path, "its avc1 sample entry cannot be parsed"))?;
+    let avcc = &avc1.avcc;
+    let (profile, decodable) =
+        h264_profile(avcc.avc_profile_indication, avcc.profile_compatibility);
+    if !decodable {
+        return Err(unsupported(format!("H.264 {profile}")));
+    }
+    if avcc.sequence_parameter_sets.is_empty() || avcc.picture_parameter_sets.is_empty() {
+        return Err(not_video(
+            path,
+            "its H.264 track has no SPS/PPS in avcC (an avc1 track must carry them)",
+        ));
+    }
+    let length_size = match avcc.length_size_minus_one & 3 {
+        0 => 1,
+        1 => 2,
+        3 => 4,
+        n => {
+            return Err(not_video(
+                path,
+                format!(
+                    "avcC gives a NAL length size of {} bytes (1, 2 or 4 are valid)",
+                    n + 1
+                ),
+            ))
+        }
+    };
+
+    let timescale = trak.mdia.mdhd.timescale;
+    let sample_count = stbl.stsz.sample_count;
+    if timescale == 0 {
+        return Err(not_video(path, "its video track has a timescale of 0"));
+    }
+    if sample_count == 0 {
+        return Err(not_video(path, "its video track has no frames"));
+    }
+    let (presentation, total_ticks) = presentation_times(
+        stbl.stts
+            .entries
+            .iter()
+            .map(|e| (e.sample_count, e.sample_delta)),
+        stbl.ctts
+            .iter()
+            .flat_map(|c| c.entries.iter().map(|e| (e.sample_count, e.sample_offset))),
+        sample_count,
+        timescale,
+    );
+    let duration = ticks(total_ticks, timescale);
+    let fps = if total_ticks > 0 {
+        sample_count as f64 * timescale as f64 / total_ticks as f64
+    } else {
+        0.0
+    };
+    Ok(VideoTrack {
+        track_id,
+        sample_count,
+        width: avc1.width as u32,
+        height: avc1.height as u32,
+        length_size,
+        sps: avcc
+            .sequence_parameter_sets
+            .iter()
+            .map(|n| n.bytes.clone())
+            .collect(),
+        pps: avcc
+            .picture_parameter_sets
+            .iter()
+            .map(|n| n.bytes.clone())
+            .collect(),
+        codec: format!("H.264 {}", profile.split(" (").next().unwrap_or("")),
+        presentation,
+        duration,
+        fps,
+        reader: mp4,
+    })
+}
+
+fn ticks(t: u64, timescale: u32) -> Duration {
+    Duration::from_nanos((t as u128 * 1_000_000_000 / timescale as u128) as u64)
+}
+
+/// Presentation times in display order, starting at zero, and the total of the decode deltas.
+/// `stts` gives each sample's decode duration; `ctts` (if any) each sample's composition offset.
+fn presentation_times(
+    stts: impl Iterator<Item = (u32, u32)>,
+    ctts: impl Iterator<Item = (u32, i32)>,
+    sample_count: u32,
+    timescale: u32,
+) -> (Vec<Duration>, u64) {
+    let n = sample_count as usize;
+    let mut pts: Vec<i64> = Vec::with_capacity(n);
+    let mut dts: i64 = 0;
+    for (count, delta) in stts {
+        for _ in 0..count {
+            if pts.len() == n {
+                break;
+            }
+            pts.push(dts);
+            dts += delta as i64;
+        }
+    }
+    // A short stts (a damaged file) leaves the rest of the samples at the last time plus one
+    // average delta each; playback then still moves forward.
+    let step = if pts.is_empty() {
+        1
+    } else {
+        (dts / pts.len() as i64).max(1)
+    };
+    while pts.len() < n {
+        pts.push(dts);
+        dts += step;
+    }
+    let mut i = 0;
+    for (count, offset) in ctts {
+        for _ in 0..count {
+            if i < n {
+                pts[i] += offset as i64;
+                i += 1;
+            }
+        }
+    }
+    pts.sort_unstable();
+    let first = pts.first().copied().unwrap_or(0);
+    let times = pts
+        .iter()
+        .map(|&p| ticks((p - first).max(0) as u64, timescale))
+        .collect();
+    (times, dts.max(0) as u64)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn b_frame_offsets_put_presentation_times_in_display_order() {
+        // I P B B at 25 fps (timescale 100, delta 4): decode order I0 P3 B1 B2.
+        let (pts, total) = presentation_times(
+            [(4, 4)].into_iter(),
+            [(1, 4), (1, 16), (2, 0)].into_iter(),
+            4,
+            100,
+        );
+        assert_eq!(total, 16);
+        let ms: Vec<u128> = pts.iter().map(|d| d.as_millis()).collect();
+        // pts: 4, 20, 8, 12 -> sorted 4, 8, 12, 20 -> from zero 0, 40, 80, 160.
+        assert_eq!(ms, vec![0, 40, 80, 160]);
+    }
+
+    #[test]
+    fn codecs_and_profiles_are_named_as_people_know_them() {
+        assert_eq!(codec_name(b"hvc1"), "H.265/HEVC (hvc1)");
+        assert_eq!(codec_name(b"zzzz"), "`zzzz`");
+        assert_eq!(h264_profile(100, 0), ("High (profile 100)".into(), true));
+        assert_eq!(
+            h264_profile(244, 0),
+            ("High 4:4:4 Predictive (profile 244)".into(), false)
+        );
+        assert!(h264_profile(66, 0xC0).0.starts_with("Constrained Baseline"));
+    }
+
+    #[test]
+    fn the_box_walk_finds_handler_and_codec() {
+        fn bx(kind: &[u8; 4], body: &[u8]) -> Vec<u8> {
+            let mut v = ((body.len() + 8) as u32).to_be_bytes().to_vec();
+            v.extend_from_slice(kind);
+            v.extend_from_slice(body);
+            v
+        }
+        let mut hdlr = vec![0u8; 8];
+        hdlr.extend_from_slice(b"vide");
+        hdlr.extend_from_slice(&[0; 12]);
+        let mut stsd = vec![0, 0, 0, 0, 0, 0, 0, 1];
+        stsd.extend(bx(b"hvc1", &[0; 16]));
+        let stbl = bx(b"stbl", &bx(b"stsd", &stsd));
+        let minf = bx(b"minf", &stbl);
+        let mut mdia_body = bx(b"hdlr", &hdlr);
+        mdia_body.extend(minf);
+        let trak = bx(b"trak", &bx(b"mdia", &mdia_body));
+        let mut file = bx(b"ftyp", b"isom\0\0\0\0");
+        file.extend(bx(b"moov", &trak));
+        let size = file.len() as u64;
+        let tracks = scan_tracks(&mut std::io::Cursor::new(file), size);
+        assert_eq!(
+            tracks,
+            vec![TrackEntry {
+                handler: *b"vide",
+                codec: *b"hvc1"
+            }]
+        );
+        assert_eq!(describe_tracks(&tracks), "video H.265/HEVC (hvc1)");
+    }
+}
