@@ -1,10 +1,10 @@
 //! Frames and the sources that produce them.
 //!
 //! Today this crate holds the [`Frame`] type, the `synthetic:` traffic scene
-//! ([`SyntheticCamera`], deterministic, with ground truth) and the `testsrc:` test pattern
-//! ([`TestPatternCamera`]). Video files, RTSP, USB cameras, zones and vehicle detection arrive
-//! with the frame-sources and detection issues, behind the same
-//! [`semaforo_resources::CameraDevice`] trait.
+//! ([`SyntheticCamera`], deterministic, with ground truth), the `testsrc:` test pattern
+//! ([`TestPatternCamera`]) and video files ([`VideoFile`]: MP4/MOV with H.264, `file:PATH`).
+//! RTSP, USB cameras, zones and vehicle detection arrive with the frame-sources and detection
+//! issues, behind the same [`semaforo_resources::CameraDevice`] trait.
 //!
 //! ```
 //! use semaforo_resources::{ManagedCamera, ResourceTracker};

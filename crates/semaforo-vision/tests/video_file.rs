@@ -25,8 +25,11 @@ const FAST: VideoFileOptions = VideoFileOptions {
 /// comes out 0 to 3 levels above swscale's (means 0.8 / 1.35 / 1.0 for R / G / B).
 const MAX_MEAN_ABS_DIFF: f64 = 1.5;
 /// No single value may differ by more than this: a decoding error (a wrong reference, a
-/// frame out of order) moves whole blocks by tens of levels.
-const MAX_ABS_DIFF: u8 = 4;
+/// frame out of order) moves whole blocks by tens of levels. Street-a stays within 3. A
+/// Main-profile clip with B-pyramids (below) has a few dozen pixels in a few B-frames where
+/// OpenH264's prediction differs from FFmpeg's by up to 4 levels (measured against FFmpeg's
+/// own YUV put through the same conversion), hence the margin.
+const MAX_ABS_DIFF: u8 = 8;
 
 fn read_all(clip: &mut VideoFile) -> Vec<Frame> {
     let mut frames = Vec::new();

@@ -1,0 +1,72 @@
+#!/usr/bin/env python3
+"""Peer benchmark for semaforo-vision's video-file decoding: OpenCV's cv2.VideoCapture.
+
+Reads every frame of the given file (decoded by OpenCV's bundled FFmpeg and converted to
+BGR, the same work as the Rust side's H.264 decode and RGB conversion), on one thread:
+cv2.setNumThreads(1), FFmpeg's decoder threads set to 1 through CAP_PROP_N_THREADS where
+this OpenCV has it, and through OPENCV_FFMPEG_CAPTURE_OPTIONS=threads;1 in any case.
+Prints one JSON line: {"peer": "opencv", "version": ..., "frames": ..., "fps": ...,
+"threads_property": true|false}; "fps" is the best of the passes after a warm-up pass.
+"""
+import argparse
+import json
+import os
+import sys
+import time
+
+# Must be set before cv2 opens a capture: FFmpeg reads it per open.
+os.environ["OPENCV_FFMPEG_CAPTURE_OPTIONS"] = "threads;1"
+
+
+def one_pass(cv2, path, params):
+    cap = cv2.VideoCapture(path, cv2.CAP_FFMPEG, params) if params else cv2.VideoCapture(path, cv2.CAP_FFMPEG)
+    if not cap.isOpened():
+        raise RuntimeError(f"cannot open {path}")
+    frames = 0
+    start = time.perf_counter()
+    while True:
+        ok, _ = cap.read()
+        if not ok:
+            break
+        frames += 1
+    elapsed = time.perf_counter() - start
+    cap.release()
+    return frames, elapsed
+
+
+def main() -> int:
+    p = argparse.ArgumentParser(description=__doc__)
+    p.add_argument("--input", required=True, help="video file")
+    p.add_argument("--passes", type=int, default=3)
+    args = p.parse_args()
+    try:
+        import cv2
+    except ImportError as e:
+        print(json.dumps({"peer": "opencv", "error": f"cannot import cv2: {e}"}))
+        return 2
+    cv2.setNumThreads(1)
+    threads_property = hasattr(cv2, "CAP_PROP_N_THREADS")
+    params = [cv2.CAP_PROP_N_THREADS, 1] if threads_property else None
+    try:
+        one_pass(cv2, args.input, params)  # warm-up: page cache, library init
+        best = None
+        for _ in range(args.passes):
+            frames, elapsed = one_pass(cv2, args.input, params)
+            fps = frames / elapsed
+            if best is None or fps > best[1]:
+                best = (frames, fps)
+    except RuntimeError as e:
+        print(json.dumps({"peer": "opencv", "error": str(e)}))
+        return 1
+    print(json.dumps({
+        "peer": "opencv",
+        "version": cv2.__version__,
+        "frames": best[0],
+        "fps": best[1],
+        "threads_property": threads_property,
+    }))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,220 @@
+//! Video-file decoding benchmark (a plain timing loop, `harness = false`).
+//!
+//! Decodes every frame of `../shared/media/street-a.mp4` (H.264 High, 640x352, 1038 frames)
+//! to RGB on one thread through [`VideoFile`] with `pace=fast`, frames handed back for reuse
+//! as a pipeline would, and in the same run OpenCV's `cv2.VideoCapture` (FFmpeg inside, one
+//! thread) reading every frame to BGR via `bench/opencv_decode.py`. Rounds alternate Rust and
+//! peer so machine drift hits both; medians are reported.
+//!
+//! Prints a Markdown section and writes it to `crates/semaforo-vision/BENCH_RESULTS.md`.
+//! Run with `cargo bench -p semaforo-vision --bench decode`.
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+use std::time::Instant;
+
+use semaforo_resources::CameraDevice;
+use semaforo_vision::{Pacing, SourceError, VideoFile, VideoFileOptions};
+
+const ROUNDS: usize = 5;
+
+fn clip() -> Option<PathBuf> {
+    let shared = match std::env::var_os("SEMAFORO_SHARED") {
+        Some(dir) => PathBuf::from(dir),
+        None => Path::new(env!("CARGO_MANIFEST_DIR")).join("../../../shared"),
+    };
+    let path = shared.join("media/street-a.mp4");
+    path.is_file().then_some(path)
+}
+
+/// Frames per second decoding the whole file once.
+fn rust_pass(path: &Path) -> (u64, f64) {
+    let options = VideoFileOptions {
+        looping: false,
+        pacing: Pacing::AsFastAsPossible,
+    };
+    let start = Instant::now();
+    let mut video = VideoFile::open(path, options).expect("open the clip");
+    let mut frames = 0u64;
+    loop {
+        match video.read() {
+            Ok(frame) => {
+                frames += 1;
+                video.recycle(frame);
+            }
+            Err(SourceError::EndOfStream { .. }) => break,
+            Err(e) => panic!("decode failed: {e}"),
+        }
+    }
+    (frames, frames as f64 / start.elapsed().as_secs_f64())
+}
+
+fn json_field<'a>(line: &'a str, key: &str) -> Option<&'a str> {
+    let at = line.find(&format!("\"{key}\":"))? + key.len() + 3;
+    let rest = line[at..].trim_start();
+    let rest = rest.strip_prefix('"').unwrap_or(rest);
+    let end = rest.find(['"', ',', '}']).unwrap_or(rest.len());
+    Some(&rest[..end])
+}
+
+struct Peer {
+    fps: f64,
+    frames: u64,
+    version: String,
+    threads_property: bool,
+}
+
+fn run_peer(script: &Path, clip: &Path) -> Result<Peer, String> {
+    let output = Command::new("python3")
+        .arg(script)
+        .args(["--input", &clip.display().to_string(), "--passes", "1"])
+        .output()
+        .map_err(|e| format!("cannot run python3 {}: {e}", script.display()))?;
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    let line = stdout.lines().last().unwrap_or_default();
+    if let Some(err) = json_field(line, "error") {
+        return Err(err.to_owned());
+    }
+    match (
+        json_field(line, "fps").and_then(|v| v.parse().ok()),
+        json_field(line, "frames").and_then(|v| v.parse().ok()),
+    ) {
+        (Some(fps), Some(frames)) => Ok(Peer {
+            fps,
+            frames,
+            version: json_field(line, "version").unwrap_or("?").to_owned(),
+            threads_property: json_field(line, "threads_property") == Some("true"),
+        }),
+        _ => Err(format!(
+            "unexpected peer output {line:?} (stderr: {})",
+            String::from_utf8_lossy(&output.stderr).trim()
+        )),
+    }
+}
+
+fn median(v: &mut [f64]) -> f64 {
+    v.sort_by(f64::total_cmp);
+    v[v.len() / 2]
+}
+
+fn machine() -> (String, String) {
+    let text = Command::new("lscpu")
+        .output()
+        .map(|o| String::from_utf8_lossy(&o.stdout).into_owned())
+        .unwrap_or_default();
+    let field = |name: &str| {
+        text.lines()
+            .find(|l| l.starts_with(name))
+            .and_then(|l| l.split_once(':'))
+            .map(|(_, v)| v.trim().to_owned())
+            .unwrap_or_else(|| "unknown".into())
+    };
+    (field("Model name"), field("CPU(s)"))
+}
+
+fn today() -> String {
+    Command::new("date")
+        .args(["-u", "+%Y-%m-%d %H:%M UTC"])
+        .output()
+        .map(|o| String::from_utf8_lossy(&o.stdout).trim().to_owned())
+        .unwrap_or_else(|_| "unknown".into())
+}
+
+fn nasm() -> bool {
+    Command::new("nasm")
+        .arg("-v")
+        .output()
+        .is_ok_and(|o| o.status.success())
+}
+
+fn main() {
+    let Some(clip) = clip() else {
+        let message = "SKIPPED: ../shared/media/street-a.mp4 is missing (put shared/ beside the \
+                       checkout or set SEMAFORO_SHARED)";
+        if std::env::var("CI").is_ok_and(|v| v == "true") {
+            panic!("{message} (CI=true: a missing fixture is a failure)");
+        }
+        eprintln!("\n==== {message} ====\n");
+        return;
+    };
+    let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../bench/opencv_decode.py");
+
+    rust_pass(&clip); // warm-up: page cache, allocator
+    let (mut rust, mut peer_fps) = (Vec::new(), Vec::new());
+    let (mut peer_info, mut peer_error) = (None, None);
+    for round in 1..=ROUNDS {
+        let (frames, fps) = rust_pass(&clip);
+        assert_eq!(frames, 1038, "every frame decodes");
+        rust.push(fps);
+        match run_peer(&script, &clip) {
+            Ok(p) => {
+                eprintln!(
+                    "round {round}: semaforo {fps:.0} frames/s, OpenCV {:.0}",
+                    p.fps
+                );
+                peer_fps.push(p.fps);
+                peer_info = Some(p);
+            }
+            Err(e) => {
+                eprintln!("round {round}: semaforo {fps:.0} frames/s, peer unavailable: {e}");
+                peer_error = Some(e);
+            }
+        }
+    }
+
+    let (model, cpus) = machine();
+    let rust_fps = median(&mut rust);
+    let mut md = String::from("# semaforo-vision benchmark results\n\n");
+    md += "Written by `cargo bench -p semaforo-vision --bench decode`.\n\n";
+    md += &format!(
+        "Machine: {model}, {cpus} CPUs (shared with other work while measured); {}.\n\n",
+        today()
+    );
+    md += "## Video-file decode: street-a.mp4 to RGB on one thread\n\n";
+    md += "H.264 High profile with B-frames, 640x352, 1038 frames. Median of ";
+    md += &format!("{ROUNDS} alternating rounds, each a whole pass over the file.\n\n");
+    md += "| decoder | frames/s | ms/frame |\n|---|---:|---:|\n";
+    md += &format!(
+        "| semaforo `VideoFile` (OpenH264 0.9 + mp4 0.14, nasm: {}) | {rust_fps:.0} | {:.3} |\n",
+        if nasm() { "yes" } else { "no, C fallback" },
+        1e3 / rust_fps
+    );
+    match (&peer_info, peer_fps.is_empty()) {
+        (Some(p), false) => {
+            let peer = median(&mut peer_fps);
+            md += &format!(
+                "| OpenCV {} `cv2.VideoCapture` (FFmpeg, 1 thread{}) (peer) | {peer:.0} | {:.3} |\n\n",
+                p.version,
+                if p.threads_property {
+                    ", CAP_PROP_N_THREADS=1"
+                } else {
+                    ""
+                },
+                1e3 / peer
+            );
+            assert_eq!(p.frames, 1038, "the peer read every frame");
+            md += &format!(
+                "Ratio semaforo / OpenCV: **{:.2}x** (goal: at least 1.5x).\n\n",
+                rust_fps / peer
+            );
+            md += "Where the time goes (perf): OpenH264's CABAC entropy decoding and motion \
+                   compensation; the YUV to RGB conversion (AVX2) is about 3%, container \
+                   parsing and the AVCC to Annex B copy are negligible. FFmpeg's H.264 decoder \
+                   (inside OpenCV) is simply faster per frame than OpenH264 on one thread, so \
+                   the 1.5x goal is out of reach of the default build's decoder; it needs \
+                   FFmpeg's decoder itself (the planned `ffmpeg` feature) or more than one \
+                   thread.\n";
+        }
+        _ => {
+            md += &format!(
+                "\nOpenCV peer unavailable: {} (pip install opencv-python-headless).\n",
+                peer_error.unwrap_or_else(|| "no result".into())
+            );
+        }
+    }
+    println!("{md}");
+    let out = Path::new(env!("CARGO_MANIFEST_DIR")).join("BENCH_RESULTS.md");
+    if let Err(e) = std::fs::write(&out, &md) {
+        eprintln!("cannot write {}: {e}", out.display());
+    }
+}
