@@ -145,7 +145,7 @@ pub fn run(sources: &Sources, run_for: Option<Duration>) -> ExitCode {
 /// `semaforo probe SOURCE`
 pub fn probe(sources: &Sources, args: &crate::cli::ProbeArgs) -> ExitCode {
     use semaforo_resources::{CameraDevice, CameraProperty};
-    use semaforo_vision::{kind_of, Requested, Source};
+    use semaforo_vision::{kind_of, Requested, Source, SourceError};
 
     let config = match load_or_report(sources) {
         Ok(c) => c,
@@ -174,21 +174,33 @@ pub fn probe(sources: &Sources, args: &crate::cli::ProbeArgs) -> ExitCode {
         prop(CameraProperty::FrameHeight),
         prop(CameraProperty::Fps)
     );
-    let endless = matches!(kind_of(&args.source), "synthetic" | "testsrc");
-    if args.all && endless {
+    if let Some(codec) = source.codec() {
+        println!("codec: {codec}");
+    }
+    if let Some(n) = source.get(semaforo_vision::video::property::FRAME_COUNT) {
+        println!("frames in file: {n}");
+    }
+    if args.all && !source.ends() {
         eprintln!("error: {shown} has no end; use --for DURATION instead of --all");
         return ExitCode::from(EXIT_CONFIG);
     }
     let start = std::time::Instant::now();
     let (mut frames, mut errors, mut last_error) = (0u64, 0u64, None);
-    // With --all, the first error ends the read (at the end of a file it says so).
+    let mut ended = false;
     while args.all || start.elapsed() < args.read_for {
         match source.read() {
-            Ok(_) => frames += 1,
+            Ok(frame) => {
+                frames += 1;
+                source.recycle(frame);
+            }
+            Err(SourceError::EndOfStream { .. }) => {
+                ended = true;
+                break;
+            }
             Err(e) => {
                 errors += 1;
                 last_error = Some(e.to_string());
-                if args.all || errors >= 10 {
+                if errors >= 10 {
                     break;
                 }
             }
@@ -196,24 +208,15 @@ pub fn probe(sources: &Sources, args: &crate::cli::ProbeArgs) -> ExitCode {
     }
     source.release();
     let seconds = start.elapsed().as_secs_f64();
-    let errors = if args.all {
-        errors.saturating_sub(1)
-    } else {
-        errors
-    };
     println!(
         "read {frames} frames in {seconds:.2} s ({:.1} frames/s), {errors} errors",
         frames as f64 / seconds.max(1e-9)
     );
+    if ended {
+        println!("reached the end of the file");
+    }
     if let Some(e) = last_error {
-        println!(
-            "{} {e}",
-            if args.all {
-                "stopped at:"
-            } else {
-                "last error:"
-            }
-        );
+        println!("last error: {e}");
     }
     if frames == 0 {
         eprintln!("error: no frame could be read from {shown}");

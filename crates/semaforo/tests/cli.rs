@@ -314,3 +314,37 @@ fn probe_reports_a_source_and_names_the_ones_it_cannot_open() {
         text(&out.stderr)
     );
 }
+
+/// `shared/media/street-a.mp4`, or `None` after saying loudly what is missing (a failure in CI).
+fn street_a() -> Option<std::path::PathBuf> {
+    let shared = std::env::var_os("SEMAFORO_SHARED")
+        .map(std::path::PathBuf::from)
+        .unwrap_or_else(|| Path::new(env!("CARGO_MANIFEST_DIR")).join("../../../shared"));
+    let clip = shared.join("media/street-a.mp4");
+    if clip.exists() {
+        return Some(clip);
+    }
+    let message = format!(
+        "SKIPPED: {} is missing; put the project's shared/ folder beside the clone or set SEMAFORO_SHARED",
+        clip.display()
+    );
+    assert!(std::env::var("CI").as_deref() != Ok("true"), "{message}");
+    eprintln!("{message}");
+    None
+}
+
+#[test]
+fn probe_reads_every_frame_of_a_real_h264_clip() {
+    let Some(clip) = street_a() else { return };
+    let dir = tempfile::tempdir().unwrap();
+    let source = format!("file:{}?pace=fast", clip.display());
+    let out = run(semaforo(dir.path()).args(["probe", &source, "--all"]));
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    let stdout = text(&out.stdout);
+    assert!(stdout.contains("codec: H.264 High"), "{stdout}");
+    assert!(
+        stdout.contains("read 1038 frames") && stdout.contains(", 0 errors"),
+        "{stdout}"
+    );
+    assert!(stdout.contains("reached the end of the file"), "{stdout}");
+}
