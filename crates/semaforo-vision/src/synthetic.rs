@@ -17,6 +17,7 @@ use std::time::SystemTime;
 use semaforo_resources::{CameraDevice, CameraProperty};
 
 use crate::frame::Frame;
+use crate::test_pattern::{check_fps, check_size, size_and_rate};
 use crate::SourceError;
 
 /// What the approach's signal head shows, as the scene's drivers see it.
@@ -548,20 +549,9 @@ pub struct SyntheticCamera {
 
 impl SyntheticCamera {
     pub fn open(config: SceneConfig) -> Result<Self, SourceError> {
-        if !(16..=7680).contains(&config.width) || !(16..=4320).contains(&config.height) {
-            return Err(SourceError::BadSetting {
-                property: "size",
-                value: config.width as f64,
-                expected: "16x16 to 7680x4320 pixels".into(),
-            });
-        }
-        if !(config.fps.is_finite() && (0.1..=240.0).contains(&config.fps)) {
-            return Err(SourceError::BadSetting {
-                property: "fps",
-                value: config.fps,
-                expected: "0.1 to 240 frames per second".into(),
-            });
-        }
+        check_size("width", config.width as f64, 7680)?;
+        check_size("height", config.height as f64, 4320)?;
+        check_fps(config.fps)?;
         Ok(SyntheticCamera {
             scene: SyntheticScene::new(config),
             feed: AspectFeed::new(Aspect::Red),
@@ -610,12 +600,8 @@ impl CameraDevice for SyntheticCamera {
     }
 
     fn get(&self, property: CameraProperty) -> Option<f64> {
-        match property {
-            CameraProperty::FrameWidth => Some(self.scene.config.width as f64),
-            CameraProperty::FrameHeight => Some(self.scene.config.height as f64),
-            CameraProperty::Fps => Some(self.scene.config.fps),
-            _ => None,
-        }
+        let c = &self.scene.config;
+        size_and_rate(property, c.width, c.height, c.fps)
     }
 
     fn set(&mut self, property: CameraProperty, value: f64) -> Result<(), SourceError> {

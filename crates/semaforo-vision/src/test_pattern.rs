@@ -93,23 +93,53 @@ pub struct TestPatternCamera {
     open: bool,
 }
 
-fn check_size(property: &'static str, value: f64, min: u32, max: u32) -> Result<u32, SourceError> {
-    if value.is_finite() && value >= min as f64 && value <= max as f64 {
+/// Checks a generated picture's width or height.
+pub(crate) fn check_size(property: &'static str, value: f64, max: u32) -> Result<u32, SourceError> {
+    const MIN: u32 = 16;
+    if value.is_finite() && value >= MIN as f64 && value <= max as f64 {
         Ok(value as u32)
     } else {
         Err(SourceError::BadSetting {
             property,
             value,
-            expected: format!("{min} to {max} pixels"),
+            expected: format!("{MIN} to {max} pixels"),
         })
+    }
+}
+
+/// Checks a generated source's frame rate.
+pub(crate) fn check_fps(value: f64) -> Result<f64, SourceError> {
+    if value.is_finite() && (0.1..=240.0).contains(&value) {
+        Ok(value)
+    } else {
+        Err(SourceError::BadSetting {
+            property: "fps",
+            value,
+            expected: "0.1 to 240 frames per second".into(),
+        })
+    }
+}
+
+/// The properties every generated source reports: its size and frame rate.
+pub(crate) fn size_and_rate(
+    property: CameraProperty,
+    width: u32,
+    height: u32,
+    fps: f64,
+) -> Option<f64> {
+    match property {
+        CameraProperty::FrameWidth => Some(width as f64),
+        CameraProperty::FrameHeight => Some(height as f64),
+        CameraProperty::Fps => Some(fps),
+        _ => None,
     }
 }
 
 impl TestPatternCamera {
     /// Opens a test pattern of `width` x `height` (16 to 7680 by 16 to 4320) at `fps`.
     pub fn open(width: u32, height: u32, fps: f64) -> Result<Self, SourceError> {
-        let width = check_size("width", width as f64, 16, 7680)?;
-        let height = check_size("height", height as f64, 16, 4320)?;
+        let width = check_size("width", width as f64, 7680)?;
+        let height = check_size("height", height as f64, 4320)?;
         let mut camera = TestPatternCamera {
             pattern: TestPattern::new(width, height),
             fps: 1.0,
@@ -132,34 +162,25 @@ impl CameraDevice for TestPatternCamera {
     }
 
     fn get(&self, property: CameraProperty) -> Option<f64> {
-        match property {
-            CameraProperty::FrameWidth => Some(self.pattern.width() as f64),
-            CameraProperty::FrameHeight => Some(self.pattern.height() as f64),
-            CameraProperty::Fps => Some(self.fps),
-            _ => None,
-        }
+        size_and_rate(
+            property,
+            self.pattern.width(),
+            self.pattern.height(),
+            self.fps,
+        )
     }
 
     fn set(&mut self, property: CameraProperty, value: f64) -> Result<(), SourceError> {
         match property {
             CameraProperty::FrameWidth => {
-                let width = check_size("width", value, 16, 7680)?;
+                let width = check_size("width", value, 7680)?;
                 self.pattern = TestPattern::new(width, self.pattern.height());
             }
             CameraProperty::FrameHeight => {
-                let height = check_size("height", value, 16, 4320)?;
+                let height = check_size("height", value, 4320)?;
                 self.pattern = TestPattern::new(self.pattern.width(), height);
             }
-            CameraProperty::Fps if value.is_finite() && (0.1..=240.0).contains(&value) => {
-                self.fps = value;
-            }
-            CameraProperty::Fps => {
-                return Err(SourceError::BadSetting {
-                    property: "fps",
-                    value,
-                    expected: "0.1 to 240 frames per second".into(),
-                })
-            }
+            CameraProperty::Fps => self.fps = check_fps(value)?,
             other => {
                 return Err(SourceError::BadSetting {
                     property: "property",
