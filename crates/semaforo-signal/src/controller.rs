@@ -749,16 +749,7 @@ impl Controller {
     ) {
         let next_groups = self.intersection.phase(next).groups();
         let ending = GroupSet(self.green.0 & !next_groups.0);
-        for g in ending.iter() {
-            push(events, now, reason.event_code(), g.number());
-            push(events, now, EventCode::PHASE_GREEN_TERMINATION, g.number());
-            push(
-                events,
-                now,
-                EventCode::PHASE_BEGIN_YELLOW_CLEARANCE,
-                g.number(),
-            );
-        }
+        push_green_ends(events, now, reason, ending);
         self.last_termination = Some(reason);
         if ending.is_empty() {
             self.begin_green(next, now, events);
@@ -785,16 +776,7 @@ impl Controller {
             self.clearing = GroupSet::EMPTY;
         }
         let reason = Termination::ForceOff;
-        for g in ending.iter() {
-            push(events, now, reason.event_code(), g.number());
-            push(events, now, EventCode::PHASE_GREEN_TERMINATION, g.number());
-            push(
-                events,
-                now,
-                EventCode::PHASE_BEGIN_YELLOW_CLEARANCE,
-                g.number(),
-            );
-        }
+        push_green_ends(events, now, reason, ending);
         self.last_termination = Some(reason);
         self.green = GroupSet::EMPTY;
         self.clearing = GroupSet(self.clearing.0 | ending.0);
@@ -858,6 +840,26 @@ fn push(events: &mut Vec<HiResEvent>, at: SignalTime, code: EventCode, parameter
         code,
         parameter,
     });
+}
+
+/// The events of greens ending: how they ended (gap out, max out, force off), green
+/// termination, and the start of their yellow change.
+fn push_green_ends(
+    events: &mut Vec<HiResEvent>,
+    now: SignalTime,
+    reason: Termination,
+    ending: GroupSet,
+) {
+    for g in ending.iter() {
+        push(events, now, reason.event_code(), g.number());
+        push(events, now, EventCode::PHASE_GREEN_TERMINATION, g.number());
+        push(
+            events,
+            now,
+            EventCode::PHASE_BEGIN_YELLOW_CLEARANCE,
+            g.number(),
+        );
+    }
 }
 
 fn pattern_of(policy: &BuiltinPolicy) -> u8 {

@@ -99,14 +99,19 @@ impl PolicyView<'_> {
             .sum()
     }
 
-    /// The largest queue on any one of the phase's groups (healthy detectors only).
-    pub fn busiest_approach(&self, phase: PhaseId) -> u32 {
+    /// The readings of the phase's groups whose detectors are healthy.
+    fn healthy_readings(&self, phase: PhaseId) -> impl Iterator<Item = DetectorReading> + '_ {
         self.intersection
             .phase(phase)
             .groups()
             .iter()
             .map(|g| self.groups[g.index()].reading)
             .filter(|r| r.healthy)
+    }
+
+    /// The largest queue on any one of the phase's groups (healthy detectors only).
+    pub fn busiest_approach(&self, phase: PhaseId) -> u32 {
+        self.healthy_readings(phase)
             .map(|r| r.queue)
             .max()
             .unwrap_or(0)
@@ -114,12 +119,7 @@ impl PolicyView<'_> {
 
     /// Vehicles counted arriving on the phase's groups this tick.
     pub fn arrivals(&self, phase: PhaseId) -> u64 {
-        self.intersection
-            .phase(phase)
-            .groups()
-            .iter()
-            .map(|g| self.groups[g.index()].reading)
-            .filter(|r| r.healthy)
+        self.healthy_readings(phase)
             .map(|r| u64::from(r.arrivals))
             .sum()
     }
