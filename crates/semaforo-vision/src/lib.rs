@@ -16,12 +16,14 @@
 //! assert_eq!((frame.width, frame.height, frame.seq), (320, 240, 0));
 //! ```
 
+pub mod detect;
 mod frame;
 mod source;
 pub mod synthetic;
 mod test_pattern;
 pub mod video;
 
+pub use detect::{BBox, DetectError, Detection, Detector, ObjectClass};
 pub use frame::Frame;
 pub use source::{kind_of, Requested, Source};
 pub use synthetic::{
