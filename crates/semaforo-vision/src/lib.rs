@@ -22,6 +22,7 @@ mod source;
 pub mod synthetic;
 mod test_pattern;
 pub mod video;
+pub mod zones;
 
 pub use detect::{BBox, DetectError, Detection, Detector, ObjectClass};
 pub use frame::Frame;
@@ -31,6 +32,7 @@ pub use synthetic::{
 };
 pub use test_pattern::{TestPattern, TestPatternCamera};
 pub use video::{Pacing, PlaybackClock, SystemPlaybackClock, VideoFile, VideoFileOptions};
+pub use zones::{Anchor, Zone, ZoneError, ZoneErrors, ZoneFileError, ZoneRole, ZoneSet, ZoneSpec};
 
 use std::path::PathBuf;
 
