@@ -16,6 +16,8 @@
 //! assert_eq!((frame.width, frame.height, frame.seq), (320, 240, 0));
 //! ```
 
+pub mod bgsub;
+pub mod counting;
 pub mod detect;
 mod frame;
 mod source;
@@ -24,6 +26,8 @@ mod test_pattern;
 pub mod video;
 pub mod zones;
 
+pub use bgsub::{BackgroundSubtractor, BgSubOptions};
+pub use counting::{ApproachCount, Track, Tracker, TrackerOptions, ZoneCount, ZoneCounter};
 pub use detect::{BBox, DetectError, Detection, Detector, ObjectClass};
 pub use frame::Frame;
 pub use source::{kind_of, Requested, Source};

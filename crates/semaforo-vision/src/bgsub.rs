@@ -1,0 +1,653 @@
+//! The background-model detector (`bgsub`): an adaptive per-pixel Gaussian mixture in the
+//! spirit of OpenCV's MOG2 (Zivkovic 2004/2006), shadow suppression, morphology and connected
+//! components. No model file; cheap enough for a Pi.
+//!
+//! What differs from a plain MOG2 is the reason this detector exists at a signal: a car that
+//! stops at red must not fade into the background. Pixels in the queue zones (and a margin
+//! above them, where a car's body stands over its ground point) that are foreground are *held*:
+//! the model does not learn them while they stay foreground, for at most
+//! [`BgSubOptions::hold_max_s`] (after that they are learned, so a parked car or a ghost left by
+//! a car that was there at start-up does not stay forever). Everywhere else the model learns
+//! as usual. The picture is processed at `1/scale` of its size (2 by default): vehicles are
+//! large, and a quarter of the pixels is a quarter of the work.
+
+use crate::detect::{check_frame, BBox, DetectError, Detection, Detector, ObjectClass};
+use crate::zones::{ZoneRole, ZoneSet};
+use crate::Frame;
+
+/// Mixture components per pixel.
+const MODES: usize = 3;
+/// Initial, smallest and largest variance of a component (grey levels squared).
+const VAR_INIT: f32 = 15.0;
+const VAR_MIN: f32 = 4.0;
+const VAR_MAX: f32 = 75.0;
+/// Share of the weight that the background's components hold (OpenCV's backgroundRatio).
+const BACKGROUND_RATIO: f32 = 0.9;
+/// Distance (squared, in variances) under which a sample updates a component.
+const VAR_THRESHOLD_GEN: f32 = 9.0;
+/// Complexity-reduction prior: components whose weight falls under it are dropped.
+const CT: f32 = 0.05;
+
+/// Settings of the background model and the blob filter.
+#[derive(Debug, Clone, PartialEq)]
+pub struct BgSubOptions {
+    /// Process every `scale`-th pixel in each direction (after averaging): 1, 2 or 4.
+    pub scale: u32,
+    /// Frames over which the background adapts (the learning rate is 1/history once warm).
+    pub history: u32,
+    /// Squared distance, in variances, under which a pixel matches the background.
+    pub var_threshold: f32,
+    /// Mark shadows (darker, same colour) as background.
+    pub detect_shadows: bool,
+    /// Darkest a shadow can make the background (a ratio, 0..1).
+    pub shadow_threshold: f32,
+    /// Smallest blob kept, as a share of the picture's area.
+    pub min_area: f32,
+    /// Largest width/height (or height/width) ratio of a blob kept.
+    pub max_aspect: f32,
+    /// Longest a queue-zone pixel is held out of learning while foreground, seconds.
+    pub hold_max_s: f32,
+    /// The camera's frame rate (turns `hold_max_s` into frames).
+    pub fps: f32,
+}
+
+impl Default for BgSubOptions {
+    fn default() -> Self {
+        BgSubOptions {
+            scale: 2,
+            history: 500,
+            var_threshold: 16.0,
+            detect_shadows: true,
+            shadow_threshold: 0.5,
+            min_area: 0.0015,
+            max_aspect: 5.0,
+            hold_max_s: 150.0,
+            fps: 15.0,
+        }
+    }
+}
+
+impl BgSubOptions {
+    fn check(&self) -> Result<(), DetectError> {
+        let bad = |setting: &'static str, value: String, expected: &str| {
+            Err(DetectError::Setting {
+                setting,
+                value,
+                expected: expected.into(),
+            })
+        };
+        if ![1, 2, 4].contains(&self.scale) {
+            return bad("bgsub.scale", self.scale.to_string(), "1, 2 or 4");
+        }
+        if self.history < 2 {
+            return bad(
+                "bgsub.history",
+                self.history.to_string(),
+                "at least 2 frames",
+            );
+        }
+        if !(self.var_threshold > 0.0 && self.var_threshold.is_finite()) {
+            return bad(
+                "bgsub.var_threshold",
+                self.var_threshold.to_string(),
+                "a positive number",
+            );
+        }
+        if !(0.0..1.0).contains(&self.shadow_threshold) {
+            return bad(
+                "bgsub.shadow_threshold",
+                self.shadow_threshold.to_string(),
+                "0 <= t < 1",
+            );
+        }
+        if !(0.0..0.5).contains(&self.min_area) {
+            return bad(
+                "bgsub.min_area",
+                self.min_area.to_string(),
+                "0 <= area < 0.5 of the picture",
+            );
+        }
+        if !(self.max_aspect >= 1.0) {
+            return bad(
+                "bgsub.max_aspect",
+                self.max_aspect.to_string(),
+                "at least 1",
+            );
+        }
+        if !(self.hold_max_s >= 0.0 && self.fps > 0.0) {
+            return bad(
+                "bgsub.hold_max_s",
+                format!("{} at {} fps", self.hold_max_s, self.fps),
+                "a hold of 0 s or more at a positive frame rate",
+            );
+        }
+        Ok(())
+    }
+}
+
+#[derive(Debug, Clone, Copy, Default)]
+struct Mode {
+    weight: f32,
+    var: f32,
+    mean: [f32; 3],
+}
+
+/// What the model made of a pixel.
+const BACKGROUND: u8 = 0;
+const FOREGROUND: u8 = 255;
+
+/// The `bgsub` detector. Build it for the camera's picture size and zones.
+#[derive(Debug)]
+pub struct BackgroundSubtractor {
+    options: BgSubOptions,
+    frame_size: (u32, u32),
+    /// Processed (scaled) size.
+    w: usize,
+    h: usize,
+    modes: Vec<Mode>,
+    used: Vec<u8>,
+    /// Consecutive foreground frames of a held pixel.
+    held_for: Vec<u32>,
+    /// 1 where a pixel may be held (queue zones and the margin above), 2 where masked.
+    region: Vec<u8>,
+    small: Vec<[f32; 3]>,
+    fg: Vec<u8>,
+    scratch: Vec<u8>,
+    labels: Vec<u32>,
+    parent: Vec<u32>,
+    frames: u64,
+    hold_max_frames: u32,
+}
+
+impl BackgroundSubtractor {
+    /// A detector for `width` x `height` frames; `zones` decide which pixels are held (queue
+    /// zones) and ignored (masks).
+    pub fn new(
+        width: u32,
+        height: u32,
+        zones: &ZoneSet,
+        options: BgSubOptions,
+    ) -> Result<Self, DetectError> {
+        options.check()?;
+        if width < options.scale * 8 || height < options.scale * 8 {
+            return Err(DetectError::Frame {
+                width,
+                height,
+                reason: format!("too small for bgsub at scale {}", options.scale),
+            });
+        }
+        let zones = zones.scaled_to(width, height);
+        let s = options.scale as usize;
+        let (w, h) = (width as usize / s, height as usize / s);
+        let mut region = vec![0u8; w * h];
+        // A vehicle's body stands above its ground point: hold a margin above each queue zone.
+        let margin = h / 8;
+        for zone in zones.with_role(ZoneRole::Queue) {
+            let mask = zone.rasterize(width, height, options.scale);
+            let cols = (width as usize).div_ceil(s);
+            for y in 0..h {
+                for x in 0..w {
+                    if mask[y * cols + x] {
+                        for yy in y.saturating_sub(margin)..=y {
+                            region[yy * w + x] = 1;
+                        }
+                    }
+                }
+            }
+        }
+        for zone in zones.with_role(ZoneRole::Mask) {
+            let mask = zone.rasterize(width, height, options.scale);
+            let cols = (width as usize).div_ceil(s);
+            for y in 0..h {
+                for x in 0..w {
+                    if mask[y * cols + x] {
+                        region[y * w + x] = 2;
+                    }
+                }
+            }
+        }
+        let hold_max_frames = (options.hold_max_s * options.fps).round() as u32;
+        Ok(BackgroundSubtractor {
+            frame_size: (width, height),
+            w,
+            h,
+            modes: vec![Mode::default(); w * h * MODES],
+            used: vec![0; w * h],
+            held_for: vec![0; w * h],
+            region,
+            small: vec![[0.0; 3]; w * h],
+            fg: vec![0; w * h],
+            scratch: vec![0; w * h],
+            labels: vec![0; w * h],
+            parent: Vec::new(),
+            frames: 0,
+            hold_max_frames,
+            options,
+        })
+    }
+
+    /// The foreground mask of the last frame at the processed size (0 background, 255
+    /// foreground), after morphology.
+    pub fn foreground(&self) -> (&[u8], usize, usize) {
+        (&self.fg, self.w, self.h)
+    }
+
+    /// Frames seen.
+    pub fn frames(&self) -> u64 {
+        self.frames
+    }
+
+    fn downscale(&mut self, frame: &Frame) {
+        let s = self.options.scale as usize;
+        let stride = frame.width as usize * 3;
+        let inv = 1.0 / (s * s) as f32;
+        for y in 0..self.h {
+            let out = &mut self.small[y * self.w..(y + 1) * self.w];
+            if s == 1 {
+                let row = &frame.rgb[y * stride..y * stride + self.w * 3];
+                for (o, p) in out.iter_mut().zip(row.chunks_exact(3)) {
+                    *o = [f32::from(p[0]), f32::from(p[1]), f32::from(p[2])];
+                }
+                continue;
+            }
+            for (x, o) in out.iter_mut().enumerate() {
+                let mut acc = [0u32; 3];
+                for dy in 0..s {
+                    let row = &frame.rgb[(y * s + dy) * stride + x * s * 3..];
+                    for p in row[..s * 3].chunks_exact(3) {
+                        acc[0] += u32::from(p[0]);
+                        acc[1] += u32::from(p[1]);
+                        acc[2] += u32::from(p[2]);
+                    }
+                }
+                *o = [
+                    acc[0] as f32 * inv,
+                    acc[1] as f32 * inv,
+                    acc[2] as f32 * inv,
+                ];
+            }
+        }
+    }
+
+    /// Classifies every pixel and updates the model (MOG2's update, with held pixels).
+    fn model_update(&mut self) {
+        self.frames += 1;
+        let alpha = 1.0 / (self.frames as f32 * 2.0).min(self.options.history as f32);
+        let tb = self.options.var_threshold;
+        let tau = self.options.shadow_threshold;
+        let shadows = self.options.detect_shadows;
+        // Hold only once the model has seen a little of the scene.
+        let holding = self.frames > 30;
+        for i in 0..self.w * self.h {
+            if self.region[i] == 2 {
+                self.fg[i] = BACKGROUND;
+                continue;
+            }
+            let pix = self.small[i];
+            let modes = &mut self.modes[i * MODES..(i + 1) * MODES];
+            let used = self.used[i] as usize;
+            // Classify against the current model first.
+            let mut background = false;
+            let mut total = 0.0;
+            for m in &modes[..used] {
+                let d2 = dist2(&m.mean, &pix);
+                if total < BACKGROUND_RATIO && d2 < tb * m.var {
+                    background = true;
+                    break;
+                }
+                total += m.weight;
+                if total >= BACKGROUND_RATIO {
+                    break;
+                }
+            }
+            let shadow = !background && shadows && is_shadow(&modes[..used], &pix, tb, tau);
+            let foreground = !background && !shadow && used > 0;
+            self.fg[i] = if foreground { FOREGROUND } else { BACKGROUND };
+            if foreground && holding && self.region[i] == 1 {
+                self.held_for[i] = self.held_for[i].saturating_add(1);
+                if self.held_for[i] <= self.hold_max_frames {
+                    continue;
+                }
+            } else {
+                self.held_for[i] = 0;
+            }
+            self.used[i] = update_modes(modes, used, &pix, alpha) as u8;
+        }
+    }
+
+    /// Opening (removes specks) then closing (fills holes), 3x3.
+    fn morphology(&mut self) {
+        let (w, h) = (self.w, self.h);
+        erode(&self.fg, &mut self.scratch, w, h);
+        dilate(&self.scratch, &mut self.fg, w, h);
+        dilate(&self.fg, &mut self.scratch, w, h);
+        erode(&self.scratch, &mut self.fg, w, h);
+    }
+
+    /// Connected components (8-neighbourhood) into boxes, filtered by area and aspect.
+    fn blobs(&mut self, out: &mut Vec<Detection>) {
+        let (w, h) = (self.w, self.h);
+        self.parent.clear();
+        self.parent.push(0);
+        for y in 0..h {
+            for x in 0..w {
+                let i = y * w + x;
+                if self.fg[i] == 0 {
+                    self.labels[i] = 0;
+                    continue;
+                }
+                let mut label = 0u32;
+                let neighbours = [
+                    (x > 0).then(|| i - 1),
+                    (y > 0 && x > 0).then(|| i - w - 1),
+                    (y > 0).then(|| i - w),
+                    (y > 0 && x + 1 < w).then(|| i - w + 1),
+                ];
+                for n in neighbours.into_iter().flatten() {
+                    let l = self.labels[n];
+                    if l == 0 {
+                        continue;
+                    }
+                    if label == 0 {
+                        label = find(&mut self.parent, l);
+                    } else {
+                        let (a, b) = (find(&mut self.parent, label), find(&mut self.parent, l));
+                        if a != b {
+                            let (lo, hi) = (a.min(b), a.max(b));
+                            self.parent[hi as usize] = lo;
+                            label = lo;
+                        }
+                    }
+                }
+                if label == 0 {
+                    label = self.parent.len() as u32;
+                    self.parent.push(label);
+                }
+                self.labels[i] = label;
+            }
+        }
+        // Boxes and areas per root label.
+        let n = self.parent.len();
+        let mut stats = vec![(u32::MAX, u32::MAX, 0u32, 0u32, 0u32); n];
+        for y in 0..h {
+            for x in 0..w {
+                let l = self.labels[y * w + x];
+                if l == 0 {
+                    continue;
+                }
+                let root = find(&mut self.parent, l) as usize;
+                let s = &mut stats[root];
+                s.0 = s.0.min(x as u32);
+                s.1 = s.1.min(y as u32);
+                s.2 = s.2.max(x as u32);
+                s.3 = s.3.max(y as u32);
+                s.4 += 1;
+            }
+        }
+        let scale = self.options.scale as f32;
+        let min_area = self.options.min_area * (w * h) as f32;
+        let (fw, fh) = (self.frame_size.0 as f32, self.frame_size.1 as f32);
+        for (x1, y1, x2, y2, area) in stats.into_iter().filter(|s| s.4 > 0) {
+            let (bw, bh) = ((x2 - x1 + 1) as f32, (y2 - y1 + 1) as f32);
+            if (area as f32) < min_area
+                || bw / bh > self.options.max_aspect
+                || bh / bw > self.options.max_aspect
+            {
+                continue;
+            }
+            out.push(Detection {
+                class: ObjectClass::Vehicle,
+                score: area as f32 / (bw * bh),
+                bbox: BBox::new(
+                    x1 as f32 * scale,
+                    y1 as f32 * scale,
+                    ((x2 + 1) as f32 * scale).min(fw),
+                    ((y2 + 1) as f32 * scale).min(fh),
+                ),
+            });
+        }
+    }
+}
+
+impl Detector for BackgroundSubtractor {
+    fn name(&self) -> &'static str {
+        "bgsub"
+    }
+
+    fn detect(&mut self, frame: &Frame, out: &mut Vec<Detection>) -> Result<(), DetectError> {
+        check_frame(frame)?;
+        if (frame.width, frame.height) != self.frame_size {
+            return Err(DetectError::Frame {
+                width: frame.width,
+                height: frame.height,
+                reason: format!(
+                    "the background model was built for {}x{} frames",
+                    self.frame_size.0, self.frame_size.1
+                ),
+            });
+        }
+        out.clear();
+        self.downscale(frame);
+        self.model_update();
+        self.morphology();
+        self.blobs(out);
+        Ok(())
+    }
+}
+
+fn dist2(a: &[f32; 3], b: &[f32; 3]) -> f32 {
+    let (d0, d1, d2) = (a[0] - b[0], a[1] - b[1], a[2] - b[2]);
+    d0 * d0 + d1 * d1 + d2 * d2
+}
+
+/// Whether `pix` is a background colour darkened by a shadow (Prati et al., as MOG2 does it).
+fn is_shadow(modes: &[Mode], pix: &[f32; 3], tb: f32, tau: f32) -> bool {
+    let mut total = 0.0;
+    for m in modes {
+        let den = m.mean[0] * m.mean[0] + m.mean[1] * m.mean[1] + m.mean[2] * m.mean[2];
+        if den == 0.0 {
+            break;
+        }
+        let a = (pix[0] * m.mean[0] + pix[1] * m.mean[1] + pix[2] * m.mean[2]) / den;
+        if (tau..=1.0).contains(&a) {
+            let scaled = [m.mean[0] * a, m.mean[1] * a, m.mean[2] * a];
+            if dist2(&scaled, pix) < tb * m.var * a * a {
+                return true;
+            }
+        }
+        total += m.weight;
+        if total > BACKGROUND_RATIO {
+            break;
+        }
+    }
+    false
+}
+
+/// Updates one pixel's components with `pix` at learning rate `alpha`; returns how many are
+/// in use. Components stay sorted by weight, heaviest first.
+fn update_modes(modes: &mut [Mode], mut used: usize, pix: &[f32; 3], alpha: f32) -> usize {
+    let prune = -alpha * CT;
+    let mut fits = false;
+    let mut total = 0.0;
+    let mut m = 0;
+    while m < used {
+        let mut weight = (1.0 - alpha) * modes[m].weight + prune;
+        if !fits {
+            let d2 = dist2(&modes[m].mean, pix);
+            if d2 < VAR_THRESHOLD_GEN * modes[m].var {
+                fits = true;
+                weight += alpha;
+                let k = alpha / weight;
+                let mode = &mut modes[m];
+                for c in 0..3 {
+                    mode.mean[c] -= k * (mode.mean[c] - pix[c]);
+                }
+                mode.var = (mode.var + k * (d2 - mode.var)).clamp(VAR_MIN, VAR_MAX);
+                modes[m].weight = weight;
+                // Keep the order: move the grown component up past lighter ones.
+                let mut j = m;
+                while j > 0 && modes[j].weight > modes[j - 1].weight {
+                    modes.swap(j, j - 1);
+                    j -= 1;
+                }
+            }
+        }
+        if weight < -prune {
+            // Drop it: shift the lighter ones up.
+            for j in m..used - 1 {
+                modes[j] = modes[j + 1];
+            }
+            used -= 1;
+            continue;
+        }
+        modes[m].weight = weight.max(0.0);
+        total += modes[m].weight;
+        m += 1;
+    }
+    if !fits {
+        let slot = if used < MODES { used } else { MODES - 1 };
+        if used < MODES {
+            used += 1;
+        } else {
+            total -= modes[slot].weight;
+        }
+        let weight = if used == 1 { 1.0 } else { alpha };
+        modes[slot] = Mode {
+            weight,
+            var: VAR_INIT,
+            mean: *pix,
+        };
+        total += weight;
+    }
+    if total > 0.0 {
+        let inv = 1.0 / total;
+        for mode in &mut modes[..used] {
+            mode.weight *= inv;
+        }
+    }
+    used
+}
+
+fn find(parent: &mut [u32], mut l: u32) -> u32 {
+    while parent[l as usize] != l {
+        let grand = parent[parent[l as usize] as usize];
+        parent[l as usize] = grand;
+        l = grand;
+    }
+    l
+}
+
+/// 3x3 erosion of a 0/255 mask.
+fn erode(src: &[u8], dst: &mut [u8], w: usize, h: usize) {
+    morph(src, dst, w, h, true);
+}
+
+/// 3x3 dilation of a 0/255 mask.
+fn dilate(src: &[u8], dst: &mut [u8], w: usize, h: usize) {
+    morph(src, dst, w, h, false);
+}
+
+fn morph(src: &[u8], dst: &mut [u8], w: usize, h: usize, min: bool) {
+    // Out-of-picture neighbours are left out, so objects touching the border keep their edge.
+    for y in 0..h {
+        let rows = y.saturating_sub(1)..=(y + 1).min(h - 1);
+        for x in 0..w {
+            let cols = x.saturating_sub(1)..=(x + 1).min(w - 1);
+            let mut v = src[y * w + x];
+            for yy in rows.clone() {
+                let row = &src[yy * w..(yy + 1) * w];
+                for &n in &row[cols.clone()] {
+                    v = if min { v.min(n) } else { v.max(n) };
+                }
+            }
+            dst[y * w + x] = v;
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn flat(width: u32, height: u32, rgb: [u8; 3]) -> Frame {
+        let mut frame = Frame::black(width, height);
+        for p in frame.rgb.chunks_exact_mut(3) {
+            p.copy_from_slice(&rgb);
+        }
+        frame
+    }
+
+    fn paint(frame: &mut Frame, b: (u32, u32, u32, u32), rgb: [u8; 3]) {
+        for y in b.1..b.3 {
+            for x in b.0..b.2 {
+                let i = (y * frame.width + x) as usize * 3;
+                frame.rgb[i..i + 3].copy_from_slice(&rgb);
+            }
+        }
+    }
+
+    #[test]
+    fn a_box_on_a_learned_background_is_one_blob_with_its_box() {
+        let zones = ZoneSet::whole_frame(160, 120, "A");
+        let mut bg = BackgroundSubtractor::new(160, 120, &zones, BgSubOptions::default()).unwrap();
+        let road = flat(160, 120, [90, 90, 90]);
+        let mut out = Vec::new();
+        for _ in 0..50 {
+            bg.detect(&road, &mut out).unwrap();
+        }
+        assert!(out.is_empty(), "{out:?}");
+        let mut car = road.clone();
+        paint(&mut car, (40, 30, 80, 60), [200, 30, 30]);
+        bg.detect(&car, &mut out).unwrap();
+        assert_eq!(out.len(), 1, "{out:?}");
+        let b = out[0].bbox;
+        assert!(
+            (b.x1 - 40.0).abs() <= 2.0 && (b.y1 - 30.0).abs() <= 2.0,
+            "{b:?}"
+        );
+        assert!(
+            (b.x2 - 80.0).abs() <= 2.0 && (b.y2 - 60.0).abs() <= 2.0,
+            "{b:?}"
+        );
+    }
+
+    #[test]
+    fn a_shadow_is_not_a_vehicle() {
+        let zones = ZoneSet::whole_frame(160, 120, "A");
+        let mut bg = BackgroundSubtractor::new(160, 120, &zones, BgSubOptions::default()).unwrap();
+        let road = flat(160, 120, [120, 120, 120]);
+        let mut out = Vec::new();
+        for _ in 0..50 {
+            bg.detect(&road, &mut out).unwrap();
+        }
+        let mut shaded = road.clone();
+        paint(&mut shaded, (40, 30, 80, 60), [80, 80, 80]);
+        bg.detect(&shaded, &mut out).unwrap();
+        assert!(
+            out.is_empty(),
+            "a darker patch of the same colour is a shadow: {out:?}"
+        );
+    }
+
+    #[test]
+    fn bad_settings_and_frames_are_refused_with_their_values() {
+        let zones = ZoneSet::whole_frame(160, 120, "A");
+        let options = BgSubOptions {
+            scale: 3,
+            ..BgSubOptions::default()
+        };
+        let err = BackgroundSubtractor::new(160, 120, &zones, options)
+            .unwrap_err()
+            .to_string();
+        assert!(
+            err.contains("bgsub.scale = 3") && err.contains("1, 2 or 4"),
+            "{err}"
+        );
+        let mut bg = BackgroundSubtractor::new(160, 120, &zones, BgSubOptions::default()).unwrap();
+        let err = bg
+            .detect(&Frame::black(320, 240), &mut Vec::new())
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("built for 160x120"), "{err}");
+    }
+}

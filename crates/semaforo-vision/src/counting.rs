@@ -1,0 +1,437 @@
+//! From detections to counts: a small IoU tracker that turns per-frame detections into
+//! vehicles with ids, and a zone counter that says, per zone, how many vehicles are present
+//! (queue), how many crossed its line (arrivals, each vehicle once), how often the zone was
+//! occupied, and by class.
+
+use std::collections::BTreeMap;
+
+use crate::detect::{BBox, Detection, ObjectClass};
+use crate::zones::{ZoneRole, ZoneSet};
+
+/// Tracker settings.
+#[derive(Debug, Clone, PartialEq)]
+pub struct TrackerOptions {
+    /// Least IoU for a detection to continue a track.
+    pub min_iou: f32,
+    /// Frames a track must be seen before it counts (filters one-frame flickers).
+    pub min_hits: u32,
+    /// Frames a track survives without a detection before it is dropped.
+    pub max_age: u32,
+    /// Frames a confirmed track still counts as present without a detection (detector blinks).
+    pub coast: u32,
+}
+
+impl Default for TrackerOptions {
+    fn default() -> Self {
+        TrackerOptions {
+            min_iou: 0.2,
+            min_hits: 2,
+            max_age: 8,
+            coast: 2,
+        }
+    }
+}
+
+/// One vehicle followed over frames.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Track {
+    pub id: u64,
+    pub bbox: BBox,
+    /// Where it was the previous time it was seen.
+    pub previous: Option<BBox>,
+    /// Frames it was matched in.
+    pub hits: u32,
+    /// Frames since it was last matched (0: matched in this frame).
+    pub misses: u32,
+    /// Best score of its latest detection.
+    pub score: f32,
+    /// Summed detection scores per class: the track's class is the largest.
+    class_votes: BTreeMap<ObjectClass, f32>,
+    /// Lines (by index in the zone set) crossed, and those already counted.
+    crossed: u64,
+    counted: u64,
+}
+
+impl Track {
+    /// The class the detections of this track agree on most.
+    pub fn class(&self) -> ObjectClass {
+        self.class_votes
+            .iter()
+            .max_by(|a, b| a.1.total_cmp(b.1).then(b.0.cmp(a.0)))
+            .map_or(ObjectClass::Vehicle, |(c, _)| *c)
+    }
+
+    /// Whether it has been seen often enough to count.
+    pub fn confirmed(&self, options: &TrackerOptions) -> bool {
+        self.hits >= options.min_hits
+    }
+}
+
+/// IoU tracker: greedy association of detections to tracks by IoU, highest first.
+#[derive(Debug, Clone)]
+pub struct Tracker {
+    options: TrackerOptions,
+    tracks: Vec<Track>,
+    next_id: u64,
+    pairs: Vec<(f32, usize, usize)>,
+    matched: Vec<bool>,
+}
+
+impl Tracker {
+    pub fn new(options: TrackerOptions) -> Self {
+        Tracker {
+            options,
+            tracks: Vec::new(),
+            next_id: 1,
+            pairs: Vec::new(),
+            matched: Vec::new(),
+        }
+    }
+
+    pub fn options(&self) -> &TrackerOptions {
+        &self.options
+    }
+
+    /// Current tracks (confirmed or not).
+    pub fn tracks(&self) -> &[Track] {
+        &self.tracks
+    }
+
+    /// Advances by one frame with its detections.
+    pub fn update(&mut self, detections: &[Detection]) {
+        self.pairs.clear();
+        for (t, track) in self.tracks.iter().enumerate() {
+            for (d, det) in detections.iter().enumerate() {
+                let iou = track.bbox.iou(&det.bbox);
+                if iou >= self.options.min_iou {
+                    self.pairs.push((iou, t, d));
+                }
+            }
+        }
+        // Highest IoU first; ties by index so the result never depends on sort stability.
+        self.pairs
+            .sort_by(|a, b| b.0.total_cmp(&a.0).then(a.1.cmp(&b.1)).then(a.2.cmp(&b.2)));
+        self.matched.clear();
+        self.matched.resize(detections.len(), false);
+        let mut track_done = vec![false; self.tracks.len()];
+        for &(_, t, d) in &self.pairs {
+            if track_done[t] || self.matched[d] {
+                continue;
+            }
+            track_done[t] = true;
+            self.matched[d] = true;
+            let det = &detections[d];
+            let track = &mut self.tracks[t];
+            track.previous = Some(track.bbox);
+            track.bbox = det.bbox;
+            track.hits += 1;
+            track.misses = 0;
+            track.score = det.score;
+            *track.class_votes.entry(det.class).or_insert(0.0) += det.score;
+        }
+        for (t, track) in self.tracks.iter_mut().enumerate() {
+            if !track_done[t] {
+                track.misses += 1;
+            }
+        }
+        let max_age = self.options.max_age;
+        self.tracks.retain(|t| t.misses <= max_age);
+        for (d, det) in detections.iter().enumerate() {
+            if self.matched[d] {
+                continue;
+            }
+            self.tracks.push(Track {
+                id: self.next_id,
+                bbox: det.bbox,
+                previous: None,
+                hits: 1,
+                misses: 0,
+                score: det.score,
+                class_votes: BTreeMap::from([(det.class, det.score)]),
+                crossed: 0,
+                counted: 0,
+            });
+            self.next_id += 1;
+        }
+    }
+}
+
+/// One zone's figures after a frame.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ZoneCount {
+    pub zone: String,
+    pub approach: Option<String>,
+    pub role: ZoneRole,
+    /// Vehicles in the zone now (queue zones).
+    pub present: u32,
+    /// Vehicles that crossed the line in this frame (line zones).
+    pub new_arrivals: u32,
+    /// Vehicles that crossed the line since the counter started.
+    pub arrivals: u64,
+    /// Share of frames the zone was occupied, since the counter started.
+    pub occupancy: f64,
+    /// Present vehicles (queue) or arrivals (line, cumulative) per class.
+    pub by_class: BTreeMap<ObjectClass, u64>,
+}
+
+/// Per-approach figures, the controller's input.
+#[derive(Debug, Clone, Copy, PartialEq, Default)]
+pub struct ApproachCount {
+    /// Vehicles present in the approach's queue zones.
+    pub queue: u32,
+    /// Vehicles that crossed the approach's lines in this frame.
+    pub arrivals: u32,
+}
+
+/// Counts vehicles in a camera's zones from its tracker's tracks.
+#[derive(Debug, Clone)]
+pub struct ZoneCounter {
+    zones: ZoneSet,
+    tracker: Tracker,
+    counts: Vec<ZoneCount>,
+    occupied_frames: Vec<u64>,
+    frames: u64,
+    kept: Vec<Detection>,
+}
+
+impl ZoneCounter {
+    pub fn new(zones: ZoneSet, tracker: TrackerOptions) -> Self {
+        let counts = zones
+            .zones
+            .iter()
+            .filter(|z| z.role != ZoneRole::Mask)
+            .map(|z| ZoneCount {
+                zone: z.name.clone(),
+                approach: z.approach.clone(),
+                role: z.role,
+                present: 0,
+                new_arrivals: 0,
+                arrivals: 0,
+                occupancy: 0.0,
+                by_class: BTreeMap::new(),
+            })
+            .collect::<Vec<_>>();
+        ZoneCounter {
+            occupied_frames: vec![0; counts.len()],
+            counts,
+            zones,
+            tracker: Tracker::new(tracker),
+            frames: 0,
+            kept: Vec::new(),
+        }
+    }
+
+    pub fn zones(&self) -> &ZoneSet {
+        &self.zones
+    }
+
+    pub fn tracker(&self) -> &Tracker {
+        &self.tracker
+    }
+
+    /// The figures after the last frame, one per queue or line zone, in the file's order.
+    pub fn counts(&self) -> &[ZoneCount] {
+        &self.counts
+    }
+
+    /// Takes one frame's detections (masked ones are dropped) and updates every count.
+    pub fn update(&mut self, detections: &[Detection]) -> &[ZoneCount] {
+        self.frames += 1;
+        self.kept.clear();
+        for det in detections {
+            let masked = self
+                .zones
+                .with_role(ZoneRole::Mask)
+                .any(|m| m.contains(m.anchor.of(&det.bbox)));
+            if !masked {
+                self.kept.push(*det);
+            }
+        }
+        self.tracker.update(&self.kept);
+        let options = self.tracker.options.clone();
+        // Line crossings are recorded on every track, counted once it is confirmed.
+        let lines: Vec<(usize, &crate::Zone)> = self
+            .zones
+            .zones
+            .iter()
+            .filter(|z| z.role == ZoneRole::Line)
+            .enumerate()
+            .take(64)
+            .collect();
+        for track in &mut self.tracker.tracks {
+            if track.misses != 0 {
+                continue;
+            }
+            if let Some(prev) = track.previous {
+                for &(bit, line) in &lines {
+                    if line.crossed(line.anchor.of(&prev), line.anchor.of(&track.bbox)) {
+                        track.crossed |= 1 << bit;
+                    }
+                }
+            }
+        }
+        let mut line_bit = 0usize;
+        let zones = self.zones.zones.iter().filter(|z| z.role != ZoneRole::Mask);
+        for (i, zone) in zones.enumerate() {
+            let count = &mut self.counts[i];
+            match zone.role {
+                ZoneRole::Queue => {
+                    count.by_class.clear();
+                    let mut present = 0;
+                    for track in &self.tracker.tracks {
+                        if track.confirmed(&options)
+                            && track.misses <= options.coast
+                            && zone.contains(zone.anchor.of(&track.bbox))
+                        {
+                            present += 1;
+                            *count.by_class.entry(track.class()).or_insert(0) += 1;
+                        }
+                    }
+                    count.present = present;
+                }
+                ZoneRole::Line => {
+                    let bit = 1u64 << line_bit.min(63);
+                    line_bit += 1;
+                    count.new_arrivals = 0;
+                    for track in &mut self.tracker.tracks {
+                        if track.confirmed(&options)
+                            && track.crossed & bit != 0
+                            && track.counted & bit == 0
+                        {
+                            track.counted |= bit;
+                            count.new_arrivals += 1;
+                            *count.by_class.entry(track.class()).or_insert(0) += 1;
+                        }
+                    }
+                    count.arrivals += u64::from(count.new_arrivals);
+                    count.present = 0;
+                }
+                ZoneRole::Mask => {}
+            }
+            let occupied = match zone.role {
+                ZoneRole::Queue => count.present > 0,
+                _ => count.new_arrivals > 0,
+            };
+            self.occupied_frames[i] += u64::from(occupied);
+            count.occupancy = self.occupied_frames[i] as f64 / self.frames as f64;
+        }
+        &self.counts
+    }
+
+    /// The figures of one approach after the last frame.
+    pub fn approach(&self, approach: &str) -> ApproachCount {
+        let mut out = ApproachCount::default();
+        for c in self
+            .counts
+            .iter()
+            .filter(|c| c.approach.as_deref() == Some(approach))
+        {
+            match c.role {
+                ZoneRole::Queue => out.queue += c.present,
+                ZoneRole::Line => out.arrivals += c.new_arrivals,
+                ZoneRole::Mask => {}
+            }
+        }
+        out
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::zones::{Anchor, ZoneSpec};
+
+    fn det(x: f32, y: f32, class: ObjectClass) -> Detection {
+        Detection {
+            class,
+            score: 0.9,
+            bbox: BBox::new(x, y, x + 40.0, y + 30.0),
+        }
+    }
+
+    fn zones() -> ZoneSet {
+        let specs = [
+            ZoneSpec {
+                name: "q".into(),
+                approach: Some("A".into()),
+                role: ZoneRole::Queue,
+                anchor: Anchor::Bottom,
+                fractional: Some(false),
+                points: vec![(0.0, 200.0), (320.0, 200.0), (320.0, 360.0), (0.0, 360.0)],
+            },
+            ZoneSpec {
+                name: "l".into(),
+                approach: Some("A".into()),
+                role: ZoneRole::Line,
+                anchor: Anchor::Bottom,
+                fractional: Some(false),
+                points: vec![(0.0, 100.0), (320.0, 100.0)],
+            },
+        ];
+        ZoneSet::build("test", &specs, 320, 360, &["A"]).unwrap()
+    }
+
+    #[test]
+    fn a_vehicle_driving_down_is_counted_once_at_the_line_then_queues() {
+        let mut counter = ZoneCounter::new(zones(), TrackerOptions::default());
+        let mut arrivals = 0;
+        for step in 0..40 {
+            let y = 20.0 + step as f32 * 8.0;
+            let classes = [ObjectClass::Car, ObjectClass::Truck, ObjectClass::Car];
+            counter.update(&[det(100.0, y.min(300.0), classes[step % 3])]);
+            arrivals += counter.approach("A").arrivals;
+        }
+        assert_eq!(arrivals, 1);
+        let counts = counter.counts();
+        assert_eq!(counts[1].arrivals, 1);
+        assert_eq!(counts[0].present, 1);
+        assert_eq!(counts[0].by_class, BTreeMap::from([(ObjectClass::Car, 1)]));
+        assert_eq!(
+            counter.tracker().tracks().len(),
+            1,
+            "one vehicle, one track"
+        );
+    }
+
+    #[test]
+    fn a_one_frame_flicker_is_not_counted_and_a_blink_does_not_drop_a_vehicle() {
+        let mut counter = ZoneCounter::new(zones(), TrackerOptions::default());
+        counter.update(&[det(10.0, 250.0, ObjectClass::Car)]);
+        assert_eq!(
+            counter.approach("A").queue,
+            0,
+            "seen once: not yet a vehicle"
+        );
+        counter.update(&[det(10.0, 250.0, ObjectClass::Car)]);
+        assert_eq!(counter.approach("A").queue, 1);
+        counter.update(&[]);
+        assert_eq!(
+            counter.approach("A").queue,
+            1,
+            "one missed frame is coasted"
+        );
+        for _ in 0..3 {
+            counter.update(&[]);
+        }
+        assert_eq!(counter.approach("A").queue, 0);
+        assert!(
+            (counter.counts()[0].occupancy - 3.0 / 6.0).abs() < 1e-9,
+            "occupied in frames 2 to 4 of 6"
+        );
+    }
+
+    #[test]
+    fn two_vehicles_side_by_side_keep_their_ids() {
+        let mut tracker = Tracker::new(TrackerOptions::default());
+        for step in 0..10 {
+            let y = step as f32 * 5.0;
+            tracker.update(&[
+                det(0.0, y, ObjectClass::Car),
+                det(60.0, y, ObjectClass::Bus),
+            ]);
+        }
+        let ids: Vec<(u64, ObjectClass)> =
+            tracker.tracks().iter().map(|t| (t.id, t.class())).collect();
+        assert_eq!(ids, vec![(1, ObjectClass::Car), (2, ObjectClass::Bus)]);
+    }
+}
