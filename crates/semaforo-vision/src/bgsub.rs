@@ -107,7 +107,7 @@ impl BgSubOptions {
                 "0 <= area < 0.5 of the picture",
             );
         }
-        if !(self.max_aspect >= 1.0) {
+        if self.max_aspect.is_nan() || self.max_aspect < 1.0 {
             return bad(
                 "bgsub.max_aspect",
                 self.max_aspect.to_string(),
@@ -479,8 +479,8 @@ fn update_modes(modes: &mut [Mode], mut used: usize, pix: &[f32; 3], alpha: f32)
                 weight += alpha;
                 let k = alpha / weight;
                 let mode = &mut modes[m];
-                for c in 0..3 {
-                    mode.mean[c] -= k * (mode.mean[c] - pix[c]);
+                for (mean, p) in mode.mean.iter_mut().zip(pix) {
+                    *mean -= k * (*mean - p);
                 }
                 mode.var = (mode.var + k * (d2 - mode.var)).clamp(VAR_MIN, VAR_MAX);
                 modes[m].weight = weight;
