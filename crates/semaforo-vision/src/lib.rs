@@ -16,6 +16,7 @@
 //! assert_eq!((frame.width, frame.height, frame.seq), (320, 240, 0));
 //! ```
 
+pub mod auto;
 pub mod bgsub;
 pub mod counting;
 pub mod detect;
@@ -26,6 +27,7 @@ mod test_pattern;
 pub mod video;
 pub mod zones;
 
+pub use auto::{AutoDetector, MotionGate, MotionGateOptions};
 pub use bgsub::{BackgroundSubtractor, BgSubOptions};
 pub use counting::{ApproachCount, Track, Tracker, TrackerOptions, ZoneCount, ZoneCounter};
 pub use detect::{BBox, DetectError, Detection, Detector, ObjectClass};

@@ -174,6 +174,11 @@ pub trait Detector: Send {
 
     /// Replaces `out`'s contents with the objects found in `frame`, in its pixel coordinates.
     fn detect(&mut self, frame: &Frame, out: &mut Vec<Detection>) -> Result<(), DetectError>;
+
+    /// For a gated detector: frames seen and frames its expensive detector ran on.
+    fn usage(&self) -> Option<(u64, u64)> {
+        None
+    }
 }
 
 /// Checks that a frame's buffer matches its size (a detector's first step).
