@@ -47,8 +47,16 @@ pub struct BgSubOptions {
     pub max_aspect: f32,
     /// Longest a queue-zone pixel is held out of learning while foreground, seconds.
     pub hold_max_s: f32,
-    /// The camera's frame rate (turns `hold_max_s` into frames).
+    /// The camera's frame rate (turns `hold_max_s` and `warmup_s` into frames).
     pub fps: f32,
+    /// Seconds of plain learning before queue-zone pixels are held (vehicles that were in the
+    /// picture at start-up and drive off are learned away, not left as ghosts).
+    pub warmup_s: f32,
+    /// Follow a camera that sways or drifts: each frame's shift against the background is
+    /// estimated (whole pixels) and the frame is sampled where the background is.
+    pub stabilize: bool,
+    /// Largest shift followed, pixels; beyond it the model starts again.
+    pub max_shift: u32,
 }
 
 impl Default for BgSubOptions {
@@ -63,6 +71,9 @@ impl Default for BgSubOptions {
             max_aspect: 5.0,
             hold_max_s: 150.0,
             fps: 15.0,
+            warmup_s: 5.0,
+            stabilize: true,
+            max_shift: 48,
         }
     }
 }
@@ -157,6 +168,12 @@ pub struct BackgroundSubtractor {
     parent: Vec<u32>,
     frames: u64,
     hold_max_frames: u32,
+    warmup_frames: u64,
+    /// Where the model's pixel (0, 0) is in the current frame, in frame pixels.
+    shift: (i32, i32),
+    /// Whether each processed pixel was sampled inside the frame.
+    inside: Vec<bool>,
+    ghosts: u64,
 }
 
 impl BackgroundSubtractor {
@@ -207,6 +224,7 @@ impl BackgroundSubtractor {
             }
         }
         let hold_max_frames = (options.hold_max_s * options.fps).round() as u32;
+        let warmup_frames = (options.warmup_s * options.fps).round().max(1.0) as u64;
         Ok(BackgroundSubtractor {
             frame_size: (width, height),
             w,
@@ -222,6 +240,10 @@ impl BackgroundSubtractor {
             parent: Vec::new(),
             frames: 0,
             hold_max_frames,
+            warmup_frames,
+            shift: (0, 0),
+            inside: vec![true; w * h],
+            ghosts: 0,
             options,
         })
     }
@@ -237,35 +259,112 @@ impl BackgroundSubtractor {
         self.frames
     }
 
+    /// The camera's shift against the model (frame pixels), after the last frame.
+    pub fn shift(&self) -> (i32, i32) {
+        self.shift
+    }
+
+    /// Averages `scale` x `scale` blocks of the frame, sampled where the model's pixels are
+    /// now (the frame shifted by [`Self::shift`]); pixels that fall outside are marked.
     fn downscale(&mut self, frame: &Frame) {
         let s = self.options.scale as usize;
+        let (fw, fh) = (frame.width as i64, frame.height as i64);
         let stride = frame.width as usize * 3;
         let inv = 1.0 / (s * s) as f32;
+        let (ox, oy) = (i64::from(self.shift.0), i64::from(self.shift.1));
         for y in 0..self.h {
-            let out = &mut self.small[y * self.w..(y + 1) * self.w];
-            if s == 1 {
-                let row = &frame.rgb[y * stride..y * stride + self.w * 3];
-                for (o, p) in out.iter_mut().zip(row.chunks_exact(3)) {
-                    *o = [f32::from(p[0]), f32::from(p[1]), f32::from(p[2])];
+            let fy = (y * s) as i64 + oy;
+            for x in 0..self.w {
+                let fx = (x * s) as i64 + ox;
+                let i = y * self.w + x;
+                if fx < 0 || fy < 0 || fx + s as i64 > fw || fy + s as i64 > fh {
+                    self.inside[i] = false;
+                    continue;
                 }
-                continue;
-            }
-            for (x, o) in out.iter_mut().enumerate() {
+                self.inside[i] = true;
+                let (fx, fy) = (fx as usize, fy as usize);
                 let mut acc = [0u32; 3];
                 for dy in 0..s {
-                    let row = &frame.rgb[(y * s + dy) * stride + x * s * 3..];
+                    let row = &frame.rgb[(fy + dy) * stride + fx * 3..];
                     for p in row[..s * 3].chunks_exact(3) {
                         acc[0] += u32::from(p[0]);
                         acc[1] += u32::from(p[1]);
                         acc[2] += u32::from(p[2]);
                     }
                 }
-                *o = [
+                self.small[i] = [
                     acc[0] as f32 * inv,
                     acc[1] as f32 * inv,
                     acc[2] as f32 * inv,
                 ];
             }
+        }
+    }
+
+    /// Re-estimates the camera's shift: the whole-pixel offset, within 2 pixels of the last
+    /// one, at which the frame best matches the background (sparse samples of background
+    /// pixels, differences clipped so moving vehicles do not pull the estimate).
+    fn track_camera(&mut self, frame: &Frame) {
+        if !self.options.stabilize || self.frames < 2 {
+            return;
+        }
+        let s = self.options.scale as i64;
+        let (fw, fh) = (i64::from(frame.width), i64::from(frame.height));
+        let luma =
+            |p: &[u8]| (77 * i32::from(p[0]) + 150 * i32::from(p[1]) + 29 * i32::from(p[2])) >> 8;
+        let step = (8 / self.options.scale as usize).max(2);
+        let mut samples = Vec::with_capacity((self.w / step) * (self.h / step));
+        for y in (4..self.h.saturating_sub(4)).step_by(step) {
+            for x in (4..self.w.saturating_sub(4)).step_by(step) {
+                let i = y * self.w + x;
+                if self.used[i] == 0 || self.fg[i] != BACKGROUND || self.region[i] == 2 {
+                    continue;
+                }
+                let m = &self.modes[i * MODES].mean;
+                let bg = (77.0 * m[0] + 150.0 * m[1] + 29.0 * m[2]) as i32 >> 8;
+                samples.push((x as i64 * s, y as i64 * s, bg));
+            }
+        }
+        if samples.len() < 64 {
+            return;
+        }
+        let mut best = (i64::MAX, self.shift);
+        let mut stay = i64::MAX;
+        for dy in -2..=2 {
+            for dx in -2..=2 {
+                let (ox, oy) = (i64::from(self.shift.0 + dx), i64::from(self.shift.1 + dy));
+                let mut cost = 0i64;
+                for &(x, y, bg) in &samples {
+                    let (fx, fy) = (x + ox, y + oy);
+                    let d = if fx < 0 || fy < 0 || fx >= fw || fy >= fh {
+                        40
+                    } else {
+                        let i = ((fy * fw + fx) * 3) as usize;
+                        (luma(&frame.rgb[i..i + 3]) - bg).abs().min(40)
+                    };
+                    cost += i64::from(d);
+                }
+                if (dx, dy) == (0, 0) {
+                    stay = cost;
+                }
+                if cost < best.0 {
+                    best = (cost, (self.shift.0 + dx, self.shift.1 + dy));
+                }
+            }
+        }
+        // Move only for a clear gain: on a picture with little texture in one direction
+        // (a road with lane lines) noise alone must not walk the estimate away.
+        let margin = (samples.len() as i64 / 2).max(stay / 33);
+        if best.0 < stay - margin {
+            self.shift = best.1;
+        }
+        let limit = self.options.max_shift as i32;
+        if self.shift.0.abs() > limit || self.shift.1.abs() > limit {
+            // Too far to follow (the camera was moved): learn the new view from scratch.
+            self.shift = (0, 0);
+            self.used.iter_mut().for_each(|u| *u = 0);
+            self.held_for.iter_mut().for_each(|h| *h = 0);
+            self.frames = 0;
         }
     }
 
@@ -277,9 +376,9 @@ impl BackgroundSubtractor {
         let tau = self.options.shadow_threshold;
         let shadows = self.options.detect_shadows;
         // Hold only once the model has seen a little of the scene.
-        let holding = self.frames > 30;
+        let holding = self.frames > self.warmup_frames;
         for i in 0..self.w * self.h {
-            if self.region[i] == 2 {
+            if self.region[i] == 2 || !self.inside[i] {
                 self.fg[i] = BACKGROUND;
                 continue;
             }
@@ -385,6 +484,7 @@ impl BackgroundSubtractor {
             }
         }
         let scale = self.options.scale as f32;
+        let (sx, sy) = (self.shift.0 as f32, self.shift.1 as f32);
         let min_area = self.options.min_area * (w * h) as f32;
         let (fw, fh) = (self.frame_size.0 as f32, self.frame_size.1 as f32);
         for (x1, y1, x2, y2, area) in stats.into_iter().filter(|s| s.4 > 0) {
@@ -395,17 +495,109 @@ impl BackgroundSubtractor {
             {
                 continue;
             }
+            if self.is_ghost((x1 as usize, y1 as usize, x2 as usize, y2 as usize)) {
+                continue;
+            }
             out.push(Detection {
                 class: ObjectClass::Vehicle,
                 score: area as f32 / (bw * bh),
                 bbox: BBox::new(
-                    x1 as f32 * scale,
-                    y1 as f32 * scale,
-                    ((x2 + 1) as f32 * scale).min(fw),
-                    ((y2 + 1) as f32 * scale).min(fh),
+                    (x1 as f32 * scale + sx).clamp(0.0, fw),
+                    (y1 as f32 * scale + sy).clamp(0.0, fh),
+                    ((x2 + 1) as f32 * scale + sx).clamp(0.0, fw),
+                    ((y2 + 1) as f32 * scale + sy).clamp(0.0, fh),
                 ),
             });
         }
+    }
+}
+
+impl BackgroundSubtractor {
+    /// A held blob that looks like the road around it is a *ghost*: road revealed where a
+    /// vehicle stood when the model started (it was learned as background). A vehicle differs
+    /// from the road around it. A ghost is learned at once (its pixels become background).
+    fn is_ghost(&mut self, (x1, y1, x2, y2): (usize, usize, usize, usize)) -> bool {
+        let (w, h) = (self.w, self.h);
+        let settled = (self.options.fps as u32).max(1);
+        let luma = |p: &[f32; 3]| 0.299 * p[0] + 0.587 * p[1] + 0.114 * p[2];
+        let (mut n_in, mut held, mut sum_in, mut sq_in) = (0u32, 0u32, 0.0f32, 0.0f32);
+        let mut rgb_in = [0.0f32; 3];
+        for y in y1..=y2 {
+            for x in x1..=x2 {
+                let i = y * w + x;
+                if self.fg[i] == 0 {
+                    continue;
+                }
+                n_in += 1;
+                held += u32::from(self.held_for[i] > settled);
+                let l = luma(&self.small[i]);
+                for (acc, v) in rgb_in.iter_mut().zip(self.small[i]) {
+                    *acc += v;
+                }
+                sum_in += l;
+                sq_in += l * l;
+            }
+        }
+        if n_in == 0 || held * 2 < n_in {
+            return false;
+        }
+        let ring = 4;
+        let (rx1, ry1) = (x1.saturating_sub(ring), y1.saturating_sub(ring));
+        let (rx2, ry2) = ((x2 + ring).min(w - 1), (y2 + ring).min(h - 1));
+        let (mut n_out, mut sum_out, mut sq_out) = (0u32, 0.0f32, 0.0f32);
+        let mut rgb_out = [0.0f32; 3];
+        for y in ry1..=ry2 {
+            for x in rx1..=rx2 {
+                let i = y * w + x;
+                let in_box = (x1..=x2).contains(&x) && (y1..=y2).contains(&y);
+                if in_box || self.fg[i] != 0 || !self.inside[i] || self.region[i] == 2 {
+                    continue;
+                }
+                n_out += 1;
+                for (acc, v) in rgb_out.iter_mut().zip(self.small[i]) {
+                    *acc += v;
+                }
+                let l = luma(&self.small[i]);
+                sum_out += l;
+                sq_out += l * l;
+            }
+        }
+        if n_out < 16 {
+            return false;
+        }
+        let (m_in, m_out) = (sum_in / n_in as f32, sum_out / n_out as f32);
+        let sd_in = (sq_in / n_in as f32 - m_in * m_in).max(0.0).sqrt();
+        let sd_out = (sq_out / n_out as f32 - m_out * m_out).max(0.0).sqrt();
+        let same_colour = rgb_in
+            .iter()
+            .zip(&rgb_out)
+            .all(|(a, b)| (a / n_in as f32 - b / n_out as f32).abs() < 10.0);
+        if !same_colour || (m_in - m_out).abs() >= 10.0 || sd_in >= sd_out.max(6.0) * 1.2 + 4.0 {
+            return false;
+        }
+        for y in y1..=y2 {
+            for x in x1..=x2 {
+                let i = y * w + x;
+                if self.fg[i] == 0 {
+                    continue;
+                }
+                self.modes[i * MODES] = Mode {
+                    weight: 1.0,
+                    var: VAR_INIT,
+                    mean: self.small[i],
+                };
+                self.used[i] = 1;
+                self.held_for[i] = 0;
+                self.fg[i] = 0;
+            }
+        }
+        self.ghosts += 1;
+        true
+    }
+
+    /// Ghost blobs learned away since the start.
+    pub fn ghosts(&self) -> u64 {
+        self.ghosts
     }
 }
 
@@ -427,6 +619,7 @@ impl Detector for BackgroundSubtractor {
             });
         }
         out.clear();
+        self.track_camera(frame);
         self.downscale(frame);
         self.model_update();
         self.morphology();

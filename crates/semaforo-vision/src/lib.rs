@@ -16,10 +16,12 @@
 //! assert_eq!((frame.width, frame.height, frame.seq), (320, 240, 0));
 //! ```
 
+pub mod annotate;
 pub mod auto;
 pub mod bgsub;
 pub mod counting;
 pub mod detect;
+pub mod detectors;
 mod frame;
 mod source;
 pub mod synthetic;
@@ -31,6 +33,7 @@ pub use auto::{AutoDetector, MotionGate, MotionGateOptions};
 pub use bgsub::{BackgroundSubtractor, BgSubOptions};
 pub use counting::{ApproachCount, Track, Tracker, TrackerOptions, ZoneCount, ZoneCounter};
 pub use detect::{BBox, DetectError, Detection, Detector, ObjectClass};
+pub use detectors::{build_detector, BuiltDetector, DetectorKind, DetectorSettings};
 pub use frame::Frame;
 pub use source::{kind_of, Requested, Source};
 pub use synthetic::{

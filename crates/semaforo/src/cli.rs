@@ -55,6 +55,9 @@ pub enum Command {
     /// Open a camera source, print what it is, read frames for a while and report the rate.
     /// Exits 1 with the error when the source cannot be opened.
     Probe(ProbeArgs),
+    /// Detect and count vehicles in a video file, offline, as fast as it can: per-frame counts
+    /// per zone, a summary, and optionally JSON, CSV and annotated frames.
+    Count(crate::count::CountArgs),
 }
 
 #[derive(Debug, Args)]

@@ -4,6 +4,7 @@
 mod cli;
 mod commands;
 mod config;
+mod count;
 mod logging;
 mod orchestrator;
 mod runtime;
@@ -49,6 +50,7 @@ fn main() -> ExitCode {
         }
         Command::CleanTemp(args) => commands::clean_temp(&sources, args.dry_run),
         Command::Probe(args) => commands::probe(&sources, &args),
+        Command::Count(args) => count::count(&args),
         Command::Run(args) => commands::run(&sources, args.run_for),
     }
 }

@@ -1,0 +1,125 @@
+//! Choosing and building a camera's detector from its settings (`bgsub`, `yolox`, `auto`).
+
+use std::path::PathBuf;
+
+use crate::auto::{AutoDetector, MotionGateOptions};
+use crate::bgsub::{BackgroundSubtractor, BgSubOptions};
+use crate::detect::{DetectError, Detector};
+use crate::zones::ZoneSet;
+
+/// Which detector a camera runs.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum DetectorKind {
+    /// The background model: no model file, cheapest.
+    Bgsub,
+    /// YOLOX-Nano on every frame.
+    Yolox,
+    /// YOLOX-Nano behind a motion gate; the background model when the model is missing.
+    Auto,
+}
+
+impl DetectorKind {
+    pub const NAMES: &'static str = "bgsub, yolox or auto";
+
+    pub fn parse(text: &str) -> Option<DetectorKind> {
+        match text.trim().to_ascii_lowercase().as_str() {
+            "bgsub" => Some(DetectorKind::Bgsub),
+            "yolox" => Some(DetectorKind::Yolox),
+            "auto" => Some(DetectorKind::Auto),
+            _ => None,
+        }
+    }
+
+    pub fn name(self) -> &'static str {
+        match self {
+            DetectorKind::Bgsub => "bgsub",
+            DetectorKind::Yolox => "yolox",
+            DetectorKind::Auto => "auto",
+        }
+    }
+}
+
+/// Everything needed to build a camera's detector.
+#[derive(Debug, Clone)]
+pub struct DetectorSettings {
+    pub kind: DetectorKind,
+    /// The YOLOX model; `None` looks in the usual places.
+    pub model: Option<PathBuf>,
+    /// Least score of a YOLOX detection.
+    pub min_score: f32,
+    /// The camera's frame rate (the background model's hold time is in seconds).
+    pub fps: f32,
+    pub bgsub: BgSubOptions,
+    pub gate: MotionGateOptions,
+}
+
+impl DetectorSettings {
+    pub fn new(kind: DetectorKind) -> Self {
+        DetectorSettings {
+            kind,
+            model: None,
+            min_score: 0.3,
+            fps: 15.0,
+            bgsub: BgSubOptions::default(),
+            gate: MotionGateOptions::default(),
+        }
+    }
+}
+
+/// A built detector, and the warning to log when it is not the one asked for.
+pub struct BuiltDetector {
+    pub detector: Box<dyn Detector>,
+    pub fallback: Option<String>,
+}
+
+/// Builds the detector for `width` x `height` frames with `zones`. `yolox` fails when the model
+/// cannot be loaded; `auto` falls back to `bgsub` and says why in [`BuiltDetector::fallback`].
+pub fn build_detector(
+    settings: &DetectorSettings,
+    width: u32,
+    height: u32,
+    zones: &ZoneSet,
+) -> Result<BuiltDetector, DetectError> {
+    let bgsub = || -> Result<Box<dyn Detector>, DetectError> {
+        let options = BgSubOptions {
+            fps: settings.fps,
+            ..settings.bgsub.clone()
+        };
+        Ok(Box::new(BackgroundSubtractor::new(
+            width, height, zones, options,
+        )?))
+    };
+    match settings.kind {
+        DetectorKind::Bgsub => Ok(BuiltDetector {
+            detector: bgsub()?,
+            fallback: None,
+        }),
+        DetectorKind::Yolox => Ok(BuiltDetector {
+            detector: neural(settings)?,
+            fallback: None,
+        }),
+        DetectorKind::Auto => match neural(settings) {
+            Ok(inner) => Ok(BuiltDetector {
+                detector: Box::new(AutoDetector::new(inner, settings.gate.clone())),
+                fallback: None,
+            }),
+            Err(e) => Ok(BuiltDetector {
+                detector: bgsub()?,
+                fallback: Some(format!("{e}; using the background model (bgsub) instead")),
+            }),
+        },
+    }
+}
+
+/// The neural detector.
+fn neural(settings: &DetectorSettings) -> Result<Box<dyn Detector>, DetectError> {
+    let path = settings
+        .model
+        .clone()
+        .unwrap_or_else(|| PathBuf::from("models/yolox_nano.onnx"));
+    Err(DetectError::Model {
+        path,
+        reason: "the YOLOX detector is not in this build yet".into(),
+        expected: "a build with the detection issue's YOLOX detector".into(),
+    })
+}

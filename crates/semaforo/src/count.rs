@@ -1,0 +1,422 @@
+//! `semaforo count VIDEO`: detection and counting on a video file, offline, as fast as it can.
+//!
+//! Per frame it records each zone's figures (vehicles present, arrivals, by class) and the
+//! detections; at the end it prints a summary, and writes JSON and CSV when asked, plus
+//! annotated JPEG frames for a person to check the zones and the counts.
+
+use std::collections::BTreeMap;
+use std::io::{IsTerminal, Write};
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+use std::time::Instant;
+
+use semaforo_resources::{encode_jpeg, CameraDevice, CameraProperty};
+use semaforo_vision::{
+    annotate, build_detector, DetectorKind, DetectorSettings, Pacing, SourceError, TrackerOptions,
+    VideoFile, VideoFileOptions, ZoneCounter, ZoneRole, ZoneSet,
+};
+use serde_json::{json, Value};
+
+/// The approaches zones may name.
+pub const APPROACHES: [&str; 2] = ["A", "B"];
+
+#[derive(Debug, clap::Args)]
+pub struct CountArgs {
+    /// The video file (MP4/MOV, H.264).
+    pub video: PathBuf,
+    /// Zones file (TOML, `[[zone]]` entries); without it the whole frame is one queue zone `all`.
+    #[arg(long, value_name = "ZONES.toml")]
+    pub zones: Option<PathBuf>,
+    /// Detector: bgsub, yolox or auto.
+    #[arg(long, value_name = "KIND", default_value = "auto")]
+    pub detector: String,
+    /// Least score of a YOLOX detection (0..1).
+    #[arg(long, value_name = "S", default_value = "0.3")]
+    pub min_score: f32,
+    /// The YOLOX model file (default: models/yolox_nano.onnx).
+    #[arg(long, value_name = "FILE")]
+    pub model: Option<PathBuf>,
+    /// Write per-frame counts and detections, and the summary, as JSON.
+    #[arg(long, value_name = "OUT")]
+    pub json: Option<PathBuf>,
+    /// Write per-frame counts as CSV (one row per frame and zone).
+    #[arg(long, value_name = "OUT")]
+    pub csv: Option<PathBuf>,
+    /// Write annotated frames (zones, boxes, track ids, counts) as JPEGs into this directory.
+    #[arg(long, value_name = "DIR")]
+    pub annotate: Option<PathBuf>,
+}
+
+/// Zone figures accumulated over the run.
+#[derive(Default)]
+struct ZoneSummary {
+    present_sum: u64,
+    present_max: u32,
+    arrivals: u64,
+    occupancy: f64,
+    by_class: BTreeMap<String, u64>,
+}
+
+pub fn count(args: &CountArgs) -> ExitCode {
+    match run(args) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(message) => {
+            eprintln!("error: {message}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+fn run(args: &CountArgs) -> Result<(), String> {
+    let kind = DetectorKind::parse(&args.detector).ok_or_else(|| {
+        format!(
+            "--detector {}: expected {}",
+            args.detector,
+            DetectorKind::NAMES
+        )
+    })?;
+    if !(0.0..=1.0).contains(&args.min_score) {
+        return Err(format!(
+            "--min-score {}: expected a score from 0 to 1",
+            args.min_score
+        ));
+    }
+    if let Some(dir) = &args.annotate {
+        if dir
+            .extension()
+            .is_some_and(|e| e.eq_ignore_ascii_case("mp4"))
+        {
+            return Err(format!(
+                "--annotate {}: writing video is not supported; give a directory for JPEG frames",
+                dir.display()
+            ));
+        }
+        std::fs::create_dir_all(dir).map_err(|e| {
+            format!(
+                "--annotate {}: cannot create the directory: {e}",
+                dir.display()
+            )
+        })?;
+    }
+    let options = VideoFileOptions {
+        looping: false,
+        pacing: Pacing::AsFastAsPossible,
+    };
+    let mut video = VideoFile::open(&args.video, options).map_err(|e| e.to_string())?;
+    let width = video.get(CameraProperty::FrameWidth).unwrap_or(0.0) as u32;
+    let height = video.get(CameraProperty::FrameHeight).unwrap_or(0.0) as u32;
+    let fps = video.get(CameraProperty::Fps).unwrap_or(15.0);
+    let total = video
+        .get(semaforo_vision::video::property::FRAME_COUNT)
+        .unwrap_or(0.0) as u64;
+    let zones = match &args.zones {
+        Some(path) => ZoneSet::load(path, width, height, &APPROACHES).map_err(|e| e.to_string())?,
+        None => ZoneSet::whole_frame(width, height, "A"),
+    };
+    let settings = DetectorSettings {
+        model: args.model.clone(),
+        min_score: args.min_score,
+        fps: fps as f32,
+        ..DetectorSettings::new(kind)
+    };
+    let built = build_detector(&settings, width, height, &zones).map_err(|e| e.to_string())?;
+    if let Some(warning) = &built.fallback {
+        eprintln!("warning: {warning}");
+    }
+    let mut detector = built.detector;
+    let tracker = TrackerOptions::default();
+    let min_hits = tracker.min_hits;
+    let mut counter = ZoneCounter::new(zones.clone(), tracker);
+    let mut detections = Vec::new();
+    let mut frames_json = Vec::new();
+    let mut csv =
+        String::from("frame,time_s,zone,approach,role,present,new_arrivals,arrivals,occupancy\n");
+    let mut summary: Vec<ZoneSummary> = counter
+        .counts()
+        .iter()
+        .map(|_| ZoneSummary::default())
+        .collect();
+    let mut progress = Progress::new(total);
+    let mut jpeg = Vec::new();
+    let start = Instant::now();
+    let mut index = 0u64;
+    loop {
+        let mut frame = match video.read() {
+            Ok(frame) => frame,
+            Err(SourceError::EndOfStream { .. }) => break,
+            Err(e) => return Err(format!("frame {index}: {e}")),
+        };
+        detector
+            .detect(&frame, &mut detections)
+            .map_err(|e| format!("frame {index}: {e}"))?;
+        let counts = counter.update(&detections);
+        let time_s = index as f64 / fps;
+        for (c, s) in counts.iter().zip(&mut summary) {
+            s.present_sum += u64::from(c.present);
+            s.present_max = s.present_max.max(c.present);
+            s.arrivals = c.arrivals;
+            s.occupancy = c.occupancy;
+            if c.role == ZoneRole::Queue {
+                for (class, n) in &c.by_class {
+                    *s.by_class.entry(class.name().to_string()).or_insert(0) += n;
+                }
+            }
+            if c.role == ZoneRole::Line {
+                s.by_class = c
+                    .by_class
+                    .iter()
+                    .map(|(k, v)| (k.name().to_string(), *v))
+                    .collect();
+            }
+            csv.push_str(&format!(
+                "{index},{time_s:.3},{},{},{},{},{},{},{:.4}\n",
+                c.zone,
+                c.approach.as_deref().unwrap_or(""),
+                c.role.name(),
+                c.present,
+                c.new_arrivals,
+                c.arrivals,
+                c.occupancy
+            ));
+        }
+        if args.json.is_some() {
+            let zones: serde_json::Map<String, Value> = counts
+                .iter()
+                .map(|c| {
+                    let by_class: serde_json::Map<String, Value> = c
+                        .by_class
+                        .iter()
+                        .map(|(k, v)| (k.name().to_string(), json!(v)))
+                        .collect();
+                    (
+                        c.zone.clone(),
+                        json!({
+                            "role": c.role.name(),
+                            "approach": c.approach,
+                            "present": c.present,
+                            "arrivals": c.new_arrivals,
+                            "arrivals_total": c.arrivals,
+                            "occupancy": round4(c.occupancy),
+                            "by_class": by_class,
+                        }),
+                    )
+                })
+                .collect();
+            let dets: Vec<Value> = detections
+                .iter()
+                .map(|d| {
+                    json!({
+                        "class": d.class.name(),
+                        "score": round4(f64::from(d.score)),
+                        "box": [round1(d.bbox.x1), round1(d.bbox.y1), round1(d.bbox.x2), round1(d.bbox.y2)],
+                    })
+                })
+                .collect();
+            frames_json.push(json!({"index": index, "time_s": round4(time_s), "zones": zones, "detections": dets}));
+        }
+        if let Some(dir) = &args.annotate {
+            let counts = counts.to_vec();
+            annotate::annotate(
+                &mut frame,
+                &zones,
+                counter.tracker().tracks(),
+                min_hits,
+                &counts,
+            );
+            let image = frame.image().map_err(|e| format!("frame {index}: {e}"))?;
+            encode_jpeg(image, 85, &mut jpeg).map_err(|e| format!("frame {index}: {e}"))?;
+            let path = dir.join(format!("frame_{index:06}.jpg"));
+            write_atomically(&path, &jpeg)?;
+        }
+        video.recycle(frame);
+        index += 1;
+        progress.update(index, start.elapsed().as_secs_f64());
+    }
+    progress.finish();
+    let seconds = start.elapsed().as_secs_f64();
+    if index == 0 {
+        return Err(format!("{}: no frame could be read", args.video.display()));
+    }
+    let usage = detector.usage();
+    let summary_json = print_summary(
+        args,
+        &counter,
+        &summary,
+        index,
+        seconds,
+        detector.name(),
+        usage,
+    );
+    if let Some(path) = &args.json {
+        let doc = json!({
+            "video": args.video.display().to_string(),
+            "detector": detector.name(),
+            "width": width,
+            "height": height,
+            "fps": fps,
+            "frames": frames_json,
+            "summary": summary_json,
+        });
+        let text = serde_json::to_string(&doc).map_err(|e| format!("--json: {e}"))?;
+        write_atomically(path, text.as_bytes())?;
+        println!("wrote {}", path.display());
+    }
+    if let Some(path) = &args.csv {
+        write_atomically(path, csv.as_bytes())?;
+        println!("wrote {}", path.display());
+    }
+    if let Some(dir) = &args.annotate {
+        println!("wrote {index} annotated frames to {}", dir.display());
+    }
+    Ok(())
+}
+
+fn print_summary(
+    args: &CountArgs,
+    counter: &ZoneCounter,
+    summary: &[ZoneSummary],
+    frames: u64,
+    seconds: f64,
+    detector: &str,
+    usage: Option<(u64, u64)>,
+) -> Value {
+    println!("video: {}", args.video.display());
+    println!(
+        "{frames} frames in {seconds:.2} s ({:.1} frames/s), detector {detector}",
+        frames as f64 / seconds.max(1e-9)
+    );
+    if let Some((seen, ran)) = usage {
+        println!(
+            "the neural network ran on {ran} of {seen} frames ({:.1}%); the motion gate skipped the rest",
+            100.0 * ran as f64 / seen.max(1) as f64
+        );
+    }
+    let mut zones = serde_json::Map::new();
+    for (c, s) in counter.counts().iter().zip(summary) {
+        let mean = s.present_sum as f64 / frames as f64;
+        let classes = s
+            .by_class
+            .iter()
+            .map(|(k, v)| format!("{k} {v}"))
+            .collect::<Vec<_>>()
+            .join(", ");
+        match c.role {
+            ZoneRole::Line => println!(
+                "  {} (line, approach {}): {} arrivals [{classes}]",
+                c.zone,
+                c.approach.as_deref().unwrap_or("-"),
+                s.arrivals
+            ),
+            _ => println!(
+                "  {} (queue, approach {}): mean {mean:.2} present, max {}, occupied {:.1}% of frames",
+                c.zone,
+                c.approach.as_deref().unwrap_or("-"),
+                s.present_max,
+                100.0 * s.occupancy
+            ),
+        }
+        zones.insert(
+            c.zone.clone(),
+            json!({
+                "role": c.role.name(),
+                "approach": c.approach,
+                "mean_present": round4(mean),
+                "max_present": s.present_max,
+                "arrivals": s.arrivals,
+                "occupancy": round4(s.occupancy),
+                "by_class": s.by_class,
+            }),
+        );
+    }
+    json!({
+        "frames": frames,
+        "seconds": round4(seconds),
+        "frames_per_second": round4(frames as f64 / seconds.max(1e-9)),
+        "inferences": usage.map_or(frames, |u| u.1),
+        "zones": zones,
+    })
+}
+
+fn round4(v: f64) -> f64 {
+    (v * 1e4).round() / 1e4
+}
+
+fn round1(v: f32) -> f64 {
+    (f64::from(v) * 10.0).round() / 10.0
+}
+
+/// Writes `bytes` to a temporary file beside `path`, then renames it into place.
+fn write_atomically(path: &Path, bytes: &[u8]) -> Result<(), String> {
+    let file_name = path
+        .file_name()
+        .ok_or_else(|| format!("{}: not a file path", path.display()))?;
+    let mut temp_name = std::ffi::OsString::from(".");
+    temp_name.push(file_name);
+    temp_name.push(".partial");
+    let temp = path.with_file_name(temp_name);
+    let result = std::fs::write(&temp, bytes).and_then(|()| std::fs::rename(&temp, path));
+    result.map_err(|e| {
+        let _ = std::fs::remove_file(&temp);
+        format!("cannot write {}: {e}", path.display())
+    })
+}
+
+/// A progress line on standard error: a bar on a terminal, a line every 10% otherwise.
+struct Progress {
+    total: u64,
+    terminal: bool,
+    last_shown: f64,
+    last_decile: u64,
+}
+
+impl Progress {
+    fn new(total: u64) -> Self {
+        Progress {
+            total,
+            terminal: std::io::stderr().is_terminal(),
+            last_shown: -1.0,
+            last_decile: 0,
+        }
+    }
+
+    fn update(&mut self, done: u64, seconds: f64) {
+        let fps = done as f64 / seconds.max(1e-9);
+        let share = if self.total > 0 {
+            (done as f64 / self.total as f64).min(1.0)
+        } else {
+            0.0
+        };
+        if self.terminal {
+            if seconds - self.last_shown < 0.2 {
+                return;
+            }
+            self.last_shown = seconds;
+            let filled = (share * 30.0) as usize;
+            let bar = format!("{}{}", "=".repeat(filled), " ".repeat(30 - filled));
+            let mut err = std::io::stderr();
+            let _ = write!(
+                err,
+                "\r[{bar}] {done}/{} frames {:>3.0}% {fps:>6.1} frames/s",
+                self.total,
+                share * 100.0
+            );
+            let _ = err.flush();
+        } else {
+            let decile = (share * 10.0) as u64;
+            if decile > self.last_decile {
+                self.last_decile = decile;
+                eprintln!(
+                    "{done}/{} frames ({:.0}%), {fps:.1} frames/s",
+                    self.total,
+                    share * 100.0
+                );
+            }
+        }
+    }
+
+    fn finish(&self) {
+        if self.terminal {
+            eprintln!();
+        }
+    }
+}
