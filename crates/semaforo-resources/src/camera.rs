@@ -196,6 +196,12 @@ impl<D: CameraDevice + 'static> ManagedCamera<D> {
         lock(&self.slot).as_ref().is_some_and(|d| d.is_opened())
     }
 
+    /// Runs `f` on the open device (for what the trait does not cover, such as giving a
+    /// frame's buffer back to a source that pools them); `None` once released.
+    pub fn with_open<T>(&mut self, f: impl FnOnce(&mut D) -> T) -> Option<T> {
+        lock(&self.slot).as_mut().map(f)
+    }
+
     /// Releases the camera now (same as dropping it).
     pub fn close(self) {}
 }

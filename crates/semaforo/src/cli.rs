@@ -77,6 +77,10 @@ pub struct RunArgs {
     /// Stop by itself after this long (e.g. 30s, 5m, 1h30m), cleanly, with exit code 0.
     #[arg(long = "for", value_name = "DURATION", value_parser = parse_duration)]
     pub run_for: Option<Duration>,
+    /// Run on simulated time, as fast as the machine computes (needs --for; synthetic scenes
+    /// and video files only): for replays, tests and evaluation.
+    #[arg(long, requires = "run_for")]
+    pub fast: bool,
 }
 
 #[derive(Debug, Subcommand)]

@@ -109,11 +109,33 @@ pub fn clean_temp(sources: &Sources, dry_run: bool) -> ExitCode {
 }
 
 /// `semaforo run`
-pub fn run(sources: &Sources, run_for: Option<Duration>) -> ExitCode {
-    let config = match load_or_report(sources) {
+pub fn run(sources: &Sources, run_for: Option<Duration>, fast: bool) -> ExitCode {
+    let mut config = match load_or_report(sources) {
         Ok(c) => c,
         Err(code) => return code,
     };
+    if fast {
+        for (approach, source) in &mut config.cameras.sources {
+            match semaforo_vision::kind_of(source) {
+                "synthetic" | "testsrc" => {}
+                // A file read on simulated time is read as fast as it decodes.
+                "video-file" if !source.contains("pace=") => {
+                    let joiner = if source.contains('?') { '&' } else { '?' };
+                    source.push(joiner);
+                    source.push_str("pace=fast");
+                }
+                "video-file" => {}
+                kind => {
+                    eprintln!(
+                        "error: --fast runs on simulated time, which a live camera cannot follow: \
+                         camera {approach} is {kind} ({})",
+                        config::load::redact_credentials(source)
+                    );
+                    return ExitCode::from(2);
+                }
+            }
+        }
+    }
     let (log_guard, log_failure) = logging::install(&config.logging);
     if let Some(e) = log_failure {
         tracing::error!("cannot write the log files, logging to the console only: {e}");
@@ -122,8 +144,16 @@ pub fn run(sources: &Sources, run_for: Option<Duration>) -> ExitCode {
     if let Err(e) = shutdown.on_termination_signals() {
         tracing::warn!("cannot watch SIGINT/SIGTERM ({e}); stop with --for or kill -9");
     }
-    let clock = runtime::SystemClock::new();
-    let outcome = runtime::run(&config, &clock, &shutdown, run_for);
+    let outcome = if fast {
+        runtime::run(
+            &config,
+            &runtime::ManualClock::default(),
+            &shutdown,
+            run_for,
+        )
+    } else {
+        runtime::run(&config, &runtime::SystemClock::new(), &shutdown, run_for)
+    };
     let code = match outcome {
         Ok(summary) => {
             tracing::info!("{summary}");

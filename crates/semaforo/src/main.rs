@@ -51,6 +51,6 @@ fn main() -> ExitCode {
         Command::CleanTemp(args) => commands::clean_temp(&sources, args.dry_run),
         Command::Probe(args) => commands::probe(&sources, &args),
         Command::Count(args) => count::count(&args),
-        Command::Run(args) => commands::run(&sources, args.run_for),
+        Command::Run(args) => commands::run(&sources, args.run_for, args.fast),
     }
 }

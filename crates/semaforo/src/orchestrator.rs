@@ -30,13 +30,12 @@ pub enum Message {
         direction: String,
         timestamp: SystemTime,
     },
-    /// Vehicle counts per approach. The run loop sends it once vehicle detection gives it
-    /// counts (issue 7); until then a blind count would repeat the original's "dead camera =
-    /// 0 cars".
-    #[cfg_attr(not(test), allow(dead_code))]
+    /// Vehicles queued per approach, every `DECISION_INTERVAL`. `None` (JSON `null`) for an
+    /// approach whose camera or detector is not working: the original sent 0 there, which
+    /// an orchestrator cannot tell from an empty road.
     Status {
-        count_a: u32,
-        count_b: u32,
+        count_a: Option<u32>,
+        count_b: Option<u32>,
         timestamp: SystemTime,
     },
 }
@@ -365,8 +364,8 @@ mod tests {
             serde_json::json!({"type":"decision","direction":"A","timestamp":1764052981.0})
         );
         let status = Message::Status {
-            count_a: 5,
-            count_b: 3,
+            count_a: Some(5),
+            count_b: Some(3),
             timestamp: at(1),
         }
         .to_json();
@@ -386,16 +385,16 @@ mod tests {
             timestamp: at(10),
         });
         link.send(&Message::Status {
-            count_a: 4,
-            count_b: 1,
+            count_a: Some(4),
+            count_b: None,
             timestamp: at(11),
         });
         let (mut peer, _) = listener.accept().unwrap();
         assert_eq!(read_message(&mut peer)["type"], "decision");
         let status = read_message(&mut peer);
         assert_eq!(
-            (status["count_a"].as_u64(), status["count_b"].as_u64()),
-            (Some(4), Some(1))
+            (status["count_a"].as_u64(), status["count_b"].is_null()),
+            (Some(4), true)
         );
         drop(link);
     }

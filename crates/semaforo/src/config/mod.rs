@@ -71,6 +71,23 @@ pub struct CamerasConfig {
     pub fps: f64,
 }
 
+/// One camera's detection settings.
+#[derive(Debug, Clone)]
+pub struct CameraDetection {
+    pub approach: String,
+    pub detector: semaforo_vision::DetectorKind,
+    /// `None`: the synthetic scene's zones, or the whole picture.
+    pub zones: Option<PathBuf>,
+}
+
+#[derive(Debug, Clone)]
+pub struct DetectionConfig {
+    pub cameras: Vec<CameraDetection>,
+    /// `None`: look in the usual places.
+    pub model: Option<PathBuf>,
+    pub min_score: f32,
+}
+
 #[derive(Debug, Clone)]
 pub struct OrchestratorConfig {
     pub host: String,
@@ -97,6 +114,7 @@ pub struct Config {
     pub temp: TempConfig,
     pub frames: FramesConfig,
     pub cameras: CamerasConfig,
+    pub detection: DetectionConfig,
     /// `None` when `orchestrator.host` is empty: no orchestrator link.
     pub orchestrator: Option<OrchestratorConfig>,
     pub signal: SignalConfig,
@@ -164,6 +182,21 @@ impl Config {
                 width: r.int("cameras.width") as u32,
                 height: r.int("cameras.height") as u32,
                 fps: r.float("cameras.fps"),
+            },
+            detection: DetectionConfig {
+                cameras: ["a", "b"]
+                    .iter()
+                    .map(|c| CameraDetection {
+                        approach: c.to_ascii_uppercase(),
+                        detector: semaforo_vision::DetectorKind::parse(
+                            r.text(&format!("cameras.{c}.detector")),
+                        )
+                        .unwrap_or(semaforo_vision::DetectorKind::Auto),
+                        zones: non_empty_path(r.text(&format!("cameras.{c}.zones"))),
+                    })
+                    .collect(),
+                model: non_empty_path(r.text("detection.model")),
+                min_score: r.float("detection.min_score") as f32,
             },
             orchestrator: (!host.is_empty()).then(|| OrchestratorConfig {
                 host,
@@ -260,6 +293,12 @@ pub fn gather(sources: &Sources) -> Result<Inputs, Vec<ConfigError>> {
 /// Gathers and validates in one step.
 pub fn load(sources: &Sources) -> Result<Config, Vec<ConfigError>> {
     Config::from_inputs(&gather(sources)?)
+}
+
+/// A path setting where empty means "not set".
+fn non_empty_path(text: &str) -> Option<PathBuf> {
+    let t = text.trim();
+    (!t.is_empty()).then(|| PathBuf::from(t))
 }
 
 #[cfg(test)]

@@ -101,6 +101,7 @@ pub struct Spec {
 }
 
 const LEVELS: &[&str] = &["trace", "debug", "info", "warn", "error"];
+const DETECTORS: &[&str] = &["auto", "bgsub", "yolox"];
 
 /// All settings, grouped by TOML section.
 pub const SETTINGS: &[Spec] = &[
@@ -289,6 +290,49 @@ pub const SETTINGS: &[Spec] = &[
         kind: Kind::Float { min: 1.0, max: 60.0, unit: "frames per second" },
         default: Default::Float(15.0),
         help: "frame rate requested from cameras",
+    },
+    Spec {
+        key: "cameras.a.zones",
+        env: &["CAMERA_A_ZONES"],
+        kind: Kind::OptionalText,
+        default: Default::Text(""),
+        help: "zones file (TOML: queue polygons, count lines, masks) for camera A; empty: the synthetic scene's own zones, or the whole picture for other sources",
+    },
+    Spec {
+        key: "cameras.b.zones",
+        env: &["CAMERA_B_ZONES"],
+        kind: Kind::OptionalText,
+        default: Default::Text(""),
+        help: "zones file for camera B (as cameras.a.zones)",
+    },
+    Spec {
+        key: "cameras.a.detector",
+        env: &["CAMERA_A_DETECTOR"],
+        kind: Kind::Choice(DETECTORS),
+        default: Default::Text("auto"),
+        help: "vehicle detector of camera A: bgsub (background model), yolox (neural network on every frame) or auto (the network behind a motion gate; bgsub when the model is missing)",
+    },
+    Spec {
+        key: "cameras.b.detector",
+        env: &["CAMERA_B_DETECTOR"],
+        kind: Kind::Choice(DETECTORS),
+        default: Default::Text("auto"),
+        help: "vehicle detector of camera B (as cameras.a.detector)",
+    },
+    // --- detection ---
+    Spec {
+        key: "detection.model",
+        env: &["DETECTION_MODEL"],
+        kind: Kind::OptionalText,
+        default: Default::Text(""),
+        help: "YOLOX-Nano ONNX model file; empty: models/yolox_nano.onnx in the working directory or the project",
+    },
+    Spec {
+        key: "detection.min_score",
+        env: &["DETECTION_MIN_SCORE"],
+        kind: Kind::Float { min: 0.05, max: 0.95, unit: "score" },
+        default: Default::Float(0.3),
+        help: "least confidence of a YOLOX detection that counts",
     },
     // --- orchestrator ---
     Spec {

@@ -1,141 +1,197 @@
-//! The cameras of the run loop: one per approach, each behind a [`ManagedCamera`] guard so the
-//! resource tracker sees it open while it runs and released after.
+//! The cameras of the run loop, each on its own thread with its detector: one worker per
+//! approach reads the frames that are due, detects vehicles, counts them in the camera's zones
+//! and saves every `save_interval`th frame. The camera sits behind a [`ManagedCamera`] guard
+//! (opened on the worker's thread, released when the worker ends), so the resource tracker
+//! sees it open while it runs and released after.
 //!
-//! A camera that cannot be opened is logged and left out; the others keep running (the
-//! controller falls back to its fixed-time plan for an approach without detection).
+//! The loop asks every worker to catch up to "now" once per tick and collects their reports.
+//! On the real clock it waits for them no longer than [`REPORT_WAIT`]: a slow detector gets its
+//! counts in a later tick and never holds up the signal. On a simulated clock the loop waits
+//! for every report, so a run is the same every time.
+//!
+//! A camera that cannot be opened, or a detector that cannot be built, is logged and that
+//! approach reports "no detection"; the others keep running, and the controller serves an
+//! approach without detection on recall (all of them without: its fixed-time plan).
 
+use std::sync::mpsc::{self, Receiver, RecvTimeoutError, Sender};
+use std::sync::Arc;
+use std::thread::{Scope, ScopedJoinHandle};
 use std::time::Duration;
 
-use semaforo_resources::{FrameStore, ManagedCamera, ResourceTracker, SaveOutcome};
+use semaforo_resources::{CameraProperty, FrameStore, ManagedCamera, ResourceTracker, SaveOutcome};
 use semaforo_signal::HeadState;
-use semaforo_vision::{AspectFeed, Requested, Source};
+use semaforo_vision::synthetic::LAYOUT;
+use semaforo_vision::{
+    build_detector, kind_of, Detection, Detector, DetectorSettings, Requested, Source,
+    TrackerOptions, ZoneCounter, ZoneSet,
+};
 
 use super::signal::aspect_of;
 use super::timings::StageTimings;
 use crate::config::load::redact_credentials;
 use crate::config::Config;
 
-struct Slot {
-    approach: String,
-    camera: ManagedCamera<Source>,
-    /// Set for synthetic scenes: how the signal's aspect reaches the scene.
-    feed: Option<AspectFeed>,
-    period: Duration,
-    next_due: Duration,
-    frames: u64,
-}
+/// Longest the loop waits for the workers' reports in a tick on the real clock.
+pub const REPORT_WAIT: Duration = Duration::from_millis(40);
 
-pub struct Cameras {
-    slots: Vec<Slot>,
-    save_interval: u64,
-}
+/// More frames than this in one catch-up means the camera fell behind; the rest are skipped.
+const MAX_FRAMES_PER_POLL: u32 = 16;
 
-/// What one poll produced.
+/// A camera without a good frame for this long counts as failed (no detection).
+const STALE_AFTER: Duration = Duration::from_secs(3);
+
+/// What one worker did since its last report.
 #[derive(Debug, Default)]
-pub struct Polled {
+pub struct Report {
     pub frames: u64,
     pub saved: u64,
+    /// Vehicles in the approach's queue zones after the last frame.
+    pub queue: u32,
+    /// Vehicles that crossed the approach's lines since the last report.
+    pub arrivals: u32,
+    /// Whether the counts mean something (camera and detector working).
+    pub healthy: bool,
+    pub timings: StageTimings,
+    /// For a gated detector: frames seen and frames inferred, since the start.
+    pub usage: Option<(u64, u64)>,
 }
 
-impl Cameras {
-    pub fn open(config: &Config, tracker: &ResourceTracker, now: Duration) -> Self {
-        let c = &config.cameras;
-        let mut slots = Vec::new();
-        let requested = Requested {
-            width: c.width,
-            height: c.height,
-            fps: c.fps,
-        };
-        let mut failed = 0;
-        for (approach, source) in &c.sources {
-            let shown = redact_credentials(source);
-            let label = format!("camera {approach} ({shown})");
-            let mut feed = None;
-            let source = with_scene_defaults(source, slots.len() + failed);
-            let opened = ManagedCamera::open(tracker, label, || {
-                let opened = Source::open(&source, requested)?;
-                feed = opened.aspect_feed();
-                Ok(opened)
+enum Request {
+    /// Catch up to this time, showing the scene this head.
+    Poll { now: Duration, head: HeadState },
+}
+
+/// The loop's handle on one camera worker.
+pub struct Worker<'scope> {
+    pub approach: String,
+    requests: Sender<Request>,
+    reports: Receiver<Report>,
+    thread: Option<ScopedJoinHandle<'scope, ()>>,
+    /// A request is out and its report has not come back.
+    busy: bool,
+    /// Frames read so far, for the status line.
+    pub frames: u64,
+    /// The latest counts and whether they mean something.
+    pub queue: u32,
+    pub healthy: bool,
+    /// Arrivals reported and not yet handed to the controller.
+    pub arrivals: u32,
+    pub usage: Option<(u64, u64)>,
+}
+
+/// Everything a worker needs from the loop, shared by reference.
+pub struct Shared<'env> {
+    pub config: &'env Config,
+    pub tracker: &'env ResourceTracker,
+    pub store: Option<Arc<FrameStore>>,
+}
+
+/// Starts one worker per configured camera inside `scope`.
+pub fn start<'scope, 'env>(
+    scope: &'scope Scope<'scope, 'env>,
+    shared: &'env Shared<'env>,
+    now: Duration,
+) -> Vec<Worker<'scope>> {
+    let mut workers = Vec::new();
+    for (index, (approach, source)) in shared.config.cameras.sources.iter().enumerate() {
+        let (request_tx, request_rx) = mpsc::channel();
+        let (report_tx, report_rx) = mpsc::channel();
+        let approach_name = approach.clone();
+        let source = with_scene_defaults(source, index);
+        let spawned = std::thread::Builder::new()
+            .name(format!("camera-{approach}"))
+            .spawn_scoped(scope, move || {
+                worker(shared, &approach_name, &source, now, request_rx, report_tx)
             });
-            match opened {
-                Ok(camera) => {
-                    tracing::info!(
-                        "camera {approach}: {shown} open, {}x{} at {} fps",
-                        c.width,
-                        c.height,
-                        c.fps
-                    );
-                    slots.push(Slot {
-                        approach: approach.clone(),
-                        camera,
-                        feed,
-                        period: Duration::from_secs_f64(1.0 / c.fps),
-                        next_due: now,
-                        frames: 0,
-                    });
-                }
-                // One bad camera does not stop the others.
-                Err(e) => {
-                    failed += 1;
-                    tracing::error!("{e}; approach {approach} has no camera");
-                }
-            }
-        }
-        Cameras {
-            slots,
-            save_interval: config.frames.save_interval,
+        match spawned {
+            Ok(thread) => workers.push(Worker {
+                approach: approach.clone(),
+                requests: request_tx,
+                reports: report_rx,
+                thread: Some(thread),
+                busy: false,
+                frames: 0,
+                queue: 0,
+                healthy: false,
+                arrivals: 0,
+                usage: None,
+            }),
+            Err(e) => tracing::error!("camera {approach}: cannot start its thread: {e}"),
         }
     }
+    workers
+}
 
-    /// Shows each approach's head to its camera's scene (synthetic scenes obey it; real
-    /// cameras watch real signals).
-    pub fn show(&self, groups: &[String], heads: &[HeadState]) {
-        for slot in &self.slots {
-            let Some(feed) = &slot.feed else { continue };
-            if let Some(i) = groups.iter().position(|g| *g == slot.approach) {
-                feed.set(aspect_of(heads[i]));
-            }
+impl Worker<'_> {
+    /// Asks the worker to catch up to `now` (unless it is still busy with the last request).
+    pub fn request(&mut self, now: Duration, head: HeadState) {
+        if self.busy || self.thread.is_none() {
+            return;
+        }
+        if self.requests.send(Request::Poll { now, head }).is_ok() {
+            self.busy = true;
+        } else {
+            self.ended();
         }
     }
 
-    /// Frames read per camera so far, for the status line's frame rates.
-    pub fn frame_counts(&self) -> Vec<(&str, u64)> {
-        self.slots
-            .iter()
-            .map(|s| (s.approach.as_str(), s.frames))
-            .collect()
-    }
-
-    pub fn len(&self) -> usize {
-        self.slots.len()
-    }
-
-    /// Reads every frame that is due by `now` (a camera faster than the tick gives several
-    /// per tick), and saves every `save_interval`th frame.
-    pub fn poll(
+    /// Takes the worker's report if it is back within `wait` (`None`: wait for it).
+    pub fn collect(
         &mut self,
-        now: Duration,
-        store: Option<&FrameStore>,
+        wait: Option<Duration>,
         timings: &mut StageTimings,
-    ) -> Polled {
-        let mut polled = Polled::default();
-        for slot in &mut self.slots {
-            let mut read_this_tick = 0;
-            while now >= slot.next_due {
-                if read_this_tick == MAX_FRAMES_PER_POLL {
-                    // Fell behind (a stalled loop): skip ahead rather than burst.
-                    slot.next_due = now + slot.period;
-                    break;
-                }
-                slot.next_due += slot.period;
-                read_this_tick += 1;
-                if slot.read_one(self.save_interval, store, timings) {
-                    polled.saved += 1;
-                }
-                polled.frames += 1;
+    ) -> Option<Report> {
+        if !self.busy {
+            return None;
+        }
+        let report = match wait {
+            None => self
+                .reports
+                .recv()
+                .map_err(|_| RecvTimeoutError::Disconnected),
+            Some(w) => self.reports.recv_timeout(w),
+        };
+        match report {
+            Ok(mut report) => {
+                self.busy = false;
+                self.frames += report.frames;
+                self.queue = report.queue;
+                self.healthy = report.healthy;
+                self.arrivals += report.arrivals;
+                self.usage = report.usage;
+                timings.absorb(&mut report.timings);
+                Some(report)
+            }
+            Err(RecvTimeoutError::Timeout) => None,
+            Err(RecvTimeoutError::Disconnected) => {
+                self.ended();
+                None
             }
         }
-        polled
+    }
+
+    /// The worker's thread is gone (its camera could not open, or it panicked).
+    fn ended(&mut self) {
+        self.busy = false;
+        self.healthy = false;
+        if let Some(thread) = self.thread.take() {
+            if thread.join().is_err() {
+                tracing::error!(
+                    "camera {}: its thread panicked; no detection for it",
+                    self.approach
+                );
+            }
+        }
+    }
+
+    /// Stops the worker and waits for its thread (the camera is released on it).
+    pub fn stop(mut self) {
+        drop(self.requests);
+        if let Some(thread) = self.thread.take() {
+            if thread.join().is_err() {
+                tracing::error!("camera {}: its thread panicked", self.approach);
+            }
+        }
     }
 }
 
@@ -152,17 +208,190 @@ fn with_scene_defaults(source: &str, index: usize) -> String {
     }
 }
 
-/// More frames than this in one poll means the loop stalled; the rest are skipped.
-const MAX_FRAMES_PER_POLL: u32 = 16;
+/// The worker's state on its own thread.
+struct Camera {
+    approach: String,
+    camera: ManagedCamera<Source>,
+    feed: Option<semaforo_vision::AspectFeed>,
+    detector: Option<Box<dyn Detector>>,
+    counter: Option<ZoneCounter>,
+    detections: Vec<Detection>,
+    period: Duration,
+    next_due: Duration,
+    frames: u64,
+    last_good: Duration,
+    detector_failed: bool,
+}
 
-impl Slot {
-    /// Reads one frame and saves it if it is the `save_interval`th; true if one was saved.
+fn worker(
+    shared: &Shared<'_>,
+    approach: &str,
+    source: &str,
+    now: Duration,
+    requests: Receiver<Request>,
+    reports: Sender<Report>,
+) {
+    let Some(mut camera) = open_camera(shared, approach, source, now) else {
+        return;
+    };
+    let save_interval = shared.config.frames.save_interval;
+    while let Ok(Request::Poll { now, head }) = requests.recv() {
+        if let Some(feed) = &camera.feed {
+            feed.set(aspect_of(head));
+        }
+        let report = camera.poll(now, save_interval, shared.store.as_deref());
+        if reports.send(report).is_err() {
+            break;
+        }
+    }
+    let frames = camera.frames;
+    drop(camera);
+    tracing::debug!("camera {approach}: released after {frames} frames");
+}
+
+fn open_camera(shared: &Shared<'_>, approach: &str, source: &str, now: Duration) -> Option<Camera> {
+    let config = shared.config;
+    let c = &config.cameras;
+    let shown = redact_credentials(source);
+    let label = format!("camera {approach} ({shown})");
+    let requested = Requested {
+        width: c.width,
+        height: c.height,
+        fps: c.fps,
+    };
+    let mut feed = None;
+    let camera = match ManagedCamera::open(shared.tracker, label, || {
+        let opened = Source::open(source, requested)?;
+        feed = opened.aspect_feed();
+        Ok(opened)
+    }) {
+        Ok(camera) => camera,
+        // One bad camera does not stop the others.
+        Err(e) => {
+            tracing::error!("{e}; approach {approach} has no camera and no detection");
+            return None;
+        }
+    };
+    let width = camera
+        .get(CameraProperty::FrameWidth)
+        .unwrap_or(f64::from(c.width)) as u32;
+    let height = camera
+        .get(CameraProperty::FrameHeight)
+        .unwrap_or(f64::from(c.height)) as u32;
+    let fps = camera.get(CameraProperty::Fps).unwrap_or(c.fps);
+    let camera_config = config
+        .detection
+        .cameras
+        .iter()
+        .find(|d| d.approach == approach);
+    let (detector, counter) = match camera_config {
+        Some(d) => match detection_for(config, approach, source, d, width, height, fps) {
+            Ok((detector, counter)) => (Some(detector), Some(counter)),
+            Err(e) => {
+                tracing::error!("camera {approach}: no detection: {e}");
+                (None, None)
+            }
+        },
+        None => (None, None),
+    };
+    tracing::info!(
+        "camera {approach}: {shown} open, {width}x{height} at {fps} fps, detector {}",
+        detector.as_ref().map_or("none", |d| d.name())
+    );
+    Some(Camera {
+        approach: approach.to_string(),
+        camera,
+        feed,
+        detector,
+        counter,
+        detections: Vec::new(),
+        period: Duration::from_secs_f64(1.0 / c.fps),
+        next_due: now,
+        frames: 0,
+        last_good: now,
+        detector_failed: false,
+    })
+}
+
+/// The camera's zones and detector.
+fn detection_for(
+    config: &Config,
+    approach: &str,
+    source: &str,
+    d: &crate::config::CameraDetection,
+    width: u32,
+    height: u32,
+    fps: f64,
+) -> Result<(Box<dyn Detector>, ZoneCounter), String> {
+    let approaches: Vec<&str> = config
+        .cameras
+        .sources
+        .iter()
+        .map(|(a, _)| a.as_str())
+        .collect();
+    let zones = match &d.zones {
+        Some(path) => ZoneSet::load(path, width, height, &approaches).map_err(|e| e.to_string())?,
+        None if kind_of(source) == "synthetic" => LAYOUT.zones(width, height, approach),
+        None => {
+            tracing::warn!(
+                "camera {approach}: no zones file (cameras.{}.zones): the whole picture counts as \
+                 approach {approach}'s queue",
+                approach.to_ascii_lowercase()
+            );
+            ZoneSet::whole_frame(width, height, approach)
+        }
+    };
+    let settings = DetectorSettings {
+        model: config.detection.model.clone(),
+        min_score: config.detection.min_score,
+        fps: fps as f32,
+        ..DetectorSettings::new(d.detector)
+    };
+    let built = build_detector(&settings, width, height, &zones).map_err(|e| e.to_string())?;
+    if let Some(warning) = built.fallback {
+        tracing::warn!("camera {approach}: {warning}");
+    }
+    Ok((
+        built.detector,
+        ZoneCounter::new(zones, TrackerOptions::default()),
+    ))
+}
+
+impl Camera {
+    /// Reads every frame due by `now`, detecting and counting on each.
+    fn poll(&mut self, now: Duration, save_interval: u64, store: Option<&FrameStore>) -> Report {
+        let mut report = Report::default();
+        let mut read_this_poll = 0;
+        while now >= self.next_due {
+            if read_this_poll == MAX_FRAMES_PER_POLL {
+                // Fell behind (a stalled loop): skip ahead rather than burst.
+                self.next_due = now + self.period;
+                break;
+            }
+            self.next_due += self.period;
+            read_this_poll += 1;
+            if self.read_one(now, save_interval, store, &mut report) {
+                report.saved += 1;
+            }
+        }
+        let counting = self.detector.is_some() && !self.detector_failed;
+        report.healthy = counting && now.saturating_sub(self.last_good) < STALE_AFTER;
+        if let Some(counter) = &self.counter {
+            report.queue = counter.approach(&self.approach).queue;
+        }
+        report.usage = self.detector.as_ref().and_then(|d| d.usage());
+        report
+    }
+
+    /// Reads, detects, counts and maybe saves one frame; true if it was saved.
     fn read_one(
         &mut self,
+        now: Duration,
         save_interval: u64,
         store: Option<&FrameStore>,
-        timings: &mut StageTimings,
+        report: &mut Report,
     ) -> bool {
+        let timings = &mut report.timings;
         let frame = match timings.time("camera_read", || self.camera.read()) {
             Ok(frame) => frame,
             Err(e) => {
@@ -171,7 +400,36 @@ impl Slot {
             }
         };
         self.frames += 1;
-        let Some(store) = store else { return false };
+        report.frames += 1;
+        self.last_good = now;
+        if let (Some(detector), Some(counter)) = (&mut self.detector, &mut self.counter) {
+            let detections = &mut self.detections;
+            match timings.time("detect", || detector.detect(&frame, detections)) {
+                Ok(()) => {
+                    self.detector_failed = false;
+                    timings.time("count", || counter.update(detections));
+                    report.arrivals += counter.approach(&self.approach).arrivals;
+                }
+                Err(e) => {
+                    if !self.detector_failed {
+                        tracing::error!("camera {}: detection failed: {e}", self.approach);
+                    }
+                    self.detector_failed = true;
+                }
+            }
+        }
+        let saved = store.is_some_and(|store| self.save(&frame, store, save_interval, timings));
+        self.camera.with_open(|source| source.recycle(frame));
+        saved
+    }
+
+    fn save(
+        &self,
+        frame: &semaforo_vision::Frame,
+        store: &FrameStore,
+        save_interval: u64,
+        timings: &mut StageTimings,
+    ) -> bool {
         if self.frames % save_interval != 0 {
             return false;
         }

@@ -13,6 +13,11 @@ pub trait Clock: Send + Sync {
     fn elapsed(&self) -> Duration;
     /// Sleeps until `elapsed() >= deadline` or shutdown is requested; true if shutdown was.
     fn sleep_until(&self, deadline: Duration, shutdown: &Shutdown) -> bool;
+    /// Whether time only moves when the loop sleeps (simulated time): then the loop waits for
+    /// its workers instead of leaving them behind, and a run is the same every time.
+    fn is_simulated(&self) -> bool {
+        false
+    }
 }
 
 pub struct SystemClock {
@@ -48,10 +53,8 @@ impl Clock for SystemClock {
     }
 }
 
-#[cfg(test)]
 pub use manual::ManualClock;
 
-#[cfg(test)]
 mod manual {
     use std::sync::atomic::{AtomicU64, Ordering};
     use std::sync::Arc;
@@ -59,7 +62,8 @@ mod manual {
 
     use super::{Clock, Shutdown};
 
-    /// A clock that jumps to each deadline at once.
+    /// A clock that jumps to each deadline at once: simulated time for tests and for
+    /// `semaforo run --fast` (synthetic scenes and files, as fast as the machine computes).
     #[derive(Clone, Default)]
     pub struct ManualClock {
         nanos: Arc<AtomicU64>,
@@ -75,8 +79,13 @@ mod manual {
                 .fetch_max(deadline.as_nanos() as u64, Ordering::SeqCst);
             shutdown.is_requested()
         }
+
+        fn is_simulated(&self) -> bool {
+            true
+        }
     }
 
+    #[cfg(test)]
     #[test]
     fn manual_clock_jumps_to_deadlines_and_never_goes_back() {
         let clock = ManualClock::default();

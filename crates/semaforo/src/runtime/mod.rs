@@ -13,19 +13,18 @@ mod signal;
 mod status_line;
 mod timings;
 
-#[cfg(test)]
-pub use clock::ManualClock;
-pub use clock::{Clock, SystemClock};
+pub use clock::{Clock, ManualClock, SystemClock};
 pub use shutdown::Shutdown;
 
 use std::fmt;
+use std::sync::Arc;
 use std::time::{Duration, SystemTime};
 
 use semaforo_resources::{global_tracker, FrameStore, FrameStoreConfig, ResourceTracker};
+use semaforo_signal::DetectorReading;
 
 use crate::config::Config;
 use crate::orchestrator::{LinkSettings, Message, OrchestratorLink};
-use cameras::Cameras;
 use housekeeping::Housekeeping;
 use signal::Signal;
 use status_line::StatusLine;
@@ -64,8 +63,7 @@ impl fmt::Display for RunSummary {
     }
 }
 
-/// What this build's run loop does and does not do yet, said at start so nobody mistakes the
-/// bring-up loop for a working controller.
+/// Says what is starting and from which configuration.
 fn announce(config: &Config) {
     tracing::info!(
         "semaforo {} starting (configuration: {})",
@@ -80,12 +78,6 @@ fn announce(config: &Config) {
     for line in config.describe().lines().filter(|l| !l.is_empty()) {
         tracing::debug!("config {line}");
     }
-    tracing::warn!(
-        "bring-up loop: this build has no video decoding, vehicle detection or orchestrator link \
-         yet (each comes with its own issue); the signal controller runs its fixed-time \
-         fail-safe plan, synthetic scenes obey it, frames are saved to the frame store, \
-         resources are tracked and logged"
-    );
 }
 
 fn open_orchestrator_link(config: &Config) -> Option<OrchestratorLink> {
@@ -104,8 +96,7 @@ fn open_orchestrator_link(config: &Config) -> Option<OrchestratorLink> {
     match OrchestratorLink::start(settings) {
         Ok(link) => {
             tracing::info!(
-                "orchestrator {}:{}: decisions go out in the original wire format; status \
-                 messages need vehicle counts, which this build does not have yet",
+                "orchestrator {}:{}: decisions and status go out in the original wire format",
                 o.host,
                 o.port
             );
@@ -144,13 +135,7 @@ fn open_frame_store(config: &Config) -> Option<FrameStore> {
 /// Ends the current interval safely before exit, as a controller going dark must: the green
 /// gets its full yellow and red clearance, then all heads are red. Bounded by yellow + red
 /// clearance + one second; this wait ignores the shutdown request that got us here.
-fn stop_safely(
-    config: &Config,
-    clock: &dyn Clock,
-    signal: &mut Signal,
-    cameras: &Cameras,
-    mut next: Duration,
-) {
+fn stop_safely(config: &Config, clock: &dyn Clock, signal: &mut Signal, mut next: Duration) {
     let start = clock.elapsed();
     signal.request_stop(start);
     let limit = start + config.signal.yellow + config.signal.red_clearance + Duration::from_secs(1);
@@ -159,7 +144,6 @@ fn stop_safely(
         next += TICK;
         clock.sleep_until(next, &keep_waiting);
         signal.tick(clock.elapsed());
-        cameras.show(signal.groups(), signal.heads());
     }
     if signal.is_all_red() {
         tracing::info!(
@@ -197,80 +181,126 @@ pub fn run_with_tracker(
     tracker.watch_disk(config.logging.dir.clone());
     tracker.watch_disk(config.frames.dir.clone());
     let mut housekeeping = Housekeeping::new(config, clock.elapsed());
-    let store = open_frame_store(config);
-    let mut cameras = Cameras::open(config, tracker, clock.elapsed());
+    let shared = cameras::Shared {
+        config,
+        tracker,
+        store: open_frame_store(config).map(Arc::new),
+    };
     let mut signal = Signal::new(config, clock.elapsed())?;
     let link = open_orchestrator_link(config);
-
+    // Wall-clock time of the loop's zero: messages are stamped with it plus loop time, so a
+    // run on simulated time stamps them in simulated time.
+    let wall_zero = SystemTime::now() - clock.elapsed();
     let mut summary = RunSummary::default();
-    tracing::info!(
-        "running: {} camera(s), tick {} ms{}",
-        cameras.len(),
-        TICK.as_millis(),
-        run_for.map_or(String::new(), |d| format!(
-            ", for {}",
-            humantime::format_duration(d)
-        ))
-    );
     let mut timings = StageTimings::default();
-    let mut next_status = clock.elapsed();
-    let mut status_line = StatusLine::new(config.logging.to_console, clock.elapsed());
-    let mut next = clock.elapsed();
-    loop {
-        let now = clock.elapsed();
-        if let Some(limit) = run_for {
-            if now >= limit {
-                summary.stop_reason = format!("--for {}", humantime::format_duration(limit));
+    std::thread::scope(|scope| {
+        let mut workers = cameras::start(scope, &shared, clock.elapsed());
+        tracing::info!(
+            "running: {} camera(s), tick {} ms{}",
+            workers.len(),
+            TICK.as_millis(),
+            run_for.map_or(String::new(), |d| format!(
+                ", for {}",
+                humantime::format_duration(d)
+            ))
+        );
+        // On simulated time nothing moves while the loop waits, so it waits for every report.
+        let wait = (!clock.is_simulated()).then_some(cameras::REPORT_WAIT);
+        let mut next_status = clock.elapsed();
+        let mut status_line = StatusLine::new(config.logging.to_console, clock.elapsed());
+        let mut next = clock.elapsed();
+        loop {
+            let now = clock.elapsed();
+            if let Some(limit) = run_for {
+                if now >= limit {
+                    summary.stop_reason = format!("--for {}", humantime::format_duration(limit));
+                    break;
+                }
+            }
+            for worker in &mut workers {
+                let head = signal.head_of(&worker.approach);
+                worker.request(now, head);
+            }
+            for worker in &mut workers {
+                if let Some(report) = worker.collect(wait, &mut timings) {
+                    summary.frames += report.frames;
+                    summary.frames_saved += report.saved;
+                }
+            }
+            for worker in &mut workers {
+                let reading = if worker.healthy {
+                    DetectorReading::new(worker.queue, std::mem::take(&mut worker.arrivals))
+                } else {
+                    DetectorReading::FAILED
+                };
+                signal.set_reading(&worker.approach, reading);
+            }
+            let began = timings.time("signal_tick", || signal.tick(now));
+            let stamp = wall_zero + now;
+            if let Some(link) = &link {
+                for group in began {
+                    let direction = signal.groups()[group].clone();
+                    link.send(&Message::Decision {
+                        direction,
+                        timestamp: stamp,
+                    });
+                }
+            }
+            if now >= next_status {
+                let count = |approach: &str| signal.counted(approach);
+                tracing::debug!("status: {}", signal.describe());
+                if let Some(link) = &link {
+                    link.send(&Message::Status {
+                        count_a: count("A"),
+                        count_b: count("B"),
+                        timestamp: stamp,
+                    });
+                }
+                next_status = now + config.signal.decision_interval;
+            }
+            housekeeping.tick(now, tracker, shared.store.as_deref(), &mut timings);
+            if status_line.due(now) {
+                let counts: Vec<(&str, u64)> = workers
+                    .iter()
+                    .map(|w| (w.approach.as_str(), w.frames))
+                    .collect();
+                let rates = status_line.rates(now, &counts);
+                let link_state = link.as_ref().map_or(String::new(), |l| {
+                    let s = l.statistics();
+                    let state = if s.connected { "connected" } else { "away" };
+                    format!(
+                        " | orchestrator {state}, {} sent, {} waiting",
+                        s.sent, s.queued
+                    )
+                });
+                let text = format!(
+                    "{} | {} | {rates}{link_state}",
+                    signal.describe(),
+                    signal.queues()
+                );
+                status_line.draw(now, &text);
+            }
+            summary.ticks += 1;
+            next += TICK;
+            if clock.sleep_until(next, shutdown) {
+                summary.stop_reason = shutdown.reason().unwrap_or_default();
                 break;
             }
         }
-        let began = timings.time("signal_tick", || signal.tick(now));
-        if let Some(link) = &link {
-            for group in began {
-                let direction = signal.groups()[group].clone();
-                link.send(&Message::Decision {
-                    direction,
-                    timestamp: SystemTime::now(),
-                });
+        status_line.finish();
+        stop_safely(config, clock, &mut signal, next);
+        for worker in workers {
+            if let Some((seen, ran)) = worker.usage {
+                tracing::info!(
+                    "camera {}: the detector's network ran on {ran} of {seen} frames ({:.1}%), \
+                     the motion gate skipped the rest",
+                    worker.approach,
+                    100.0 * ran as f64 / seen.max(1) as f64
+                );
             }
+            worker.stop();
         }
-        if now >= next_status {
-            // No counts without detection: the status goes to the log only; the orchestrator's
-            // status message (counts per approach) waits for the detection issue rather than
-            // reporting a blind camera as "0 cars" as the original did.
-            tracing::debug!("status: {}", signal.describe());
-            next_status = now + config.signal.decision_interval;
-        }
-        cameras.show(signal.groups(), signal.heads());
-        let polled = cameras.poll(now, store.as_ref(), &mut timings);
-        summary.frames += polled.frames;
-        summary.frames_saved += polled.saved;
-        housekeeping.tick(now, tracker, store.as_ref(), &mut timings);
-        if status_line.due(now) {
-            let rates = status_line.rates(now, &cameras.frame_counts());
-            let link_state = link.as_ref().map_or(String::new(), |l| {
-                let s = l.statistics();
-                let state = if s.connected { "connected" } else { "away" };
-                format!(
-                    " | orchestrator {state}, {} sent, {} waiting",
-                    s.sent, s.queued
-                )
-            });
-            let text = format!(
-                "{} | {rates} | no counts (no detection){link_state}",
-                signal.describe()
-            );
-            status_line.draw(now, &text);
-        }
-        summary.ticks += 1;
-        next += TICK;
-        if clock.sleep_until(next, shutdown) {
-            summary.stop_reason = shutdown.reason().unwrap_or_default();
-            break;
-        }
-    }
-    status_line.finish();
-    stop_safely(config, clock, &mut signal, &cameras, next);
+    });
     summary.ran_for = clock.elapsed();
     summary.greens = signal
         .groups()
@@ -278,7 +308,6 @@ pub fn run_with_tracker(
         .cloned()
         .zip(signal.greens.iter().copied())
         .collect();
-    drop(cameras);
     if let Some(link) = &link {
         let stats = link.statistics();
         tracing::info!(
@@ -289,7 +318,7 @@ pub fn run_with_tracker(
         );
     }
     drop(link);
-    summary.leaks = housekeeping.finish(tracker, store.as_ref(), &mut timings);
+    summary.leaks = housekeeping.finish(tracker, shared.store.as_deref(), &mut timings);
     Ok(summary)
 }
 
@@ -343,7 +372,7 @@ mod tests {
         assert_eq!(summary.frames, 2 * 6000);
         assert_eq!(summary.frames_saved, 2 * 6000 / 50);
         assert_eq!(summary.leaks, 0);
-        // No detection: the fail-safe fixed-time plan serves both approaches in turn.
+        // Detection on both synthetic scenes: the compare policy serves both approaches.
         assert!(
             summary.greens.iter().all(|(_, n)| *n >= 5),
             "{:?}",

@@ -1,9 +1,10 @@
 //! The signal controller of the run loop: `semaforo-signal`'s state machine, driven at the
 //! loop's tick, its head states handed to the cameras' scenes.
 //!
-//! This build has no vehicle detection, so every detector reading is "failed": the controller
-//! does what a real one does when detection is lost, runs its fixed-time fail-safe plan, and
-//! says so. The configured policy takes over when detection arrives (the detection issue).
+//! The cameras' counts arrive as detector readings, one per approach; an approach whose camera
+//! or detector is not working reads "failed", and the controller does what a real one does:
+//! it serves that approach on recall, and runs its fixed-time fail-safe plan when every
+//! approach has lost detection, and says so.
 
 use std::time::Duration;
 
@@ -77,8 +78,7 @@ impl Signal {
             .context("the signal controller cannot run with these timings")?;
         tracing::info!(
             "signal controller: approaches {}, policy {policy}, min green {:?}, max green {:?}, \
-             yellow {:?}, red clearance {:?}; no detection in this build, so it runs its \
-             fixed-time fail-safe plan",
+             yellow {:?}, red clearance {:?}",
             groups.join(" and "),
             s.min_green,
             s.max_green,
@@ -101,11 +101,6 @@ impl Signal {
         &self.groups
     }
 
-    /// The heads after the last tick, one per group.
-    pub fn heads(&self) -> &[HeadState] {
-        &self.heads
-    }
-
     /// Advances the controller to `now`; returns the groups whose green began.
     pub fn tick(&mut self, now: Duration) -> Vec<usize> {
         let mut began = Vec::new();
@@ -119,10 +114,11 @@ impl Signal {
                     self.greens[i] += 1;
                     began.push(i);
                     tracing::info!(
-                        "approach {} green ({} mode, {} plan)",
+                        "approach {} green ({} mode, {} plan); {}",
                         self.groups[i],
                         out.status.mode,
-                        out.status.policy
+                        out.status.policy,
+                        describe_readings(&self.groups, &self.readings)
                     );
                 } else {
                     tracing::debug!("approach {} {new}", self.groups[i]);
@@ -131,6 +127,33 @@ impl Signal {
             }
         }
         began
+    }
+
+    /// The head shown to `approach` (red for an unknown one).
+    pub fn head_of(&self, approach: &str) -> HeadState {
+        self.groups
+            .iter()
+            .position(|g| g == approach)
+            .map_or(HeadState::Red, |i| self.heads[i])
+    }
+
+    /// Sets the detector reading the next tick uses for `approach`.
+    pub fn set_reading(&mut self, approach: &str, reading: DetectorReading) {
+        if let Some(i) = self.groups.iter().position(|g| g == approach) {
+            self.readings[i] = reading;
+        }
+    }
+
+    /// The queue counted on `approach`, `None` when its detection is not working.
+    pub fn counted(&self, approach: &str) -> Option<u32> {
+        let i = self.groups.iter().position(|g| g == approach)?;
+        let r = self.readings[i];
+        r.healthy.then_some(r.queue)
+    }
+
+    /// The counts behind the decisions, for the status line and the log.
+    pub fn queues(&self) -> String {
+        describe_readings(&self.groups, &self.readings)
     }
 
     /// Ends the current interval safely: the green (if any) gets its yellow and red clearance,
@@ -161,4 +184,20 @@ impl Signal {
             status.mode
         )
     }
+}
+
+/// `queues A 5, B 2` (`A -` for an approach without working detection).
+fn describe_readings(groups: &[String], readings: &[DetectorReading]) -> String {
+    let parts: Vec<String> = groups
+        .iter()
+        .zip(readings)
+        .map(|(g, r)| {
+            if r.healthy {
+                format!("{g} {}", r.queue)
+            } else {
+                format!("{g} -")
+            }
+        })
+        .collect();
+    format!("queues {}", parts.join(", "))
 }

@@ -31,16 +31,31 @@ impl StageTimings {
     }
 
     pub fn record(&mut self, stage: &'static str, took: Duration) {
-        let entry = match self.stages.iter_mut().find(|(name, _)| *name == stage) {
-            Some((_, s)) => s,
-            None => {
-                self.stages.push((stage, Stage::default()));
-                &mut self.stages.last_mut().expect("just pushed").1
-            }
-        };
+        let entry = self.entry(stage);
         entry.count += 1;
         entry.total += took;
         entry.max = entry.max.max(took);
+    }
+
+    fn entry(&mut self, stage: &'static str) -> &mut Stage {
+        let at = match self.stages.iter().position(|(name, _)| *name == stage) {
+            Some(at) => at,
+            None => {
+                self.stages.push((stage, Stage::default()));
+                self.stages.len() - 1
+            }
+        };
+        &mut self.stages[at].1
+    }
+
+    /// Adds another set of timings (a camera worker's) to these and empties it.
+    pub fn absorb(&mut self, other: &mut StageTimings) {
+        for (name, s) in other.stages.drain(..) {
+            let entry = self.entry(name);
+            entry.count += s.count;
+            entry.total += s.total;
+            entry.max = entry.max.max(s.max);
+        }
     }
 
     /// Writes one line per stage to `performance.log` and starts counting again.
