@@ -6,18 +6,8 @@ use std::path::Path;
 use std::process::{Command, Output, Stdio};
 use std::time::{Duration, SystemTime};
 
-/// The binary, run in `dir` with a clean environment (no inherited LOG_LEVEL and the like).
-fn semaforo(dir: &Path) -> Command {
-    let mut cmd = Command::new(env!("CARGO_BIN_EXE_semaforo"));
-    cmd.current_dir(dir)
-        .env_clear()
-        .env("PATH", std::env::var_os("PATH").unwrap_or_default());
-    cmd
-}
-
-fn text(out: &[u8]) -> String {
-    String::from_utf8_lossy(out).into_owned()
-}
+mod common;
+use common::{semaforo, street_a, text};
 
 fn run(cmd: &mut Command) -> Output {
     cmd.output().expect("the semaforo binary runs")
@@ -175,33 +165,6 @@ fn sigterm_stops_a_run_cleanly_with_exit_code_zero() {
     assert!(rest.iter().any(|l| l.contains("SIGTERM")), "{rest:#?}");
 }
 
-#[test]
-fn run_sends_decisions_to_the_orchestrator_in_the_original_wire_format() {
-    use std::io::Read;
-    let dir = tempfile::tempdir().unwrap();
-    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
-    let port = listener.local_addr().unwrap().port().to_string();
-    let mut child = semaforo(dir.path())
-        .args(["run", "--for", "4s"])
-        .env("ORCHESTRATOR_HOST", "127.0.0.1")
-        .env("ORCHESTRATOR_PORT", &port)
-        .env("LOG_TO_CONSOLE", "false")
-        .spawn()
-        .unwrap();
-    // The first green (A, after the 2 s start-up all-red) is the first decision.
-    let (mut peer, _) = listener.accept().unwrap();
-    let mut len = [0u8; 4];
-    peer.read_exact(&mut len).unwrap();
-    let mut body = vec![0u8; u32::from_be_bytes(len) as usize];
-    peer.read_exact(&mut body).unwrap();
-    let message: serde_json::Value = serde_json::from_slice(&body).unwrap();
-    assert_eq!(message["type"], "decision");
-    assert_eq!(message["direction"], "A");
-    assert!(message["timestamp"].as_f64().unwrap() > 1.7e9, "{message}");
-    let status = child.wait().unwrap();
-    assert_eq!(status.code(), Some(0));
-}
-
 fn age(path: &Path, hours: u64) {
     let when = SystemTime::now() - Duration::from_secs(hours * 3600);
     filetime::set_symlink_file_times(path, when.into(), when.into()).unwrap();
@@ -316,23 +279,6 @@ fn probe_reports_a_source_and_names_the_ones_it_cannot_open() {
 }
 
 /// `shared/media/street-a.mp4`, or `None` after saying loudly what is missing (a failure in CI).
-fn street_a() -> Option<std::path::PathBuf> {
-    let shared = std::env::var_os("SEMAFORO_SHARED")
-        .map(std::path::PathBuf::from)
-        .unwrap_or_else(|| Path::new(env!("CARGO_MANIFEST_DIR")).join("../../../shared"));
-    let clip = shared.join("media/street-a.mp4");
-    if clip.exists() {
-        return Some(clip);
-    }
-    let message = format!(
-        "SKIPPED: {} is missing; put the project's shared/ folder beside the clone or set SEMAFORO_SHARED",
-        clip.display()
-    );
-    assert!(std::env::var("CI").as_deref() != Ok("true"), "{message}");
-    eprintln!("{message}");
-    None
-}
-
 #[test]
 fn probe_reads_every_frame_of_a_real_h264_clip() {
     let Some(clip) = street_a() else { return };

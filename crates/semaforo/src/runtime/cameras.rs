@@ -195,13 +195,13 @@ impl Worker<'_> {
     }
 }
 
-/// Gives each approach's synthetic scene its own seed and demand (A busier than B, so the
-/// default intersection has something to decide); parameters the user wrote come after these
-/// and so win.
+/// Gives each approach's synthetic scene its own seed and demand: a main road A (24 vehicles a
+/// minute, more than a minimum green clears) and a side road B (8 a minute), so the default
+/// intersection has something to decide. Parameters the user wrote come after these and win.
 fn with_scene_defaults(source: &str, index: usize) -> String {
     match source.trim().strip_prefix("synthetic:") {
         Some(params) => {
-            let rate = if index == 0 { 14 } else { 7 };
+            let rate = if index == 0 { 24 } else { 8 };
             format!("synthetic:seed={},rate={rate},{params}", index + 1)
         }
         None => source.to_string(),
@@ -305,7 +305,8 @@ fn open_camera(shared: &Shared<'_>, approach: &str, source: &str, now: Duration)
         detector,
         counter,
         detections: Vec::new(),
-        period: Duration::from_secs_f64(1.0 / c.fps),
+        // The source's own rate: a file's frames are its frame rate apart.
+        period: Duration::from_secs_f64(1.0 / fps.clamp(1.0, 240.0)),
         next_due: now,
         frames: 0,
         last_good: now,
