@@ -9,23 +9,17 @@
 //! Prints a Markdown section and writes it to `crates/semaforo-vision/BENCH_RESULTS.md`.
 //! Run with `cargo bench -p semaforo-vision --bench decode`.
 
-use std::path::{Path, PathBuf};
+mod support;
+
+use std::path::Path;
 use std::process::Command;
 use std::time::Instant;
 
 use semaforo_resources::CameraDevice;
 use semaforo_vision::{Pacing, SourceError, VideoFile, VideoFileOptions};
+use support::{clip, json_field, machine, median, report, run_python, script, today};
 
 const ROUNDS: usize = 5;
-
-fn clip() -> Option<PathBuf> {
-    let shared = match std::env::var_os("SEMAFORO_SHARED") {
-        Some(dir) => PathBuf::from(dir),
-        None => Path::new(env!("CARGO_MANIFEST_DIR")).join("../../../shared"),
-    };
-    let path = shared.join("media/street-a.mp4");
-    path.is_file().then_some(path)
-}
 
 /// Frames per second decoding the whole file once.
 fn rust_pass(path: &Path) -> (u64, f64) {
@@ -49,14 +43,6 @@ fn rust_pass(path: &Path) -> (u64, f64) {
     (frames, frames as f64 / start.elapsed().as_secs_f64())
 }
 
-fn json_field<'a>(line: &'a str, key: &str) -> Option<&'a str> {
-    let at = line.find(&format!("\"{key}\":"))? + key.len() + 3;
-    let rest = line[at..].trim_start();
-    let rest = rest.strip_prefix('"').unwrap_or(rest);
-    let end = rest.find(['"', ',', '}']).unwrap_or(rest.len());
-    Some(&rest[..end])
-}
-
 struct Peer {
     fps: f64,
     frames: u64,
@@ -65,16 +51,11 @@ struct Peer {
 }
 
 fn run_peer(script: &Path, clip: &Path) -> Result<Peer, String> {
-    let output = Command::new("python3")
-        .arg(script)
-        .args(["--input", &clip.display().to_string(), "--passes", "1"])
-        .output()
-        .map_err(|e| format!("cannot run python3 {}: {e}", script.display()))?;
-    let stdout = String::from_utf8_lossy(&output.stdout);
-    let line = stdout.lines().last().unwrap_or_default();
-    if let Some(err) = json_field(line, "error") {
-        return Err(err.to_owned());
-    }
+    let line = run_python(
+        script,
+        &["--input", &clip.display().to_string(), "--passes", "1"],
+    )?;
+    let line = line.as_str();
     match (
         json_field(line, "fps").and_then(|v| v.parse().ok()),
         json_field(line, "frames").and_then(|v| v.parse().ok()),
@@ -85,39 +66,8 @@ fn run_peer(script: &Path, clip: &Path) -> Result<Peer, String> {
             version: json_field(line, "version").unwrap_or("?").to_owned(),
             threads_property: json_field(line, "threads_property") == Some("true"),
         }),
-        _ => Err(format!(
-            "unexpected peer output {line:?} (stderr: {})",
-            String::from_utf8_lossy(&output.stderr).trim()
-        )),
+        _ => Err(format!("unexpected peer output {line:?}")),
     }
-}
-
-fn median(v: &mut [f64]) -> f64 {
-    v.sort_by(f64::total_cmp);
-    v[v.len() / 2]
-}
-
-fn machine() -> (String, String) {
-    let text = Command::new("lscpu")
-        .output()
-        .map(|o| String::from_utf8_lossy(&o.stdout).into_owned())
-        .unwrap_or_default();
-    let field = |name: &str| {
-        text.lines()
-            .find(|l| l.starts_with(name))
-            .and_then(|l| l.split_once(':'))
-            .map(|(_, v)| v.trim().to_owned())
-            .unwrap_or_else(|| "unknown".into())
-    };
-    (field("Model name"), field("CPU(s)"))
-}
-
-fn today() -> String {
-    Command::new("date")
-        .args(["-u", "+%Y-%m-%d %H:%M UTC"])
-        .output()
-        .map(|o| String::from_utf8_lossy(&o.stdout).trim().to_owned())
-        .unwrap_or_else(|_| "unknown".into())
 }
 
 fn nasm() -> bool {
@@ -128,16 +78,8 @@ fn nasm() -> bool {
 }
 
 fn main() {
-    let Some(clip) = clip() else {
-        let message = "SKIPPED: ../shared/media/street-a.mp4 is missing (put shared/ beside the \
-                       checkout or set SEMAFORO_SHARED)";
-        if std::env::var("CI").is_ok_and(|v| v == "true") {
-            panic!("{message} (CI=true: a missing fixture is a failure)");
-        }
-        eprintln!("\n==== {message} ====\n");
-        return;
-    };
-    let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../bench/opencv_decode.py");
+    let Some(clip) = clip() else { return };
+    let script = script("opencv_decode.py");
 
     rust_pass(&clip); // warm-up: page cache, allocator
     let (mut rust, mut peer_fps) = (Vec::new(), Vec::new());
@@ -212,9 +154,5 @@ fn main() {
             );
         }
     }
-    println!("{md}");
-    let out = Path::new(env!("CARGO_MANIFEST_DIR")).join("BENCH_RESULTS.md");
-    if let Err(e) = std::fs::write(&out, &md) {
-        eprintln!("cannot write {}: {e}", out.display());
-    }
+    report("BENCH_RESULTS.md", &md);
 }

@@ -164,6 +164,7 @@ pub struct BackgroundSubtractor {
     small: Vec<[f32; 3]>,
     fg: Vec<u8>,
     scratch: Vec<u8>,
+    morph_tmp: Vec<u8>,
     labels: Vec<u32>,
     parent: Vec<u32>,
     frames: u64,
@@ -236,6 +237,7 @@ impl BackgroundSubtractor {
             small: vec![[0.0; 3]; w * h],
             fg: vec![0; w * h],
             scratch: vec![0; w * h],
+            morph_tmp: vec![0; w * h],
             labels: vec![0; w * h],
             parent: Vec::new(),
             frames: 0,
@@ -272,27 +274,63 @@ impl BackgroundSubtractor {
         let stride = frame.width as usize * 3;
         let inv = 1.0 / (s * s) as f32;
         let (ox, oy) = (i64::from(self.shift.0), i64::from(self.shift.1));
+        // Output columns whose block lies inside the frame: x*s + ox >= 0 and x*s + ox + s <= fw.
+        let x_lo = if ox < 0 {
+            ((-ox) as usize).div_ceil(s)
+        } else {
+            0
+        }
+        .min(self.w);
+        let x_hi = (((fw - ox - s as i64).max(-1) + s as i64) as usize / s).clamp(x_lo, self.w);
         for y in 0..self.h {
             let fy = (y * s) as i64 + oy;
-            for x in 0..self.w {
-                let fx = (x * s) as i64 + ox;
-                let i = y * self.w + x;
-                if fx < 0 || fy < 0 || fx + s as i64 > fw || fy + s as i64 > fh {
-                    self.inside[i] = false;
-                    continue;
+            let row_inside = fy >= 0 && fy + s as i64 <= fh;
+            let flags = &mut self.inside[y * self.w..(y + 1) * self.w];
+            if !row_inside {
+                flags.fill(false);
+                continue;
+            }
+            flags[..x_lo].fill(false);
+            flags[x_lo..x_hi].fill(true);
+            flags[x_hi..].fill(false);
+            let fy = fy as usize;
+            let out = &mut self.small[y * self.w + x_lo..y * self.w + x_hi];
+            let first = (x_lo as i64 * s as i64 + ox) as usize * 3;
+            let span = (x_hi - x_lo) * s * 3;
+            if s == 2 {
+                // The common case, two rows of pixel pairs at a time.
+                let r0 = &frame.rgb[fy * stride + first..][..span];
+                let r1 = &frame.rgb[(fy + 1) * stride + first..][..span];
+                for ((o, a), b) in out
+                    .iter_mut()
+                    .zip(r0.chunks_exact(6))
+                    .zip(r1.chunks_exact(6))
+                {
+                    let sum = |c: usize| {
+                        u32::from(a[c])
+                            + u32::from(a[c + 3])
+                            + u32::from(b[c])
+                            + u32::from(b[c + 3])
+                    };
+                    *o = [
+                        sum(0) as f32 * inv,
+                        sum(1) as f32 * inv,
+                        sum(2) as f32 * inv,
+                    ];
                 }
-                self.inside[i] = true;
-                let (fx, fy) = (fx as usize, fy as usize);
+                continue;
+            }
+            for (k, o) in out.iter_mut().enumerate() {
                 let mut acc = [0u32; 3];
                 for dy in 0..s {
-                    let row = &frame.rgb[(fy + dy) * stride + fx * 3..];
-                    for p in row[..s * 3].chunks_exact(3) {
+                    let row = &frame.rgb[(fy + dy) * stride + first + k * s * 3..][..s * 3];
+                    for p in row.chunks_exact(3) {
                         acc[0] += u32::from(p[0]);
                         acc[1] += u32::from(p[1]);
                         acc[2] += u32::from(p[2]);
                     }
                 }
-                self.small[i] = [
+                *o = [
                     acc[0] as f32 * inv,
                     acc[1] as f32 * inv,
                     acc[2] as f32 * inv,
@@ -312,7 +350,7 @@ impl BackgroundSubtractor {
         let (fw, fh) = (i64::from(frame.width), i64::from(frame.height));
         let luma =
             |p: &[u8]| (77 * i32::from(p[0]) + 150 * i32::from(p[1]) + 29 * i32::from(p[2])) >> 8;
-        let step = (8 / self.options.scale as usize).max(2);
+        let step = (16 / self.options.scale as usize).max(2);
         let mut samples = Vec::with_capacity((self.w / step) * (self.h / step));
         for y in (4..self.h.saturating_sub(4)).step_by(step) {
             for x in (4..self.w.saturating_sub(4)).step_by(step) {
@@ -385,12 +423,15 @@ impl BackgroundSubtractor {
             let pix = self.small[i];
             let modes = &mut self.modes[i * MODES..(i + 1) * MODES];
             let used = self.used[i] as usize;
-            // Classify against the current model first.
+            // Distances to every component, once; then classify against the current model.
+            let mut d2 = [0.0f32; MODES];
+            for (d, m) in d2.iter_mut().zip(&modes[..used]) {
+                *d = dist2(&m.mean, &pix);
+            }
             let mut background = false;
             let mut total = 0.0;
-            for m in &modes[..used] {
-                let d2 = dist2(&m.mean, &pix);
-                if total < BACKGROUND_RATIO && d2 < tb * m.var {
+            for (m, &d) in modes[..used].iter().zip(&d2) {
+                if d < tb * m.var {
                     background = true;
                     break;
                 }
@@ -410,17 +451,18 @@ impl BackgroundSubtractor {
             } else {
                 self.held_for[i] = 0;
             }
-            self.used[i] = update_modes(modes, used, &pix, alpha) as u8;
+            self.used[i] = update_modes(modes, used, &pix, &d2, alpha) as u8;
         }
     }
 
     /// Opening (removes specks) then closing (fills holes), 3x3.
     fn morphology(&mut self) {
         let (w, h) = (self.w, self.h);
-        erode(&self.fg, &mut self.scratch, w, h);
-        dilate(&self.scratch, &mut self.fg, w, h);
-        dilate(&self.fg, &mut self.scratch, w, h);
-        erode(&self.scratch, &mut self.fg, w, h);
+        let tmp = &mut self.morph_tmp;
+        erode(&self.fg, &mut self.scratch, tmp, w, h);
+        dilate(&self.scratch, &mut self.fg, tmp, w, h);
+        dilate(&self.fg, &mut self.scratch, tmp, w, h);
+        erode(&self.scratch, &mut self.fg, tmp, w, h);
     }
 
     /// Connected components (8-neighbourhood) into boxes, filtered by area and aspect.
@@ -656,17 +698,28 @@ fn is_shadow(modes: &[Mode], pix: &[f32; 3], tb: f32, tau: f32) -> bool {
     false
 }
 
-/// Updates one pixel's components with `pix` at learning rate `alpha`; returns how many are
-/// in use. Components stay sorted by weight, heaviest first.
-fn update_modes(modes: &mut [Mode], mut used: usize, pix: &[f32; 3], alpha: f32) -> usize {
+/// Updates one pixel's components with `pix` (at squared distances `d2` from them) at
+/// learning rate `alpha`; returns how many are in use. Components stay sorted by weight,
+/// heaviest first.
+fn update_modes(
+    modes: &mut [Mode],
+    mut used: usize,
+    pix: &[f32; 3],
+    d2: &[f32; MODES],
+    alpha: f32,
+) -> usize {
     let prune = -alpha * CT;
     let mut fits = false;
     let mut total = 0.0;
+    // The distances follow their components when the loop below drops one.
+    let mut dist = *d2;
     let mut m = 0;
     while m < used {
         let mut weight = (1.0 - alpha) * modes[m].weight + prune;
+        // Where this component ends up (a matched one moves up past lighter ones).
+        let mut at = m;
         if !fits {
-            let d2 = dist2(&modes[m].mean, pix);
+            let d2 = dist[m];
             if d2 < VAR_THRESHOLD_GEN * modes[m].var {
                 fits = true;
                 weight += alpha;
@@ -676,25 +729,22 @@ fn update_modes(modes: &mut [Mode], mut used: usize, pix: &[f32; 3], alpha: f32)
                     *mean -= k * (*mean - p);
                 }
                 mode.var = (mode.var + k * (d2 - mode.var)).clamp(VAR_MIN, VAR_MAX);
-                modes[m].weight = weight;
-                // Keep the order: move the grown component up past lighter ones.
-                let mut j = m;
-                while j > 0 && modes[j].weight > modes[j - 1].weight {
-                    modes.swap(j, j - 1);
-                    j -= 1;
+                while at > 0 && weight > modes[at - 1].weight {
+                    modes.swap(at, at - 1);
+                    at -= 1;
                 }
             }
         }
+        // A matched component weighs at least 0.95 alpha and is never dropped here.
         if weight < -prune {
             // Drop it: shift the lighter ones up.
-            for j in m..used - 1 {
-                modes[j] = modes[j + 1];
-            }
+            modes.copy_within(m + 1..used, m);
+            dist.copy_within(m + 1..used, m);
             used -= 1;
             continue;
         }
-        modes[m].weight = weight.max(0.0);
-        total += modes[m].weight;
+        modes[at].weight = weight.max(0.0);
+        total += modes[at].weight;
         m += 1;
     }
     if !fits {
@@ -730,30 +780,38 @@ fn find(parent: &mut [u32], mut l: u32) -> u32 {
     l
 }
 
-/// 3x3 erosion of a 0/255 mask.
-fn erode(src: &[u8], dst: &mut [u8], w: usize, h: usize) {
-    morph(src, dst, w, h, true);
+/// 3x3 erosion of a 0/255 mask (out-of-picture neighbours are left out, so objects touching
+/// the border keep their edge). Separable: a row pass into `tmp`, then a column pass.
+fn erode(src: &[u8], dst: &mut [u8], tmp: &mut [u8], w: usize, h: usize) {
+    morph(src, dst, tmp, w, h, u8::min);
 }
 
 /// 3x3 dilation of a 0/255 mask.
-fn dilate(src: &[u8], dst: &mut [u8], w: usize, h: usize) {
-    morph(src, dst, w, h, false);
+fn dilate(src: &[u8], dst: &mut [u8], tmp: &mut [u8], w: usize, h: usize) {
+    morph(src, dst, tmp, w, h, u8::max);
 }
 
-fn morph(src: &[u8], dst: &mut [u8], w: usize, h: usize, min: bool) {
-    // Out-of-picture neighbours are left out, so objects touching the border keep their edge.
+#[inline(always)]
+fn morph(src: &[u8], dst: &mut [u8], tmp: &mut [u8], w: usize, h: usize, pick: fn(u8, u8) -> u8) {
+    for (s, t) in src.chunks_exact(w).zip(tmp.chunks_exact_mut(w)) {
+        if w == 1 {
+            t[0] = s[0];
+            continue;
+        }
+        t[0] = pick(s[0], s[1]);
+        t[w - 1] = pick(s[w - 2], s[w - 1]);
+        for (o, win) in t[1..w - 1].iter_mut().zip(s.windows(3)) {
+            *o = pick(pick(win[0], win[1]), win[2]);
+        }
+    }
     for y in 0..h {
-        let rows = y.saturating_sub(1)..=(y + 1).min(h - 1);
-        for x in 0..w {
-            let cols = x.saturating_sub(1)..=(x + 1).min(w - 1);
-            let mut v = src[y * w + x];
-            for yy in rows.clone() {
-                let row = &src[yy * w..(yy + 1) * w];
-                for &n in &row[cols.clone()] {
-                    v = if min { v.min(n) } else { v.max(n) };
-                }
-            }
-            dst[y * w + x] = v;
+        let out = &mut dst[y * w..(y + 1) * w];
+        let mid = &tmp[y * w..(y + 1) * w];
+        let up = &tmp[y.saturating_sub(1) * w..(y.saturating_sub(1) + 1) * w];
+        let down_y = (y + 1).min(h - 1);
+        let down = &tmp[down_y * w..(down_y + 1) * w];
+        for (((o, &a), &b), &c) in out.iter_mut().zip(up).zip(mid).zip(down) {
+            *o = pick(pick(a, b), c);
         }
     }
 }

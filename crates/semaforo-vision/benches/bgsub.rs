@@ -1,0 +1,128 @@
+//! Background-model detector benchmark (a plain timing loop, `harness = false`).
+//!
+//! Decodes the first 300 frames of `../shared/media/street-a.mp4` into memory, then times
+//! semaforo's `bgsub` detector (mixture model, shadows, camera-drift tracking, morphology,
+//! components, blob filter) on one thread, at its default half scale and at full scale, and in
+//! the same run OpenCV's MOG2 pipeline in Python (`bench/opencv_bgsub.py`: MOG2, shadow
+//! threshold, opening and closing, contours, boxes) at full and half scale, one thread.
+//! Rounds alternate Rust and peer; medians are reported.
+//!
+//! Run with `cargo bench -p semaforo-vision --bench bgsub`; writes `BENCH_BGSUB.md`.
+
+mod support;
+
+use std::time::Instant;
+
+use semaforo_resources::CameraDevice;
+use semaforo_vision::{
+    BackgroundSubtractor, BgSubOptions, Detector, Frame, Pacing, VideoFile, VideoFileOptions,
+    ZoneSet,
+};
+use support::{clip, json_field, machine, median, report, run_python, script, today};
+
+const FRAMES: usize = 300;
+const ROUNDS: usize = 5;
+
+fn rust_pass(frames: &[Frame], scale: u32) -> f64 {
+    let (w, h) = (frames[0].width, frames[0].height);
+    let options = BgSubOptions {
+        scale,
+        fps: 59.94,
+        ..BgSubOptions::default()
+    };
+    let mut detector =
+        BackgroundSubtractor::new(w, h, &ZoneSet::whole_frame(w, h, "A"), options).unwrap();
+    let mut out = Vec::new();
+    let start = Instant::now();
+    for frame in frames {
+        detector.detect(frame, &mut out).unwrap();
+    }
+    frames.len() as f64 / start.elapsed().as_secs_f64()
+}
+
+fn peer(clip: &str, scale: u32) -> Result<(f64, String), String> {
+    let scale = scale.to_string();
+    let frames = FRAMES.to_string();
+    let line = run_python(
+        &script("opencv_bgsub.py"),
+        &[
+            "--input", clip, "--frames", &frames, "--scale", &scale, "--passes", "1",
+        ],
+    )?;
+    let fps = json_field(&line, "fps")
+        .and_then(|v| v.parse().ok())
+        .ok_or_else(|| format!("unexpected peer output {line:?}"))?;
+    Ok((fps, json_field(&line, "version").unwrap_or("?").to_owned()))
+}
+
+fn main() {
+    let Some(clip) = clip() else { return };
+    let options = VideoFileOptions {
+        looping: false,
+        pacing: Pacing::AsFastAsPossible,
+    };
+    let mut video = VideoFile::open(&clip, options).expect("open the clip");
+    let frames: Vec<Frame> = (0..FRAMES)
+        .map(|_| video.read().expect("a frame"))
+        .collect();
+    let clip_text = clip.display().to_string();
+    let mut results: Vec<(u32, Vec<f64>, Vec<f64>)> = [2, 1]
+        .iter()
+        .map(|&s| (s, Vec::new(), Vec::new()))
+        .collect();
+    let mut version = String::from("?");
+    let mut peer_error = None;
+    rust_pass(&frames, 2); // warm-up
+    for round in 1..=ROUNDS {
+        for (scale, rust, opencv) in &mut results {
+            let fps = rust_pass(&frames, *scale);
+            rust.push(fps);
+            match peer(&clip_text, *scale) {
+                Ok((p, v)) => {
+                    eprintln!(
+                        "round {round}, scale {scale}: semaforo {fps:.0} frames/s, OpenCV {p:.0}"
+                    );
+                    opencv.push(p);
+                    version = v;
+                }
+                Err(e) => {
+                    eprintln!("round {round}, scale {scale}: semaforo {fps:.0} frames/s, peer unavailable: {e}");
+                    peer_error = Some(e);
+                }
+            }
+        }
+    }
+    let (model, cpus) = machine();
+    let mut md = String::from("## Background-model detector (bgsub): street-a.mp4, one thread\n\n");
+    md += &format!(
+        "Machine: {model}, {cpus} CPUs (shared with other work while measured); {}. \
+         {FRAMES} frames of 640x352, decoded beforehand; median of {ROUNDS} alternating rounds.\n\n",
+        today()
+    );
+    md += "| pipeline | processed at | frames/s | ms/frame | ratio |\n|---|---|---:|---:|---:|\n";
+    for (scale, rust, opencv) in &mut results {
+        let size = format!("{}x{}", 640 / *scale, 352 / *scale);
+        let r = median(rust);
+        if opencv.is_empty() {
+            md += &format!(
+                "| semaforo bgsub | {size} | {r:.0} | {:.2} | peer unavailable |\n",
+                1e3 / r
+            );
+            continue;
+        }
+        let p = median(opencv);
+        md += &format!(
+            "| semaforo bgsub (mixture + shadows + drift tracking + morphology + components) | {size} | {r:.0} | {:.2} | **{:.2}x** |\n",
+            1e3 / r,
+            r / p
+        );
+        md += &format!(
+            "| OpenCV {version} MOG2 + threshold + open/close + contours, 1 thread (peer) | {size} | {p:.0} | {:.2} | 1 |\n",
+            1e3 / p
+        );
+    }
+    if let Some(e) = peer_error {
+        md += &format!("\nOpenCV peer unavailable: {e} (pip install opencv-python-headless).\n");
+    }
+    report("BENCH_BGSUB.md", &md);
+}
