@@ -55,6 +55,9 @@ pub enum Command {
     /// Open a camera source, print what it is, read frames for a while and report the rate.
     /// Exits 1 with the error when the source cannot be opened.
     Probe(ProbeArgs),
+    /// Evaluate the signal policies in the SUMO traffic simulator against SUMO's own static
+    /// and actuated programs: mean delay, waits, throughput, queue, conflicts.
+    Sim(crate::sim::SimArgs),
 }
 
 #[derive(Debug, Args)]

@@ -7,6 +7,7 @@ mod config;
 mod logging;
 mod orchestrator;
 mod runtime;
+mod sim;
 
 use std::process::ExitCode;
 
@@ -50,5 +51,6 @@ fn main() -> ExitCode {
         Command::CleanTemp(args) => commands::clean_temp(&sources, args.dry_run),
         Command::Probe(args) => commands::probe(&sources, &args),
         Command::Run(args) => commands::run(&sources, args.run_for),
+        Command::Sim(args) => sim::command(&args),
     }
 }
