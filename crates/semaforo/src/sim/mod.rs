@@ -92,6 +92,10 @@ pub struct SimArgs {
     /// Red clearance (all red), s (default: the network program's, often none).
     #[arg(long, value_name = "SECONDS")]
     pub red_clearance: Option<f64>,
+    /// Length of the detection zones (lane-area detectors standing in for camera zones), from
+    /// the stop line back, metres.
+    #[arg(long, value_name = "METRES", default_value_t = network::DETECTOR_LENGTH_M)]
+    pub zone_length: f64,
     /// Simulations run at once (default: the number of CPUs).
     #[arg(long, value_name = "N")]
     pub jobs: Option<usize>,
@@ -175,16 +179,18 @@ fn evaluate(args: &SimArgs) -> Result<()> {
             args.duration
         );
     }
-    // Checked before anything else, so a missing simulator is the first thing said.
-    let binary = sumo::locate(&args.sumo)?;
     let contenders = contenders(args)?;
+    let scenarios = scenarios(args)?;
+    // Checked before any file is written, so a missing simulator is said at once.
+    let binary = sumo::locate(&args.sumo)?;
     let overrides = TimingOverrides {
         min_green: args.min_green,
         max_green: args.max_green,
         yellow: args.yellow,
         red_clearance: args.red_clearance,
+        zone_m: args.zone_length,
     };
-    let prepared: Vec<Prepared> = scenarios(args)?
+    let prepared: Vec<Prepared> = scenarios
         .into_iter()
         .map(|s| Prepared::new(s, &overrides))
         .collect::<Result<_>>()?;

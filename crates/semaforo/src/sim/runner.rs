@@ -65,7 +65,7 @@ pub struct Prepared {
 }
 
 /// Timing overrides from the command line, seconds.
-#[derive(Debug, Clone, Copy, Default)]
+#[derive(Debug, Clone, Copy)]
 pub struct TimingOverrides {
     /// `--min-green`.
     pub min_green: Option<f64>,
@@ -75,6 +75,8 @@ pub struct TimingOverrides {
     pub yellow: Option<f64>,
     /// `--red-clearance`.
     pub red_clearance: Option<f64>,
+    /// `--zone-length`, metres.
+    pub zone_m: f64,
 }
 
 /// SUMO's defaults for actuated programs (`netconvert --tls.min-dur 5 --tls.max-dur 50`), used
@@ -150,7 +152,13 @@ impl Prepared {
                 .with_context(|| format!("cannot write {}", path.display()))?;
             Ok(path)
         };
-        let detectors = write(".det.add.xml", light.detectors_xml())?;
+        if !(overrides.zone_m.is_finite() && (5.0..=1000.0).contains(&overrides.zone_m)) {
+            bail!(
+                "--zone-length {}: expected a number of metres from 5 to 1000",
+                overrides.zone_m
+            );
+        }
+        let detectors = write(".det.add.xml", light.detectors_xml(overrides.zone_m))?;
         let static_program = write(
             ".static.add.xml",
             light.program_xml(false, timings.min_green, timings.max_green, timings.passage),
