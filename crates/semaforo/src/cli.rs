@@ -57,7 +57,7 @@ pub enum Command {
     Probe(ProbeArgs),
     /// Evaluate the signal policies in the SUMO traffic simulator against SUMO's own static
     /// and actuated programs: mean delay, waits, throughput, queue, conflicts.
-    Sim(crate::sim::SimArgs),
+    Sim(Box<crate::sim::SimArgs>),
 }
 
 #[derive(Debug, Args)]
