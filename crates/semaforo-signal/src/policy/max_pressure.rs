@@ -76,9 +76,10 @@ impl Policy for MaxPressure {
         // A stalled discharge: vehicles crossed the stop line during this green but none has
         // for `stall_gap`, though the zone is not empty (a turning vehicle blocks the lane, or
         // only a trickle is left). The green is not being used.
-        if let Some(last) = self.stall_gap.and_then(|_| view.last_departure(view.phase)) {
-            let stall = duration_ms(self.stall_gap.unwrap_or_default());
-            if last >= view.green_since && duration_ms(view.now.saturating_since(last)) >= stall {
+        if let (Some(stall), Some(last)) = (self.stall_gap, view.last_departure(view.phase)) {
+            if last >= view.green_since
+                && duration_ms(view.now.saturating_since(last)) >= duration_ms(stall)
+            {
                 return Request::GapOut;
             }
         }
