@@ -333,3 +333,72 @@ pub fn run(
         &trips, queue_sum, samples, conflicts,
     ))
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::sim::scenario;
+
+    fn overrides() -> TimingOverrides {
+        TimingOverrides {
+            min_green: None,
+            max_green: None,
+            yellow: None,
+            red_clearance: None,
+            zone_m: network::DETECTOR_LENGTH_M,
+        }
+    }
+
+    fn two_approach() -> Scenario {
+        scenario::shipped("two-approach-balanced", &scenario::scenario_dir(None)).unwrap()
+    }
+
+    #[test]
+    fn timings_come_from_the_networks_program_unless_overridden() {
+        let p = Prepared::new(two_approach(), &overrides()).unwrap();
+        assert_eq!(p.timings.yellow, Duration::from_secs(3));
+        assert_eq!(p.timings.red_clearance, Duration::ZERO);
+        assert_eq!(p.timings.min_green, SUMO_MIN_GREEN);
+        let o = TimingOverrides {
+            red_clearance: Some(2.0),
+            ..overrides()
+        };
+        let p = Prepared::new(two_approach(), &o).unwrap();
+        assert_eq!(p.timings.red_clearance, Duration::from_secs(2));
+    }
+
+    #[test]
+    fn a_bad_timing_flag_names_the_flag_or_the_field() {
+        let o = TimingOverrides {
+            yellow: Some(0.5),
+            ..overrides()
+        };
+        let e = format!("{:#}", Prepared::new(two_approach(), &o).err().unwrap());
+        assert!(
+            e.contains("yellow is 0.5 s; accepted range is 1 s to 10 s"),
+            "{e}"
+        );
+        let o = TimingOverrides {
+            min_green: Some(-1.0),
+            ..overrides()
+        };
+        let e = format!("{:#}", Prepared::new(two_approach(), &o).err().unwrap());
+        assert!(
+            e.contains("--min-green -1: expected a number of seconds"),
+            "{e}"
+        );
+    }
+
+    #[test]
+    fn a_shipped_network_whose_light_does_not_match_the_scenario_is_refused() {
+        let mut s = two_approach();
+        s.expected_groups = Some(&["N", "E", "S", "W"]);
+        let e = format!("{:#}", Prepared::new(s, &overrides()).err().unwrap());
+        assert!(
+            e.contains(
+                "has signal groups [\"A\", \"B\"] and 2 phases; the scenario expects groups"
+            ),
+            "{e}"
+        );
+    }
+}
