@@ -519,6 +519,14 @@ impl Controller {
             if active {
                 st.last_active = Some(now);
             }
+            // Vehicles that left the zone since the last tick (crossed the stop line): the zone
+            // held `queue` and gained `arrivals`, and now holds fewer.
+            if r.healthy
+                && st.reading.healthy
+                && u64::from(st.reading.queue) + u64::from(r.arrivals) > u64::from(r.queue)
+            {
+                st.last_departure = Some(now);
+            }
             let demand = recall_all || !r.healthy || active;
             if demand && !self.green.contains(id) && st.call_since.is_none() {
                 st.call_since = Some(now);

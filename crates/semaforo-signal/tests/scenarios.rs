@@ -181,6 +181,34 @@ fn max_pressure_gaps_out_on_a_cleared_queue_and_switches_with_hysteresis() {
 }
 
 #[test]
+fn max_pressure_gaps_out_when_the_discharge_stalls_behind_a_blocked_lane() {
+    let mut ctl = two(PolicyKind::MaxPressure);
+    let events = run(&mut ctl, 30, |t| {
+        // A: 8 queued; from 8 s one leaves every 2 s until 12 s, then a turning vehicle blocks
+        // the lane and 5 stay in the zone. B: one car waiting.
+        let a = match t {
+            0..=79 => 8,
+            80..=99 => 7,
+            100..=119 => 6,
+            _ => 5,
+        };
+        vec![r(a, 0), r(1, 0)]
+    });
+    // Last departure at 12 s; 3 s (stall_gap) without one gaps A out at 15 s, although its
+    // zone is not empty and B's single car could never force it off (1 < 3 x 5 + 3).
+    let mut want = vec![(2.0, 1, A)];
+    want.extend(change(15.0, A, 4, B, 3.0, 2.0));
+    let got = phase_timeline(&events);
+    assert_eq!(got.len(), want.len(), "{got:?}");
+    for (g, w) in got.iter().zip(&want) {
+        assert!(
+            (g.0 - w.0).abs() < 1e-9 && g.1 == w.1 && g.2 == w.2,
+            "{got:?}"
+        );
+    }
+}
+
+#[test]
 fn max_pressure_serves_the_phase_with_the_largest_pressure_on_four_arms() {
     let mut ctl = Controller::new(
         Intersection::four_arm_two_phase(),

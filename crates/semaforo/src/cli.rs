@@ -58,6 +58,9 @@ pub enum Command {
     /// Detect and count vehicles in a video file, offline, as fast as it can: per-frame counts
     /// per zone, a summary, and optionally JSON, CSV and annotated frames.
     Count(crate::count::CountArgs),
+    /// Evaluate the signal policies in the SUMO traffic simulator against SUMO's own static
+    /// and actuated programs: mean delay, waits, throughput, queue, conflicts.
+    Sim(Box<crate::sim::SimArgs>),
 }
 
 #[derive(Debug, Args)]

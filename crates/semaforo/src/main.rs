@@ -8,6 +8,7 @@ mod count;
 mod logging;
 mod orchestrator;
 mod runtime;
+mod sim;
 
 use std::process::ExitCode;
 
@@ -52,5 +53,6 @@ fn main() -> ExitCode {
         Command::Probe(args) => commands::probe(&sources, &args),
         Command::Count(args) => count::count(&args),
         Command::Run(args) => commands::run(&sources, args.run_for, args.fast),
+        Command::Sim(args) => sim::command(&args),
     }
 }

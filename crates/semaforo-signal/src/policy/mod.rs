@@ -54,6 +54,9 @@ pub struct GroupState {
     pub call_since: Option<SignalTime>,
     /// The last tick at which its healthy detector saw a vehicle (present or arriving).
     pub last_active: Option<SignalTime>,
+    /// The last tick at which a vehicle left its zone (the zone's count fell by more than the
+    /// vehicles that entered): a vehicle crossed the stop line.
+    pub last_departure: Option<SignalTime>,
 }
 
 /// The controller's state, as a policy sees it when asked.
@@ -143,6 +146,16 @@ impl PolicyView<'_> {
             .filter_map(|g| self.groups[g.index()].last_active)
             .max()
             .map(|t| self.now.saturating_since(t))
+    }
+
+    /// When a vehicle last left any of the phase's zones (`None`: never).
+    pub fn last_departure(&self, phase: PhaseId) -> Option<SignalTime> {
+        self.intersection
+            .phase(phase)
+            .groups()
+            .iter()
+            .filter_map(|g| self.groups[g.index()].last_departure)
+            .max()
     }
 
     /// Among `among`, the phase whose oldest call is oldest (ties: the first in cycle order

@@ -1,0 +1,404 @@
+//! One simulation run: a scenario, a contender (a semaforo policy or one of SUMO's own
+//! programs) and a seed, from starting SUMO to the run's figures.
+//!
+//! Each step of a semaforo run: one TraCI message reads every lane-area detector (vehicles in
+//! the zone as the queue, vehicles new to the zone as arrivals) and every incoming lane's halted
+//! vehicles; the controller ticks with those readings; a second message sets the traffic
+//! light's state string from its heads and advances SUMO one step.
+//! SUMO's baselines run their own program; their output is read back each step and checked by
+//! an independent conflict monitor too.
+
+use std::collections::HashSet;
+use std::path::PathBuf;
+use std::time::Duration;
+
+use anyhow::{bail, Context, Result};
+use semaforo_resources::TempFiles;
+use semaforo_signal::{
+    ConflictMonitor, Controller, DetectorReading, HeadState, Mode, PolicyKind, SignalTime, Timings,
+};
+
+use super::metrics::{read_tripinfo, RunMetrics};
+use super::network::{self, TrafficLight};
+use super::scenario::Scenario;
+use super::sumo::{Launch, Sumo};
+use super::traci::{id, Batch};
+
+/// Simulation step, seconds: fine enough for 1 s gaps and 3 s yellows.
+pub const STEP_S: f64 = 0.5;
+
+/// Who controls the traffic light in a run.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Contender {
+    /// semaforo's controller with this policy.
+    Policy(PolicyKind),
+    /// The network's own program, fixed-time.
+    SumoStatic,
+    /// The network's program run by SUMO's actuated controller.
+    SumoActuated,
+}
+
+impl Contender {
+    /// The name in tables and JSON.
+    pub fn name(self) -> &'static str {
+        match self {
+            Contender::Policy(k) => k.name(),
+            Contender::SumoStatic => "sumo-static",
+            Contender::SumoActuated => "sumo-actuated",
+        }
+    }
+}
+
+/// A scenario ready to run: its traffic light read, its additional files written.
+pub struct Prepared {
+    /// The scenario.
+    pub scenario: Scenario,
+    /// Its traffic light.
+    pub light: TrafficLight,
+    /// The timings semaforo's policies run with (and SUMO's actuated program's min/max green).
+    pub timings: Timings,
+    detectors: PathBuf,
+    static_program: PathBuf,
+    actuated_program: PathBuf,
+    /// Owns the run files; removes them when the evaluation ends.
+    temp: TempFiles,
+}
+
+/// Timing overrides from the command line, seconds.
+#[derive(Debug, Clone, Copy)]
+pub struct TimingOverrides {
+    /// `--min-green`.
+    pub min_green: Option<f64>,
+    /// `--max-green`.
+    pub max_green: Option<f64>,
+    /// `--yellow`.
+    pub yellow: Option<f64>,
+    /// `--red-clearance`.
+    pub red_clearance: Option<f64>,
+    /// `--zone-length`, metres.
+    pub zone_m: f64,
+}
+
+/// SUMO's defaults for actuated programs (`netconvert --tls.min-dur 5 --tls.max-dur 50`), used
+/// when the network's program does not say.
+const SUMO_MIN_GREEN: Duration = Duration::from_secs(5);
+const SUMO_MAX_GREEN: Duration = Duration::from_secs(50);
+
+fn secs(flag: &str, v: Option<f64>, default: Duration) -> Result<Duration> {
+    match v {
+        None => Ok(default),
+        Some(s) if s.is_finite() && (0.0..=3600.0).contains(&s) => Ok(Duration::from_secs_f64(s)),
+        Some(s) => bail!("{flag} {s}: expected a number of seconds from 0 to 3600"),
+    }
+}
+
+impl Prepared {
+    /// Reads the scenario's network, checks its traffic light, and writes the detector and
+    /// baseline program files.
+    pub fn new(scenario: Scenario, overrides: &TimingOverrides) -> Result<Self> {
+        let light = network::load(&scenario.net, scenario.tls.as_deref())
+            .with_context(|| format!("scenario {}", scenario.name))?;
+        if let Some(expected) = scenario.expected_groups {
+            let mut got: Vec<&str> = light
+                .intersection
+                .groups()
+                .iter()
+                .map(|g| g.name())
+                .collect();
+            let mut want = expected.to_vec();
+            got.sort_unstable();
+            want.sort_unstable();
+            if got != want || light.intersection.phases().len() != 2 {
+                bail!(
+                    "scenario {}: traffic light {:?} in {} has signal groups {:?} and {} phases; \
+                     the scenario expects groups {:?} in 2 phases (regenerate it with \
+                     scenarios/generate.py)",
+                    scenario.name,
+                    light.id,
+                    scenario.net.display(),
+                    got,
+                    light.intersection.phases().len(),
+                    want
+                );
+            }
+        }
+        let (min_default, max_default) = light
+            .min_max_green
+            .unwrap_or((SUMO_MIN_GREEN, SUMO_MAX_GREEN));
+        let timings = Timings {
+            min_green: secs("--min-green", overrides.min_green, min_default)?,
+            max_green: secs("--max-green", overrides.max_green, max_default)?,
+            yellow: secs("--yellow", overrides.yellow, light.yellow)?,
+            red_clearance: secs(
+                "--red-clearance",
+                overrides.red_clearance,
+                light.red_clearance,
+            )?,
+            ..Timings::default()
+        };
+        timings.validate().with_context(|| {
+            format!(
+                "scenario {}: the timings (from the network's program {:?} and the flags) \
+                 cannot be run",
+                scenario.name, light.id
+            )
+        })?;
+        let temp = TempFiles::new("traffic_sim_").context("cannot create a temporary directory")?;
+        let write = |suffix: &str, text: String| -> Result<PathBuf> {
+            let path = temp
+                .create_file(suffix)
+                .context("cannot create a temporary file")?;
+            std::fs::write(&path, text)
+                .with_context(|| format!("cannot write {}", path.display()))?;
+            Ok(path)
+        };
+        if !(overrides.zone_m.is_finite() && (5.0..=1000.0).contains(&overrides.zone_m)) {
+            bail!(
+                "--zone-length {}: expected a number of metres from 5 to 1000",
+                overrides.zone_m
+            );
+        }
+        let detectors = write(".det.add.xml", light.detectors_xml(overrides.zone_m))?;
+        let static_program = write(
+            ".static.add.xml",
+            light.program_xml(false, timings.min_green, timings.max_green, timings.passage),
+        )?;
+        let actuated_program = write(
+            ".actuated.add.xml",
+            light.program_xml(true, timings.min_green, timings.max_green, timings.passage),
+        )?;
+        Ok(Prepared {
+            scenario,
+            light,
+            timings,
+            detectors,
+            static_program,
+            actuated_program,
+            temp,
+        })
+    }
+
+    /// The timings of SUMO's own programs (the network's yellow and red clearance).
+    fn program_timings(&self) -> Timings {
+        Timings {
+            yellow: self.light.yellow.max(Duration::from_secs(1)),
+            red_clearance: self.light.red_clearance,
+            ..self.timings
+        }
+    }
+}
+
+/// Runs one simulation.
+pub fn run(
+    prepared: &Prepared,
+    contender: Contender,
+    seed: u64,
+    duration_s: f64,
+    sumo_binary: &std::path::Path,
+) -> Result<RunMetrics> {
+    let p = prepared;
+    let light = &p.light;
+    let tag = format!("{}-s{seed}", contender.name());
+    let tripinfo = p.temp.create_file(&format!("-{tag}.tripinfo.xml"))?;
+    let log = p.temp.create_file(&format!("-{tag}.log"))?;
+    let mut additional = p.scenario.additional.clone();
+    additional.push(p.detectors.clone());
+    match contender {
+        Contender::SumoStatic => additional.push(p.static_program.clone()),
+        Contender::SumoActuated => additional.push(p.actuated_program.clone()),
+        Contender::Policy(_) => {}
+    }
+    let launch = Launch {
+        binary: sumo_binary.to_path_buf(),
+        net: p.scenario.net.clone(),
+        routes: p.scenario.routes.clone(),
+        additional,
+        tripinfo: tripinfo.clone(),
+        log,
+        seed,
+        step_length: STEP_S,
+        end: duration_s,
+    };
+    let mut sumo = Sumo::start(&launch)?;
+
+    let mut controller = match contender {
+        Contender::Policy(kind) => Some(Controller::new(
+            light.intersection.clone(),
+            p.timings,
+            kind,
+            SignalTime::ZERO,
+        )?),
+        _ => None,
+    };
+    let mut out = controller.as_ref().map(|c| c.new_output());
+    // The baselines' outputs are checked from a minute in, so the monitor's own start-up
+    // (every head red since its start) never flags the program's first green.
+    let offset_ms = 60_000;
+    let mut monitor =
+        ConflictMonitor::new(&light.intersection, &p.program_timings(), SignalTime::ZERO);
+
+    let lanes = &light.incoming_lanes;
+    let detectors: Vec<String> = lanes
+        .iter()
+        .map(|(l, _)| TrafficLight::detector_id(l))
+        .collect();
+    let group_lanes: Vec<Vec<usize>> = light
+        .group_lanes
+        .iter()
+        .map(|ls| {
+            ls.iter()
+                .filter_map(|l| lanes.iter().position(|(x, _)| x == l))
+                .collect()
+        })
+        .collect();
+    let mut seen: Vec<HashSet<String>> = vec![HashSet::new(); lanes.len()];
+    let mut present = vec![0u32; lanes.len()];
+    let mut entered = vec![0u32; lanes.len()];
+    let mut readings = vec![DetectorReading::new(0, 0); group_lanes.len()];
+    let mut state = String::new();
+    let mut heads: Vec<HeadState> = Vec::new();
+    let (mut conflicts, mut queue_sum, mut samples) = (0u64, 0f64, 0u64);
+    let mut was_flash = false;
+
+    let step_ms = (STEP_S * 1000.0).round() as u64;
+    let steps = (duration_s / STEP_S).round() as u64;
+    for k in 0..steps {
+        let now = SignalTime::from_millis(k * step_ms);
+        // Read the state at `now` (SUMO steps only at the end of a message, so reading and
+        // stepping are two messages).
+        let mut read = Batch::new();
+        for d in &detectors {
+            read.get(id::GET_LANEAREA, id::LAST_STEP_VEHICLE_ID_LIST, d);
+        }
+        for (lane, _) in lanes {
+            read.get(id::GET_LANE, id::LAST_STEP_HALTING_NUMBER, lane);
+        }
+        if controller.is_none() {
+            read.get(id::GET_TL, id::TL_RED_YELLOW_GREEN_STATE, &light.id);
+        }
+        let mut values = sumo
+            .send(&read)
+            .with_context(|| format!("{} {tag}, reading at {now}", p.scenario.name))?
+            .into_iter();
+        let mut next = || {
+            values
+                .next()
+                .with_context(|| format!("SUMO answered fewer reads than asked at {now}"))
+        };
+        for i in 0..lanes.len() {
+            let ids = next()?.into_list()?;
+            present[i] = ids.len() as u32;
+            entered[i] = ids.iter().filter(|v| !seen[i].contains(*v)).count() as u32;
+            seen[i] = ids.into_iter().collect();
+        }
+        for _ in lanes {
+            queue_sum += f64::from(next()?.as_count()?);
+        }
+        samples += 1;
+        if controller.is_none() {
+            let s = next()?.into_string()?;
+            light.heads_of(&s, &mut heads);
+            let at = SignalTime::from_millis(offset_ms + k * step_ms);
+            if monitor.check(at, &heads).is_err() {
+                conflicts += 1;
+                monitor.reset(at);
+            }
+        }
+        for (g, ls) in group_lanes.iter().enumerate() {
+            let queue = ls.iter().map(|&i| present[i]).sum();
+            let arrivals = ls.iter().map(|&i| entered[i]).sum();
+            readings[g] = DetectorReading::new(queue, arrivals);
+        }
+
+        let mut act = Batch::new();
+        if let (Some(ctl), Some(out)) = (controller.as_mut(), out.as_mut()) {
+            ctl.tick_into(now, &readings, out);
+            let flash = out.status.mode == Mode::Flash;
+            if flash && !was_flash {
+                conflicts += 1;
+            }
+            was_flash = flash;
+            light.state_string(&out.heads, out.status.phase, &mut state);
+            act.set_tls_state(&light.id, &state);
+        }
+        act.step();
+        sumo.send(&act)
+            .with_context(|| format!("{} {tag}, step at {now}", p.scenario.name))?;
+    }
+    sumo.finish()
+        .with_context(|| format!("{} {tag}: ending the simulation", p.scenario.name))?;
+    let trips = read_tripinfo(&tripinfo)?;
+    let _ = std::fs::remove_file(&tripinfo);
+    Ok(RunMetrics::from_trips(
+        &trips, queue_sum, samples, conflicts,
+    ))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::sim::scenario;
+
+    fn overrides() -> TimingOverrides {
+        TimingOverrides {
+            min_green: None,
+            max_green: None,
+            yellow: None,
+            red_clearance: None,
+            zone_m: network::DETECTOR_LENGTH_M,
+        }
+    }
+
+    fn two_approach() -> Scenario {
+        scenario::shipped("two-approach-balanced", &scenario::scenario_dir(None)).unwrap()
+    }
+
+    #[test]
+    fn timings_come_from_the_networks_program_unless_overridden() {
+        let p = Prepared::new(two_approach(), &overrides()).unwrap();
+        assert_eq!(p.timings.yellow, Duration::from_secs(3));
+        assert_eq!(p.timings.red_clearance, Duration::ZERO);
+        assert_eq!(p.timings.min_green, SUMO_MIN_GREEN);
+        let o = TimingOverrides {
+            red_clearance: Some(2.0),
+            ..overrides()
+        };
+        let p = Prepared::new(two_approach(), &o).unwrap();
+        assert_eq!(p.timings.red_clearance, Duration::from_secs(2));
+    }
+
+    #[test]
+    fn a_bad_timing_flag_names_the_flag_or_the_field() {
+        let o = TimingOverrides {
+            yellow: Some(0.5),
+            ..overrides()
+        };
+        let e = format!("{:#}", Prepared::new(two_approach(), &o).err().unwrap());
+        assert!(
+            e.contains("yellow is 0.5 s; accepted range is 1 s to 10 s"),
+            "{e}"
+        );
+        let o = TimingOverrides {
+            min_green: Some(-1.0),
+            ..overrides()
+        };
+        let e = format!("{:#}", Prepared::new(two_approach(), &o).err().unwrap());
+        assert!(
+            e.contains("--min-green -1: expected a number of seconds"),
+            "{e}"
+        );
+    }
+
+    #[test]
+    fn a_shipped_network_whose_light_does_not_match_the_scenario_is_refused() {
+        let mut s = two_approach();
+        s.expected_groups = Some(&["N", "E", "S", "W"]);
+        let e = format!("{:#}", Prepared::new(s, &overrides()).err().unwrap());
+        assert!(
+            e.contains(
+                "has signal groups [\"A\", \"B\"] and 2 phases; the scenario expects groups"
+            ),
+            "{e}"
+        );
+    }
+}

@@ -1,0 +1,210 @@
+//! Scenarios: the shipped intersections and demands (`scenarios/` in the repository), or a
+//! user's own network and routes (`--net`/`--routes`, or a `.sumocfg`).
+
+use std::path::{Path, PathBuf};
+
+use anyhow::{anyhow, bail, Context, Result};
+
+/// The shipped intersections: directory, and the signal groups and phase count its traffic
+/// light must have (so a regenerated network that no longer matches is caught).
+pub const TOPOLOGIES: [(&str, &[&str]); 2] = [
+    ("two-approach", &["A", "B"]),
+    ("four-arm", &["N", "E", "S", "W"]),
+];
+
+/// The shipped demand patterns, one route file each.
+pub const DEMANDS: [&str; 4] = ["balanced", "asymmetric", "time-varying", "surge"];
+
+/// Every shipped scenario name, `<intersection>-<demand>`.
+pub fn known_names() -> Vec<String> {
+    TOPOLOGIES
+        .iter()
+        .flat_map(|(t, _)| DEMANDS.iter().map(move |d| format!("{t}-{d}")))
+        .collect()
+}
+
+/// What one scenario runs.
+#[derive(Debug, Clone)]
+pub struct Scenario {
+    /// Its name (the shipped name, or the network file's stem).
+    pub name: String,
+    /// The network.
+    pub net: PathBuf,
+    /// The demand.
+    pub routes: Vec<PathBuf>,
+    /// More files SUMO loads (from a `.sumocfg`).
+    pub additional: Vec<PathBuf>,
+    /// The traffic light to drive, when the network has several.
+    pub tls: Option<String>,
+    /// The signal groups a shipped scenario's traffic light must have.
+    pub expected_groups: Option<&'static [&'static str]>,
+}
+
+/// Where the shipped scenarios are: `dir` if given, else `$SEMAFORO_SCENARIOS`, else
+/// `./scenarios`, else the repository this binary was built from.
+pub fn scenario_dir(dir: Option<&Path>) -> PathBuf {
+    if let Some(d) = dir {
+        return d.to_path_buf();
+    }
+    if let Some(d) = std::env::var_os("SEMAFORO_SCENARIOS").filter(|d| !d.is_empty()) {
+        return PathBuf::from(d);
+    }
+    let here = PathBuf::from("scenarios");
+    if here.join("two-approach").is_dir() {
+        return here;
+    }
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("../../scenarios")
+}
+
+/// The shipped scenario `name` (see [`known_names`]; `all` is expanded by the caller).
+pub fn shipped(name: &str, dir: &Path) -> Result<Scenario> {
+    let found = TOPOLOGIES.iter().find_map(|(topo, groups)| {
+        let demand = name.strip_prefix(topo)?.strip_prefix('-')?;
+        DEMANDS
+            .contains(&demand)
+            .then_some((*topo, demand, *groups))
+    });
+    let Some((topo, demand, groups)) = found else {
+        bail!(
+            "unknown scenario {name:?}; the known scenarios are: {} (or `all`; or bring your own \
+             with --net FILE.net.xml --routes FILE.rou.xml, or --sumocfg FILE)",
+            known_names().join(", ")
+        );
+    };
+    let net = dir.join(topo).join(format!("{topo}.net.xml"));
+    let routes = dir.join(topo).join(format!("{demand}.rou.xml"));
+    for f in [&net, &routes] {
+        if !f.is_file() {
+            bail!(
+                "scenario {name}: {} is missing (the scenarios directory is {}; set it with \
+                 --scenario-dir or SEMAFORO_SCENARIOS)",
+                f.display(),
+                dir.display()
+            );
+        }
+    }
+    Ok(Scenario {
+        name: name.to_string(),
+        net,
+        routes: vec![routes],
+        additional: Vec::new(),
+        tls: None,
+        expected_groups: Some(groups),
+    })
+}
+
+/// A user's network and routes.
+pub fn user(net: &Path, routes: &[PathBuf], tls: Option<&str>) -> Result<Scenario> {
+    if !net.is_file() {
+        bail!("--net {}: no such file", net.display());
+    }
+    if routes.is_empty() {
+        bail!(
+            "--net {} needs --routes FILE.rou.xml (the demand)",
+            net.display()
+        );
+    }
+    for r in routes {
+        if !r.is_file() {
+            bail!("--routes {}: no such file", r.display());
+        }
+    }
+    Ok(Scenario {
+        name: stem(net),
+        net: net.to_path_buf(),
+        routes: routes.to_vec(),
+        additional: Vec::new(),
+        tls: tls.map(str::to_string),
+        expected_groups: None,
+    })
+}
+
+fn stem(path: &Path) -> String {
+    let name = path
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_else(|| path.display().to_string());
+    name.split('.').next().unwrap_or(&name).to_string()
+}
+
+/// A `.sumocfg`: its network, routes and additional files (relative to the file).
+pub fn from_sumocfg(cfg: &Path, tls: Option<&str>) -> Result<Scenario> {
+    let text = std::fs::read_to_string(cfg)
+        .with_context(|| format!("cannot read the SUMO configuration {}", cfg.display()))?;
+    let doc = roxmltree::Document::parse(&text)
+        .with_context(|| format!("{} is not valid XML", cfg.display()))?;
+    let base = cfg.parent().unwrap_or(Path::new("."));
+    let files = |tag: &str| -> Vec<PathBuf> {
+        doc.descendants()
+            .filter(|n| n.has_tag_name(tag))
+            .filter_map(|n| n.attribute("value"))
+            .flat_map(|v| v.split([',', ' ']).map(str::to_string).collect::<Vec<_>>())
+            .filter(|v| !v.is_empty())
+            .map(|v| base.join(v))
+            .collect()
+    };
+    let net = files("net-file").into_iter().next().ok_or_else(|| {
+        anyhow!(
+            "{}: no <net-file value=\"…\"/>; expected a SUMO configuration naming its network",
+            cfg.display()
+        )
+    })?;
+    let routes = files("route-files");
+    if routes.is_empty() {
+        bail!(
+            "{}: no <route-files value=\"…\"/>; the evaluation needs demand",
+            cfg.display()
+        );
+    }
+    let mut s = user(&net, &routes, tls).with_context(|| format!("in {}", cfg.display()))?;
+    s.name = stem(cfg);
+    s.additional = files("additional-files");
+    Ok(s)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn an_unknown_scenario_lists_the_known_ones() {
+        let e = shipped("three-arm-rush", Path::new("scenarios"))
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("unknown scenario \"three-arm-rush\""), "{e}");
+        assert!(
+            e.contains("two-approach-balanced, two-approach-asymmetric"),
+            "{e}"
+        );
+        assert!(e.contains("four-arm-surge"), "{e}");
+    }
+
+    #[test]
+    fn every_shipped_scenario_has_its_files() {
+        let dir = scenario_dir(None);
+        for name in known_names() {
+            shipped(&name, &dir).unwrap();
+        }
+    }
+
+    #[test]
+    fn a_sumocfg_names_net_routes_and_additionals_relative_to_itself() {
+        let dir = tempfile::tempdir().unwrap();
+        for f in ["x.net.xml", "a.rou.xml", "b.rou.xml"] {
+            std::fs::write(dir.path().join(f), "<x/>").unwrap();
+        }
+        let cfg = dir.path().join("site.sumocfg");
+        std::fs::write(
+            &cfg,
+            r#"<configuration><input><net-file value="x.net.xml"/>
+               <route-files value="a.rou.xml,b.rou.xml"/><additional-files value="d.add.xml"/>
+               </input></configuration>"#,
+        )
+        .unwrap();
+        let s = from_sumocfg(&cfg, None).unwrap();
+        assert_eq!(s.name, "site");
+        assert_eq!(s.net, dir.path().join("x.net.xml"));
+        assert_eq!(s.routes.len(), 2);
+        assert_eq!(s.additional, vec![dir.path().join("d.add.xml")]);
+    }
+}
