@@ -17,12 +17,26 @@
 //! ```
 
 mod frame;
+pub mod image_dir;
+pub mod live;
+pub mod mjpeg;
+mod net;
+pub mod rtsp;
 mod source;
+mod still;
 pub mod synthetic;
 mod test_pattern;
 pub mod video;
 
 pub use frame::Frame;
+pub use image_dir::{ImageFolder, ImageFolderOptions};
+pub use live::{
+    Backoff, FrameReader, LiveConfig, LiveDevice, LiveSource, LiveState, LiveStats, Opener,
+    RetryClock, StateChange, StopSignal, SystemRetryClock, WaitError,
+};
+pub use mjpeg::MjpegStream;
+pub use net::{redact, NetworkOptions};
+pub use rtsp::{RtspCamera, RtspTransport};
 pub use source::{kind_of, Requested, Source};
 pub use synthetic::{
     Aspect, AspectFeed, GroundTruth, SceneConfig, SyntheticCamera, SyntheticScene,
@@ -86,4 +100,64 @@ pub enum SourceError {
     /// A file source reached its last frame and is not looping.
     #[error("end of {} after {frames} frames", path.display())]
     EndOfStream { path: PathBuf, frames: u64 },
+    /// An image folder (`dir:`) cannot be listed or holds no JPEG/PNG frame.
+    #[error("image folder {}: {reason}", path.display())]
+    ImageFolder { path: PathBuf, reason: String },
+    /// A still image (a frame of an image folder or of an MJPEG stream) did not decode.
+    #[error("{camera}: cannot decode {what}: {reason}")]
+    Image {
+        /// The source, credentials hidden.
+        camera: String,
+        what: String,
+        reason: String,
+    },
+    /// A network camera's host cannot be reached.
+    #[error("{camera}: cannot connect to {address}: {reason}")]
+    Unreachable {
+        camera: String,
+        address: String,
+        reason: String,
+    },
+    /// The camera refused the credentials (or asked for some and none were given).
+    #[error("{camera}: the camera refused the credentials: {detail}")]
+    Unauthorized { camera: String, detail: String },
+    /// The camera answered, but not with what was expected.
+    #[error("{camera}: unexpected answer: {reason}")]
+    Protocol { camera: String, reason: String },
+    /// No frame arrived in time (a stalled stream).
+    #[error("{camera}: no frame for {:.1} s (the stall timeout); the stream is stalled", waited.as_secs_f64())]
+    Timeout {
+        camera: String,
+        waited: std::time::Duration,
+    },
+    /// A live stream ended or its connection broke.
+    #[error("{camera}: disconnected: {reason}")]
+    Disconnected { camera: String, reason: String },
+    /// A frame of a live stream did not decode; the next read goes on with the next frame.
+    #[error("{camera}: cannot decode {what}: {reason}")]
+    StreamDecode {
+        camera: String,
+        what: String,
+        reason: String,
+    },
+    /// A live stream carries a codec this build does not decode.
+    #[error("{camera}: {codec} video is not supported: {supported}")]
+    UnsupportedStream {
+        camera: String,
+        codec: String,
+        supported: &'static str,
+    },
+    /// The source's kind needs a cargo feature this build was made without.
+    #[error(
+        "{kind} sources need the `{feature}` cargo feature, which this build was made without: \
+         build with `cargo build --release --features semaforo-vision/{feature}` ({why})"
+    )]
+    FeatureNotBuilt {
+        kind: &'static str,
+        feature: &'static str,
+        why: &'static str,
+    },
+    /// A local capture device cannot be opened or used.
+    #[error("camera device {device}: {reason}")]
+    Device { device: String, reason: String },
 }

@@ -10,7 +10,10 @@ use semaforo_resources::{CameraDevice, CameraProperty};
 use std::path::PathBuf;
 
 use crate::synthetic::{AspectFeed, SceneConfig, SyntheticCamera};
-use crate::{Frame, SourceError, TestPatternCamera, VideoFile, VideoFileOptions};
+use crate::{
+    Frame, ImageFolder, ImageFolderOptions, MjpegStream, NetworkOptions, RtspCamera, SourceError,
+    TestPatternCamera, VideoFile, VideoFileOptions,
+};
 
 /// What a camera is asked for at open; sources that cannot honour it say what they granted.
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -27,6 +30,12 @@ pub enum Source {
     TestPattern(TestPatternCamera),
     /// Boxed: the container index and decoder state are large next to the other sources.
     VideoFile(Box<VideoFile>),
+    /// JPEG/PNG files of a folder (`dir:`).
+    ImageFolder(ImageFolder),
+    /// An HTTP MJPEG stream or snapshot URL.
+    Mjpeg(Box<MjpegStream>),
+    /// An RTSP camera (H.264).
+    Rtsp(Box<RtspCamera>),
 }
 
 /// Splits a video-file URI into the path and its options.
@@ -79,6 +88,15 @@ impl Source {
     /// caller) and what went wrong. A video file has its own size and rate: `requested` is
     /// not applied to it (read them back with `get`).
     pub fn open(uri: &str, requested: Requested) -> Result<Source, SourceError> {
+        Self::open_with(uri, requested, NetworkOptions::default())
+    }
+
+    /// As [`Source::open`], with the timeouts of network sources given.
+    pub fn open_with(
+        uri: &str,
+        requested: Requested,
+        network: NetworkOptions,
+    ) -> Result<Source, SourceError> {
         let trimmed = uri.trim();
         match kind_of(trimmed) {
             "synthetic" => {
@@ -103,6 +121,31 @@ impl Source {
                     &path, options,
                 )?)))
             }
+            "image-folder" => {
+                let rest = &trimmed["dir:".len()..];
+                let (path, params) = rest.split_once('?').unwrap_or((rest, ""));
+                let options = ImageFolderOptions::from_params(params, requested.fps)?;
+                Ok(Source::ImageFolder(ImageFolder::open(
+                    path.as_ref(),
+                    options,
+                )?))
+            }
+            "mjpeg-http" => Ok(Source::Mjpeg(Box::new(MjpegStream::open(
+                trimmed,
+                requested.fps,
+                network,
+            )?))),
+            "rtsp" => Ok(Source::Rtsp(Box::new(RtspCamera::open(trimmed, network)?))),
+            #[cfg(feature = "v4l2")]
+            "v4l2" => Ok(Source::V4l2(Box::new(crate::v4l2::V4l2Camera::open(
+                trimmed, requested,
+            )?))),
+            #[cfg(not(feature = "v4l2"))]
+            "v4l2" => Err(SourceError::FeatureNotBuilt {
+                kind: "v4l2",
+                feature: "v4l2",
+                why: "it needs libclang and the kernel headers at build time",
+            }),
             kind => Err(SourceError::NotInThisBuild { kind }),
         }
     }
@@ -111,7 +154,7 @@ impl Source {
     pub fn aspect_feed(&self) -> Option<AspectFeed> {
         match self {
             Source::Synthetic(camera) => Some(camera.aspect_feed()),
-            Source::TestPattern(_) | Source::VideoFile(_) => None,
+            _ => None,
         }
     }
 
@@ -119,19 +162,30 @@ impl Source {
     pub fn codec(&self) -> Option<&str> {
         match self {
             Source::VideoFile(v) => Some(v.codec()),
+            Source::Mjpeg(_) => Some("Motion JPEG"),
+            Source::Rtsp(r) => Some(r.codec()),
+            Source::ImageFolder(_) => Some("JPEG/PNG stills"),
             Source::Synthetic(_) | Source::TestPattern(_) => None,
         }
     }
 
     /// Whether the source ends (a video file that does not loop); `probe --all` reads to it.
     pub fn ends(&self) -> bool {
-        matches!(self, Source::VideoFile(v) if !v.options().looping)
+        match self {
+            Source::VideoFile(v) => !v.options().looping,
+            Source::ImageFolder(f) => !f.options().looping,
+            _ => false,
+        }
     }
 
     /// Gives a frame's pixel buffer back to the source for reuse, where the source pools them.
     pub fn recycle(&mut self, frame: Frame) {
-        if let Source::VideoFile(v) = self {
-            v.recycle(frame);
+        match self {
+            Source::VideoFile(v) => v.recycle(frame),
+            Source::ImageFolder(f) => f.recycle(frame),
+            Source::Mjpeg(m) => m.recycle(frame),
+            Source::Rtsp(r) => r.recycle(frame),
+            Source::Synthetic(_) | Source::TestPattern(_) => {}
         }
     }
 }
@@ -145,6 +199,9 @@ impl CameraDevice for Source {
             Source::Synthetic(c) => c.read(),
             Source::TestPattern(c) => c.read(),
             Source::VideoFile(c) => c.read(),
+            Source::ImageFolder(c) => c.read(),
+            Source::Mjpeg(c) => c.read(),
+            Source::Rtsp(c) => c.read(),
         }
     }
 
@@ -153,6 +210,9 @@ impl CameraDevice for Source {
             Source::Synthetic(c) => c.get(property),
             Source::TestPattern(c) => c.get(property),
             Source::VideoFile(c) => c.get(property),
+            Source::ImageFolder(c) => c.get(property),
+            Source::Mjpeg(c) => c.get(property),
+            Source::Rtsp(c) => c.get(property),
         }
     }
 
@@ -161,6 +221,9 @@ impl CameraDevice for Source {
             Source::Synthetic(c) => c.set(property, value),
             Source::TestPattern(c) => c.set(property, value),
             Source::VideoFile(c) => c.set(property, value),
+            Source::ImageFolder(c) => c.set(property, value),
+            Source::Mjpeg(c) => c.set(property, value),
+            Source::Rtsp(c) => c.set(property, value),
         }
     }
 
@@ -169,6 +232,9 @@ impl CameraDevice for Source {
             Source::Synthetic(c) => c.is_opened(),
             Source::TestPattern(c) => c.is_opened(),
             Source::VideoFile(c) => c.is_opened(),
+            Source::ImageFolder(c) => c.is_opened(),
+            Source::Mjpeg(c) => c.is_opened(),
+            Source::Rtsp(c) => c.is_opened(),
         }
     }
 
@@ -177,6 +243,9 @@ impl CameraDevice for Source {
             Source::Synthetic(c) => c.release(),
             Source::TestPattern(c) => c.release(),
             Source::VideoFile(c) => c.release(),
+            Source::ImageFolder(c) => c.release(),
+            Source::Mjpeg(c) => c.release(),
+            Source::Rtsp(c) => c.release(),
         }
     }
 }
@@ -238,13 +307,22 @@ mod tests {
     }
 
     #[test]
-    fn kinds_not_in_this_build_say_so() {
-        let err = Source::open("rtsp://cam/1", REQ).unwrap_err();
-        assert!(
-            err.to_string()
-                .contains("rtsp sources are not in this build yet"),
-            "{err}"
-        );
+    #[cfg(not(feature = "v4l2"))]
+    fn usb_cameras_without_the_feature_say_which_feature_to_build_with() {
+        for uri in ["/dev/video0", "v4l2:/dev/video1", "0"] {
+            let err = Source::open(uri, REQ).unwrap_err();
+            assert!(
+                err.to_string().starts_with(
+                    "v4l2 sources need the `v4l2` cargo feature, which this build was made \
+                     without: build with `cargo build --release --features semaforo-vision/v4l2`"
+                ),
+                "{err}"
+            );
+        }
+    }
+
+    #[test]
+    fn bad_parameters_name_themselves() {
         let err = Source::open("synthetic:rate=-1", REQ).unwrap_err();
         assert!(err.to_string().contains("rate=-1"), "{err}");
     }
