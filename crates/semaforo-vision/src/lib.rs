@@ -26,6 +26,8 @@ mod source;
 mod still;
 pub mod synthetic;
 mod test_pattern;
+#[cfg(feature = "v4l2")]
+pub mod v4l2;
 pub mod video;
 
 pub use frame::Frame;

@@ -36,6 +36,9 @@ pub enum Source {
     Mjpeg(Box<MjpegStream>),
     /// An RTSP camera (H.264).
     Rtsp(Box<RtspCamera>),
+    /// A USB camera (cargo feature `v4l2`).
+    #[cfg(feature = "v4l2")]
+    V4l2(Box<crate::v4l2::V4l2Camera>),
 }
 
 /// Splits a video-file URI into the path and its options.
@@ -164,6 +167,8 @@ impl Source {
             Source::VideoFile(v) => Some(v.codec()),
             Source::Mjpeg(_) => Some("Motion JPEG"),
             Source::Rtsp(r) => Some(r.codec()),
+            #[cfg(feature = "v4l2")]
+            Source::V4l2(c) => Some(c.codec()),
             Source::ImageFolder(_) => Some("JPEG/PNG stills"),
             Source::Synthetic(_) | Source::TestPattern(_) => None,
         }
@@ -185,6 +190,8 @@ impl Source {
             Source::ImageFolder(f) => f.recycle(frame),
             Source::Mjpeg(m) => m.recycle(frame),
             Source::Rtsp(r) => r.recycle(frame),
+            #[cfg(feature = "v4l2")]
+            Source::V4l2(c) => c.recycle(frame),
             Source::Synthetic(_) | Source::TestPattern(_) => {}
         }
     }
@@ -202,6 +209,8 @@ impl CameraDevice for Source {
             Source::ImageFolder(c) => c.read(),
             Source::Mjpeg(c) => c.read(),
             Source::Rtsp(c) => c.read(),
+            #[cfg(feature = "v4l2")]
+            Source::V4l2(c) => c.read(),
         }
     }
 
@@ -213,6 +222,8 @@ impl CameraDevice for Source {
             Source::ImageFolder(c) => c.get(property),
             Source::Mjpeg(c) => c.get(property),
             Source::Rtsp(c) => c.get(property),
+            #[cfg(feature = "v4l2")]
+            Source::V4l2(c) => c.get(property),
         }
     }
 
@@ -224,6 +235,8 @@ impl CameraDevice for Source {
             Source::ImageFolder(c) => c.set(property, value),
             Source::Mjpeg(c) => c.set(property, value),
             Source::Rtsp(c) => c.set(property, value),
+            #[cfg(feature = "v4l2")]
+            Source::V4l2(c) => c.set(property, value),
         }
     }
 
@@ -235,6 +248,8 @@ impl CameraDevice for Source {
             Source::ImageFolder(c) => c.is_opened(),
             Source::Mjpeg(c) => c.is_opened(),
             Source::Rtsp(c) => c.is_opened(),
+            #[cfg(feature = "v4l2")]
+            Source::V4l2(c) => c.is_opened(),
         }
     }
 
@@ -246,6 +261,8 @@ impl CameraDevice for Source {
             Source::ImageFolder(c) => c.release(),
             Source::Mjpeg(c) => c.release(),
             Source::Rtsp(c) => c.release(),
+            #[cfg(feature = "v4l2")]
+            Source::V4l2(c) => c.release(),
         }
     }
 }
