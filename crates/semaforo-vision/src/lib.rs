@@ -1,10 +1,12 @@
 //! Frames and the sources that produce them.
 //!
-//! Today this crate holds the [`Frame`] type, the `synthetic:` traffic scene
-//! ([`SyntheticCamera`], deterministic, with ground truth), the `testsrc:` test pattern
-//! ([`TestPatternCamera`]) and video files ([`VideoFile`]: MP4/MOV with H.264, `file:PATH`).
-//! RTSP, USB cameras, zones and vehicle detection arrive with the frame-sources and detection
-//! issues, behind the same [`semaforo_resources::CameraDevice`] trait.
+//! This crate holds the [`Frame`] type and every frame source, each a
+//! [`semaforo_resources::CameraDevice`] opened from a URI by [`Source::open`]: the
+//! `synthetic:` traffic scene ([`SyntheticCamera`], deterministic, with ground truth), the
+//! `testsrc:` test pattern ([`TestPatternCamera`]), video files ([`VideoFile`]: MP4/MOV with
+//! H.264), RTSP cameras ([`RtspCamera`]), HTTP MJPEG ([`MjpegStream`]), image folders
+//! ([`ImageFolder`]) and, with the `v4l2` feature, USB cameras. [`LiveSource`] runs any of them
+//! on its own thread, hands consumers the newest frame and reconnects by itself.
 //!
 //! ```
 //! use semaforo_resources::{ManagedCamera, ResourceTracker};

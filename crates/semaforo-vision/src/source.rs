@@ -1,9 +1,9 @@
 //! Choosing a frame source from a URI, as configuration writes it (`CAMERA_A_SOURCE`).
 //!
-//! This build opens `synthetic:`, `testsrc:` and video files (`file:PATH` or a bare path, with
-//! `?loop=true&pace=fast` options: see [`parse_file_uri`]); `rtsp://`, `http(s)://` MJPEG,
-//! `v4l2:` / `/dev/videoN` / camera indices and `dir:` are recognised and answered with an error
-//! that says they are not in this build yet (the frame-sources issue brings them).
+//! `synthetic:`, `testsrc:`, video files (`file:PATH` or a bare path, with `?loop=true&pace=fast`
+//! options: see [`parse_file_uri`]), `rtsp://`, `http://` MJPEG, `dir:` image folders, and
+//! `v4l2:` / `/dev/videoN` / camera indices (with the `v4l2` feature; without it, an error that
+//! names the feature).
 
 use semaforo_resources::{CameraDevice, CameraProperty};
 
