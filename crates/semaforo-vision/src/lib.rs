@@ -18,6 +18,8 @@
 //! assert_eq!((frame.width, frame.height, frame.seq), (320, 240, 0));
 //! ```
 
+#[cfg(feature = "ffmpeg")]
+pub mod ffmpeg;
 mod frame;
 pub mod image_dir;
 pub mod live;

@@ -39,6 +39,9 @@ pub enum Source {
     /// A USB camera (cargo feature `v4l2`).
     #[cfg(feature = "v4l2")]
     V4l2(Box<crate::v4l2::V4l2Camera>),
+    /// A file or stream decoded by FFmpeg (cargo feature `ffmpeg`).
+    #[cfg(feature = "ffmpeg")]
+    Ffmpeg(Box<crate::ffmpeg::FfmpegInput>),
 }
 
 /// Splits a video-file URI into the path and its options.
@@ -77,6 +80,7 @@ pub fn kind_of(uri: &str) -> &'static str {
     let digits = !lower.is_empty() && lower.bytes().all(|b| b.is_ascii_digit());
     match () {
         _ if lower.starts_with("synthetic:") => "synthetic",
+        _ if lower.starts_with("ffmpeg:") => "ffmpeg",
         _ if lower.starts_with("testsrc:") => "testsrc",
         _ if lower.starts_with("rtsp://") || lower.starts_with("rtsps://") => "rtsp",
         _ if lower.starts_with("http://") || lower.starts_with("https://") => "mjpeg-http",
@@ -120,10 +124,26 @@ impl Source {
             )?)),
             "video-file" => {
                 let (path, options) = parse_file_uri(trimmed)?;
-                Ok(Source::VideoFile(Box::new(VideoFile::open(
-                    &path, options,
-                )?)))
+                match VideoFile::open(&path, options) {
+                    Ok(video) => Ok(Source::VideoFile(Box::new(video))),
+                    // What OpenH264 cannot decode, FFmpeg may.
+                    #[cfg(feature = "ffmpeg")]
+                    Err(SourceError::UnsupportedCodec { .. }) => Ok(Source::Ffmpeg(Box::new(
+                        crate::ffmpeg::FfmpegInput::open(&path.to_string_lossy(), network)?,
+                    ))),
+                    Err(e) => Err(e),
+                }
             }
+            #[cfg(feature = "ffmpeg")]
+            "ffmpeg" => Ok(Source::Ffmpeg(Box::new(crate::ffmpeg::FfmpegInput::open(
+                trimmed, network,
+            )?))),
+            #[cfg(not(feature = "ffmpeg"))]
+            "ffmpeg" => Err(SourceError::FeatureNotBuilt {
+                kind: "ffmpeg",
+                feature: "ffmpeg",
+                why: "it links the system's FFmpeg libraries",
+            }),
             "image-folder" => {
                 let rest = &trimmed["dir:".len()..];
                 let (path, params) = rest.split_once('?').unwrap_or((rest, ""));
@@ -169,6 +189,8 @@ impl Source {
             Source::Rtsp(r) => Some(r.codec()),
             #[cfg(feature = "v4l2")]
             Source::V4l2(c) => Some(c.codec()),
+            #[cfg(feature = "ffmpeg")]
+            Source::Ffmpeg(c) => Some(c.codec()),
             Source::ImageFolder(_) => Some("JPEG/PNG stills"),
             Source::Synthetic(_) | Source::TestPattern(_) => None,
         }
@@ -179,6 +201,8 @@ impl Source {
         match self {
             Source::VideoFile(v) => !v.options().looping,
             Source::ImageFolder(f) => !f.options().looping,
+            #[cfg(feature = "ffmpeg")]
+            Source::Ffmpeg(f) => f.ends(),
             _ => false,
         }
     }
@@ -192,6 +216,8 @@ impl Source {
             Source::Rtsp(r) => r.recycle(frame),
             #[cfg(feature = "v4l2")]
             Source::V4l2(c) => c.recycle(frame),
+            #[cfg(feature = "ffmpeg")]
+            Source::Ffmpeg(c) => c.recycle(frame),
             Source::Synthetic(_) | Source::TestPattern(_) => {}
         }
     }
@@ -211,6 +237,8 @@ impl CameraDevice for Source {
             Source::Rtsp(c) => c.read(),
             #[cfg(feature = "v4l2")]
             Source::V4l2(c) => c.read(),
+            #[cfg(feature = "ffmpeg")]
+            Source::Ffmpeg(c) => c.read(),
         }
     }
 
@@ -224,6 +252,8 @@ impl CameraDevice for Source {
             Source::Rtsp(c) => c.get(property),
             #[cfg(feature = "v4l2")]
             Source::V4l2(c) => c.get(property),
+            #[cfg(feature = "ffmpeg")]
+            Source::Ffmpeg(c) => c.get(property),
         }
     }
 
@@ -237,6 +267,8 @@ impl CameraDevice for Source {
             Source::Rtsp(c) => c.set(property, value),
             #[cfg(feature = "v4l2")]
             Source::V4l2(c) => c.set(property, value),
+            #[cfg(feature = "ffmpeg")]
+            Source::Ffmpeg(c) => c.set(property, value),
         }
     }
 
@@ -250,6 +282,8 @@ impl CameraDevice for Source {
             Source::Rtsp(c) => c.is_opened(),
             #[cfg(feature = "v4l2")]
             Source::V4l2(c) => c.is_opened(),
+            #[cfg(feature = "ffmpeg")]
+            Source::Ffmpeg(c) => c.is_opened(),
         }
     }
 
@@ -263,6 +297,8 @@ impl CameraDevice for Source {
             Source::Rtsp(c) => c.release(),
             #[cfg(feature = "v4l2")]
             Source::V4l2(c) => c.release(),
+            #[cfg(feature = "ffmpeg")]
+            Source::Ffmpeg(c) => c.release(),
         }
     }
 }
@@ -336,6 +372,18 @@ mod tests {
                 "{err}"
             );
         }
+    }
+
+    #[test]
+    #[cfg(not(feature = "ffmpeg"))]
+    fn ffmpeg_uris_without_the_feature_say_which_feature_to_build_with() {
+        assert_eq!(kind_of("ffmpeg:clip.mkv"), "ffmpeg");
+        let err = Source::open("ffmpeg:clip.mkv", REQ).unwrap_err();
+        assert!(
+            err.to_string()
+                .starts_with("ffmpeg sources need the `ffmpeg` cargo feature"),
+            "{err}"
+        );
     }
 
     #[test]
