@@ -250,3 +250,27 @@ fn an_unreachable_camera_is_named_with_its_address() {
     );
     assert!(!text.contains(":pw@"), "{text}");
 }
+
+#[cfg(feature = "ffmpeg")]
+#[test]
+fn the_ffmpeg_feature_reads_the_same_server() {
+    let dir = tempfile::tempdir().unwrap();
+    let Some(clip) = clip(dir.path()) else {
+        return;
+    };
+    let reference = fixtures::ffmpeg_rgb_frames(&clip, &[0], dir.path());
+    let server = RtspServer::start(&clip, 0, None);
+    let mut camera = Source::open(&format!("ffmpeg:{}", server.url()), REQ).unwrap();
+    assert!(!camera.ends());
+    assert!(
+        camera.codec().is_some_and(|c| c.starts_with("H.264")),
+        "{:?}",
+        camera.codec()
+    );
+    let first = camera.read().unwrap();
+    assert_eq!((first.width, first.height), (160, 120));
+    assert_eq!(fixtures::max_abs_diff(&first.rgb, &reference[0]), 0);
+    for seq in 1..10 {
+        assert_eq!(camera.read().unwrap().seq, seq);
+    }
+}
