@@ -77,12 +77,7 @@ impl CameraUrl {
         if url.host_str().is_none_or(str::is_empty) {
             return Err(bad("a URL with a host".into()));
         }
-        let decode = |s: &str| {
-            url::form_urlencoded::parse(format!("x={s}").as_bytes())
-                .next()
-                .map(|(_, v)| v.into_owned())
-                .unwrap_or_default()
-        };
+        let decode = percent_decode;
         let credentials = (!url.username().is_empty() || url.password().is_some())
             .then(|| (decode(url.username()), decode(url.password().unwrap_or(""))));
         // Neither can fail on a URL with a host (checked above).
@@ -105,6 +100,31 @@ impl CameraUrl {
             format!("{host}:{port}")
         }
     }
+}
+
+/// Decodes `%XX` escapes (a `+` stays a `+`: user info is not form data); an escape that is
+/// not two hex digits is kept as written.
+fn percent_decode(text: &str) -> String {
+    let bytes = text.as_bytes();
+    let mut out = Vec::with_capacity(bytes.len());
+    let mut i = 0;
+    while i < bytes.len() {
+        let hex = bytes
+            .get(i + 1..i + 3)
+            .and_then(|h| std::str::from_utf8(h).ok())
+            .and_then(|h| u8::from_str_radix(h, 16).ok());
+        match (bytes[i], hex) {
+            (b'%', Some(value)) => {
+                out.push(value);
+                i += 3;
+            }
+            (b, _) => {
+                out.push(b);
+                i += 1;
+            }
+        }
+    }
+    String::from_utf8_lossy(&out).into_owned()
 }
 
 /// Standard base64 (RFC 4648, with padding), for HTTP Basic authentication.
@@ -146,6 +166,8 @@ mod tests {
 
     #[test]
     fn credentials_come_out_of_the_url_decoded() {
+        let u = CameraUrl::parse("rtsp://a+b:p+%40ss%zz@192.0.2.1/x", "rtsp").unwrap();
+        assert_eq!(u.credentials, Some(("a+b".into(), "p+@ss%zz".into())));
         let u = CameraUrl::parse("rtsp://admin:p%40ss@192.0.2.1/live", "rtsp").unwrap();
         assert_eq!(u.url.as_str(), "rtsp://192.0.2.1/live");
         assert_eq!(u.credentials, Some(("admin".into(), "p@ss".into())));
