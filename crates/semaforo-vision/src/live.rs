@@ -42,6 +42,35 @@
 //! drop(camera); // joins the thread, releases the device and the tracker handle
 //! assert_eq!(tracker.statistics().kind("camera").tracked, 0);
 //! ```
+//!
+//! **Wiring it into a run loop.** One `LiveSource` per camera, opened where the loop opens its
+//! cameras; the loop keeps one [`FrameReader`] per stage (detector, frame store, dashboard) and
+//! calls `latest()` each tick, so it never blocks on a camera. `subscribe()` gives the state
+//! changes for the log and the status line, `stats()` the counters for `performance.log`.
+//! Where something must be taken from each newly opened device (the synthetic scene's
+//! [`crate::AspectFeed`], say), open it with [`LiveSource::start`] and a custom [`Opener`]:
+//!
+//! ```
+//! use std::sync::{Arc, Mutex};
+//! use semaforo_resources::ResourceTracker;
+//! use semaforo_vision::{
+//!     AspectFeed, LiveConfig, LiveDevice, LiveSource, Opener, Requested, Source, SystemRetryClock,
+//! };
+//!
+//! let requested = Requested { width: 320, height: 240, fps: 15.0 };
+//! let feed: Arc<Mutex<Option<AspectFeed>>> = Arc::default();
+//! let slot = feed.clone();
+//! let opener: Opener = Box::new(move || {
+//!     let source = Source::open("synthetic:seed=1", requested)?;
+//!     *slot.lock().unwrap() = source.aspect_feed();
+//!     Ok(Box::new(source) as Box<dyn LiveDevice>)
+//! });
+//! let tracker = ResourceTracker::new();
+//! let camera = LiveSource::start(LiveConfig::new("A"), &tracker, opener, Box::new(SystemRetryClock));
+//! let mut detector = camera.reader();
+//! detector.wait_newer(std::time::Duration::from_secs(5)).unwrap();
+//! assert!(feed.lock().unwrap().is_some());
+//! ```
 
 use std::collections::VecDeque;
 use std::sync::mpsc;
