@@ -1,10 +1,12 @@
 //! Frames and the sources that produce them.
 //!
-//! Today this crate holds the [`Frame`] type, the `synthetic:` traffic scene
-//! ([`SyntheticCamera`], deterministic, with ground truth), the `testsrc:` test pattern
-//! ([`TestPatternCamera`]) and video files ([`VideoFile`]: MP4/MOV with H.264, `file:PATH`).
-//! RTSP, USB cameras, zones and vehicle detection arrive with the frame-sources and detection
-//! issues, behind the same [`semaforo_resources::CameraDevice`] trait.
+//! This crate holds the [`Frame`] type and every frame source, each a
+//! [`semaforo_resources::CameraDevice`] opened from a URI by [`Source::open`]: the
+//! `synthetic:` traffic scene ([`SyntheticCamera`], deterministic, with ground truth), the
+//! `testsrc:` test pattern ([`TestPatternCamera`]), video files ([`VideoFile`]: MP4/MOV with
+//! H.264), RTSP cameras ([`RtspCamera`]), HTTP MJPEG ([`MjpegStream`]), image folders
+//! ([`ImageFolder`]) and, with the `v4l2` feature, USB cameras. [`LiveSource`] runs any of them
+//! on its own thread, hands consumers the newest frame and reconnects by itself.
 //!
 //! ```
 //! use semaforo_resources::{ManagedCamera, ResourceTracker};
@@ -22,10 +24,20 @@ pub mod bgsub;
 pub mod counting;
 pub mod detect;
 pub mod detectors;
+#[cfg(feature = "ffmpeg")]
+pub mod ffmpeg;
 mod frame;
+pub mod image_dir;
+pub mod live;
+pub mod mjpeg;
+mod net;
+pub mod rtsp;
 mod source;
+mod still;
 pub mod synthetic;
 mod test_pattern;
+#[cfg(feature = "v4l2")]
+pub mod v4l2;
 pub mod video;
 pub mod zones;
 
@@ -35,6 +47,14 @@ pub use counting::{ApproachCount, Track, Tracker, TrackerOptions, ZoneCount, Zon
 pub use detect::{BBox, DetectError, Detection, Detector, ObjectClass};
 pub use detectors::{build_detector, BuiltDetector, DetectorKind, DetectorSettings};
 pub use frame::Frame;
+pub use image_dir::{ImageFolder, ImageFolderOptions};
+pub use live::{
+    Backoff, FrameReader, LiveConfig, LiveDevice, LiveSource, LiveState, LiveStats, Opener,
+    RetryClock, StateChange, StopSignal, SystemRetryClock, WaitError,
+};
+pub use mjpeg::MjpegStream;
+pub use net::{redact, NetworkOptions};
+pub use rtsp::{RtspCamera, RtspTransport};
 pub use source::{kind_of, Requested, Source};
 pub use synthetic::{
     Aspect, AspectFeed, GroundTruth, SceneConfig, SyntheticCamera, SyntheticScene,
@@ -99,4 +119,64 @@ pub enum SourceError {
     /// A file source reached its last frame and is not looping.
     #[error("end of {} after {frames} frames", path.display())]
     EndOfStream { path: PathBuf, frames: u64 },
+    /// An image folder (`dir:`) cannot be listed or holds no JPEG/PNG frame.
+    #[error("image folder {}: {reason}", path.display())]
+    ImageFolder { path: PathBuf, reason: String },
+    /// A still image (a frame of an image folder or of an MJPEG stream) did not decode.
+    #[error("{camera}: cannot decode {what}: {reason}")]
+    Image {
+        /// The source, credentials hidden.
+        camera: String,
+        what: String,
+        reason: String,
+    },
+    /// A network camera's host cannot be reached.
+    #[error("{camera}: cannot connect to {address}: {reason}")]
+    Unreachable {
+        camera: String,
+        address: String,
+        reason: String,
+    },
+    /// The camera refused the credentials (or asked for some and none were given).
+    #[error("{camera}: the camera refused the credentials: {detail}")]
+    Unauthorized { camera: String, detail: String },
+    /// The camera answered, but not with what was expected.
+    #[error("{camera}: unexpected answer: {reason}")]
+    Protocol { camera: String, reason: String },
+    /// No frame arrived in time (a stalled stream).
+    #[error("{camera}: no frame for {:.1} s (the stall timeout); the stream is stalled", waited.as_secs_f64())]
+    Timeout {
+        camera: String,
+        waited: std::time::Duration,
+    },
+    /// A live stream ended or its connection broke.
+    #[error("{camera}: disconnected: {reason}")]
+    Disconnected { camera: String, reason: String },
+    /// A frame of a live stream did not decode; the next read goes on with the next frame.
+    #[error("{camera}: cannot decode {what}: {reason}")]
+    StreamDecode {
+        camera: String,
+        what: String,
+        reason: String,
+    },
+    /// A live stream carries a codec this build does not decode.
+    #[error("{camera}: {codec} video is not supported: {supported}")]
+    UnsupportedStream {
+        camera: String,
+        codec: String,
+        supported: &'static str,
+    },
+    /// The source's kind needs a cargo feature this build was made without.
+    #[error(
+        "{kind} sources need the `{feature}` cargo feature, which this build was made without: \
+         build with `cargo build --release --features semaforo-vision/{feature}` ({why})"
+    )]
+    FeatureNotBuilt {
+        kind: &'static str,
+        feature: &'static str,
+        why: &'static str,
+    },
+    /// A local capture device cannot be opened or used.
+    #[error("camera device {device}: {reason}")]
+    Device { device: String, reason: String },
 }

@@ -1,16 +1,19 @@
 //! Choosing a frame source from a URI, as configuration writes it (`CAMERA_A_SOURCE`).
 //!
-//! This build opens `synthetic:`, `testsrc:` and video files (`file:PATH` or a bare path, with
-//! `?loop=true&pace=fast` options: see [`parse_file_uri`]); `rtsp://`, `http(s)://` MJPEG,
-//! `v4l2:` / `/dev/videoN` / camera indices and `dir:` are recognised and answered with an error
-//! that says they are not in this build yet (the frame-sources issue brings them).
+//! `synthetic:`, `testsrc:`, video files (`file:PATH` or a bare path, with `?loop=true&pace=fast`
+//! options: see [`parse_file_uri`]), `rtsp://`, `http://` MJPEG, `dir:` image folders, and
+//! `v4l2:` / `/dev/videoN` / camera indices (with the `v4l2` feature; without it, an error that
+//! names the feature).
 
 use semaforo_resources::{CameraDevice, CameraProperty};
 
 use std::path::PathBuf;
 
 use crate::synthetic::{AspectFeed, SceneConfig, SyntheticCamera};
-use crate::{Frame, SourceError, TestPatternCamera, VideoFile, VideoFileOptions};
+use crate::{
+    Frame, ImageFolder, ImageFolderOptions, MjpegStream, NetworkOptions, RtspCamera, SourceError,
+    TestPatternCamera, VideoFile, VideoFileOptions,
+};
 
 /// What a camera is asked for at open; sources that cannot honour it say what they granted.
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -27,6 +30,18 @@ pub enum Source {
     TestPattern(TestPatternCamera),
     /// Boxed: the container index and decoder state are large next to the other sources.
     VideoFile(Box<VideoFile>),
+    /// JPEG/PNG files of a folder (`dir:`).
+    ImageFolder(ImageFolder),
+    /// An HTTP MJPEG stream or snapshot URL.
+    Mjpeg(Box<MjpegStream>),
+    /// An RTSP camera (H.264).
+    Rtsp(Box<RtspCamera>),
+    /// A USB camera (cargo feature `v4l2`).
+    #[cfg(feature = "v4l2")]
+    V4l2(Box<crate::v4l2::V4l2Camera>),
+    /// A file or stream decoded by FFmpeg (cargo feature `ffmpeg`).
+    #[cfg(feature = "ffmpeg")]
+    Ffmpeg(Box<crate::ffmpeg::FfmpegInput>),
 }
 
 /// Splits a video-file URI into the path and its options.
@@ -65,6 +80,7 @@ pub fn kind_of(uri: &str) -> &'static str {
     let digits = !lower.is_empty() && lower.bytes().all(|b| b.is_ascii_digit());
     match () {
         _ if lower.starts_with("synthetic:") => "synthetic",
+        _ if lower.starts_with("ffmpeg:") => "ffmpeg",
         _ if lower.starts_with("testsrc:") => "testsrc",
         _ if lower.starts_with("rtsp://") || lower.starts_with("rtsps://") => "rtsp",
         _ if lower.starts_with("http://") || lower.starts_with("https://") => "mjpeg-http",
@@ -79,6 +95,15 @@ impl Source {
     /// caller) and what went wrong. A video file has its own size and rate: `requested` is
     /// not applied to it (read them back with `get`).
     pub fn open(uri: &str, requested: Requested) -> Result<Source, SourceError> {
+        Self::open_with(uri, requested, NetworkOptions::default())
+    }
+
+    /// As [`Source::open`], with the timeouts of network sources given.
+    pub fn open_with(
+        uri: &str,
+        requested: Requested,
+        network: NetworkOptions,
+    ) -> Result<Source, SourceError> {
         let trimmed = uri.trim();
         match kind_of(trimmed) {
             "synthetic" => {
@@ -99,10 +124,51 @@ impl Source {
             )?)),
             "video-file" => {
                 let (path, options) = parse_file_uri(trimmed)?;
-                Ok(Source::VideoFile(Box::new(VideoFile::open(
-                    &path, options,
-                )?)))
+                match VideoFile::open(&path, options) {
+                    Ok(video) => Ok(Source::VideoFile(Box::new(video))),
+                    // What OpenH264 cannot decode, FFmpeg may.
+                    #[cfg(feature = "ffmpeg")]
+                    Err(SourceError::UnsupportedCodec { .. }) => Ok(Source::Ffmpeg(Box::new(
+                        crate::ffmpeg::FfmpegInput::open(&path.to_string_lossy(), network)?,
+                    ))),
+                    Err(e) => Err(e),
+                }
             }
+            #[cfg(feature = "ffmpeg")]
+            "ffmpeg" => Ok(Source::Ffmpeg(Box::new(crate::ffmpeg::FfmpegInput::open(
+                trimmed, network,
+            )?))),
+            #[cfg(not(feature = "ffmpeg"))]
+            "ffmpeg" => Err(SourceError::FeatureNotBuilt {
+                kind: "ffmpeg",
+                feature: "ffmpeg",
+                why: "it links the system's FFmpeg libraries",
+            }),
+            "image-folder" => {
+                let rest = &trimmed["dir:".len()..];
+                let (path, params) = rest.split_once('?').unwrap_or((rest, ""));
+                let options = ImageFolderOptions::from_params(params, requested.fps)?;
+                Ok(Source::ImageFolder(ImageFolder::open(
+                    path.as_ref(),
+                    options,
+                )?))
+            }
+            "mjpeg-http" => Ok(Source::Mjpeg(Box::new(MjpegStream::open(
+                trimmed,
+                requested.fps,
+                network,
+            )?))),
+            "rtsp" => Ok(Source::Rtsp(Box::new(RtspCamera::open(trimmed, network)?))),
+            #[cfg(feature = "v4l2")]
+            "v4l2" => Ok(Source::V4l2(Box::new(crate::v4l2::V4l2Camera::open(
+                trimmed, requested,
+            )?))),
+            #[cfg(not(feature = "v4l2"))]
+            "v4l2" => Err(SourceError::FeatureNotBuilt {
+                kind: "v4l2",
+                feature: "v4l2",
+                why: "it needs libclang and the kernel headers at build time",
+            }),
             kind => Err(SourceError::NotInThisBuild { kind }),
         }
     }
@@ -111,7 +177,7 @@ impl Source {
     pub fn aspect_feed(&self) -> Option<AspectFeed> {
         match self {
             Source::Synthetic(camera) => Some(camera.aspect_feed()),
-            Source::TestPattern(_) | Source::VideoFile(_) => None,
+            _ => None,
         }
     }
 
@@ -119,19 +185,40 @@ impl Source {
     pub fn codec(&self) -> Option<&str> {
         match self {
             Source::VideoFile(v) => Some(v.codec()),
+            Source::Mjpeg(_) => Some("Motion JPEG"),
+            Source::Rtsp(r) => Some(r.codec()),
+            #[cfg(feature = "v4l2")]
+            Source::V4l2(c) => Some(c.codec()),
+            #[cfg(feature = "ffmpeg")]
+            Source::Ffmpeg(c) => Some(c.codec()),
+            Source::ImageFolder(_) => Some("JPEG/PNG stills"),
             Source::Synthetic(_) | Source::TestPattern(_) => None,
         }
     }
 
     /// Whether the source ends (a video file that does not loop); `probe --all` reads to it.
     pub fn ends(&self) -> bool {
-        matches!(self, Source::VideoFile(v) if !v.options().looping)
+        match self {
+            Source::VideoFile(v) => !v.options().looping,
+            Source::ImageFolder(f) => !f.options().looping,
+            #[cfg(feature = "ffmpeg")]
+            Source::Ffmpeg(f) => f.ends(),
+            _ => false,
+        }
     }
 
     /// Gives a frame's pixel buffer back to the source for reuse, where the source pools them.
     pub fn recycle(&mut self, frame: Frame) {
-        if let Source::VideoFile(v) = self {
-            v.recycle(frame);
+        match self {
+            Source::VideoFile(v) => v.recycle(frame),
+            Source::ImageFolder(f) => f.recycle(frame),
+            Source::Mjpeg(m) => m.recycle(frame),
+            Source::Rtsp(r) => r.recycle(frame),
+            #[cfg(feature = "v4l2")]
+            Source::V4l2(c) => c.recycle(frame),
+            #[cfg(feature = "ffmpeg")]
+            Source::Ffmpeg(c) => c.recycle(frame),
+            Source::Synthetic(_) | Source::TestPattern(_) => {}
         }
     }
 }
@@ -145,6 +232,13 @@ impl CameraDevice for Source {
             Source::Synthetic(c) => c.read(),
             Source::TestPattern(c) => c.read(),
             Source::VideoFile(c) => c.read(),
+            Source::ImageFolder(c) => c.read(),
+            Source::Mjpeg(c) => c.read(),
+            Source::Rtsp(c) => c.read(),
+            #[cfg(feature = "v4l2")]
+            Source::V4l2(c) => c.read(),
+            #[cfg(feature = "ffmpeg")]
+            Source::Ffmpeg(c) => c.read(),
         }
     }
 
@@ -153,6 +247,13 @@ impl CameraDevice for Source {
             Source::Synthetic(c) => c.get(property),
             Source::TestPattern(c) => c.get(property),
             Source::VideoFile(c) => c.get(property),
+            Source::ImageFolder(c) => c.get(property),
+            Source::Mjpeg(c) => c.get(property),
+            Source::Rtsp(c) => c.get(property),
+            #[cfg(feature = "v4l2")]
+            Source::V4l2(c) => c.get(property),
+            #[cfg(feature = "ffmpeg")]
+            Source::Ffmpeg(c) => c.get(property),
         }
     }
 
@@ -161,6 +262,13 @@ impl CameraDevice for Source {
             Source::Synthetic(c) => c.set(property, value),
             Source::TestPattern(c) => c.set(property, value),
             Source::VideoFile(c) => c.set(property, value),
+            Source::ImageFolder(c) => c.set(property, value),
+            Source::Mjpeg(c) => c.set(property, value),
+            Source::Rtsp(c) => c.set(property, value),
+            #[cfg(feature = "v4l2")]
+            Source::V4l2(c) => c.set(property, value),
+            #[cfg(feature = "ffmpeg")]
+            Source::Ffmpeg(c) => c.set(property, value),
         }
     }
 
@@ -169,6 +277,13 @@ impl CameraDevice for Source {
             Source::Synthetic(c) => c.is_opened(),
             Source::TestPattern(c) => c.is_opened(),
             Source::VideoFile(c) => c.is_opened(),
+            Source::ImageFolder(c) => c.is_opened(),
+            Source::Mjpeg(c) => c.is_opened(),
+            Source::Rtsp(c) => c.is_opened(),
+            #[cfg(feature = "v4l2")]
+            Source::V4l2(c) => c.is_opened(),
+            #[cfg(feature = "ffmpeg")]
+            Source::Ffmpeg(c) => c.is_opened(),
         }
     }
 
@@ -177,6 +292,13 @@ impl CameraDevice for Source {
             Source::Synthetic(c) => c.release(),
             Source::TestPattern(c) => c.release(),
             Source::VideoFile(c) => c.release(),
+            Source::ImageFolder(c) => c.release(),
+            Source::Mjpeg(c) => c.release(),
+            Source::Rtsp(c) => c.release(),
+            #[cfg(feature = "v4l2")]
+            Source::V4l2(c) => c.release(),
+            #[cfg(feature = "ffmpeg")]
+            Source::Ffmpeg(c) => c.release(),
         }
     }
 }
@@ -238,13 +360,34 @@ mod tests {
     }
 
     #[test]
-    fn kinds_not_in_this_build_say_so() {
-        let err = Source::open("rtsp://cam/1", REQ).unwrap_err();
+    #[cfg(not(feature = "v4l2"))]
+    fn usb_cameras_without_the_feature_say_which_feature_to_build_with() {
+        for uri in ["/dev/video0", "v4l2:/dev/video1", "0"] {
+            let err = Source::open(uri, REQ).unwrap_err();
+            assert!(
+                err.to_string().starts_with(
+                    "v4l2 sources need the `v4l2` cargo feature, which this build was made \
+                     without: build with `cargo build --release --features semaforo-vision/v4l2`"
+                ),
+                "{err}"
+            );
+        }
+    }
+
+    #[test]
+    #[cfg(not(feature = "ffmpeg"))]
+    fn ffmpeg_uris_without_the_feature_say_which_feature_to_build_with() {
+        assert_eq!(kind_of("ffmpeg:clip.mkv"), "ffmpeg");
+        let err = Source::open("ffmpeg:clip.mkv", REQ).unwrap_err();
         assert!(
             err.to_string()
-                .contains("rtsp sources are not in this build yet"),
+                .starts_with("ffmpeg sources need the `ffmpeg` cargo feature"),
             "{err}"
         );
+    }
+
+    #[test]
+    fn bad_parameters_name_themselves() {
         let err = Source::open("synthetic:rate=-1", REQ).unwrap_err();
         assert!(err.to_string().contains("rate=-1"), "{err}");
     }

@@ -94,7 +94,7 @@ pub fn codec_name(code: &[u8; 4]) -> String {
 }
 
 /// An H.264 profile's name, and whether OpenH264 decodes it.
-fn h264_profile(profile_idc: u8, compatibility: u8) -> (String, bool) {
+pub(crate) fn h264_profile(profile_idc: u8, compatibility: u8) -> (String, bool) {
     let (name, ok) = match profile_idc {
         66 if compatibility & 0x40 != 0 => ("Constrained Baseline", true),
         66 => ("Baseline", true),

@@ -42,7 +42,7 @@ impl RgbPool {
         }
     }
 
-    fn take(&mut self, len: usize) -> Vec<u8> {
+    pub fn take(&mut self, len: usize) -> Vec<u8> {
         let mut buffer = self.free.pop().unwrap_or_default();
         // A reused buffer of the same size is not touched; only a new or resized one is filled.
         buffer.resize(len, 0);

@@ -25,10 +25,10 @@
 //! the consumer hands frames back with [`VideoFile::recycle`], the RGB buffer. The YUV planes
 //! live in OpenH264's own buffers.
 
-mod annexb;
-mod container;
-mod h264;
-mod pacing;
+pub(crate) mod annexb;
+pub(crate) mod container;
+pub(crate) mod h264;
+pub(crate) mod pacing;
 
 use std::collections::VecDeque;
 use std::path::{Path, PathBuf};

@@ -1,0 +1,191 @@
+//! What network cameras share: credentials taken out of a URL (and hidden in every message),
+//! and the timeouts a network source is opened with.
+
+use std::time::Duration;
+
+/// Timeouts and transport of network sources ([`crate::Source::open_with`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct NetworkOptions {
+    /// Connecting (TCP, and the RTSP/HTTP exchange before the first frame).
+    pub connect_timeout: Duration,
+    /// A stream with no frame for this long is stalled: the read fails with
+    /// [`crate::SourceError::Timeout`] (and a [`crate::LiveSource`] reconnects).
+    pub stall_timeout: Duration,
+}
+
+impl Default for NetworkOptions {
+    fn default() -> Self {
+        NetworkOptions {
+            connect_timeout: Duration::from_secs(5),
+            stall_timeout: Duration::from_secs(5),
+        }
+    }
+}
+
+/// Hides the password in `scheme://user:password@host/...` (the user name stays, to tell
+/// cameras apart); text without credentials comes back unchanged.
+///
+/// ```
+/// use semaforo_vision::redact;
+/// assert_eq!(redact("rtsp://admin:s3cret@192.0.2.1/live"), "rtsp://admin:***@192.0.2.1/live");
+/// assert_eq!(redact("http://cam.local/video"), "http://cam.local/video");
+/// ```
+pub fn redact(uri: &str) -> String {
+    let Some(scheme_end) = uri.find("://") else {
+        return uri.to_string();
+    };
+    let rest = &uri[scheme_end + 3..];
+    let authority_end = rest.find(['/', '?', '#']).unwrap_or(rest.len());
+    let Some(at) = rest[..authority_end].rfind('@') else {
+        return uri.to_string();
+    };
+    let user = rest[..at].split(':').next().unwrap_or("");
+    format!("{}{user}:***@{}", &uri[..scheme_end + 3], &rest[at + 1..])
+}
+
+/// A URL split for a network source: the URL without credentials, and the credentials
+/// (percent-decoded).
+#[derive(Clone)]
+pub struct CameraUrl {
+    /// Without user and password.
+    pub url: url::Url,
+    pub credentials: Option<(String, String)>,
+    /// The original text with the password hidden, for messages.
+    pub shown: String,
+}
+
+impl std::fmt::Debug for CameraUrl {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.shown)
+    }
+}
+
+impl CameraUrl {
+    /// Parses `uri`; the error names it (password hidden) and what was expected.
+    pub fn parse(uri: &str, kind: &'static str) -> Result<CameraUrl, crate::SourceError> {
+        let shown = redact(uri.trim());
+        let bad = |expected: String| crate::SourceError::BadParameter {
+            source_kind: kind,
+            parameter: shown.clone(),
+            expected,
+        };
+        let mut url = url::Url::parse(uri.trim()).map_err(|e| {
+            bad(format!(
+                "a URL such as scheme://user:password@host:port/path ({e})"
+            ))
+        })?;
+        if url.host_str().is_none_or(str::is_empty) {
+            return Err(bad("a URL with a host".into()));
+        }
+        let decode = percent_decode;
+        let credentials = (!url.username().is_empty() || url.password().is_some())
+            .then(|| (decode(url.username()), decode(url.password().unwrap_or(""))));
+        // Neither can fail on a URL with a host (checked above).
+        let _ = url.set_username("");
+        let _ = url.set_password(None);
+        Ok(CameraUrl {
+            url,
+            credentials,
+            shown,
+        })
+    }
+
+    /// `host:port`, the port defaulted for the scheme.
+    pub fn address(&self, default_port: u16) -> String {
+        let host = self.url.host_str().unwrap_or("");
+        let port = self.url.port().unwrap_or(default_port);
+        if host.contains(':') && !host.starts_with('[') {
+            format!("[{host}]:{port}")
+        } else {
+            format!("{host}:{port}")
+        }
+    }
+}
+
+/// Decodes `%XX` escapes (a `+` stays a `+`: user info is not form data); an escape that is
+/// not two hex digits is kept as written.
+fn percent_decode(text: &str) -> String {
+    let bytes = text.as_bytes();
+    let mut out = Vec::with_capacity(bytes.len());
+    let mut i = 0;
+    while i < bytes.len() {
+        let hex = bytes
+            .get(i + 1..i + 3)
+            .and_then(|h| std::str::from_utf8(h).ok())
+            .and_then(|h| u8::from_str_radix(h, 16).ok());
+        match (bytes[i], hex) {
+            (b'%', Some(value)) => {
+                out.push(value);
+                i += 3;
+            }
+            (b, _) => {
+                out.push(b);
+                i += 1;
+            }
+        }
+    }
+    String::from_utf8_lossy(&out).into_owned()
+}
+
+/// Standard base64 (RFC 4648, with padding), for HTTP Basic authentication.
+pub fn base64(bytes: &[u8]) -> String {
+    const TABLE: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+    let mut out = String::with_capacity(bytes.len().div_ceil(3) * 4);
+    for chunk in bytes.chunks(3) {
+        let b = [
+            chunk[0],
+            chunk.get(1).copied().unwrap_or(0),
+            chunk.get(2).copied().unwrap_or(0),
+        ];
+        let n = (b[0] as u32) << 16 | (b[1] as u32) << 8 | b[2] as u32;
+        for i in 0..4 {
+            if i <= chunk.len() {
+                out.push(TABLE[(n >> (18 - 6 * i) & 63) as usize] as char);
+            } else {
+                out.push('=');
+            }
+        }
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn passwords_are_hidden_everywhere_in_the_authority() {
+        assert_eq!(
+            redact("rtsp://u:p@h:554/a@b"),
+            "rtsp://u:***@h:554/a@b",
+            "an @ in the path is not credentials"
+        );
+        assert_eq!(redact("http://u@h/x"), "http://u:***@h/x");
+        assert_eq!(redact("dir:frames"), "dir:frames");
+    }
+
+    #[test]
+    fn credentials_come_out_of_the_url_decoded() {
+        let u = CameraUrl::parse("rtsp://a+b:p+%40ss%zz@192.0.2.1/x", "rtsp").unwrap();
+        assert_eq!(u.credentials, Some(("a+b".into(), "p+@ss%zz".into())));
+        let u = CameraUrl::parse("rtsp://admin:p%40ss@192.0.2.1/live", "rtsp").unwrap();
+        assert_eq!(u.url.as_str(), "rtsp://192.0.2.1/live");
+        assert_eq!(u.credentials, Some(("admin".into(), "p@ss".into())));
+        assert_eq!(u.shown, "rtsp://admin:***@192.0.2.1/live");
+        assert_eq!(u.address(554), "192.0.2.1:554");
+        let err = CameraUrl::parse("rtsp://admin:secret@", "rtsp").unwrap_err();
+        assert!(!err.to_string().contains("secret"), "{err}");
+    }
+
+    #[test]
+    fn base64_matches_rfc_4648() {
+        assert_eq!(base64(b""), "");
+        assert_eq!(base64(b"f"), "Zg==");
+        assert_eq!(base64(b"fo"), "Zm8=");
+        assert_eq!(base64(b"foo"), "Zm9v");
+        assert_eq!(
+            base64(b"Aladdin:open sesame"),
+            "QWxhZGRpbjpvcGVuIHNlc2FtZQ=="
+        );
+    }
+}
