@@ -4,7 +4,7 @@
 //!
 //! The HTTP client is a small blocking one on `std::net::TcpStream` (the source runs on its own
 //! thread, see [`crate::LiveSource`]): it asks in HTTP/1.0, so the server sends the body as it
-//! is, never chunked, and uses Basic authentication when the URL carries credentials.
+//! is (and decodes a chunked body from servers that answer in HTTP/1.1 anyway), and uses Basic authentication when the URL carries credentials.
 //! `https://` is not in this build: the cameras that serve MJPEG serve it in plain HTTP, and
 //! TLS would bring a TLS stack and its certificate store for little use (put a TLS-terminating
 //! proxy in front of such a camera).
@@ -36,6 +36,77 @@ struct HttpReader {
     buf: Vec<u8>,
     start: usize,
     end: usize,
+    /// Set when the body comes in `Transfer-Encoding: chunked` (servers that answer an HTTP/1.0
+    /// request with HTTP/1.1 anyway, FFmpeg's among them).
+    chunked: Option<Chunked>,
+}
+
+/// The state of a chunked body: raw bytes not yet decoded, and where in a chunk we are.
+#[derive(Default)]
+struct Chunked {
+    raw: Vec<u8>,
+    at: usize,
+    /// Bytes left in the current chunk; `None` between chunks (a size line comes next).
+    left: Option<usize>,
+    ended: bool,
+}
+
+impl Chunked {
+    /// Decodes what it can into `out`; returns the bytes written.
+    fn decode(&mut self, out: &mut [u8]) -> io::Result<usize> {
+        let mut written = 0;
+        while written < out.len() && !self.ended {
+            let raw = &self.raw[self.at..];
+            match self.left {
+                None => {
+                    // A size line: hex digits, maybe `;extensions`, CRLF (a chunk's trailing
+                    // CRLF comes before it and is skipped as an empty line).
+                    let Some(nl) = raw.iter().position(|&b| b == b'\n') else {
+                        if raw.len() > MAX_LINE {
+                            return Err(bad_chunk("a chunk size line is too long"));
+                        }
+                        break;
+                    };
+                    let line = String::from_utf8_lossy(&raw[..nl]).trim().to_string();
+                    self.at += nl + 1;
+                    if line.is_empty() {
+                        continue;
+                    }
+                    let hex = line.split(';').next().unwrap_or_default().trim();
+                    let size = usize::from_str_radix(hex, 16).map_err(|_| {
+                        bad_chunk(&format!("chunk size `{line}` is not hexadecimal"))
+                    })?;
+                    if size == 0 {
+                        self.ended = true;
+                    } else {
+                        self.left = Some(size);
+                    }
+                }
+                Some(left) => {
+                    let n = left.min(raw.len()).min(out.len() - written);
+                    if n == 0 {
+                        break;
+                    }
+                    out[written..written + n].copy_from_slice(&raw[..n]);
+                    written += n;
+                    self.at += n;
+                    self.left = (left > n).then_some(left - n);
+                }
+            }
+        }
+        if self.at > 0 && self.at == self.raw.len() {
+            self.raw.clear();
+            self.at = 0;
+        }
+        Ok(written)
+    }
+}
+
+fn bad_chunk(reason: &str) -> io::Error {
+    io::Error::new(
+        io::ErrorKind::InvalidData,
+        format!("chunked body: {reason}"),
+    )
 }
 
 impl HttpReader {
@@ -45,7 +116,19 @@ impl HttpReader {
             buf: vec![0; 64 << 10],
             start: 0,
             end: 0,
+            chunked: None,
         }
+    }
+
+    /// From here on the body is chunked: the bytes already buffered are its start.
+    fn start_chunked(&mut self) {
+        let raw = self.buf[self.start..self.end].to_vec();
+        self.start = 0;
+        self.end = 0;
+        self.chunked = Some(Chunked {
+            raw,
+            ..Chunked::default()
+        });
     }
 
     fn available(&self) -> &[u8] {
@@ -69,9 +152,24 @@ impl HttpReader {
             }
             self.buf.resize(grown, 0);
         }
-        let n = self.stream.read(&mut self.buf[self.end..])?;
-        self.end += n;
-        Ok(n)
+        let Some(chunked) = &mut self.chunked else {
+            let n = self.stream.read(&mut self.buf[self.end..])?;
+            self.end += n;
+            return Ok(n);
+        };
+        loop {
+            let n = chunked.decode(&mut self.buf[self.end..])?;
+            if n > 0 || chunked.ended {
+                self.end += n;
+                return Ok(n);
+            }
+            let mut more = [0u8; 16 << 10];
+            let got = self.stream.read(&mut more)?;
+            if got == 0 {
+                return Ok(0);
+            }
+            chunked.raw.extend_from_slice(&more[..got]);
+        }
     }
 
     /// One line without its `\r\n`; `None` at the end of the stream.
@@ -365,6 +463,11 @@ impl MjpegStream {
                 })
             }
         }
+        let chunked = header(&headers, "transfer-encoding")
+            .is_some_and(|t| t.to_ascii_lowercase().contains("chunked"));
+        if chunked {
+            reader.start_chunked();
+        }
         let content_type = header(&headers, "content-type").unwrap_or_default();
         let lower = content_type.to_ascii_lowercase();
         if lower.starts_with("multipart/") {
@@ -583,6 +686,41 @@ impl CameraDevice for MjpegStream {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_chunked_body_is_decoded_across_any_split_of_its_bytes() {
+        let body = b"--ffmpeg\r\nContent-type: image/jpeg\r\n\r\nJPEGDATA\r\n";
+        let mut encoded = Vec::new();
+        for piece in body.chunks(7) {
+            encoded.extend_from_slice(format!("{:x};ext=1\r\n", piece.len()).as_bytes());
+            encoded.extend_from_slice(piece);
+            encoded.extend_from_slice(b"\r\n");
+        }
+        encoded.extend_from_slice(b"0\r\n\r\n");
+        for split in [1, 3, 5, 64] {
+            let mut chunked = Chunked::default();
+            let mut decoded = Vec::new();
+            for raw in encoded.chunks(split) {
+                chunked.raw.extend_from_slice(raw);
+                let mut out = [0u8; 4];
+                loop {
+                    let n = chunked.decode(&mut out).unwrap();
+                    if n == 0 {
+                        break;
+                    }
+                    decoded.extend_from_slice(&out[..n]);
+                }
+            }
+            assert_eq!(decoded, body, "split every {split} bytes");
+            assert!(chunked.ended);
+        }
+        let mut bad = Chunked {
+            raw: b"zz\r\n".to_vec(),
+            ..Chunked::default()
+        };
+        let err = bad.decode(&mut [0u8; 8]).unwrap_err().to_string();
+        assert!(err.contains("chunk size `zz` is not hexadecimal"), "{err}");
+    }
 
     #[test]
     fn boundaries_are_found_with_or_without_their_dashes() {

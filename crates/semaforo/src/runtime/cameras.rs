@@ -22,8 +22,8 @@ use semaforo_resources::{CameraProperty, FrameStore, ManagedCamera, ResourceTrac
 use semaforo_signal::HeadState;
 use semaforo_vision::synthetic::LAYOUT;
 use semaforo_vision::{
-    build_detector, kind_of, Detection, Detector, DetectorSettings, Requested, Source,
-    TrackerOptions, ZoneCounter, ZoneSet,
+    build_detector, kind_of, Detection, Detector, DetectorSettings, FrameReader, LiveConfig,
+    LiveSource, NetworkOptions, Requested, Source, TrackerOptions, ZoneCounter, ZoneSet,
 };
 
 use super::signal::aspect_of;
@@ -208,19 +208,49 @@ fn with_scene_defaults(source: &str, index: usize) -> String {
     }
 }
 
+/// Where a worker's frames come from.
+enum Input {
+    /// Read on the worker's thread when due: generated scenes and files, which wait for the
+    /// loop's clock (simulated time included).
+    Direct(ManagedCamera<Source>),
+    /// Network and USB cameras: read on their own thread into a small ring; the worker takes
+    /// the newest frame each tick and never waits for the camera (stale frames are dropped and
+    /// counted); the camera reconnects by itself.
+    /// (The camera logs its own state changes; it is kept here for its lifetime.)
+    Live {
+        _camera: LiveSource,
+        reader: FrameReader,
+    },
+}
+
+/// Camera kinds that run on their own thread ([`Input::Live`]).
+fn is_live(kind: &str) -> bool {
+    matches!(kind, "rtsp" | "mjpeg-http" | "v4l2" | "ffmpeg")
+}
+
 /// The worker's state on its own thread.
 struct Camera {
     approach: String,
-    camera: ManagedCamera<Source>,
+    source: String,
+    input: Input,
     feed: Option<semaforo_vision::AspectFeed>,
-    detector: Option<Box<dyn Detector>>,
-    counter: Option<ZoneCounter>,
+    /// Built when the first frame gives the picture's size.
+    detection: DetectionState,
     detections: Vec<Detection>,
+    fps: f64,
     period: Duration,
     next_due: Duration,
     frames: u64,
     last_good: Duration,
     detector_failed: bool,
+}
+
+enum DetectionState {
+    /// Waiting for the first frame.
+    Pending(crate::config::CameraDetection),
+    Running(Box<dyn Detector>, ZoneCounter),
+    /// Not configured, or could not be built (logged).
+    Off,
 }
 
 fn worker(
@@ -239,7 +269,7 @@ fn worker(
         if let Some(feed) = &camera.feed {
             feed.set(aspect_of(head));
         }
-        let report = camera.poll(now, save_interval, shared.store.as_deref());
+        let report = camera.poll(shared.config, now, save_interval, shared.store.as_deref());
         if reports.send(report).is_err() {
             break;
         }
@@ -260,51 +290,62 @@ fn open_camera(shared: &Shared<'_>, approach: &str, source: &str, now: Duration)
         fps: c.fps,
     };
     let mut feed = None;
-    let camera = match ManagedCamera::open(shared.tracker, label, || {
-        let opened = Source::open(source, requested)?;
-        feed = opened.aspect_feed();
-        Ok(opened)
-    }) {
-        Ok(camera) => camera,
-        // One bad camera does not stop the others.
-        Err(e) => {
-            tracing::error!("{e}; approach {approach} has no camera and no detection");
-            return None;
-        }
+    let (input, fps) = if is_live(kind_of(source)) {
+        let camera = LiveSource::open(
+            source,
+            requested,
+            NetworkOptions::default(),
+            LiveConfig::new(approach),
+            shared.tracker,
+        );
+        let reader = camera.reader();
+        tracing::info!("camera {approach}: {shown} starting on its own thread");
+        (
+            Input::Live {
+                _camera: camera,
+                reader,
+            },
+            c.fps,
+        )
+    } else {
+        let camera = match ManagedCamera::open(shared.tracker, label, || {
+            let opened = Source::open(source, requested)?;
+            feed = opened.aspect_feed();
+            Ok(opened)
+        }) {
+            Ok(camera) => camera,
+            // One bad camera does not stop the others.
+            Err(e) => {
+                tracing::error!("{e}; approach {approach} has no camera and no detection");
+                return None;
+            }
+        };
+        let prop = |p, default: f64| camera.get(p).unwrap_or(default);
+        let fps = prop(CameraProperty::Fps, c.fps);
+        tracing::info!(
+            "camera {approach}: {shown} open, {}x{} at {fps} fps",
+            prop(CameraProperty::FrameWidth, f64::from(c.width)),
+            prop(CameraProperty::FrameHeight, f64::from(c.height))
+        );
+        (Input::Direct(camera), fps)
     };
-    let width = camera
-        .get(CameraProperty::FrameWidth)
-        .unwrap_or(f64::from(c.width)) as u32;
-    let height = camera
-        .get(CameraProperty::FrameHeight)
-        .unwrap_or(f64::from(c.height)) as u32;
-    let fps = camera.get(CameraProperty::Fps).unwrap_or(c.fps);
-    let camera_config = config
+    let detection = match config
         .detection
         .cameras
         .iter()
-        .find(|d| d.approach == approach);
-    let (detector, counter) = match camera_config {
-        Some(d) => match detection_for(config, approach, source, d, width, height, fps) {
-            Ok((detector, counter)) => (Some(detector), Some(counter)),
-            Err(e) => {
-                tracing::error!("camera {approach}: no detection: {e}");
-                (None, None)
-            }
-        },
-        None => (None, None),
+        .find(|d| d.approach == approach)
+    {
+        Some(d) => DetectionState::Pending(d.clone()),
+        None => DetectionState::Off,
     };
-    tracing::info!(
-        "camera {approach}: {shown} open, {width}x{height} at {fps} fps, detector {}",
-        detector.as_ref().map_or("none", |d| d.name())
-    );
     Some(Camera {
         approach: approach.to_string(),
-        camera,
+        source: source.to_string(),
+        input,
         feed,
-        detector,
-        counter,
+        detection,
         detections: Vec::new(),
+        fps,
         // The source's own rate: a file's frames are its frame rate apart.
         period: Duration::from_secs_f64(1.0 / fps.clamp(1.0, 240.0)),
         next_due: now,
@@ -359,53 +400,102 @@ fn detection_for(
 }
 
 impl Camera {
-    /// Reads every frame due by `now`, detecting and counting on each.
-    fn poll(&mut self, now: Duration, save_interval: u64, store: Option<&FrameStore>) -> Report {
-        let mut report = Report::default();
-        let mut read_this_poll = 0;
-        while now >= self.next_due {
-            if read_this_poll == MAX_FRAMES_PER_POLL {
-                // Fell behind (a stalled loop): skip ahead rather than burst.
-                self.next_due = now + self.period;
-                break;
-            }
-            self.next_due += self.period;
-            read_this_poll += 1;
-            if self.read_one(now, save_interval, store, &mut report) {
-                report.saved += 1;
-            }
-        }
-        let counting = self.detector.is_some() && !self.detector_failed;
-        report.healthy = counting && now.saturating_sub(self.last_good) < STALE_AFTER;
-        if let Some(counter) = &self.counter {
-            report.queue = counter.approach(&self.approach).queue;
-        }
-        report.usage = self.detector.as_ref().and_then(|d| d.usage());
-        report
-    }
-
-    /// Reads, detects, counts and maybe saves one frame; true if it was saved.
-    fn read_one(
+    /// Takes the frames due by `now` (a direct source) or the newest frame (a live one),
+    /// detecting and counting on each.
+    fn poll(
         &mut self,
+        config: &Config,
         now: Duration,
         save_interval: u64,
         store: Option<&FrameStore>,
-        report: &mut Report,
-    ) -> bool {
-        let timings = &mut report.timings;
-        let frame = match timings.time("camera_read", || self.camera.read()) {
-            Ok(frame) => frame,
-            Err(e) => {
-                tracing::warn!("camera {}: {e}", self.approach);
-                return false;
+    ) -> Report {
+        let mut report = Report::default();
+        match &mut self.input {
+            Input::Direct(_) => {
+                let mut read_this_poll = 0;
+                while now >= self.next_due {
+                    if read_this_poll == MAX_FRAMES_PER_POLL {
+                        // Fell behind (a stalled loop): skip ahead rather than burst.
+                        self.next_due = now + self.period;
+                        break;
+                    }
+                    self.next_due += self.period;
+                    read_this_poll += 1;
+                    let Input::Direct(camera) = &mut self.input else {
+                        break;
+                    };
+                    let frame = match report.timings.time("camera_read", || camera.read()) {
+                        Ok(frame) => frame,
+                        Err(e) => {
+                            tracing::warn!("camera {}: {e}", self.approach);
+                            continue;
+                        }
+                    };
+                    self.process(config, now, &frame, save_interval, store, &mut report);
+                    if let Input::Direct(camera) = &mut self.input {
+                        camera.with_open(|source| source.recycle(frame));
+                    }
+                }
             }
-        };
+            Input::Live { reader, .. } => {
+                if let Some(frame) = reader.latest() {
+                    self.process(config, now, &frame, save_interval, store, &mut report);
+                }
+            }
+        }
+        let counting =
+            matches!(self.detection, DetectionState::Running(..)) && !self.detector_failed;
+        report.healthy = counting && now.saturating_sub(self.last_good) < STALE_AFTER;
+        if let DetectionState::Running(detector, counter) = &self.detection {
+            report.queue = counter.approach(&self.approach).queue;
+            report.usage = detector.usage();
+        }
+        report
+    }
+
+    /// Detects, counts and maybe saves one frame.
+    fn process(
+        &mut self,
+        config: &Config,
+        now: Duration,
+        frame: &semaforo_vision::Frame,
+        save_interval: u64,
+        store: Option<&FrameStore>,
+        report: &mut Report,
+    ) {
         self.frames += 1;
         report.frames += 1;
         self.last_good = now;
-        if let (Some(detector), Some(counter)) = (&mut self.detector, &mut self.counter) {
+        if let DetectionState::Pending(d) = &self.detection {
+            self.detection = match detection_for(
+                config,
+                &self.approach,
+                &self.source,
+                d,
+                frame.width,
+                frame.height,
+                self.fps,
+            ) {
+                Ok((detector, counter)) => {
+                    tracing::info!(
+                        "camera {}: detector {} on {}x{} frames",
+                        self.approach,
+                        detector.name(),
+                        frame.width,
+                        frame.height
+                    );
+                    DetectionState::Running(detector, counter)
+                }
+                Err(e) => {
+                    tracing::error!("camera {}: no detection: {e}", self.approach);
+                    DetectionState::Off
+                }
+            };
+        }
+        let timings = &mut report.timings;
+        if let DetectionState::Running(detector, counter) = &mut self.detection {
             let detections = &mut self.detections;
-            match timings.time("detect", || detector.detect(&frame, detections)) {
+            match timings.time("detect", || detector.detect(frame, detections)) {
                 Ok(()) => {
                     self.detector_failed = false;
                     timings.time("count", || counter.update(detections));
@@ -419,9 +509,9 @@ impl Camera {
                 }
             }
         }
-        let saved = store.is_some_and(|store| self.save(&frame, store, save_interval, timings));
-        self.camera.with_open(|source| source.recycle(frame));
-        saved
+        if store.is_some_and(|store| self.save(frame, store, save_interval, timings)) {
+            report.saved += 1;
+        }
     }
 
     fn save(
