@@ -3,7 +3,7 @@
 
 Runs the model on the network inputs the Rust benchmark wrote (raw little-endian float32,
 N x 3 x 416 x 416: street-a frames letterboxed exactly as semaforo does), with all graph
-optimisations, on `--threads` intra-op threads (0: onnxruntime's default, one per core).
+optimisations (or up to `--optimization`, to see what the NCHWc layout brings), on `--threads` intra-op threads (0: onnxruntime's default, one per core).
 Times each `session.run` alone (inference only, as the Rust side's figure for the network) after
 a warm-up, `--passes` times over the inputs. Prints one JSON line: {"peer": "onnxruntime",
 "version": ..., "threads": ..., "runs": ..., "median_ms": ..., "min_ms": ...}, or
@@ -21,6 +21,8 @@ def main() -> int:
     p.add_argument("--input", required=True, help="raw float32 N x 3 x 416 x 416")
     p.add_argument("--threads", type=int, default=1, help="intra-op threads, 0 = default")
     p.add_argument("--passes", type=int, default=3)
+    p.add_argument("--optimization", choices=["all", "extended", "basic"], default="all",
+                   help="graph optimisation level; `all` adds the NCHWc layout transformation")
     args = p.parse_args()
     try:
         import numpy as np
@@ -31,7 +33,11 @@ def main() -> int:
         return 2
     inputs = np.fromfile(args.input, dtype="<f4").reshape(-1, 1, 3, 416, 416)
     options = ort.SessionOptions()
-    options.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
+    options.graph_optimization_level = {
+        "all": ort.GraphOptimizationLevel.ORT_ENABLE_ALL,
+        "extended": ort.GraphOptimizationLevel.ORT_ENABLE_EXTENDED,
+        "basic": ort.GraphOptimizationLevel.ORT_ENABLE_BASIC,
+    }[args.optimization]
     options.intra_op_num_threads = args.threads
     if args.threads == 1:
         options.inter_op_num_threads = 1

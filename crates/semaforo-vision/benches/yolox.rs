@@ -78,12 +78,14 @@ fn json_field<'a>(line: &'a str, key: &str) -> Option<&'a str> {
     Some(&rest[..end])
 }
 
-/// Onnxruntime's median milliseconds per inference on `threads` threads (0: its default).
+/// Onnxruntime's median milliseconds per inference on `threads` threads (0: its default), with
+/// graph optimisations up to `level`.
 fn peer_round(
     script: &Path,
     model: &Path,
     inputs: &Path,
     threads: usize,
+    level: &str,
 ) -> Result<(f64, String), String> {
     let output = Command::new("python3")
         .arg(script)
@@ -92,6 +94,7 @@ fn peer_round(
         .arg("--input")
         .arg(inputs)
         .args(["--threads", &threads.to_string(), "--passes", "1"])
+        .args(["--optimization", level])
         .output()
         .map_err(|e| format!("cannot run python3 {}: {e}", script.display()))?;
     let stdout = String::from_utf8_lossy(&output.stdout);
@@ -182,17 +185,27 @@ fn main() {
     let mut lines = Vec::new();
     let mut peer_version = None;
     let mut peer_error = None;
-    for (label, detector, peer_threads) in [
-        ("1 thread", &mut single, 1usize),
-        ("default threads", &mut all_cores, 0usize),
-    ] {
+    let mut detectors = [single, all_cores];
+    // (label, detector, onnxruntime threads, onnxruntime optimisation level)
+    let configurations: [(&str, usize, usize, &str); 3] = [
+        ("1 thread", 0, 1, "all"),
+        ("default threads", 1, 0, "all"),
+        (
+            "1 thread, onnxruntime without its NCHWc layout (`extended`)",
+            0,
+            1,
+            "extended",
+        ),
+    ];
+    for (label, index, peer_threads, level) in configurations {
+        let detector = &mut detectors[index];
         tract_round(detector, &frames); // warm-up
         let (mut tract, mut decode, mut peer) = (Vec::new(), Vec::new(), Vec::new());
         for round in 1..=ROUNDS {
             let (ms, decode_ms) = tract_round(detector, &frames);
             tract.push(ms);
             decode.push(decode_ms);
-            match peer_round(&script, &model, &inputs_path, peer_threads) {
+            match peer_round(&script, &model, &inputs_path, peer_threads, level) {
                 Ok((peer_ms, version)) => {
                     eprintln!(
                         "{label}, round {round}: tract {ms:.2} ms, onnxruntime {peer_ms:.2} ms"
@@ -213,6 +226,7 @@ fn main() {
             peer_ms: (!peer.is_empty()).then(|| median(&mut peer)),
         });
     }
+    let [_, all_cores] = detectors;
     let _ = std::fs::remove_dir_all(&dir);
 
     let (cpu, cpus) = machine();

@@ -733,6 +733,12 @@ mod tests {
     }
 
     #[test]
+    fn the_detector_can_move_to_a_camera_thread() {
+        fn send<T: Send>() {}
+        send::<Yolox>();
+    }
+
+    #[test]
     fn thresholds_out_of_range_name_the_setting() {
         let bad = YoloxOptions {
             min_score: 1.5,
