@@ -5,6 +5,8 @@
 //! detector turns one frame into boxes in the frame's own pixel coordinates; zones, the
 //! tracker and the counter work on those boxes whatever produced them.
 
+pub mod yolox;
+
 use std::fmt;
 use std::path::PathBuf;
 

@@ -1,0 +1,275 @@
+//! YOLOX-Nano latency benchmark (a plain timing loop, `harness = false`).
+//!
+//! Takes 20 frames spread over `../shared/media/street-a.mp4`, letterboxes them as the `yolox`
+//! detector does, and times one inference per frame with tract (the detector's
+//! [`Yolox::infer`]: letterbox + network; decoding and suppression are timed apart) and, in the
+//! same run on the very same input tensors, onnxruntime through `bench/onnxruntime_yolox.py`.
+//! Both on one thread and on their default thread counts. Rounds alternate tract and peer so
+//! machine drift hits both; medians are reported.
+//!
+//! Prints a Markdown section and writes it to `crates/semaforo-vision/BENCH_RESULTS_YOLOX.md`.
+//! Run with `cargo bench -p semaforo-vision --bench yolox`.
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+use std::time::Instant;
+
+use semaforo_resources::CameraDevice;
+use semaforo_vision::detect::yolox::{self, Yolox, YoloxOptions};
+use semaforo_vision::{Frame, Pacing, SourceError, VideoFile, VideoFileOptions};
+
+const ROUNDS: usize = 5;
+const FRAMES: usize = 20;
+const FRAME_STEP: u64 = 50;
+
+fn clip() -> Option<PathBuf> {
+    let shared = match std::env::var_os("SEMAFORO_SHARED") {
+        Some(dir) => PathBuf::from(dir),
+        None => Path::new(env!("CARGO_MANIFEST_DIR")).join("../../../shared"),
+    };
+    let path = shared.join("media/street-a.mp4");
+    path.is_file().then_some(path)
+}
+
+fn street_frames(path: &Path) -> Vec<Frame> {
+    let options = VideoFileOptions {
+        looping: false,
+        pacing: Pacing::AsFastAsPossible,
+    };
+    let mut video = VideoFile::open(path, options).expect("open the clip");
+    let mut frames = Vec::new();
+    while frames.len() < FRAMES {
+        match video.read() {
+            Ok(frame) if frame.seq % FRAME_STEP == 0 => frames.push(frame),
+            Ok(frame) => video.recycle(frame),
+            Err(SourceError::EndOfStream { .. }) => break,
+            Err(e) => panic!("decode failed: {e}"),
+        }
+    }
+    frames
+}
+
+fn median(v: &mut [f64]) -> f64 {
+    v.sort_by(f64::total_cmp);
+    v[v.len() / 2]
+}
+
+/// Milliseconds per inference (letterbox + network) and per decode, median over the frames.
+fn tract_round(detector: &mut Yolox, frames: &[Frame]) -> (f64, f64) {
+    let (mut infer, mut decode) = (Vec::new(), Vec::new());
+    let mut found = Vec::new();
+    for frame in frames {
+        let start = Instant::now();
+        let letterbox = detector.infer(frame).expect("inference");
+        let middle = Instant::now();
+        let output = detector.last_output().expect("an output");
+        yolox::decode(output, &letterbox, detector.options(), &mut found);
+        infer.push((middle - start).as_secs_f64() * 1e3);
+        decode.push(middle.elapsed().as_secs_f64() * 1e3);
+    }
+    (median(&mut infer), median(&mut decode))
+}
+
+fn json_field<'a>(line: &'a str, key: &str) -> Option<&'a str> {
+    let at = line.find(&format!("\"{key}\":"))? + key.len() + 3;
+    let rest = line[at..].trim_start();
+    let rest = rest.strip_prefix('"').unwrap_or(rest);
+    let end = rest.find(['"', ',', '}']).unwrap_or(rest.len());
+    Some(&rest[..end])
+}
+
+/// Onnxruntime's median milliseconds per inference on `threads` threads (0: its default), with
+/// graph optimisations up to `level`.
+fn peer_round(
+    script: &Path,
+    model: &Path,
+    inputs: &Path,
+    threads: usize,
+    level: &str,
+) -> Result<(f64, String), String> {
+    let output = Command::new("python3")
+        .arg(script)
+        .arg("--model")
+        .arg(model)
+        .arg("--input")
+        .arg(inputs)
+        .args(["--threads", &threads.to_string(), "--passes", "1"])
+        .args(["--optimization", level])
+        .output()
+        .map_err(|e| format!("cannot run python3 {}: {e}", script.display()))?;
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    let line = stdout.lines().last().unwrap_or_default();
+    if let Some(err) = json_field(line, "error") {
+        return Err(err.to_owned());
+    }
+    match json_field(line, "median_ms").and_then(|v| v.parse().ok()) {
+        Some(ms) => Ok((ms, json_field(line, "version").unwrap_or("?").to_owned())),
+        None => Err(format!(
+            "unexpected peer output {line:?} (stderr: {})",
+            String::from_utf8_lossy(&output.stderr).trim()
+        )),
+    }
+}
+
+fn machine() -> (String, String) {
+    let text = Command::new("lscpu")
+        .output()
+        .map(|o| String::from_utf8_lossy(&o.stdout).into_owned())
+        .unwrap_or_default();
+    let field = |name: &str| {
+        text.lines()
+            .find(|l| l.starts_with(name))
+            .and_then(|l| l.split_once(':'))
+            .map(|(_, v)| v.trim().to_owned())
+            .unwrap_or_else(|| "unknown".into())
+    };
+    (field("Model name"), field("CPU(s)"))
+}
+
+fn today() -> String {
+    Command::new("date")
+        .args(["-u", "+%Y-%m-%d %H:%M UTC"])
+        .output()
+        .map(|o| String::from_utf8_lossy(&o.stdout).trim().to_owned())
+        .unwrap_or_else(|_| "unknown".into())
+}
+
+/// One configuration's results: tract's and the peer's medians over the rounds.
+struct Line {
+    label: &'static str,
+    tract_ms: f64,
+    decode_ms: f64,
+    peer_ms: Option<f64>,
+}
+
+fn main() {
+    let Some(clip) = clip() else {
+        let message = "SKIPPED: ../shared/media/street-a.mp4 is missing (put shared/ beside the \
+                       checkout or set SEMAFORO_SHARED)";
+        if std::env::var("CI").is_ok_and(|v| v == "true") {
+            panic!("{message} (CI=true: a missing fixture is a failure)");
+        }
+        eprintln!("\n==== {message} ====\n");
+        return;
+    };
+    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("../..");
+    let script = root.join("bench/onnxruntime_yolox.py");
+    let frames = street_frames(&clip);
+    let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
+
+    let load_start = Instant::now();
+    let mut single = Yolox::new(YoloxOptions {
+        threads: 1,
+        ..YoloxOptions::default()
+    })
+    .expect("the model loads");
+    let load_ms = load_start.elapsed().as_secs_f64() * 1e3;
+    let mut all_cores = Yolox::new(YoloxOptions {
+        threads: 0,
+        ..YoloxOptions::default()
+    })
+    .expect("the model loads");
+    let model = single.model_path().to_path_buf();
+
+    // The same input tensors for the peer: what the detector fed the network.
+    let dir = std::env::temp_dir().join(format!("semaforo-yolox-bench-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).expect("a temporary directory");
+    let inputs_path = dir.join("inputs.f32");
+    let mut inputs = Vec::new();
+    for frame in &frames {
+        single.infer(frame).expect("inference");
+        inputs.extend(single.last_input().iter().flat_map(|v| v.to_le_bytes()));
+    }
+    std::fs::write(&inputs_path, &inputs).expect("write the inputs");
+
+    let mut lines = Vec::new();
+    let mut peer_version = None;
+    let mut peer_error = None;
+    let mut detectors = [single, all_cores];
+    // (label, detector, onnxruntime threads, onnxruntime optimisation level)
+    let configurations: [(&str, usize, usize, &str); 3] = [
+        ("1 thread", 0, 1, "all"),
+        ("default threads", 1, 0, "all"),
+        (
+            "1 thread, onnxruntime without its NCHWc layout (`extended`)",
+            0,
+            1,
+            "extended",
+        ),
+    ];
+    for (label, index, peer_threads, level) in configurations {
+        let detector = &mut detectors[index];
+        tract_round(detector, &frames); // warm-up
+        let (mut tract, mut decode, mut peer) = (Vec::new(), Vec::new(), Vec::new());
+        for round in 1..=ROUNDS {
+            let (ms, decode_ms) = tract_round(detector, &frames);
+            tract.push(ms);
+            decode.push(decode_ms);
+            match peer_round(&script, &model, &inputs_path, peer_threads, level) {
+                Ok((peer_ms, version)) => {
+                    eprintln!(
+                        "{label}, round {round}: tract {ms:.2} ms, onnxruntime {peer_ms:.2} ms"
+                    );
+                    peer.push(peer_ms);
+                    peer_version = Some(version);
+                }
+                Err(e) => {
+                    eprintln!("{label}, round {round}: tract {ms:.2} ms, peer unavailable: {e}");
+                    peer_error = Some(e);
+                }
+            }
+        }
+        lines.push(Line {
+            label,
+            tract_ms: median(&mut tract),
+            decode_ms: median(&mut decode),
+            peer_ms: (!peer.is_empty()).then(|| median(&mut peer)),
+        });
+    }
+    let [_, all_cores] = detectors;
+    let _ = std::fs::remove_dir_all(&dir);
+
+    let (cpu, cpus) = machine();
+    let mut md = String::from("# semaforo-vision YOLOX benchmark results\n\n");
+    md += "Written by `cargo bench -p semaforo-vision --bench yolox`.\n\n";
+    md += &format!(
+        "Machine: {cpu}, {cpus} CPUs (shared with other work while measured); {}.\n\n",
+        today()
+    );
+    md += "### YOLOX-Nano latency per inference, street-a.mp4 frames\n\n";
+    md += &format!(
+        "{} frames (every {FRAME_STEP}th from the start), 640x352 letterboxed to 416x416; median \
+         of {ROUNDS} alternating rounds, each round the median over the frames. tract: \
+         letterbox + network ([`Yolox::infer`]); onnxruntime: `session.run` on the same input \
+         tensors. Model load and optimisation: {load_ms:.0} ms. Decode + suppression: see the \
+         last column.\n\n",
+        frames.len()
+    );
+    md += "| threads | tract 0.23 ms | onnxruntime ms | tract / onnxruntime | decode ms |\n";
+    md += "|---|---:|---:|---:|---:|\n";
+    for line in &lines {
+        let (peer, ratio) = match line.peer_ms {
+            Some(p) => (format!("{p:.2}"), format!("**{:.2}x**", line.tract_ms / p)),
+            None => ("n/a".into(), "n/a".into()),
+        };
+        md += &format!(
+            "| {} | {:.2} | {peer} | {ratio} | {:.3} |\n",
+            line.label, line.tract_ms, line.decode_ms
+        );
+    }
+    md += &format!(
+        "\nDefault threads: tract `threads = 0` (one per core: {} threads on {cores} cores), \
+         onnxruntime its default (intra-op threads 0). onnxruntime {}. Goal: tract at most 1.5x \
+         onnxruntime's latency.\n",
+        all_cores.options().effective_threads(),
+        peer_version.unwrap_or_else(|| format!(
+            "unavailable: {} (pip install onnxruntime numpy)",
+            peer_error.unwrap_or_else(|| "no result".into())
+        ))
+    );
+    println!("{md}");
+    let out = Path::new(env!("CARGO_MANIFEST_DIR")).join("BENCH_RESULTS_YOLOX.md");
+    if let Err(e) = std::fs::write(&out, &md) {
+        eprintln!("cannot write {}: {e}", out.display());
+    }
+}

@@ -1,0 +1,71 @@
+//! Where YOLOX-Nano's inference time goes in tract: times every node of the optimised plan over
+//! a few runs and prints the total per operator kind, largest first.
+//!
+//! `cargo run --release -p semaforo-vision --example yolox_profile [MODEL] [RUNS]`
+//! (the model defaults to the project's `models/yolox_nano.onnx`).
+
+use std::collections::HashMap;
+use std::time::{Duration, Instant};
+
+use semaforo_vision::detect::yolox::{find_model, INPUT_SIZE};
+use tract_onnx::prelude::*;
+use tract_onnx::tract_core::internal::{EvalContext, OpState};
+
+fn main() -> TractResult<()> {
+    let mut args = std::env::args().skip(1);
+    let model = find_model(args.next().as_deref().map(std::path::Path::new))?;
+    let runs: u32 = args.next().and_then(|r| r.parse().ok()).unwrap_or(20);
+    let plan = tract_onnx::onnx()
+        .model_for_path(&model)?
+        .with_input_fact(0, f32::fact([1, 3, INPUT_SIZE, INPUT_SIZE]).into())?
+        .into_optimized()?
+        .into_runnable()?;
+    let mut state = plan.spawn()?;
+    let input: TValue = Tensor::zero::<f32>(&[1, 3, INPUT_SIZE, INPUT_SIZE])?.into();
+    state.run(tvec!(input.clone()))?; // warm-up
+
+    let mut by_op: HashMap<String, (Duration, usize)> = HashMap::new();
+    let start = Instant::now();
+    for _ in 0..runs {
+        state.run_plan_with_eval(
+            tvec!(input.clone()),
+            |ctx: &EvalContext,
+             op_state: Option<&mut (dyn OpState + 'static)>,
+             node: &TypedNode,
+             inputs: TVec<TValue>|
+             -> TractResult<TVec<TValue>> {
+                let t = Instant::now();
+                let out = match op_state {
+                    Some(s) => s.eval(ctx, node.op(), inputs),
+                    None => node.op().eval(ctx, inputs),
+                };
+                let entry = by_op.entry(node.op().name().to_string()).or_default();
+                entry.0 += t.elapsed();
+                entry.1 += 1;
+                out
+            },
+        )?;
+    }
+    let total = start.elapsed();
+    let mut rows: Vec<_> = by_op.into_iter().collect();
+    rows.sort_by(|a, b| b.1 .0.cmp(&a.1 .0));
+    println!(
+        "{} runs, {:.2} ms per run (with timing overhead)",
+        runs,
+        total.as_secs_f64() * 1e3 / runs as f64
+    );
+    println!(
+        "{:<28} {:>10} {:>7} {:>6}",
+        "op", "ms/run", "nodes", "share"
+    );
+    let sum: Duration = rows.iter().map(|r| r.1 .0).sum();
+    for (op, (time, count)) in rows {
+        println!(
+            "{op:<28} {:>10.3} {:>7} {:>5.1}%",
+            time.as_secs_f64() * 1e3 / runs as f64,
+            count / runs as usize,
+            100.0 * time.as_secs_f64() / sum.as_secs_f64()
+        );
+    }
+    Ok(())
+}

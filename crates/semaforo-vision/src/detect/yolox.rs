@@ -1,0 +1,759 @@
+//! YOLOX-Nano, the neural detector (`yolox`): classified road users from one frame, run with
+//! `tract-onnx` (pure Rust: nothing to download, no native runtime).
+//!
+//! The model (`models/yolox_nano.onnx`, Apache-2.0, see `models/README.md`) takes one BGR image
+//! letterboxed into the top-left corner of a 416x416 square (scale = min(416/w, 416/h), the
+//! rest filled with 114, values 0..255) and answers 3549 anchor points (the grids of strides 8,
+//! 16 and 32), each `[cx, cy, w, h, objectness, 80 class scores]`. [`Yolox`] loads and
+//! optimises the network once for that fixed shape, letterboxes every frame into one reused
+//! input tensor, decodes the anchors ([`decode`]), keeps the road-user classes above the
+//! confidence threshold and suppresses duplicates: one suppression across all vehicle classes
+//! (so a vehicle the network cannot decide between car and truck counts once) and one among
+//! persons.
+//!
+//! ```no_run
+//! use semaforo_vision::detect::yolox::{Yolox, YoloxOptions};
+//! use semaforo_vision::{Detector, Frame};
+//!
+//! let mut detector = Yolox::new(YoloxOptions::default())?;
+//! let mut found = Vec::new();
+//! detector.detect(&Frame::black(640, 352), &mut found)?;
+//! assert!(found.is_empty());
+//! # Ok::<(), semaforo_vision::DetectError>(())
+//! ```
+
+use std::path::{Path, PathBuf};
+
+use tract_linalg::multithread::Executor;
+use tract_onnx::prelude::*;
+
+use super::{check_frame, BBox, DetectError, Detection, Detector, ObjectClass};
+use crate::Frame;
+
+/// Side of the square network input, pixels.
+pub const INPUT_SIZE: usize = 416;
+/// Anchor points the network answers: 52x52 + 26x26 + 13x13.
+pub const ANCHORS: usize = 3549;
+/// Values per anchor: box (4), objectness (1), COCO class scores (80).
+pub const ANCHOR_VALUES: usize = 85;
+/// The grids' strides, in input pixels, in the order of the output's anchors.
+pub const STRIDES: [usize; 3] = [8, 16, 32];
+/// Value of the letterbox's padding (the value YOLOX was trained with).
+pub const PAD_VALUE: f32 = 114.0;
+/// File name of the model in the project's `models/` directory.
+pub const MODEL_FILE: &str = "yolox_nano.onnx";
+/// SHA-256 of the YOLOX-Nano release the project ships.
+pub const MODEL_SHA256: &str = "e8af074932d4ed7e232278e3055cefcdea3edf178874a3694ae292649fb464dd";
+
+/// What a model file must be, for error messages.
+const EXPECTED_MODEL: &str = "a YOLOX-Nano ONNX model: one input, float32 [1, 3, 416, 416], \
+                              and one output, float32 [1, 3549, 85]";
+
+/// Settings of the `yolox` detector.
+#[derive(Debug, Clone, PartialEq)]
+pub struct YoloxOptions {
+    /// The model file; `None` looks in the project's `models/` (see [`find_model`]).
+    pub model: Option<PathBuf>,
+    /// Lowest score (objectness × class score) kept, in 0..1.
+    pub min_score: f32,
+    /// Overlap (IoU) above which the weaker of two detections is suppressed, in 0..1.
+    pub nms_iou: f32,
+    /// Also report persons (pedestrians), suppressed among themselves, not against vehicles.
+    pub include_person: bool,
+    /// Threads for the network's matrix products: 1 (the default) runs inference on the
+    /// calling thread alone, leaving the other cores to decoding and the other camera; 0 means
+    /// one per core.
+    pub threads: usize,
+}
+
+impl Default for YoloxOptions {
+    fn default() -> Self {
+        YoloxOptions {
+            model: None,
+            min_score: 0.3,
+            nms_iou: 0.45,
+            include_person: false,
+            threads: 1,
+        }
+    }
+}
+
+impl YoloxOptions {
+    /// Checks the thresholds, naming the setting and its value when one is out of range.
+    pub fn validate(&self) -> Result<(), DetectError> {
+        for (setting, value) in [("min_score", self.min_score), ("nms_iou", self.nms_iou)] {
+            if !(value > 0.0 && value <= 1.0) {
+                return Err(DetectError::Setting {
+                    setting,
+                    value: value.to_string(),
+                    expected: "a number above 0 and at most 1".into(),
+                });
+            }
+        }
+        Ok(())
+    }
+
+    /// The number of threads `threads` stands for on this machine.
+    pub fn effective_threads(&self) -> usize {
+        match self.threads {
+            0 => std::thread::available_parallelism().map_or(1, |n| n.get()),
+            n => n,
+        }
+    }
+}
+
+/// Where [`find_model`] looks when no path is configured, in order: `models/yolox_nano.onnx`
+/// in the current directory, then in the project this crate was built from.
+pub fn model_search_paths() -> Vec<PathBuf> {
+    let mut paths = Vec::new();
+    if let Ok(dir) = std::env::current_dir() {
+        paths.push(dir.join("models").join(MODEL_FILE));
+    }
+    paths.push(
+        Path::new(env!("CARGO_MANIFEST_DIR"))
+            .join("../../models")
+            .join(MODEL_FILE),
+    );
+    paths
+}
+
+/// The model file to load: `configured` if given (it must exist), else the first of
+/// [`model_search_paths`] that exists. The error names the path(s) and what was expected.
+pub fn find_model(configured: Option<&Path>) -> Result<PathBuf, DetectError> {
+    if let Some(path) = configured {
+        return if path.is_file() {
+            Ok(path.to_path_buf())
+        } else {
+            Err(DetectError::Model {
+                path: path.to_path_buf(),
+                reason: if path.exists() {
+                    "it is not a file".into()
+                } else {
+                    "no such file".into()
+                },
+                expected: EXPECTED_MODEL.into(),
+            })
+        };
+    }
+    let candidates = model_search_paths();
+    if let Some(found) = candidates.iter().find(|p| p.is_file()) {
+        return Ok(found.clone());
+    }
+    let searched: Vec<String> = candidates.iter().map(|p| p.display().to_string()).collect();
+    Err(DetectError::Model {
+        path: candidates.last().cloned().unwrap_or_default(),
+        reason: format!(
+            "no model configured and none found (searched {})",
+            searched.join(", ")
+        ),
+        expected: format!(
+            "{EXPECTED_MODEL}, at one of those paths or at a configured path (the project ships \
+             it as models/{MODEL_FILE})"
+        ),
+    })
+}
+
+/// How a frame sits in the network input: resized to `width` x `height` pixels at the top
+/// left. Maps network coordinates back to the frame's.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Letterbox {
+    /// The frame's size.
+    pub frame_width: u32,
+    pub frame_height: u32,
+    /// The resized image's size inside the input square.
+    pub width: usize,
+    pub height: usize,
+}
+
+impl Letterbox {
+    /// The letterbox of a `frame_width` x `frame_height` frame: scale = min(416/w, 416/h), the
+    /// resized size truncated to whole pixels (as YOLOX's own pre-processing does).
+    pub fn for_frame(frame_width: u32, frame_height: u32) -> Letterbox {
+        let scale =
+            (INPUT_SIZE as f64 / frame_width as f64).min(INPUT_SIZE as f64 / frame_height as f64);
+        let side = |v: u32| ((v as f64 * scale) as usize).clamp(1, INPUT_SIZE);
+        Letterbox {
+            frame_width,
+            frame_height,
+            width: side(frame_width),
+            height: side(frame_height),
+        }
+    }
+
+    /// Frame pixels per network pixel, horizontally and vertically (the exact inverse of the
+    /// resize, which maps `frame_width` onto `width` pixels).
+    pub fn inverse_scale(&self) -> (f32, f32) {
+        (
+            self.frame_width as f32 / self.width as f32,
+            self.frame_height as f32 / self.height as f32,
+        )
+    }
+}
+
+/// Bilinear sampling positions along one axis: for each destination pixel, the two source
+/// pixels and the weight of the second (half-pixel centres, like OpenCV's `INTER_LINEAR`).
+#[derive(Debug, Default)]
+struct Taps {
+    first: Vec<usize>,
+    second: Vec<usize>,
+    weight: Vec<f32>,
+}
+
+impl Taps {
+    fn build(&mut self, source: usize, destination: usize) {
+        self.first.clear();
+        self.second.clear();
+        self.weight.clear();
+        let ratio = source as f64 / destination as f64;
+        for d in 0..destination {
+            let position = ((d as f64 + 0.5) * ratio - 0.5).max(0.0);
+            let first = (position.floor() as usize).min(source - 1);
+            let second = (first + 1).min(source - 1);
+            self.first.push(first);
+            self.second.push(second);
+            self.weight.push((position - first as f64) as f32);
+        }
+    }
+}
+
+/// The letterboxing step, with its sampling tables kept between frames of the same size.
+#[derive(Debug, Default)]
+struct Letterboxer {
+    letterbox: Option<Letterbox>,
+    columns: Taps,
+    rows: Taps,
+}
+
+impl Letterboxer {
+    /// Writes `frame` (RGB) into `input` (planar BGR, `3 * 416 * 416` values) and returns how
+    /// it sits there. Allocates only when the frame size changes.
+    fn apply(&mut self, frame: &Frame, input: &mut [f32]) -> Letterbox {
+        let letterbox = Letterbox::for_frame(frame.width, frame.height);
+        if self.letterbox != Some(letterbox) {
+            self.columns.build(frame.width as usize, letterbox.width);
+            self.rows.build(frame.height as usize, letterbox.height);
+            self.letterbox = Some(letterbox);
+        }
+        let plane = INPUT_SIZE * INPUT_SIZE;
+        let stride = frame.width as usize * 3;
+        let (blue, rest) = input.split_at_mut(plane);
+        let (green, red) = rest.split_at_mut(plane);
+        for y in 0..INPUT_SIZE {
+            let out = y * INPUT_SIZE..(y + 1) * INPUT_SIZE;
+            let (b, g, r) = (
+                &mut blue[out.clone()],
+                &mut green[out.clone()],
+                &mut red[out],
+            );
+            if y >= letterbox.height {
+                b.fill(PAD_VALUE);
+                g.fill(PAD_VALUE);
+                r.fill(PAD_VALUE);
+                continue;
+            }
+            let wy = self.rows.weight[y];
+            let top = &frame.rgb[self.rows.first[y] * stride..][..stride];
+            let bottom = &frame.rgb[self.rows.second[y] * stride..][..stride];
+            for x in 0..letterbox.width {
+                let (left, right) = (self.columns.first[x] * 3, self.columns.second[x] * 3);
+                let wx = self.columns.weight[x];
+                let sample = |c: usize| {
+                    let t =
+                        top[left + c] as f32 + (top[right + c] as f32 - top[left + c] as f32) * wx;
+                    let u = bottom[left + c] as f32
+                        + (bottom[right + c] as f32 - bottom[left + c] as f32) * wx;
+                    t + (u - t) * wy
+                };
+                r[x] = sample(0);
+                g[x] = sample(1);
+                b[x] = sample(2);
+            }
+            b[letterbox.width..].fill(PAD_VALUE);
+            g[letterbox.width..].fill(PAD_VALUE);
+            r[letterbox.width..].fill(PAD_VALUE);
+        }
+        letterbox
+    }
+}
+
+/// Decodes the network's raw output (`3549 * 85` values) into detections in frame pixels:
+/// each anchor's best road-user class (car, bus, truck, motorcycle, bicycle, and person when
+/// `options.include_person`), score = objectness × class score, kept at `min_score` and above,
+/// boxes clipped to the frame, then non-maximum suppression at `nms_iou`: across all vehicle
+/// classes together, and among persons. `out` is replaced, strongest first.
+pub fn decode(
+    output: &[f32],
+    letterbox: &Letterbox,
+    options: &YoloxOptions,
+    out: &mut Vec<Detection>,
+) {
+    out.clear();
+    let classes: &[usize] = if options.include_person {
+        &[0, 1, 2, 3, 5, 7]
+    } else {
+        &[1, 2, 3, 5, 7]
+    };
+    let (sx, sy) = letterbox.inverse_scale();
+    let (fw, fh) = (letterbox.frame_width as f32, letterbox.frame_height as f32);
+    let mut anchors = output.chunks_exact(ANCHOR_VALUES);
+    for stride in STRIDES {
+        let side = INPUT_SIZE / stride;
+        for gy in 0..side {
+            for gx in 0..side {
+                let Some(a) = anchors.next() else {
+                    return;
+                };
+                let objectness = a[4];
+                // A class score is at most 1, so a weak objectness cannot reach the threshold.
+                if objectness < options.min_score {
+                    continue;
+                }
+                let mut best = (0usize, f32::MIN);
+                for &c in classes {
+                    if a[5 + c] > best.1 {
+                        best = (c, a[5 + c]);
+                    }
+                }
+                let score = objectness * best.1;
+                if score < options.min_score {
+                    continue;
+                }
+                let Some(class) = ObjectClass::from_coco(best.0) else {
+                    continue;
+                };
+                let s = stride as f32;
+                let cx = (a[0] + gx as f32) * s;
+                let cy = (a[1] + gy as f32) * s;
+                let w = a[2].exp() * s;
+                let h = a[3].exp() * s;
+                let bbox = BBox::new(
+                    ((cx - w * 0.5) * sx).clamp(0.0, fw),
+                    ((cy - h * 0.5) * sy).clamp(0.0, fh),
+                    ((cx + w * 0.5) * sx).clamp(0.0, fw),
+                    ((cy + h * 0.5) * sy).clamp(0.0, fh),
+                );
+                out.push(Detection { class, score, bbox });
+            }
+        }
+    }
+    suppress(out, options.nms_iou);
+}
+
+/// Greedy non-maximum suppression, in place: strongest first, a detection is dropped when it
+/// overlaps a kept one of the same group (vehicles, or persons) by more than `iou`.
+fn suppress(detections: &mut Vec<Detection>, iou: f32) {
+    detections.sort_by(|a, b| b.score.total_cmp(&a.score));
+    let mut kept = 0;
+    for i in 0..detections.len() {
+        let candidate = detections[i];
+        let overlapped = detections[..kept].iter().any(|k| {
+            k.class.is_vehicle() == candidate.class.is_vehicle()
+                && k.bbox.iou(&candidate.bbox) > iou
+        });
+        if !overlapped {
+            detections[kept] = candidate;
+            kept += 1;
+        }
+    }
+    detections.truncate(kept);
+}
+
+/// The YOLOX-Nano detector: the optimised network, its run state and the reused input tensor.
+pub struct Yolox {
+    options: YoloxOptions,
+    model_path: PathBuf,
+    state: TypedSimpleState,
+    /// The input tensor, reused frame after frame (tract holds a second reference only while
+    /// a run lasts).
+    input: Arc<Tensor>,
+    letterboxer: Letterboxer,
+    /// The last run's raw output, kept for checks against other runtimes.
+    output: Option<TValue>,
+}
+
+impl std::fmt::Debug for Yolox {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Yolox")
+            .field("model_path", &self.model_path)
+            .field("options", &self.options)
+            .finish_non_exhaustive()
+    }
+}
+
+impl Yolox {
+    /// Finds (see [`find_model`]), checks, loads and optimises the model. Errors name the
+    /// model's path and what was expected of it, or the setting out of range.
+    pub fn new(options: YoloxOptions) -> Result<Yolox, DetectError> {
+        options.validate()?;
+        let model_path = find_model(options.model.as_deref())?;
+        let state = load(&model_path, options.effective_threads())?;
+        let input = Arc::new(
+            Tensor::zero::<f32>(&[1, 3, INPUT_SIZE, INPUT_SIZE]).map_err(|e| {
+                DetectError::Inference(format!("cannot allocate the input tensor: {e}"))
+            })?,
+        );
+        Ok(Yolox {
+            options,
+            model_path,
+            state,
+            input,
+            letterboxer: Letterboxer::default(),
+            output: None,
+        })
+    }
+
+    /// The model file in use.
+    pub fn model_path(&self) -> &Path {
+        &self.model_path
+    }
+
+    pub fn options(&self) -> &YoloxOptions {
+        &self.options
+    }
+
+    /// The last frame's network input: planar BGR, `3 * 416 * 416` values.
+    pub fn last_input(&self) -> &[f32] {
+        self.input
+            .as_plain_ram()
+            .and_then(|view| view.as_slice::<f32>().ok())
+            .unwrap_or(&[])
+    }
+
+    /// The last frame's raw network output (`3549 * 85` values), if a frame was processed.
+    pub fn last_output(&self) -> Option<&[f32]> {
+        self.output
+            .as_ref()
+            .and_then(|o| o.as_plain_ram())
+            .and_then(|view| view.as_slice::<f32>().ok())
+    }
+
+    /// Letterboxes `frame` into the input tensor and runs the network; the raw output is then
+    /// [`Yolox::last_output`].
+    pub fn infer(&mut self, frame: &Frame) -> Result<Letterbox, DetectError> {
+        check_frame(frame)?;
+        self.output = None;
+        if Arc::get_mut(&mut self.input).is_none() {
+            // Tract kept a reference to the last input: start a new tensor rather than wait.
+            self.input = Arc::new((*self.input).clone());
+        }
+        let tensor = Arc::get_mut(&mut self.input)
+            .ok_or_else(|| DetectError::Inference("the input tensor is shared".into()))?;
+        let mut view = tensor
+            .try_as_plain_ram_mut()
+            .map_err(|e| DetectError::Inference(format!("input tensor: {e}")))?;
+        let values = view
+            .as_slice_mut::<f32>()
+            .map_err(|e| DetectError::Inference(format!("input tensor: {e}")))?;
+        let letterbox = self.letterboxer.apply(frame, values);
+        let mut outputs = self
+            .state
+            .run(tvec!(TValue::from_const(self.input.clone())))
+            .map_err(|e| DetectError::Inference(format!("{e:#}")))?;
+        let output = outputs
+            .pop()
+            .ok_or_else(|| DetectError::Inference("the network gave no output".into()))?;
+        if output.len() != ANCHORS * ANCHOR_VALUES {
+            return Err(DetectError::Inference(format!(
+                "the network gave {} values, expected {}",
+                output.len(),
+                ANCHORS * ANCHOR_VALUES
+            )));
+        }
+        self.output = Some(output);
+        Ok(letterbox)
+    }
+}
+
+impl Detector for Yolox {
+    fn name(&self) -> &'static str {
+        "yolox"
+    }
+
+    fn detect(&mut self, frame: &Frame, out: &mut Vec<Detection>) -> Result<(), DetectError> {
+        let letterbox = self.infer(frame)?;
+        let output = self
+            .last_output()
+            .ok_or_else(|| DetectError::Inference("the network's output is not float32".into()))?;
+        decode(output, &letterbox, &self.options, out);
+        Ok(())
+    }
+}
+
+/// Reads, checks and optimises the model at `path` for the fixed 1x3x416x416 input, to run on
+/// `threads` threads.
+fn load(path: &Path, threads: usize) -> Result<TypedSimpleState, DetectError> {
+    let wrong = |reason: String| DetectError::Model {
+        path: path.to_path_buf(),
+        reason,
+        expected: EXPECTED_MODEL.into(),
+    };
+    let bytes = std::fs::read(path).map_err(|e| wrong(format!("cannot read it: {e}")))?;
+    let model = tract_onnx::onnx()
+        .model_for_read(&mut bytes.as_slice())
+        .map_err(|e| wrong(format!("not a readable ONNX model: {e:#}")))?;
+    if model.inputs.len() != 1 || model.outputs.len() != 1 {
+        return Err(wrong(format!(
+            "it has {} inputs and {} outputs",
+            model.inputs.len(),
+            model.outputs.len()
+        )));
+    }
+    let declared = model
+        .input_fact(0)
+        .map_err(|e| wrong(format!("its input cannot be read: {e:#}")))?;
+    let expected_input = [1, 3, INPUT_SIZE, INPUT_SIZE];
+    if let Ok(Some(shape)) = declared.shape.as_concrete_finite() {
+        if shape.as_slice() != expected_input {
+            return Err(wrong(format!("its input is {shape:?}")));
+        }
+    }
+    let model = model
+        .with_input_fact(0, f32::fact(expected_input).into())
+        .and_then(|m| m.into_optimized())
+        .map_err(|e| {
+            wrong(format!(
+                "it cannot be prepared for a [1, 3, 416, 416] input: {e:#}"
+            ))
+        })?;
+    let output = model
+        .output_fact(0)
+        .map_err(|e| wrong(format!("its output cannot be read: {e:#}")))?;
+    let shape = output.shape.as_concrete().map(<[usize]>::to_vec);
+    if output.datum_type != f32::datum_type()
+        || shape.as_deref() != Some(&[1, ANCHORS, ANCHOR_VALUES])
+    {
+        return Err(wrong(format!("its output is {output:?}")));
+    }
+    let executor = if threads > 1 {
+        let pool = rayon::ThreadPoolBuilder::new()
+            .thread_name(|n| format!("yolox-{n}"))
+            .num_threads(threads)
+            .build()
+            .map_err(|e| DetectError::Inference(format!("cannot start {threads} threads: {e}")))?;
+        Executor::MultiThread(Arc::new(pool))
+    } else {
+        Executor::SingleThread
+    };
+    let run_options = RunOptions {
+        executor: Some(executor),
+        ..RunOptions::default()
+    };
+    model
+        .into_runnable_with_options(&run_options)
+        .and_then(|plan| plan.spawn())
+        .map_err(|e| wrong(format!("it cannot be planned: {e:#}")))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A raw output with every anchor empty (objectness 0).
+    fn empty_output() -> Vec<f32> {
+        vec![0.0; ANCHORS * ANCHOR_VALUES]
+    }
+
+    /// Sets the anchor at `(gx, gy)` of the stride-8 grid to a box centred on that cell's
+    /// origin plus `(dx, dy)` cells, `w` x `h` input pixels, with `objectness` and class
+    /// scores `scores` (COCO index, score).
+    fn put(
+        output: &mut [f32],
+        gx: usize,
+        gy: usize,
+        w: f32,
+        h: f32,
+        objectness: f32,
+        scores: &[(usize, f32)],
+    ) {
+        let a = &mut output[(gy * 52 + gx) * ANCHOR_VALUES..][..ANCHOR_VALUES];
+        a[0] = 0.5;
+        a[1] = 0.5;
+        a[2] = (w / 8.0).ln();
+        a[3] = (h / 8.0).ln();
+        a[4] = objectness;
+        for &(c, s) in scores {
+            a[5 + c] = s;
+        }
+    }
+
+    fn street_letterbox() -> Letterbox {
+        Letterbox::for_frame(640, 352)
+    }
+
+    #[test]
+    fn letterbox_of_a_640x352_frame_is_416x228_at_the_top_left() {
+        let l = street_letterbox();
+        assert_eq!((l.width, l.height), (416, 228));
+        let (sx, sy) = l.inverse_scale();
+        assert!((sx - 640.0 / 416.0).abs() < 1e-6 && (sy - 352.0 / 228.0).abs() < 1e-6);
+    }
+
+    #[test]
+    fn a_car_anchor_decodes_to_a_box_in_frame_pixels() {
+        let mut output = empty_output();
+        // Cell (10, 5) of stride 8: centre (84, 44) in the input, 40x20 input pixels.
+        put(&mut output, 10, 5, 40.0, 20.0, 0.9, &[(2, 0.8)]);
+        let mut found = Vec::new();
+        decode(
+            &output,
+            &street_letterbox(),
+            &YoloxOptions::default(),
+            &mut found,
+        );
+        assert_eq!(found.len(), 1);
+        let d = found[0];
+        assert_eq!(d.class, ObjectClass::Car);
+        assert!((d.score - 0.72).abs() < 1e-6);
+        let (sx, sy) = street_letterbox().inverse_scale();
+        let expected = BBox::new(64.0 * sx, 34.0 * sy, 104.0 * sx, 54.0 * sy);
+        for (got, want) in [
+            (d.bbox.x1, expected.x1),
+            (d.bbox.y1, expected.y1),
+            (d.bbox.x2, expected.x2),
+            (d.bbox.y2, expected.y2),
+        ] {
+            assert!((got - want).abs() < 1e-3, "{:?} vs {expected:?}", d.bbox);
+        }
+    }
+
+    #[test]
+    fn a_vehicle_the_network_calls_both_car_and_truck_counts_once() {
+        let mut output = empty_output();
+        put(&mut output, 10, 5, 40.0, 20.0, 0.9, &[(2, 0.6)]);
+        put(&mut output, 11, 5, 40.0, 20.0, 0.9, &[(7, 0.7)]);
+        let mut found = Vec::new();
+        decode(
+            &output,
+            &street_letterbox(),
+            &YoloxOptions::default(),
+            &mut found,
+        );
+        assert_eq!(found.len(), 1, "{found:?}");
+        assert_eq!(
+            found[0].class,
+            ObjectClass::Truck,
+            "the stronger reading wins"
+        );
+    }
+
+    #[test]
+    fn separate_vehicles_survive_suppression_and_come_strongest_first() {
+        let mut output = empty_output();
+        put(&mut output, 10, 5, 40.0, 20.0, 0.9, &[(2, 0.6)]);
+        put(&mut output, 30, 5, 40.0, 20.0, 0.9, &[(5, 0.9)]);
+        let mut found = Vec::new();
+        decode(
+            &output,
+            &street_letterbox(),
+            &YoloxOptions::default(),
+            &mut found,
+        );
+        let classes: Vec<_> = found.iter().map(|d| d.class).collect();
+        assert_eq!(classes, [ObjectClass::Bus, ObjectClass::Car]);
+    }
+
+    #[test]
+    fn persons_only_when_asked_and_never_suppressing_a_vehicle() {
+        let mut output = empty_output();
+        put(&mut output, 10, 5, 40.0, 40.0, 0.9, &[(3, 0.8)]);
+        put(&mut output, 11, 5, 40.0, 40.0, 0.9, &[(0, 0.95)]);
+        let mut found = Vec::new();
+        decode(
+            &output,
+            &street_letterbox(),
+            &YoloxOptions::default(),
+            &mut found,
+        );
+        assert_eq!(found.len(), 1);
+        assert_eq!(found[0].class, ObjectClass::Motorcycle);
+        let with_persons = YoloxOptions {
+            include_person: true,
+            ..YoloxOptions::default()
+        };
+        decode(&output, &street_letterbox(), &with_persons, &mut found);
+        let classes: Vec<_> = found.iter().map(|d| d.class).collect();
+        assert_eq!(
+            classes,
+            [ObjectClass::Person, ObjectClass::Motorcycle],
+            "a rider and a motorcycle"
+        );
+    }
+
+    #[test]
+    fn weak_detections_and_other_classes_are_dropped() {
+        let mut output = empty_output();
+        put(&mut output, 10, 5, 40.0, 20.0, 0.5, &[(2, 0.5)]); // 0.25 < 0.3
+        put(&mut output, 30, 5, 40.0, 20.0, 0.9, &[(4, 0.9)]); // an airplane
+        let mut found = Vec::new();
+        decode(
+            &output,
+            &street_letterbox(),
+            &YoloxOptions::default(),
+            &mut found,
+        );
+        assert!(found.is_empty(), "{found:?}");
+        let lenient = YoloxOptions {
+            min_score: 0.2,
+            ..YoloxOptions::default()
+        };
+        decode(&output, &street_letterbox(), &lenient, &mut found);
+        assert_eq!(found.len(), 1);
+    }
+
+    #[test]
+    fn boxes_are_clipped_to_the_frame() {
+        let mut output = empty_output();
+        put(&mut output, 0, 0, 60.0, 60.0, 0.9, &[(2, 0.9)]);
+        let mut found = Vec::new();
+        decode(
+            &output,
+            &street_letterbox(),
+            &YoloxOptions::default(),
+            &mut found,
+        );
+        assert_eq!((found[0].bbox.x1, found[0].bbox.y1), (0.0, 0.0));
+    }
+
+    #[test]
+    fn letterboxing_converts_rgb_to_planar_bgr_and_pads_with_114() {
+        let mut frame = Frame::black(832, 416); // exactly half size: 416x208
+        for px in frame.rgb.chunks_exact_mut(3) {
+            px.copy_from_slice(&[10, 20, 30]);
+        }
+        let mut input = vec![0.0; 3 * INPUT_SIZE * INPUT_SIZE];
+        let l = Letterboxer::default().apply(&frame, &mut input);
+        assert_eq!((l.width, l.height), (416, 208));
+        let plane = INPUT_SIZE * INPUT_SIZE;
+        let at = |c: usize, x: usize, y: usize| input[c * plane + y * INPUT_SIZE + x];
+        assert_eq!((at(0, 5, 5), at(1, 5, 5), at(2, 5, 5)), (30.0, 20.0, 10.0));
+        assert_eq!(
+            (at(0, 5, 300), at(1, 415, 415), at(2, 0, 208)),
+            (114.0, 114.0, 114.0)
+        );
+    }
+
+    #[test]
+    fn the_detector_can_move_to_a_camera_thread() {
+        fn send<T: Send>() {}
+        send::<Yolox>();
+    }
+
+    #[test]
+    fn thresholds_out_of_range_name_the_setting() {
+        let bad = YoloxOptions {
+            min_score: 1.5,
+            ..YoloxOptions::default()
+        };
+        let message = bad.validate().unwrap_err().to_string();
+        assert!(message.contains("min_score = 1.5"), "{message}");
+        let bad = YoloxOptions {
+            nms_iou: 0.0,
+            ..YoloxOptions::default()
+        };
+        assert!(bad
+            .validate()
+            .unwrap_err()
+            .to_string()
+            .contains("nms_iou = 0"));
+    }
+}

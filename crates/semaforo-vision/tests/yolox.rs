@@ -1,0 +1,393 @@
+//! The `yolox` detector end to end: the shipped model is the YOLOX-Nano release, a missing or
+//! wrong model is refused with its path and what was expected, and on street-a.mp4 the
+//! detections match onnxruntime running the same model on the same input tensors
+//! (`bench/yolox_reference.py`).
+
+mod fixtures;
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+use prost::Message;
+use semaforo_resources::CameraDevice;
+use semaforo_vision::detect::yolox::{
+    self, Letterbox, Yolox, YoloxOptions, ANCHORS, ANCHOR_VALUES, INPUT_SIZE, MODEL_SHA256,
+};
+use semaforo_vision::{
+    DetectError, Detection, Detector, Frame, ObjectClass, Pacing, SourceError, VideoFile,
+    VideoFileOptions,
+};
+use sha2::Digest;
+
+/// Frames of street-a checked against onnxruntime: spread over the clip, a few (each is one
+/// inference on each side).
+const FRAMES: [u64; 4] = [0, 300, 600, 900];
+/// Box corners may differ by this many frame pixels from onnxruntime's.
+const MAX_BOX_DIFF: f32 = 1.0;
+/// Scores may differ by this much from onnxruntime's.
+const MAX_SCORE_DIFF: f32 = 1e-3;
+
+fn shipped_model() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("../../models/yolox_nano.onnx")
+}
+
+fn options() -> YoloxOptions {
+    YoloxOptions {
+        model: Some(shipped_model()),
+        ..YoloxOptions::default()
+    }
+}
+
+#[test]
+fn shipped_model_is_the_yolox_nano_release() {
+    let bytes = std::fs::read(shipped_model()).expect("models/yolox_nano.onnx is in the project");
+    assert_eq!(bytes.len(), 3_678_356);
+    let digest: String = sha2::Sha256::digest(&bytes)
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect();
+    assert_eq!(digest, MODEL_SHA256);
+    let licence = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../models/LICENSE");
+    let licence = std::fs::read_to_string(licence).expect("models/LICENSE is in the project");
+    assert!(licence.contains("Apache License") && licence.contains("Version 2.0"));
+}
+
+#[test]
+fn without_a_configured_path_the_project_model_is_found() {
+    let found = yolox::find_model(None).unwrap();
+    assert!(
+        found.ends_with("models/yolox_nano.onnx"),
+        "{}",
+        found.display()
+    );
+    assert_eq!(
+        std::fs::canonicalize(found).unwrap(),
+        std::fs::canonicalize(shipped_model()).unwrap()
+    );
+}
+
+fn model_error(path: &Path) -> String {
+    let options = YoloxOptions {
+        model: Some(path.to_path_buf()),
+        ..YoloxOptions::default()
+    };
+    match Yolox::new(options) {
+        Err(e @ DetectError::Model { .. }) => e.to_string(),
+        Err(other) => panic!("expected a model error for {}, got {other}", path.display()),
+        Ok(_) => panic!("{} was accepted as a model", path.display()),
+    }
+}
+
+#[test]
+fn a_missing_model_is_an_error_naming_the_path_and_what_was_expected() {
+    let message = model_error(Path::new("/nonexistent/yolox_nano.onnx"));
+    assert!(
+        message.contains("/nonexistent/yolox_nano.onnx")
+            && message.contains("no such file")
+            && message.contains("expected a YOLOX-Nano ONNX model")
+            && message.contains("[1, 3, 416, 416]"),
+        "{message}"
+    );
+}
+
+#[test]
+fn a_file_that_is_not_onnx_is_refused_naming_it() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("notes.onnx");
+    std::fs::write(&path, b"this is not a neural network\n").unwrap();
+    let message = model_error(&path);
+    assert!(
+        message.contains(&path.display().to_string())
+            && message.contains("not a readable ONNX model")
+            && message.contains("expected a YOLOX-Nano ONNX model"),
+        "{message}"
+    );
+}
+
+/// A valid ONNX model that is not YOLOX-Nano: one `Identity` node over a float32 `input_shape`.
+fn identity_model(input_shape: &[i64]) -> Vec<u8> {
+    use tract_onnx::pb;
+    let tensor = |name: &str| pb::ValueInfoProto {
+        name: name.into(),
+        r#type: Some(pb::TypeProto {
+            value: Some(pb::type_proto::Value::TensorType(pb::type_proto::Tensor {
+                elem_type: pb::tensor_proto::DataType::Float as i32,
+                shape: Some(pb::TensorShapeProto {
+                    dim: input_shape
+                        .iter()
+                        .map(|&d| pb::tensor_shape_proto::Dimension {
+                            value: Some(pb::tensor_shape_proto::dimension::Value::DimValue(d)),
+                            ..Default::default()
+                        })
+                        .collect(),
+                }),
+            })),
+            ..Default::default()
+        }),
+        ..Default::default()
+    };
+    pb::ModelProto {
+        ir_version: 6,
+        opset_import: vec![pb::OperatorSetIdProto {
+            domain: String::new(),
+            version: 11,
+        }],
+        graph: Some(pb::GraphProto {
+            name: "identity".into(),
+            node: vec![pb::NodeProto {
+                input: vec!["images".into()],
+                output: vec!["output".into()],
+                op_type: "Identity".into(),
+                ..Default::default()
+            }],
+            input: vec![tensor("images")],
+            output: vec![tensor("output")],
+            ..Default::default()
+        }),
+        ..Default::default()
+    }
+    .encode_to_vec()
+}
+
+#[test]
+fn an_onnx_model_of_other_shapes_is_refused_naming_what_it_has() {
+    let dir = tempfile::tempdir().unwrap();
+    // A YOLOX-S-sized input: refused on its declared input.
+    let path = dir.path().join("yolox_s.onnx");
+    std::fs::write(&path, identity_model(&[1, 3, 640, 640])).unwrap();
+    let message = model_error(&path);
+    assert!(
+        message.contains(&path.display().to_string())
+            && message.contains("its input is [1, 3, 640, 640]"),
+        "{message}"
+    );
+    // The right input, the wrong output: refused on the output.
+    let path = dir.path().join("identity.onnx");
+    std::fs::write(&path, identity_model(&[1, 3, 416, 416])).unwrap();
+    let message = model_error(&path);
+    assert!(
+        message.contains("its output is") && message.contains("[1, 3549, 85]"),
+        "{message}"
+    );
+}
+
+/// The frames `FRAMES` of street-a.
+fn street_frames(clip: &Path) -> Vec<Frame> {
+    let options = VideoFileOptions {
+        looping: false,
+        pacing: Pacing::AsFastAsPossible,
+    };
+    let mut video = VideoFile::open(clip, options).unwrap();
+    let mut frames = Vec::new();
+    let last = *FRAMES.last().unwrap();
+    loop {
+        match video.read() {
+            Ok(frame) if FRAMES.contains(&frame.seq) => frames.push(frame),
+            Ok(frame) if frame.seq > last => break,
+            Ok(frame) => video.recycle(frame),
+            Err(SourceError::EndOfStream { .. }) => break,
+            Err(e) => panic!("street-a did not decode: {e}"),
+        }
+    }
+    assert_eq!(frames.len(), FRAMES.len());
+    frames
+}
+
+#[test]
+fn street_a_vehicles_are_found_inside_the_frame() {
+    let Some(clip) = fixtures::street_a() else {
+        return;
+    };
+    let mut detector = Yolox::new(options()).unwrap();
+    assert_eq!(detector.name(), "yolox");
+    let mut found = Vec::new();
+    let mut cars = 0;
+    for frame in street_frames(&clip) {
+        detector.detect(&frame, &mut found).unwrap();
+        for d in &found {
+            assert!(d.class.is_vehicle() && d.score >= 0.3, "{d:?}");
+            let b = d.bbox;
+            assert!(0.0 <= b.x1 && b.x1 < b.x2 && b.x2 <= 640.0, "{d:?}");
+            assert!(0.0 <= b.y1 && b.y1 < b.y2 && b.y2 <= 352.0, "{d:?}");
+        }
+        cars += found.iter().filter(|d| d.class == ObjectClass::Car).count();
+    }
+    assert!(cars >= FRAMES.len(), "street-a has cars in view throughout");
+}
+
+/// Onnxruntime's answer for one frame, from the reference script's JSON.
+fn reference_detections(frame: &serde_json::Value) -> Vec<Detection> {
+    frame
+        .as_array()
+        .expect("a list of detections")
+        .iter()
+        .map(|d| {
+            let class = d["class"].as_u64().expect("a class index") as usize;
+            let b: Vec<f32> = d["box"]
+                .as_array()
+                .expect("a box")
+                .iter()
+                .map(|v| v.as_f64().expect("a number") as f32)
+                .collect();
+            Detection {
+                class: ObjectClass::from_coco(class).expect("a road-user class"),
+                score: d["score"].as_f64().expect("a score") as f32,
+                bbox: semaforo_vision::BBox::new(b[0], b[1], b[2], b[3]),
+            }
+        })
+        .collect()
+}
+
+/// Whether a detection is so close to the score threshold that the two runtimes' rounding may
+/// put it on either side.
+fn on_the_threshold(d: &Detection, min_score: f32) -> bool {
+    (d.score - min_score).abs() <= MAX_SCORE_DIFF
+}
+
+#[test]
+fn street_a_detections_match_onnxruntime_on_the_same_input() {
+    let Some(clip) = fixtures::street_a() else {
+        return;
+    };
+    let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../bench/yolox_reference.py");
+    let dir = tempfile::tempdir().unwrap();
+    let options = YoloxOptions {
+        include_person: true,
+        ..options()
+    };
+    let mut detector = Yolox::new(options.clone()).unwrap();
+
+    let mut inputs = Vec::new();
+    let mut raw = Vec::new();
+    let mut ours = Vec::new();
+    let mut boxes = Vec::new();
+    for frame in street_frames(&clip) {
+        let mut found = Vec::new();
+        detector.detect(&frame, &mut found).unwrap();
+        inputs.extend(detector.last_input().iter().flat_map(|v| v.to_le_bytes()));
+        raw.extend_from_slice(detector.last_output().unwrap());
+        let l = Letterbox::for_frame(frame.width, frame.height);
+        boxes.push(format!(
+            "{}x{}:{}x{}",
+            frame.width, frame.height, l.width, l.height
+        ));
+        ours.push(found);
+    }
+    assert_eq!(inputs.len(), FRAMES.len() * 3 * INPUT_SIZE * INPUT_SIZE * 4);
+    let input_path = dir.path().join("inputs.f32");
+    let raw_path = dir.path().join("outputs.f32");
+    let json_path = dir.path().join("detections.json");
+    std::fs::write(&input_path, &inputs).unwrap();
+
+    let output = Command::new("python3")
+        .arg(&script)
+        .arg("--model")
+        .arg(shipped_model())
+        .arg("--input")
+        .arg(&input_path)
+        .args(["--frames", &boxes.join(",")])
+        .arg("--raw-output")
+        .arg(&raw_path)
+        .arg("--detections")
+        .arg(&json_path)
+        .args(["--min-score", &options.min_score.to_string()])
+        .args(["--nms-iou", &options.nms_iou.to_string()])
+        .arg("--include-person")
+        .output();
+    let output = match output {
+        Ok(o) if o.status.code() == Some(2) => {
+            fixtures::missing(
+                &format!(
+                    "python3's onnxruntime ({})",
+                    String::from_utf8_lossy(&o.stderr).trim()
+                ),
+                "Install it: python3 -m pip install onnxruntime numpy. The comparison with \
+                 onnxruntime did not run.",
+            );
+            return;
+        }
+        Err(e) => {
+            fixtures::missing(
+                &format!("python3 ({e})"),
+                "Install python3 with onnxruntime (python3 -m pip install onnxruntime numpy).",
+            );
+            return;
+        }
+        Ok(o) => o,
+    };
+    assert!(
+        output.status.success(),
+        "{} failed: {}",
+        script.display(),
+        String::from_utf8_lossy(&output.stderr)
+    );
+
+    // The raw outputs: same network, same input, float rounding apart.
+    let theirs_raw: Vec<f32> = std::fs::read(&raw_path)
+        .unwrap()
+        .chunks_exact(4)
+        .map(|b| f32::from_le_bytes([b[0], b[1], b[2], b[3]]))
+        .collect();
+    assert_eq!(theirs_raw.len(), FRAMES.len() * ANCHORS * ANCHOR_VALUES);
+    let max_raw_diff = raw
+        .iter()
+        .zip(&theirs_raw)
+        .map(|(a, b)| (a - b).abs())
+        .fold(0.0f32, f32::max);
+    eprintln!("largest raw-output difference from onnxruntime: {max_raw_diff:e}");
+    assert!(max_raw_diff < 2e-3, "raw outputs differ by {max_raw_diff}");
+
+    let json: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(&json_path).unwrap()).unwrap();
+    let frames = json["frames"].as_array().expect("a list of frames");
+    assert_eq!(frames.len(), FRAMES.len());
+    let mut compared = 0;
+    for ((index, ours), theirs) in FRAMES.iter().zip(&ours).zip(frames) {
+        let theirs = reference_detections(theirs);
+        let mut unmatched: Vec<&Detection> = ours.iter().collect();
+        for t in &theirs {
+            let best = unmatched
+                .iter()
+                .enumerate()
+                .filter(|(_, o)| o.class == t.class)
+                .max_by(|a, b| a.1.bbox.iou(&t.bbox).total_cmp(&b.1.bbox.iou(&t.bbox)));
+            let Some((at, o)) = best else {
+                assert!(
+                    on_the_threshold(t, options.min_score),
+                    "frame {index}: onnxruntime found {t:?}, we did not (ours: {ours:?})"
+                );
+                continue;
+            };
+            let corner_diff = [
+                o.bbox.x1 - t.bbox.x1,
+                o.bbox.y1 - t.bbox.y1,
+                o.bbox.x2 - t.bbox.x2,
+                o.bbox.y2 - t.bbox.y2,
+            ]
+            .into_iter()
+            .map(f32::abs)
+            .fold(0.0, f32::max);
+            assert!(
+                corner_diff <= MAX_BOX_DIFF && (o.score - t.score).abs() <= MAX_SCORE_DIFF,
+                "frame {index}: ours {o:?}, onnxruntime's {t:?}"
+            );
+            unmatched.remove(at);
+            compared += 1;
+        }
+        for o in unmatched {
+            assert!(
+                on_the_threshold(o, options.min_score),
+                "frame {index}: we found {o:?}, onnxruntime did not (theirs: {theirs:?})"
+            );
+        }
+    }
+    eprintln!(
+        "{compared} detections on {} street-a frames match onnxruntime {}",
+        FRAMES.len(),
+        json["onnxruntime"]
+    );
+    assert!(
+        compared >= FRAMES.len(),
+        "the frames have vehicles to compare"
+    );
+}
