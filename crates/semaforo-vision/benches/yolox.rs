@@ -164,7 +164,7 @@ fn main() {
     })
     .expect("the model loads");
     let load_ms = load_start.elapsed().as_secs_f64() * 1e3;
-    let mut all_cores = Yolox::new(YoloxOptions {
+    let all_cores = Yolox::new(YoloxOptions {
         threads: 0,
         ..YoloxOptions::default()
     })

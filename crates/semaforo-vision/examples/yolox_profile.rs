@@ -48,7 +48,7 @@ fn main() -> TractResult<()> {
     }
     let total = start.elapsed();
     let mut rows: Vec<_> = by_op.into_iter().collect();
-    rows.sort_by(|a, b| b.1 .0.cmp(&a.1 .0));
+    rows.sort_by_key(|row| std::cmp::Reverse(row.1 .0));
     println!(
         "{} runs, {:.2} ms per run (with timing overhead)",
         runs,
