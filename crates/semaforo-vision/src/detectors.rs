@@ -4,6 +4,7 @@ use std::path::PathBuf;
 
 use crate::auto::{AutoDetector, MotionGateOptions};
 use crate::bgsub::{BackgroundSubtractor, BgSubOptions};
+use crate::detect::yolox::{Yolox, YoloxOptions};
 use crate::detect::{DetectError, Detector};
 use crate::zones::ZoneSet;
 
@@ -111,15 +112,59 @@ pub fn build_detector(
     }
 }
 
-/// The neural detector.
+/// The neural detector: YOLOX-Nano with the configured model (or the shipped one).
 fn neural(settings: &DetectorSettings) -> Result<Box<dyn Detector>, DetectError> {
-    let path = settings
-        .model
-        .clone()
-        .unwrap_or_else(|| PathBuf::from("models/yolox_nano.onnx"));
-    Err(DetectError::Model {
-        path,
-        reason: "the YOLOX detector is not in this build yet".into(),
-        expected: "a build with the detection issue's YOLOX detector".into(),
-    })
+    let options = YoloxOptions {
+        model: settings.model.clone(),
+        min_score: settings.min_score,
+        ..YoloxOptions::default()
+    };
+    Ok(Box::new(Yolox::new(options)?))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn auto_without_the_model_falls_back_to_bgsub_and_says_why() {
+        let settings = DetectorSettings {
+            model: Some(PathBuf::from("/nonexistent/yolox_nano.onnx")),
+            ..DetectorSettings::new(DetectorKind::Auto)
+        };
+        let zones = ZoneSet::whole_frame(320, 240, "A");
+        let built = build_detector(&settings, 320, 240, &zones).unwrap();
+        assert_eq!(built.detector.name(), "bgsub");
+        let why = built.fallback.unwrap();
+        assert!(
+            why.contains("/nonexistent/yolox_nano.onnx") && why.contains("bgsub"),
+            "{why}"
+        );
+
+        let settings = DetectorSettings {
+            kind: DetectorKind::Yolox,
+            ..settings
+        };
+        let err = build_detector(&settings, 320, 240, &zones)
+            .err()
+            .unwrap()
+            .to_string();
+        assert!(
+            err.contains("no such file"),
+            "yolox alone does not fall back: {err}"
+        );
+    }
+
+    #[test]
+    fn auto_with_the_shipped_model_runs_yolox_behind_the_gate() {
+        let zones = ZoneSet::whole_frame(320, 240, "A");
+        let settings = DetectorSettings::new(DetectorKind::Auto);
+        let built = build_detector(&settings, 320, 240, &zones).unwrap();
+        assert_eq!(built.detector.name(), "auto");
+        assert!(built.fallback.is_none());
+        for kind in ["bgsub", "yolox", "auto"] {
+            assert_eq!(DetectorKind::parse(kind).unwrap().name(), kind);
+        }
+        assert_eq!(DetectorKind::parse("magic"), None);
+    }
 }

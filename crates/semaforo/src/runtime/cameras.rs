@@ -521,7 +521,7 @@ impl Camera {
         save_interval: u64,
         timings: &mut StageTimings,
     ) -> bool {
-        if self.frames % save_interval != 0 {
+        if !self.frames.is_multiple_of(save_interval) {
             return false;
         }
         let image = match frame.image() {
