@@ -22,8 +22,9 @@ use semaforo_resources::{CameraProperty, FrameStore, ManagedCamera, ResourceTrac
 use semaforo_signal::HeadState;
 use semaforo_vision::synthetic::LAYOUT;
 use semaforo_vision::{
-    build_detector, kind_of, Detection, Detector, DetectorSettings, FrameReader, LiveConfig,
-    LiveSource, NetworkOptions, Requested, Source, TrackerOptions, ZoneCounter, ZoneSet,
+    build_detector, kind_of, Detection, Detector, DetectorKind, DetectorSettings, FrameReader,
+    LiveConfig, LiveSource, NetworkOptions, Requested, Source, TrackerOptions, ZoneCounter,
+    ZoneSet,
 };
 
 use super::signal::aspect_of;
@@ -240,6 +241,10 @@ struct Camera {
     fps: f64,
     period: Duration,
     next_due: Duration,
+    /// Detection runs at most at the configured camera rate (`cameras.fps`): a 60 fps file
+    /// is read at its own rate and analysed at 15 frames a second.
+    detect_period: Duration,
+    next_detect: Duration,
     frames: u64,
     last_good: Duration,
     detector_failed: bool,
@@ -349,6 +354,8 @@ fn open_camera(shared: &Shared<'_>, approach: &str, source: &str, now: Duration)
         // The source's own rate: a file's frames are its frame rate apart.
         period: Duration::from_secs_f64(1.0 / fps.clamp(1.0, 240.0)),
         next_due: now,
+        detect_period: Duration::from_secs_f64(1.0 / c.fps.min(fps).max(1.0)),
+        next_detect: now,
         frames: 0,
         last_good: now,
         detector_failed: false,
@@ -383,11 +390,23 @@ fn detection_for(
             ZoneSet::whole_frame(width, height, approach)
         }
     };
+    // The synthetic scene's flat-shaded boxes are not what YOLOX learned vehicles from (it
+    // finds none there), so `auto` means the background model on it; an explicit `yolox` is
+    // still honoured.
+    let kind = if d.detector == DetectorKind::Auto && kind_of(source) == "synthetic" {
+        tracing::info!(
+            "camera {approach}: synthetic scene, so `auto` uses the background model (bgsub): \
+             YOLOX does not see its drawn vehicles as vehicles"
+        );
+        DetectorKind::Bgsub
+    } else {
+        d.detector
+    };
     let settings = DetectorSettings {
         model: config.detection.model.clone(),
         min_score: config.detection.min_score,
         fps: fps as f32,
-        ..DetectorSettings::new(d.detector)
+        ..DetectorSettings::new(kind)
     };
     let built = build_detector(&settings, width, height, &zones).map_err(|e| e.to_string())?;
     if let Some(warning) = built.fallback {
@@ -419,6 +438,8 @@ impl Camera {
                         self.next_due = now + self.period;
                         break;
                     }
+                    // The frame's own time on the schedule (several may be read in one poll).
+                    let at = self.next_due;
                     self.next_due += self.period;
                     read_this_poll += 1;
                     let Input::Direct(camera) = &mut self.input else {
@@ -431,7 +452,7 @@ impl Camera {
                             continue;
                         }
                     };
-                    self.process(config, now, &frame, save_interval, store, &mut report);
+                    self.process(config, at, &frame, save_interval, store, &mut report);
                     if let Input::Direct(camera) = &mut self.input {
                         camera.with_open(|source| source.recycle(frame));
                     }
@@ -493,7 +514,11 @@ impl Camera {
             };
         }
         let timings = &mut report.timings;
-        if let DetectionState::Running(detector, counter) = &mut self.detection {
+        let due = now >= self.next_detect;
+        if due {
+            self.next_detect = (self.next_detect + self.detect_period).max(now);
+        }
+        if let (true, DetectionState::Running(detector, counter)) = (due, &mut self.detection) {
             let detections = &mut self.detections;
             match timings.time("detect", || detector.detect(frame, detections)) {
                 Ok(()) => {
