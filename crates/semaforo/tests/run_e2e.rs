@@ -251,8 +251,14 @@ fn camera_a_on_real_footage_with_its_shipped_zones_counts_and_drives_the_signal(
     let log = std::fs::read_to_string(dir.path().join("logs/traffic_light.log")).unwrap();
     assert!(log.contains("camera A: file:"), "{log}");
     // `auto` on real footage: YOLOX-Nano behind the motion gate, at 15 analysed frames a second.
-    assert!(log.contains("camera A: detector auto on 640x352 frames"), "{log}");
-    assert!(log.contains("camera A: the detector's network ran on"), "{log}");
+    assert!(
+        log.contains("camera A: detector auto on 640x352 frames"),
+        "{log}"
+    );
+    assert!(
+        log.contains("camera A: the detector's network ran on"),
+        "{log}"
+    );
     assert!(
         !log.contains("no zones file"),
         "camera A uses the shipped zones: {log}"
