@@ -18,7 +18,7 @@
 
 use std::cmp::Ordering;
 use std::path::{Path, PathBuf};
-use std::time::{Duration, SystemTime};
+use std::time::Duration;
 
 use semaforo_resources::{CameraDevice, CameraProperty};
 
@@ -238,15 +238,7 @@ impl CameraDevice for ImageFolder {
             .wait_for(Duration::from_secs_f64(shown / self.options.fps));
         self.width = picture.width;
         self.height = picture.height;
-        let frame = Frame {
-            seq: self.seq,
-            captured: SystemTime::now(),
-            width: picture.width,
-            height: picture.height,
-            rgb: picture.rgb,
-        };
-        self.seq += 1;
-        Ok(frame)
+        Ok(picture.into_frame(&mut self.seq))
     }
 
     fn get(&self, property: CameraProperty) -> Option<f64> {

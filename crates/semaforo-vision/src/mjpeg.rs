@@ -15,7 +15,7 @@
 
 use std::io::{self, Read, Write};
 use std::net::{TcpStream, ToSocketAddrs};
-use std::time::{Duration, SystemTime};
+use std::time::Duration;
 
 use semaforo_resources::{CameraDevice, CameraProperty};
 
@@ -628,15 +628,7 @@ impl CameraDevice for MjpegStream {
         };
         self.width = picture.width;
         self.height = picture.height;
-        let frame = Frame {
-            seq: self.seq,
-            captured: SystemTime::now(),
-            width: picture.width,
-            height: picture.height,
-            rgb: picture.rgb,
-        };
-        self.seq += 1;
-        Ok(frame)
+        Ok(picture.into_frame(&mut self.seq))
     }
 
     fn get(&self, property: CameraProperty) -> Option<f64> {

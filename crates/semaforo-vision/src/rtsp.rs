@@ -19,7 +19,7 @@
 use std::collections::VecDeque;
 use std::pin::Pin;
 use std::sync::Arc;
-use std::time::{Duration, SystemTime};
+use std::time::Duration;
 
 use futures_util::StreamExt;
 use retina::client::{
@@ -423,15 +423,7 @@ impl CameraDevice for RtspCamera {
         let picture = self.next_picture()?;
         self.width = picture.width;
         self.height = picture.height;
-        let frame = Frame {
-            seq: self.seq,
-            captured: SystemTime::now(),
-            width: picture.width,
-            height: picture.height,
-            rgb: picture.rgb,
-        };
-        self.seq += 1;
-        Ok(frame)
+        Ok(picture.into_frame(&mut self.seq))
     }
 
     fn get(&self, property: CameraProperty) -> Option<f64> {

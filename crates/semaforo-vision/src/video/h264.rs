@@ -25,6 +25,22 @@ pub struct Picture {
     pub rgb: Vec<u8>,
 }
 
+impl Picture {
+    /// The picture as a source's next frame: numbered `*seq` (which then moves on), stamped
+    /// with the time it is handed out.
+    pub(crate) fn into_frame(self, seq: &mut u64) -> crate::Frame {
+        let frame = crate::Frame {
+            seq: *seq,
+            captured: std::time::SystemTime::now(),
+            width: self.width,
+            height: self.height,
+            rgb: self.rgb,
+        };
+        *seq += 1;
+        frame
+    }
+}
+
 /// RGB buffers handed back by consumers, reused for the next pictures.
 #[derive(Debug, Default)]
 pub struct RgbPool {

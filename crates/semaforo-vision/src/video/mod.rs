@@ -32,7 +32,7 @@ pub(crate) mod pacing;
 
 use std::collections::VecDeque;
 use std::path::{Path, PathBuf};
-use std::time::{Duration, SystemTime};
+use std::time::Duration;
 
 use semaforo_resources::{CameraDevice, CameraProperty};
 
@@ -291,15 +291,7 @@ impl CameraDevice for VideoFile {
         self.shown_in_pass += 1;
         self.width = picture.width;
         self.height = picture.height;
-        let frame = Frame {
-            seq: self.seq,
-            captured: SystemTime::now(),
-            width: picture.width,
-            height: picture.height,
-            rgb: picture.rgb,
-        };
-        self.seq += 1;
-        Ok(frame)
+        Ok(picture.into_frame(&mut self.seq))
     }
 
     fn get(&self, property: CameraProperty) -> Option<f64> {
