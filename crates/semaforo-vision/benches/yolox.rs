@@ -10,26 +10,19 @@
 //! Prints a Markdown section and writes it to `crates/semaforo-vision/BENCH_RESULTS_YOLOX.md`.
 //! Run with `cargo bench -p semaforo-vision --bench yolox`.
 
-use std::path::{Path, PathBuf};
-use std::process::Command;
+mod support;
+
+use std::path::Path;
 use std::time::Instant;
 
 use semaforo_resources::CameraDevice;
 use semaforo_vision::detect::yolox::{self, Yolox, YoloxOptions};
 use semaforo_vision::{Frame, Pacing, SourceError, VideoFile, VideoFileOptions};
+use support::{clip, json_field, machine, median, run_python, today};
 
 const ROUNDS: usize = 5;
 const FRAMES: usize = 20;
 const FRAME_STEP: u64 = 50;
-
-fn clip() -> Option<PathBuf> {
-    let shared = match std::env::var_os("SEMAFORO_SHARED") {
-        Some(dir) => PathBuf::from(dir),
-        None => Path::new(env!("CARGO_MANIFEST_DIR")).join("../../../shared"),
-    };
-    let path = shared.join("media/street-a.mp4");
-    path.is_file().then_some(path)
-}
 
 fn street_frames(path: &Path) -> Vec<Frame> {
     let options = VideoFileOptions {
@@ -49,11 +42,6 @@ fn street_frames(path: &Path) -> Vec<Frame> {
     frames
 }
 
-fn median(v: &mut [f64]) -> f64 {
-    v.sort_by(f64::total_cmp);
-    v[v.len() / 2]
-}
-
 /// Milliseconds per inference (letterbox + network) and per decode, median over the frames.
 fn tract_round(detector: &mut Yolox, frames: &[Frame]) -> (f64, f64) {
     let (mut infer, mut decode) = (Vec::new(), Vec::new());
@@ -70,14 +58,6 @@ fn tract_round(detector: &mut Yolox, frames: &[Frame]) -> (f64, f64) {
     (median(&mut infer), median(&mut decode))
 }
 
-fn json_field<'a>(line: &'a str, key: &str) -> Option<&'a str> {
-    let at = line.find(&format!("\"{key}\":"))? + key.len() + 3;
-    let rest = line[at..].trim_start();
-    let rest = rest.strip_prefix('"').unwrap_or(rest);
-    let end = rest.find(['"', ',', '}']).unwrap_or(rest.len());
-    Some(&rest[..end])
-}
-
 /// Onnxruntime's median milliseconds per inference on `threads` threads (0: its default), with
 /// graph optimisations up to `level`.
 fn peer_round(
@@ -87,51 +67,28 @@ fn peer_round(
     threads: usize,
     level: &str,
 ) -> Result<(f64, String), String> {
-    let output = Command::new("python3")
-        .arg(script)
-        .arg("--model")
-        .arg(model)
-        .arg("--input")
-        .arg(inputs)
-        .args(["--threads", &threads.to_string(), "--passes", "1"])
-        .args(["--optimization", level])
-        .output()
-        .map_err(|e| format!("cannot run python3 {}: {e}", script.display()))?;
-    let stdout = String::from_utf8_lossy(&output.stdout);
-    let line = stdout.lines().last().unwrap_or_default();
-    if let Some(err) = json_field(line, "error") {
-        return Err(err.to_owned());
-    }
+    let (model, inputs) = (model.display().to_string(), inputs.display().to_string());
+    let threads = threads.to_string();
+    let line = run_python(
+        script,
+        &[
+            "--model",
+            &model,
+            "--input",
+            &inputs,
+            "--threads",
+            &threads,
+            "--passes",
+            "1",
+            "--optimization",
+            level,
+        ],
+    )?;
+    let line = line.as_str();
     match json_field(line, "median_ms").and_then(|v| v.parse().ok()) {
         Some(ms) => Ok((ms, json_field(line, "version").unwrap_or("?").to_owned())),
-        None => Err(format!(
-            "unexpected peer output {line:?} (stderr: {})",
-            String::from_utf8_lossy(&output.stderr).trim()
-        )),
+        None => Err(format!("unexpected peer output {line:?}")),
     }
-}
-
-fn machine() -> (String, String) {
-    let text = Command::new("lscpu")
-        .output()
-        .map(|o| String::from_utf8_lossy(&o.stdout).into_owned())
-        .unwrap_or_default();
-    let field = |name: &str| {
-        text.lines()
-            .find(|l| l.starts_with(name))
-            .and_then(|l| l.split_once(':'))
-            .map(|(_, v)| v.trim().to_owned())
-            .unwrap_or_else(|| "unknown".into())
-    };
-    (field("Model name"), field("CPU(s)"))
-}
-
-fn today() -> String {
-    Command::new("date")
-        .args(["-u", "+%Y-%m-%d %H:%M UTC"])
-        .output()
-        .map(|o| String::from_utf8_lossy(&o.stdout).trim().to_owned())
-        .unwrap_or_else(|_| "unknown".into())
 }
 
 /// One configuration's results: tract's and the peer's medians over the rounds.
@@ -143,15 +100,7 @@ struct Line {
 }
 
 fn main() {
-    let Some(clip) = clip() else {
-        let message = "SKIPPED: ../shared/media/street-a.mp4 is missing (put shared/ beside the \
-                       checkout or set SEMAFORO_SHARED)";
-        if std::env::var("CI").is_ok_and(|v| v == "true") {
-            panic!("{message} (CI=true: a missing fixture is a failure)");
-        }
-        eprintln!("\n==== {message} ====\n");
-        return;
-    };
+    let Some(clip) = clip() else { return };
     let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("../..");
     let script = root.join("bench/onnxruntime_yolox.py");
     let frames = street_frames(&clip);
