@@ -9,7 +9,6 @@
 //! pacing belongs to [`crate::VideoFile`], which plays files by default.
 
 use std::path::PathBuf;
-use std::time::SystemTime;
 
 use ffmpeg_next as ff;
 use semaforo_resources::{CameraDevice, CameraProperty};
@@ -263,15 +262,8 @@ impl CameraDevice for FfmpegInput {
         let (width, height, rgb) = self.convert_to_rgb()?;
         self.width = width;
         self.height = height;
-        let frame = Frame {
-            seq: self.seq,
-            captured: SystemTime::now(),
-            width,
-            height,
-            rgb,
-        };
-        self.seq += 1;
-        Ok(frame)
+        let picture = crate::video::h264::Picture { width, height, rgb };
+        Ok(picture.into_frame(&mut self.seq))
     }
 
     fn get(&self, property: CameraProperty) -> Option<f64> {

@@ -24,6 +24,7 @@ use semaforo_resources::{CameraDevice, CameraProperty};
 
 use crate::video::h264::RgbPool;
 use crate::video::pacing::{Pacer, PlaybackClock, SystemPlaybackClock};
+use crate::video::playback_param;
 use crate::{still, Frame, Pacing, SourceError};
 
 /// How an image folder is played.
@@ -51,13 +52,12 @@ impl ImageFolderOptions {
         };
         for pair in params.split('&').filter(|p| !p.trim().is_empty()) {
             let (key, value) = pair.split_once('=').unwrap_or((pair, ""));
+            match playback_param(key, value, &mut options.looping, &mut options.pacing) {
+                Ok(true) => continue,
+                Ok(false) => {}
+                Err(expected) => return Err(bad(pair, expected)),
+            }
             match (key.trim(), value.trim().to_ascii_lowercase().as_str()) {
-                ("loop", "true" | "1" | "yes") => options.looping = true,
-                ("loop", "false" | "0" | "no") => options.looping = false,
-                ("loop", _) => return Err(bad(pair, "loop=true or loop=false")),
-                ("pace", "real" | "realtime") => options.pacing = Pacing::RealTime,
-                ("pace", "fast") => options.pacing = Pacing::AsFastAsPossible,
-                ("pace", _) => return Err(bad(pair, "pace=real or pace=fast")),
                 ("fps", v) => match v.parse::<f64>() {
                     Ok(fps) if (0.1..=1000.0).contains(&fps) => options.fps = fps,
                     _ => return Err(bad(pair, "fps=N with N from 0.1 to 1000")),

@@ -13,7 +13,7 @@
 //! Tested without a camera only (the build machine has none): opening a device that does not
 //! exist. Capturing from a real camera has not been tested.
 
-use std::time::{Duration, SystemTime};
+use std::time::Duration;
 
 use semaforo_resources::{CameraDevice, CameraProperty};
 use v4l::buffer::Type;
@@ -202,15 +202,8 @@ impl CameraDevice for V4l2Camera {
             yuyv_to_rgb(&bytes[..w * h * 2], &mut rgb);
             (self.width, self.height, rgb)
         };
-        let frame = Frame {
-            seq: self.seq,
-            captured: SystemTime::now(),
-            width,
-            height,
-            rgb,
-        };
-        self.seq += 1;
-        Ok(frame)
+        let picture = crate::video::h264::Picture { width, height, rgb };
+        Ok(picture.into_frame(&mut self.seq))
     }
 
     fn get(&self, property: CameraProperty) -> Option<f64> {

@@ -73,18 +73,34 @@ impl VideoFileOptions {
         };
         for pair in params.split('&').filter(|p| !p.trim().is_empty()) {
             let (key, value) = pair.split_once('=').unwrap_or((pair, ""));
-            match (key.trim(), value.trim().to_ascii_lowercase().as_str()) {
-                ("loop", "true" | "1" | "yes") => options.looping = true,
-                ("loop", "false" | "0" | "no") => options.looping = false,
-                ("loop", _) => return Err(bad(pair, "loop=true or loop=false")),
-                ("pace", "real" | "realtime") => options.pacing = Pacing::RealTime,
-                ("pace", "fast") => options.pacing = Pacing::AsFastAsPossible,
-                ("pace", _) => return Err(bad(pair, "pace=real or pace=fast")),
-                _ => return Err(bad(pair, "loop=true|false or pace=real|fast")),
+            match playback_param(key, value, &mut options.looping, &mut options.pacing) {
+                Ok(true) => {}
+                Ok(false) => return Err(bad(pair, "loop=true|false or pace=real|fast")),
+                Err(expected) => return Err(bad(pair, expected)),
             }
         }
         Ok(options)
     }
+}
+
+/// Applies a `loop=` or `pace=` URI parameter, which every recorded source (video files,
+/// image folders) takes: `Ok(false)` when `key` is neither, `Err(expected)` for a bad value.
+pub(crate) fn playback_param(
+    key: &str,
+    value: &str,
+    looping: &mut bool,
+    pacing: &mut Pacing,
+) -> Result<bool, &'static str> {
+    match (key.trim(), value.trim().to_ascii_lowercase().as_str()) {
+        ("loop", "true" | "1" | "yes") => *looping = true,
+        ("loop", "false" | "0" | "no") => *looping = false,
+        ("loop", _) => return Err("loop=true or loop=false"),
+        ("pace", "real" | "realtime") => *pacing = Pacing::RealTime,
+        ("pace", "fast") => *pacing = Pacing::AsFastAsPossible,
+        ("pace", _) => return Err("pace=real or pace=fast"),
+        _ => return Ok(false),
+    }
+    Ok(true)
 }
 
 /// An MP4/MOV file played as a camera.
