@@ -6,10 +6,11 @@
 
 use std::collections::BTreeMap;
 use std::io::{IsTerminal, Write};
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::process::ExitCode;
 use std::time::Instant;
 
+use crate::files::write_atomically;
 use semaforo_resources::{encode_jpeg, CameraDevice, CameraProperty};
 use semaforo_vision::{
     annotate, build_detector, DetectorKind, DetectorSettings, Pacing, SourceError, TrackerOptions,
@@ -343,22 +344,6 @@ fn round4(v: f64) -> f64 {
 
 fn round1(v: f32) -> f64 {
     (f64::from(v) * 10.0).round() / 10.0
-}
-
-/// Writes `bytes` to a temporary file beside `path`, then renames it into place.
-fn write_atomically(path: &Path, bytes: &[u8]) -> Result<(), String> {
-    let file_name = path
-        .file_name()
-        .ok_or_else(|| format!("{}: not a file path", path.display()))?;
-    let mut temp_name = std::ffi::OsString::from(".");
-    temp_name.push(file_name);
-    temp_name.push(".partial");
-    let temp = path.with_file_name(temp_name);
-    let result = std::fs::write(&temp, bytes).and_then(|()| std::fs::rename(&temp, path));
-    result.map_err(|e| {
-        let _ = std::fs::remove_file(&temp);
-        format!("cannot write {}: {e}", path.display())
-    })
 }
 
 /// A progress line on standard error: a bar on a terminal, a line every 10% otherwise.

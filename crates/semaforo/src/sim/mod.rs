@@ -271,13 +271,13 @@ fn evaluate(args: &SimArgs) -> Result<()> {
     }
     if let Some(path) = &args.json {
         let text = serde_json::to_string_pretty(&report::json_document(&reports))?;
-        std::fs::write(path, text + "\n")
-            .with_context(|| format!("cannot write --json {}", path.display()))?;
+        crate::files::write_atomically(path, (text + "\n").as_bytes())
+            .map_err(|e| anyhow::anyhow!("--json: {e}"))?;
         eprintln!("wrote {}", path.display());
     }
     if let Some(path) = &args.plot {
-        std::fs::write(path, report::svg(&reports))
-            .with_context(|| format!("cannot write --plot {}", path.display()))?;
+        crate::files::write_atomically(path, report::svg(&reports).as_bytes())
+            .map_err(|e| anyhow::anyhow!("--plot: {e}"))?;
         eprintln!("wrote {}", path.display());
     }
     let conflicts: u64 = reports
