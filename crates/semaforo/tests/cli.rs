@@ -137,6 +137,35 @@ fn run_for_a_duration_exits_zero_and_leaves_the_three_log_files() {
 }
 
 #[test]
+fn a_disk_below_the_free_minimum_is_warned_once_per_camera_not_at_every_save() {
+    let dir = tempfile::tempdir().unwrap();
+    // No working disk has 99% free, so every save is skipped; one every 5 frames at 15 fps is
+    // about 12 skipped saves per camera in 4 simulated seconds.
+    let out = run(semaforo(dir.path()).args([
+        "--set",
+        "frames.min_free_disk_percent=99",
+        "--set",
+        "frames.save_interval=5",
+        "run",
+        "--fast",
+        "--for",
+        "4s",
+    ]));
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    let main = std::fs::read_to_string(dir.path().join("logs/traffic_light.log")).unwrap();
+    for camera in ["A", "B"] {
+        let warnings = main
+            .lines()
+            .filter(|l| l.contains(&format!("camera {camera}: frame not saved: disk low")))
+            .count();
+        assert_eq!(warnings, 1, "camera {camera}: {main}");
+    }
+    let frames = dir.path().join("frames");
+    let saved = std::fs::read_dir(&frames).map_or(0, |d| d.count());
+    assert_eq!(saved, 0, "nothing is written below the minimum");
+}
+
+#[test]
 fn sigterm_stops_a_run_cleanly_with_exit_code_zero() {
     let dir = tempfile::tempdir().unwrap();
     let mut child = semaforo(dir.path())

@@ -248,6 +248,10 @@ struct Camera {
     frames: u64,
     last_good: Duration,
     detector_failed: bool,
+    /// Saves skipped since saving last worked (low disk, write errors): the first is a
+    /// warning, the rest are counted and reported when saving resumes, so a full disk
+    /// does not fill the log for months.
+    saves_failing: u64,
 }
 
 enum DetectionState {
@@ -359,6 +363,7 @@ fn open_camera(shared: &Shared<'_>, approach: &str, source: &str, now: Duration)
         frames: 0,
         last_good: now,
         detector_failed: false,
+        saves_failing: 0,
     })
 }
 
@@ -534,44 +539,54 @@ impl Camera {
                 }
             }
         }
-        if store.is_some_and(|store| self.save(frame, store, save_interval, timings)) {
-            report.saved += 1;
+        if !self.frames.is_multiple_of(save_interval) {
+            return;
+        }
+        match store.map(|store| self.save(frame, store, save_interval, timings)) {
+            Some(Ok(())) => {
+                report.saved += 1;
+                if self.saves_failing > 0 {
+                    tracing::info!(
+                        "camera {}: frame saving resumed after {} skipped saves",
+                        self.approach,
+                        self.saves_failing
+                    );
+                    self.saves_failing = 0;
+                }
+            }
+            Some(Err(why)) => {
+                if self.saves_failing == 0 {
+                    tracing::warn!(
+                        "camera {}: frame not saved: {why} (further skips are counted \
+                         until saving resumes)",
+                        self.approach
+                    );
+                }
+                self.saves_failing += 1;
+            }
+            None => {}
         }
     }
 
+    /// Saves the frame to the store, or says why it was not saved.
     fn save(
         &self,
         frame: &semaforo_vision::Frame,
         store: &FrameStore,
         save_interval: u64,
         timings: &mut StageTimings,
-    ) -> bool {
-        if !self.frames.is_multiple_of(save_interval) {
-            return false;
-        }
-        let image = match frame.image() {
-            Ok(image) => image,
-            Err(e) => {
-                tracing::warn!("camera {}: frame not saved: {e}", self.approach);
-                return false;
-            }
-        };
+    ) -> Result<(), String> {
+        let image = frame.image().map_err(|e| e.to_string())?;
         let cycle = self.frames / save_interval;
         match timings.time("frame_save", || {
             store.save_current(image, &self.approach, cycle)
         }) {
             Ok(SaveOutcome::Saved { path, .. }) => {
                 tracing::debug!("camera {}: saved {}", self.approach, path.display());
-                true
+                Ok(())
             }
-            Ok(SaveOutcome::Skipped(why)) => {
-                tracing::warn!("camera {}: frame not saved: {why}", self.approach);
-                false
-            }
-            Err(e) => {
-                tracing::warn!("camera {}: frame not saved: {e}", self.approach);
-                false
-            }
+            Ok(SaveOutcome::Skipped(why)) => Err(why.to_string()),
+            Err(e) => Err(e.to_string()),
         }
     }
 }
