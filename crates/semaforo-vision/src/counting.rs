@@ -239,10 +239,10 @@ impl ZoneCounter {
         self.frames += 1;
         self.kept.clear();
         for det in detections {
-            let masked = self
-                .zones
+            let zones = &self.zones;
+            let masked = zones
                 .with_role(ZoneRole::Mask)
-                .any(|m| m.contains(m.anchor.of(&det.bbox)));
+                .any(|m| m.contains(zones.anchor_point(m, &det.bbox)));
             if !masked {
                 self.kept.push(*det);
             }
@@ -281,7 +281,7 @@ impl ZoneCounter {
                     for track in &self.tracker.tracks {
                         if track.confirmed(&options)
                             && track.misses <= options.coast
-                            && zone.contains(zone.anchor.of(&track.bbox))
+                            && zone.contains(self.zones.anchor_point(zone, &track.bbox))
                         {
                             present += 1;
                             *count.by_class.entry(track.class()).or_insert(0) += 1;
@@ -391,6 +391,22 @@ mod tests {
             1,
             "one vehicle, one track"
         );
+    }
+
+    #[test]
+    fn a_vehicle_cut_off_by_the_bottom_of_the_picture_is_in_a_zone_drawn_to_the_bottom() {
+        // The queue zone ends at y = 360, the picture's bottom edge; the nearest vehicle's box,
+        // clipped by the detector, ends there too.
+        let mut counter = ZoneCounter::new(zones(), TrackerOptions::default());
+        let cut_off = Detection {
+            class: ObjectClass::Car,
+            score: 0.9,
+            bbox: BBox::new(100.0, 300.0, 180.0, 360.0),
+        };
+        for _ in 0..3 {
+            counter.update(&[cut_off]);
+        }
+        assert_eq!(counter.approach("A").queue, 1);
     }
 
     #[test]

@@ -44,7 +44,7 @@ pub mod zones;
 pub use auto::{AutoDetector, MotionGate, MotionGateOptions};
 pub use bgsub::{BackgroundSubtractor, BgSubOptions};
 pub use counting::{ApproachCount, Track, Tracker, TrackerOptions, ZoneCount, ZoneCounter};
-pub use detect::{BBox, DetectError, Detection, Detector, ObjectClass};
+pub use detect::{BBox, DetectError, Detection, Detector, ObjectClass, Region};
 pub use detectors::{build_detector, BuiltDetector, DetectorKind, DetectorSettings};
 pub use frame::Frame;
 pub use image_dir::{ImageFolder, ImageFolderOptions};

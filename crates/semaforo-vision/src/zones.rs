@@ -29,7 +29,7 @@ use std::collections::BTreeSet;
 use std::fmt;
 use std::path::{Path, PathBuf};
 
-use crate::detect::BBox;
+use crate::detect::{BBox, Region};
 
 /// What a zone is for.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -317,6 +317,49 @@ impl ZoneSet {
         self.with_role(ZoneRole::Mask).any(|z| z.contains(point))
     }
 
+    /// The point of `bbox` that decides whether it is in `zone` (the zone's anchor), kept
+    /// inside the picture: a vehicle cut off by the picture's bottom edge has its box end
+    /// exactly on that edge, where a zone drawn to the bottom of the picture ends too, and a
+    /// point on a polygon's edge counts as outside. Without this the vehicle nearest the
+    /// camera, often the first in the queue, was not counted.
+    pub fn anchor_point(&self, zone: &Zone, bbox: &BBox) -> (f32, f32) {
+        let (x, y) = zone.anchor.of(bbox);
+        let inner = |v: f32, size: u32| v.clamp(0.5, (size as f32 - 0.5).max(0.5));
+        (inner(x, self.width), inner(y, self.height))
+    }
+
+    /// The part of the picture a detector needs to see: the bounding box of the queue zones
+    /// and count lines, widened by `margin` (a fraction of the picture's width and height) on
+    /// every side so that a vehicle standing at a zone's edge is seen whole, cut to the picture.
+    /// The whole picture when there are no such zones.
+    pub fn region_of_interest(&self, margin: f32) -> Region {
+        let points = self
+            .zones
+            .iter()
+            .filter(|z| z.role != ZoneRole::Mask)
+            .flat_map(|z| z.points.iter().copied());
+        let (mut x1, mut y1, mut x2, mut y2) = (f32::MAX, f32::MAX, f32::MIN, f32::MIN);
+        for (x, y) in points {
+            (x1, y1, x2, y2) = (x1.min(x), y1.min(y), x2.max(x), y2.max(y));
+        }
+        if x1 > x2 || y1 > y2 {
+            return Region::whole(self.width, self.height);
+        }
+        let (w, h) = (self.width as f32, self.height as f32);
+        let (mx, my) = (margin.max(0.0) * w, margin.max(0.0) * h);
+        let left = (x1 - mx).clamp(0.0, w).floor();
+        let top = (y1 - my).clamp(0.0, h).floor();
+        let right = (x2 + mx).clamp(0.0, w).ceil();
+        let bottom = (y2 + my).clamp(0.0, h).ceil();
+        Region {
+            x: left as u32,
+            y: top as u32,
+            width: (right - left) as u32,
+            height: (bottom - top) as u32,
+        }
+        .clamped_to(self.width, self.height)
+    }
+
     /// Scales the zones to another picture size (a camera that grants a different size).
     pub fn scaled_to(&self, width: u32, height: u32) -> ZoneSet {
         let sx = width as f32 / self.width.max(1) as f32;
@@ -591,6 +634,32 @@ mod tests {
 
     fn build(specs: &[ZoneSpec]) -> Result<ZoneSet, ZoneErrors> {
         ZoneSet::build("zones.toml", specs, 640, 360, &["A", "B"])
+    }
+
+    #[test]
+    fn the_region_of_interest_covers_queues_and_lines_with_a_margin_and_ignores_masks() {
+        let specs = vec![
+            spec(
+                "queue",
+                ZoneRole::Queue,
+                &[(100.0, 50.0), (300.0, 50.0), (300.0, 200.0)],
+            ),
+            spec("line", ZoneRole::Line, &[(80.0, 120.0), (250.0, 120.0)]),
+            spec(
+                "mask",
+                ZoneRole::Mask,
+                &[(0.0, 0.0), (640.0, 0.0), (640.0, 20.0)],
+            ),
+        ];
+        let zones = ZoneSet::build("test", &specs, 640, 352, &["A"]).unwrap();
+        // Margin 5%: 32 px across, 17.6 px down.
+        let r = zones.region_of_interest(0.05);
+        assert_eq!((r.x, r.y, r.width, r.height), (48, 32, 284, 186));
+        // A margin reaching past the picture is cut to it.
+        let r = zones.region_of_interest(0.5);
+        assert_eq!((r.x, r.y, r.width, r.height), (0, 0, 620, 352));
+        let whole = ZoneSet::whole_frame(640, 352, "A").region_of_interest(0.05);
+        assert_eq!(whole, Region::whole(640, 352));
     }
 
     #[test]

@@ -12,6 +12,43 @@ use std::path::PathBuf;
 
 use crate::Frame;
 
+/// A rectangle of the picture, in whole pixels: the part a detector looks at.
+///
+/// YOLOX sees a 416x416 input; shrinking a whole 640x352 frame into it loses detail that small
+/// vehicles (motorcycles, bicycles) need. When the zones cover only part of the picture, the
+/// detector looks at their surroundings only, at a larger scale ([`crate::ZoneSet::region_of_interest`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Region {
+    pub x: u32,
+    pub y: u32,
+    pub width: u32,
+    pub height: u32,
+}
+
+impl Region {
+    /// The whole of a `width` x `height` picture.
+    pub fn whole(width: u32, height: u32) -> Region {
+        Region {
+            x: 0,
+            y: 0,
+            width,
+            height,
+        }
+    }
+
+    /// This region cut to a `width` x `height` picture (at least one pixel).
+    pub fn clamped_to(self, width: u32, height: u32) -> Region {
+        let x = self.x.min(width.saturating_sub(1));
+        let y = self.y.min(height.saturating_sub(1));
+        Region {
+            x,
+            y,
+            width: self.width.clamp(1, (width - x).max(1)),
+            height: self.height.clamp(1, (height - y).max(1)),
+        }
+    }
+}
+
 /// What a detection is. COCO's road-user classes, plus `Vehicle` for a detector that finds
 /// objects without classifying them (a background-model blob).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]

@@ -27,7 +27,7 @@ use std::path::{Path, PathBuf};
 use tract_linalg::multithread::Executor;
 use tract_onnx::prelude::*;
 
-use super::{check_frame, BBox, DetectError, Detection, Detector, ObjectClass};
+use super::{check_frame, BBox, DetectError, Detection, Detector, ObjectClass, Region};
 use crate::Frame;
 
 /// Side of the square network input, pixels.
@@ -153,39 +153,55 @@ pub fn find_model(configured: Option<&Path>) -> Result<PathBuf, DetectError> {
     })
 }
 
-/// How a frame sits in the network input: resized to `width` x `height` pixels at the top
-/// left. Maps network coordinates back to the frame's.
+/// How a frame sits in the network input: its `region` (the whole frame unless the zones
+/// ask for less) resized to `width` x `height` pixels at the top left. Maps network
+/// coordinates back to the frame's.
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct Letterbox {
     /// The frame's size.
     pub frame_width: u32,
     pub frame_height: u32,
-    /// The resized image's size inside the input square.
+    /// The part of the frame the network sees.
+    pub region: Region,
+    /// The resized region's size inside the input square.
     pub width: usize,
     pub height: usize,
 }
 
 impl Letterbox {
-    /// The letterbox of a `frame_width` x `frame_height` frame: scale = min(416/w, 416/h), the
-    /// resized size truncated to whole pixels (as YOLOX's own pre-processing does).
+    /// The letterbox of a whole `frame_width` x `frame_height` frame: scale = min(416/w,
+    /// 416/h), the resized size truncated to whole pixels (as YOLOX's own pre-processing does).
     pub fn for_frame(frame_width: u32, frame_height: u32) -> Letterbox {
+        Letterbox::for_region(
+            frame_width,
+            frame_height,
+            Region::whole(frame_width, frame_height),
+        )
+    }
+
+    /// The letterbox of `region` of a frame (cut to the frame): the region is scaled as a
+    /// whole frame would be, so a small region is seen at a larger scale (up to 416 / its
+    /// longer side, which may enlarge it).
+    pub fn for_region(frame_width: u32, frame_height: u32, region: Region) -> Letterbox {
+        let region = region.clamped_to(frame_width, frame_height);
         let scale =
-            (INPUT_SIZE as f64 / frame_width as f64).min(INPUT_SIZE as f64 / frame_height as f64);
+            (INPUT_SIZE as f64 / region.width as f64).min(INPUT_SIZE as f64 / region.height as f64);
         let side = |v: u32| ((v as f64 * scale) as usize).clamp(1, INPUT_SIZE);
         Letterbox {
             frame_width,
             frame_height,
-            width: side(frame_width),
-            height: side(frame_height),
+            region,
+            width: side(region.width),
+            height: side(region.height),
         }
     }
 
     /// Frame pixels per network pixel, horizontally and vertically (the exact inverse of the
-    /// resize, which maps `frame_width` onto `width` pixels).
+    /// resize, which maps the region's width onto `width` pixels).
     pub fn inverse_scale(&self) -> (f32, f32) {
         (
-            self.frame_width as f32 / self.width as f32,
-            self.frame_height as f32 / self.height as f32,
+            self.region.width as f32 / self.width as f32,
+            self.region.height as f32 / self.height as f32,
         )
     }
 }
@@ -200,7 +216,8 @@ struct Taps {
 }
 
 impl Taps {
-    fn build(&mut self, source: usize, destination: usize) {
+    /// Taps for `destination` pixels sampling the `source` pixels that start at `offset`.
+    fn build(&mut self, offset: usize, source: usize, destination: usize) {
         self.first.clear();
         self.second.clear();
         self.weight.clear();
@@ -209,8 +226,8 @@ impl Taps {
             let position = ((d as f64 + 0.5) * ratio - 0.5).max(0.0);
             let first = (position.floor() as usize).min(source - 1);
             let second = (first + 1).min(source - 1);
-            self.first.push(first);
-            self.second.push(second);
+            self.first.push(offset + first);
+            self.second.push(offset + second);
             self.weight.push((position - first as f64) as f32);
         }
     }
@@ -225,13 +242,18 @@ struct Letterboxer {
 }
 
 impl Letterboxer {
-    /// Writes `frame` (RGB) into `input` (planar BGR, `3 * 416 * 416` values) and returns how
-    /// it sits there. Allocates only when the frame size changes.
-    fn apply(&mut self, frame: &Frame, input: &mut [f32]) -> Letterbox {
-        let letterbox = Letterbox::for_frame(frame.width, frame.height);
+    /// Writes `region` of `frame` (RGB; the whole frame when `None`) into `input` (planar
+    /// BGR, `3 * 416 * 416` values) and returns how it sits there. Allocates only when the
+    /// frame's size or the region changes.
+    fn apply(&mut self, frame: &Frame, region: Option<Region>, input: &mut [f32]) -> Letterbox {
+        let region = region.unwrap_or(Region::whole(frame.width, frame.height));
+        let letterbox = Letterbox::for_region(frame.width, frame.height, region);
         if self.letterbox != Some(letterbox) {
-            self.columns.build(frame.width as usize, letterbox.width);
-            self.rows.build(frame.height as usize, letterbox.height);
+            let r = letterbox.region;
+            let (x, width) = (r.x as usize, r.width as usize);
+            let (y, height) = (r.y as usize, r.height as usize);
+            self.columns.build(x, width, letterbox.width);
+            self.rows.build(y, height, letterbox.height);
             self.letterbox = Some(letterbox);
         }
         let plane = INPUT_SIZE * INPUT_SIZE;
@@ -279,7 +301,7 @@ impl Letterboxer {
 /// Decodes the network's raw output (`3549 * 85` values) into detections in frame pixels:
 /// each anchor's best road-user class (car, bus, truck, motorcycle, bicycle, and person when
 /// `options.include_person`), score = objectness × class score, kept at `min_score` and above,
-/// boxes clipped to the frame, then non-maximum suppression at `nms_iou`: across all vehicle
+/// boxes clipped to the region the network saw, in frame pixels, then non-maximum suppression at `nms_iou`: across all vehicle
 /// classes together, and among persons. `out` is replaced, strongest first.
 pub fn decode(
     output: &[f32],
@@ -294,7 +316,9 @@ pub fn decode(
         &[1, 2, 3, 5, 7]
     };
     let (sx, sy) = letterbox.inverse_scale();
-    let (fw, fh) = (letterbox.frame_width as f32, letterbox.frame_height as f32);
+    let r = letterbox.region;
+    let (left, top) = (r.x as f32, r.y as f32);
+    let (right, bottom) = (left + r.width as f32, top + r.height as f32);
     let mut anchors = output.chunks_exact(ANCHOR_VALUES);
     for stride in STRIDES {
         let side = INPUT_SIZE / stride;
@@ -327,10 +351,10 @@ pub fn decode(
                 let w = a[2].exp() * s;
                 let h = a[3].exp() * s;
                 let bbox = BBox::new(
-                    ((cx - w * 0.5) * sx).clamp(0.0, fw),
-                    ((cy - h * 0.5) * sy).clamp(0.0, fh),
-                    ((cx + w * 0.5) * sx).clamp(0.0, fw),
-                    ((cy + h * 0.5) * sy).clamp(0.0, fh),
+                    (left + (cx - w * 0.5) * sx).clamp(left, right),
+                    (top + (cy - h * 0.5) * sy).clamp(top, bottom),
+                    (left + (cx + w * 0.5) * sx).clamp(left, right),
+                    (top + (cy + h * 0.5) * sy).clamp(top, bottom),
                 );
                 out.push(Detection { class, score, bbox });
             }
@@ -367,6 +391,8 @@ pub struct Yolox {
     /// a run lasts).
     input: Arc<Tensor>,
     letterboxer: Letterboxer,
+    /// The part of the frame the network sees; `None` for the whole frame.
+    region: Option<Region>,
     /// The last run's raw output, kept for checks against other runtimes.
     output: Option<TValue>,
 }
@@ -398,8 +424,16 @@ impl Yolox {
             state,
             input,
             letterboxer: Letterboxer::default(),
+            region: None,
             output: None,
         })
+    }
+
+    /// Looks only at `region` of each frame (cut to the frame), at the larger scale that
+    /// allows; `None` looks at the whole frame. Detections stay in frame pixels. See
+    /// [`crate::ZoneSet::region_of_interest`].
+    pub fn set_region(&mut self, region: Option<Region>) {
+        self.region = region;
     }
 
     /// The model file in use.
@@ -444,7 +478,7 @@ impl Yolox {
         let values = view
             .as_slice_mut::<f32>()
             .map_err(|e| DetectError::Inference(format!("input tensor: {e}")))?;
-        let letterbox = self.letterboxer.apply(frame, values);
+        let letterbox = self.letterboxer.apply(frame, self.region, values);
         let mut outputs = self
             .state
             .run(tvec!(TValue::from_const(self.input.clone())))
@@ -721,7 +755,7 @@ mod tests {
             px.copy_from_slice(&[10, 20, 30]);
         }
         let mut input = vec![0.0; 3 * INPUT_SIZE * INPUT_SIZE];
-        let l = Letterboxer::default().apply(&frame, &mut input);
+        let l = Letterboxer::default().apply(&frame, None, &mut input);
         assert_eq!((l.width, l.height), (416, 208));
         let plane = INPUT_SIZE * INPUT_SIZE;
         let at = |c: usize, x: usize, y: usize| input[c * plane + y * INPUT_SIZE + x];
@@ -730,6 +764,47 @@ mod tests {
             (at(0, 5, 300), at(1, 415, 415), at(2, 0, 208)),
             (114.0, 114.0, 114.0)
         );
+    }
+
+    #[test]
+    fn a_region_is_letterboxed_alone_at_its_own_scale_and_boxes_come_back_in_frame_pixels() {
+        // Left half dark, right half bright; the region is a 208x104 piece of the right half.
+        let mut frame = Frame::black(640, 352);
+        for (i, px) in frame.rgb.chunks_exact_mut(3).enumerate() {
+            let v = if i % 640 >= 320 { 200 } else { 10 };
+            px.copy_from_slice(&[v, v, v]);
+        }
+        let region = Region {
+            x: 400,
+            y: 100,
+            width: 208,
+            height: 104,
+        };
+        let mut input = vec![0.0; 3 * INPUT_SIZE * INPUT_SIZE];
+        let l = Letterboxer::default().apply(&frame, Some(region), &mut input);
+        assert_eq!((l.width, l.height), (416, 208), "enlarged twice");
+        assert!(input[..INPUT_SIZE * 208].iter().all(|&v| v == 200.0));
+        assert_eq!(l.inverse_scale(), (0.5, 0.5));
+
+        // A box at network (96, 48)-(136, 88) is frame (448, 124)-(468, 144); one reaching
+        // past the region is cut at the region's edge, not the frame's.
+        let mut output = empty_output();
+        put(&mut output, 14, 8, 40.0, 40.0, 0.9, &[(2, 0.9)]);
+        put(&mut output, 50, 24, 40.0, 40.0, 0.9, &[(2, 0.9)]);
+        let mut found = Vec::new();
+        decode(&output, &l, &YoloxOptions::default(), &mut found);
+        let mut boxes: Vec<_> = found.iter().map(|d| d.bbox).collect();
+        boxes.sort_by(|a, b| a.x1.total_cmp(&b.x1));
+        let b = boxes[0];
+        assert!(
+            (b.x1 - 448.0).abs() < 0.01 && (b.y1 - 124.0).abs() < 0.01,
+            "{b:?}"
+        );
+        assert!(
+            (b.x2 - 468.0).abs() < 0.01 && (b.y2 - 144.0).abs() < 0.01,
+            "{b:?}"
+        );
+        assert_eq!((boxes[1].x2, boxes[1].y2), (608.0, 204.0));
     }
 
     #[test]
