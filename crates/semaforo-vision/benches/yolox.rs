@@ -4,11 +4,13 @@
 //! detector does, and times one inference per frame with tract (the detector's
 //! [`Yolox::infer`]: letterbox + network; decoding and suppression are timed apart) and, in the
 //! same run on the very same input tensors, onnxruntime through `bench/onnxruntime_yolox.py`.
-//! Both on one thread and on their default thread counts. Rounds alternate tract and peer so
-//! machine drift hits both; medians are reported.
+//! With the `onnxruntime` feature, the detector on its onnxruntime runtime is timed the same
+//! way as tract, in the same rounds. Both on one thread and on their default thread counts.
+//! Rounds alternate tract, in-process onnxruntime and the Python peer so machine drift hits
+//! all; medians are reported.
 //!
 //! Prints a Markdown section and writes it to `crates/semaforo-vision/BENCH_RESULTS_YOLOX.md`.
-//! Run with `cargo bench -p semaforo-vision --bench yolox`.
+//! Run with `cargo bench -p semaforo-vision --bench yolox [--features onnxruntime]`.
 
 mod support;
 
@@ -16,7 +18,7 @@ use std::path::Path;
 use std::time::Instant;
 
 use semaforo_resources::CameraDevice;
-use semaforo_vision::detect::yolox::{self, Yolox, YoloxOptions};
+use semaforo_vision::detect::yolox::{self, Runtime, Yolox, YoloxOptions};
 use semaforo_vision::{Frame, Pacing, SourceError, VideoFile, VideoFileOptions};
 use support::{clip, json_field, machine, median, run_python, today};
 
@@ -42,8 +44,9 @@ fn street_frames(path: &Path) -> Vec<Frame> {
     frames
 }
 
-/// Milliseconds per inference (letterbox + network) and per decode, median over the frames.
-fn tract_round(detector: &mut Yolox, frames: &[Frame]) -> (f64, f64) {
+/// Milliseconds per inference (letterbox + network) and per decode, median over the frames,
+/// on either runtime.
+fn detector_round(detector: &mut Yolox, frames: &[Frame]) -> (f64, f64) {
     let (mut infer, mut decode) = (Vec::new(), Vec::new());
     let mut found = Vec::new();
     for frame in frames {
@@ -91,12 +94,42 @@ fn peer_round(
     }
 }
 
-/// One configuration's results: tract's and the peer's medians over the rounds.
+/// One configuration's results: tract's, the in-process onnxruntime's and the Python peer's
+/// medians over the rounds.
 struct Line {
     label: &'static str,
     tract_ms: f64,
     decode_ms: f64,
+    in_process_ms: Option<f64>,
     peer_ms: Option<f64>,
+}
+
+/// Which ONNX Runtime library the in-process runtime loaded.
+#[cfg(feature = "onnxruntime")]
+fn in_process_library() -> String {
+    match yolox::onnxruntime::load_library(None) {
+        Ok(path) => format!("the `onnxruntime` feature, library {}", path.display()),
+        Err(e) => format!("unavailable: {e}"),
+    }
+}
+
+#[cfg(not(feature = "onnxruntime"))]
+fn in_process_library() -> String {
+    "not in this build (`--features onnxruntime`)".into()
+}
+
+/// The detector on onnxruntime with `threads`, or why it cannot be had in this build or on
+/// this machine.
+fn onnxruntime_detector(threads: usize) -> Result<Yolox, String> {
+    if !Runtime::OnnxRuntime.is_built_in() {
+        return Err("not in this build (`--features onnxruntime`)".into());
+    }
+    Yolox::new(YoloxOptions {
+        threads,
+        runtime: Runtime::OnnxRuntime,
+        ..YoloxOptions::default()
+    })
+    .map_err(|e| e.to_string())
 }
 
 fn main() {
@@ -135,43 +168,65 @@ fn main() {
     let mut peer_version = None;
     let mut peer_error = None;
     let mut detectors = [single, all_cores];
-    // (label, detector, onnxruntime threads, onnxruntime optimisation level)
-    let configurations: [(&str, usize, usize, &str); 3] = [
-        ("1 thread", 0, 1, "all"),
-        ("default threads", 1, 0, "all"),
+    let ort_start = Instant::now();
+    let ort_single = onnxruntime_detector(1);
+    let ort_load_ms = ort_start.elapsed().as_secs_f64() * 1e3;
+    let ort_default = onnxruntime_detector(0);
+    let in_process_error = ort_single.as_ref().err().cloned();
+    let mut in_process = [ort_single.ok(), ort_default.ok()];
+    // (label, tract detector, in-process onnxruntime detector, peer threads, peer optimisation
+    // level); the in-process runtime always runs with all optimisations, so not in the last.
+    let configurations: [(&str, usize, Option<usize>, usize, &str); 3] = [
+        ("1 thread", 0, Some(0), 1, "all"),
+        ("default threads", 1, Some(1), 0, "all"),
         (
-            "1 thread, onnxruntime without its NCHWc layout (`extended`)",
+            "1 thread, Python onnxruntime without its NCHWc layout (`extended`)",
             0,
+            None,
             1,
             "extended",
         ),
     ];
-    for (label, index, peer_threads, level) in configurations {
+    for (label, index, ort_index, peer_threads, level) in configurations {
         let detector = &mut detectors[index];
-        tract_round(detector, &frames); // warm-up
-        let (mut tract, mut decode, mut peer) = (Vec::new(), Vec::new(), Vec::new());
+        let mut ort = match ort_index {
+            Some(i) => in_process[i].as_mut(),
+            None => None,
+        };
+        detector_round(detector, &frames); // warm-up
+        if let Some(ort) = ort.as_deref_mut() {
+            detector_round(ort, &frames);
+        }
+        let (mut tract, mut decode, mut ours, mut peer) =
+            (Vec::new(), Vec::new(), Vec::new(), Vec::new());
         for round in 1..=ROUNDS {
-            let (ms, decode_ms) = tract_round(detector, &frames);
+            let (ms, decode_ms) = detector_round(detector, &frames);
             tract.push(ms);
             decode.push(decode_ms);
+            let mut report = format!("{label}, round {round}: tract {ms:.2} ms");
+            if let Some(ort) = ort.as_deref_mut() {
+                let (ort_ms, _) = detector_round(ort, &frames);
+                ours.push(ort_ms);
+                report += &format!(", onnxruntime in-process {ort_ms:.2} ms");
+            }
             match peer_round(&script, &model, &inputs_path, peer_threads, level) {
                 Ok((peer_ms, version)) => {
-                    eprintln!(
-                        "{label}, round {round}: tract {ms:.2} ms, onnxruntime {peer_ms:.2} ms"
-                    );
+                    report += &format!(", onnxruntime (Python) {peer_ms:.2} ms");
                     peer.push(peer_ms);
                     peer_version = Some(version);
                 }
                 Err(e) => {
-                    eprintln!("{label}, round {round}: tract {ms:.2} ms, peer unavailable: {e}");
+                    report += &format!(", peer unavailable: {e}");
                     peer_error = Some(e);
                 }
             }
+            eprintln!("{report}");
         }
         lines.push(Line {
             label,
             tract_ms: median(&mut tract),
             decode_ms: median(&mut decode),
+            in_process_ms: (!ours.is_empty()).then(|| median(&mut ours)),
             peer_ms: (!peer.is_empty()).then(|| median(&mut peer)),
         });
     }
@@ -180,7 +235,14 @@ fn main() {
 
     let (cpu, cpus) = machine();
     let mut md = String::from("# semaforo-vision YOLOX benchmark results\n\n");
-    md += "Written by `cargo bench -p semaforo-vision --bench yolox`.\n\n";
+    md += &format!(
+        "Written by `cargo bench -p semaforo-vision --bench yolox{}`.\n\n",
+        if cfg!(feature = "onnxruntime") {
+            " --features onnxruntime"
+        } else {
+            ""
+        }
+    );
     md += &format!(
         "Machine: {cpu}, {cpus} CPUs (shared with other work while measured); {}.\n\n",
         today()
@@ -188,33 +250,54 @@ fn main() {
     md += "### YOLOX-Nano latency per inference, street-a.mp4 frames\n\n";
     md += &format!(
         "{} frames (every {FRAME_STEP}th from the start), 640x352 letterboxed to 416x416; median \
-         of {ROUNDS} alternating rounds, each round the median over the frames. tract: \
-         letterbox + network ([`Yolox::infer`]); onnxruntime: `session.run` on the same input \
-         tensors. Model load and optimisation: {load_ms:.0} ms. Decode + suppression: see the \
+         of {ROUNDS} alternating rounds, each round the median over the frames. tract and \
+         onnxruntime in-process: the `yolox` detector's [`Yolox::infer`] on that runtime \
+         (letterbox + network, and for onnxruntime the output's copy); onnxruntime (Python): \
+         `session.run` alone on the same input tensors, through `bench/onnxruntime_yolox.py`. \
+         tract model load and optimisation: {load_ms:.0} ms{}. Decode + suppression: see the \
          last column.\n\n",
-        frames.len()
+        frames.len(),
+        if in_process_error.is_none() {
+            format!(
+                "; onnxruntime's first session, loading the library included: {ort_load_ms:.0} ms"
+            )
+        } else {
+            String::new()
+        }
     );
-    md += "| threads | tract 0.23 ms | onnxruntime ms | tract / onnxruntime | decode ms |\n";
-    md += "|---|---:|---:|---:|---:|\n";
+    md += "| threads | tract 0.23 ms | onnxruntime in-process ms | onnxruntime (Python) ms \
+           | tract / Python | in-process / Python | decode ms |\n";
+    md += "|---|---:|---:|---:|---:|---:|---:|\n";
+    let ms = |v: Option<f64>| v.map_or_else(|| "n/a".to_string(), |v| format!("{v:.2}"));
+    let ratio = |a: Option<f64>, b: Option<f64>| match (a, b) {
+        (Some(a), Some(b)) => format!("**{:.2}x**", a / b),
+        _ => "n/a".into(),
+    };
     for line in &lines {
-        let (peer, ratio) = match line.peer_ms {
-            Some(p) => (format!("{p:.2}"), format!("**{:.2}x**", line.tract_ms / p)),
-            None => ("n/a".into(), "n/a".into()),
-        };
         md += &format!(
-            "| {} | {:.2} | {peer} | {ratio} | {:.3} |\n",
-            line.label, line.tract_ms, line.decode_ms
+            "| {} | {:.2} | {} | {} | {} | {} | {:.3} |\n",
+            line.label,
+            line.tract_ms,
+            ms(line.in_process_ms),
+            ms(line.peer_ms),
+            ratio(Some(line.tract_ms), line.peer_ms),
+            ratio(line.in_process_ms, line.peer_ms),
+            line.decode_ms
         );
     }
     md += &format!(
         "\nDefault threads: tract `threads = 0` (one per core: {} threads on {cores} cores), \
-         onnxruntime its default (intra-op threads 0). onnxruntime {}. Goal: tract at most 1.5x \
-         onnxruntime's latency.\n",
+         onnxruntime its default (intra-op threads 0), in-process and in Python. onnxruntime \
+         (Python) {}. onnxruntime in-process: {}. Goal: at most 1.5x onnxruntime's latency.\n",
         all_cores.options().effective_threads(),
         peer_version.unwrap_or_else(|| format!(
             "unavailable: {} (pip install onnxruntime numpy)",
             peer_error.unwrap_or_else(|| "no result".into())
-        ))
+        )),
+        match in_process_error {
+            None => in_process_library(),
+            Some(e) => format!("unavailable: {e}"),
+        }
     );
     println!("{md}");
     let out = Path::new(env!("CARGO_MANIFEST_DIR")).join("BENCH_RESULTS_YOLOX.md");

@@ -4,7 +4,7 @@ use std::path::PathBuf;
 
 use crate::auto::{AutoDetector, MotionGateOptions};
 use crate::bgsub::{BackgroundSubtractor, BgSubOptions};
-use crate::detect::yolox::{Yolox, YoloxOptions};
+use crate::detect::yolox::{Runtime, Yolox, YoloxOptions};
 use crate::detect::{DetectError, Detector};
 use crate::zones::ZoneSet;
 
@@ -48,6 +48,10 @@ pub struct DetectorSettings {
     pub model: Option<PathBuf>,
     /// Least score of a YOLOX detection.
     pub min_score: f32,
+    /// What runs the YOLOX network.
+    pub runtime: Runtime,
+    /// ONNX Runtime's library for [`Runtime::OnnxRuntime`]; `None` looks for it.
+    pub onnxruntime_library: Option<PathBuf>,
     /// The camera's frame rate (the background model's hold time is in seconds).
     pub fps: f32,
     pub bgsub: BgSubOptions,
@@ -60,6 +64,8 @@ impl DetectorSettings {
             kind,
             model: None,
             min_score: 0.3,
+            runtime: Runtime::Tract,
+            onnxruntime_library: None,
             fps: 15.0,
             bgsub: BgSubOptions::default(),
             gate: MotionGateOptions::default(),
@@ -75,6 +81,8 @@ pub struct BuiltDetector {
 
 /// Builds the detector for `width` x `height` frames with `zones`. `yolox` fails when the model
 /// cannot be loaded; `auto` falls back to `bgsub` and says why in [`BuiltDetector::fallback`].
+/// On the onnxruntime runtime, a library that cannot be loaded means tract runs the network
+/// instead, said the same way; a build without the runtime is an error.
 pub fn build_detector(
     settings: &DetectorSettings,
     width: u32,
@@ -95,15 +103,24 @@ pub fn build_detector(
             detector: bgsub()?,
             fallback: None,
         }),
-        DetectorKind::Yolox => Ok(BuiltDetector {
-            detector: neural(settings, zones)?,
-            fallback: None,
-        }),
+        DetectorKind::Yolox => {
+            let (detector, fallback) = neural(settings, zones)?;
+            Ok(BuiltDetector {
+                detector: Box::new(detector),
+                fallback,
+            })
+        }
         DetectorKind::Auto => match neural(settings, zones) {
-            Ok(inner) => Ok(BuiltDetector {
-                detector: Box::new(AutoDetector::new(inner, settings.gate.clone())),
-                fallback: None,
+            Ok((inner, fallback)) => Ok(BuiltDetector {
+                detector: Box::new(AutoDetector::new(Box::new(inner), settings.gate.clone())),
+                fallback,
             }),
+            // A runtime this build lacks is a configuration to fix, not a camera to degrade.
+            Err(
+                e @ DetectError::Setting {
+                    setting: "runtime", ..
+                },
+            ) => Err(e),
             Err(e) => Ok(BuiltDetector {
                 detector: bgsub()?,
                 fallback: Some(format!("{e}; using the background model (bgsub) instead")),
@@ -116,19 +133,39 @@ pub fn build_detector(
 /// and height: enough to see a vehicle standing on a zone's edge whole.
 pub const REGION_MARGIN: f32 = 0.05;
 
-/// The neural detector: YOLOX-Nano with the configured model (or the shipped one), looking at
-/// the zones' surroundings only. On the street clip the zones span 415 of 640 pixels, so the
-/// network sees them at 0.87 of their size instead of 0.65, and finds the motorcycles it
-/// missed (measured against hand counts: BENCHMARKS.md).
-fn neural(settings: &DetectorSettings, zones: &ZoneSet) -> Result<Box<dyn Detector>, DetectError> {
+/// The neural detector: YOLOX-Nano with the configured model (or the shipped one) on the
+/// configured runtime, or on tract when ONNX Runtime's library cannot be had (the second value
+/// says why). It looks at the zones' surroundings only: on the street clip the zones span 415
+/// of 640 pixels, so the network sees them at 0.87 of their size instead of 0.65 and finds the
+/// motorcycles it missed (measured against hand counts: BENCHMARKS.md).
+fn neural(
+    settings: &DetectorSettings,
+    zones: &ZoneSet,
+) -> Result<(Yolox, Option<String>), DetectError> {
     let options = YoloxOptions {
         model: settings.model.clone(),
         min_score: settings.min_score,
+        runtime: settings.runtime,
+        onnxruntime_library: settings.onnxruntime_library.clone(),
         ..YoloxOptions::default()
     };
-    let mut yolox = Yolox::new(options)?;
-    yolox.set_region(Some(zones.region_of_interest(REGION_MARGIN)));
-    Ok(Box::new(yolox))
+    match Yolox::new(options.clone()) {
+        Err(e @ DetectError::Runtime { .. }) => {
+            let tract = Yolox::new(YoloxOptions {
+                runtime: Runtime::Tract,
+                ..options
+            })?;
+            Ok((
+                tract,
+                Some(format!("{e}; using tract to run the network instead")),
+            ))
+        }
+        other => other.map(|detector| (detector, None)),
+    }
+    .map(|(mut detector, fallback)| {
+        detector.set_region(Some(zones.region_of_interest(REGION_MARGIN)));
+        (detector, fallback)
+    })
 }
 
 #[cfg(test)]
@@ -175,5 +212,45 @@ mod tests {
             assert_eq!(DetectorKind::parse(kind).unwrap().name(), kind);
         }
         assert_eq!(DetectorKind::parse("magic"), None);
+    }
+
+    #[cfg(not(feature = "onnxruntime"))]
+    #[test]
+    fn onnxruntime_without_the_feature_is_an_error_saying_how_to_build_it() {
+        let zones = ZoneSet::whole_frame(320, 240, "A");
+        for kind in [DetectorKind::Yolox, DetectorKind::Auto] {
+            let settings = DetectorSettings {
+                runtime: Runtime::OnnxRuntime,
+                ..DetectorSettings::new(kind)
+            };
+            let err = build_detector(&settings, 320, 240, &zones)
+                .err()
+                .unwrap()
+                .to_string();
+            assert!(
+                err.contains("runtime = onnxruntime") && err.contains("--features onnxruntime"),
+                "{err}"
+            );
+        }
+    }
+
+    #[cfg(feature = "onnxruntime")]
+    #[test]
+    fn onnxruntime_without_its_library_falls_back_to_tract_and_says_why() {
+        let zones = ZoneSet::whole_frame(320, 240, "A");
+        let settings = DetectorSettings {
+            runtime: Runtime::OnnxRuntime,
+            onnxruntime_library: Some(PathBuf::from("/nonexistent/libonnxruntime.so")),
+            ..DetectorSettings::new(DetectorKind::Yolox)
+        };
+        let built = build_detector(&settings, 320, 240, &zones).unwrap();
+        assert_eq!(built.detector.name(), "yolox");
+        let why = built.fallback.unwrap();
+        assert!(
+            why.contains("/nonexistent/libonnxruntime.so")
+                && why.contains("pip install onnxruntime")
+                && why.contains("using tract"),
+            "{why}"
+        );
     }
 }

@@ -12,6 +12,7 @@ use std::time::Instant;
 
 use crate::files::write_atomically;
 use semaforo_resources::{encode_jpeg, CameraDevice, CameraProperty};
+use semaforo_vision::detect::yolox::Runtime;
 use semaforo_vision::{
     annotate, build_detector, DetectorKind, DetectorSettings, Pacing, SourceError, TrackerOptions,
     VideoFile, VideoFileOptions, ZoneCounter, ZoneRole, ZoneSet,
@@ -37,6 +38,14 @@ pub struct CountArgs {
     /// The YOLOX model file (default: models/yolox_nano.onnx).
     #[arg(long, value_name = "FILE")]
     pub model: Option<PathBuf>,
+    /// What runs the YOLOX network: tract, or onnxruntime (a build with the `onnxruntime`
+    /// feature; tract when ONNX Runtime's library cannot be loaded, with a warning).
+    #[arg(long, value_name = "RUNTIME", default_value = "tract")]
+    pub runtime: String,
+    /// ONNX Runtime's shared library (default: ORT_DYLIB_PATH, else python3's onnxruntime
+    /// wheel, else the system's libonnxruntime.so).
+    #[arg(long, value_name = "FILE")]
+    pub onnxruntime_library: Option<PathBuf>,
     /// Write per-frame counts and detections, and the summary, as JSON.
     #[arg(long, value_name = "OUT")]
     pub json: Option<PathBuf>,
@@ -76,6 +85,15 @@ fn run(args: &CountArgs) -> Result<(), String> {
             DetectorKind::NAMES
         )
     })?;
+    let runtime = Runtime::parse(&args.runtime)
+        .ok_or_else(|| format!("--runtime {}: expected {}", args.runtime, Runtime::NAMES))?;
+    if !runtime.is_built_in() {
+        return Err(format!(
+            "--runtime {0}: this build of semaforo has no {0} backend; rebuild with \
+             `--features {0}` (e.g. cargo build --release --features {0}), or use tract",
+            runtime.name()
+        ));
+    }
     if !(0.0..=1.0).contains(&args.min_score) {
         return Err(format!(
             "--min-score {}: expected a score from 0 to 1",
@@ -117,6 +135,8 @@ fn run(args: &CountArgs) -> Result<(), String> {
     let settings = DetectorSettings {
         model: args.model.clone(),
         min_score: args.min_score,
+        runtime,
+        onnxruntime_library: args.onnxruntime_library.clone(),
         fps: fps as f32,
         ..DetectorSettings::new(kind)
     };

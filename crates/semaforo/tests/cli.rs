@@ -116,6 +116,46 @@ fn run_with_a_bad_setting_refuses_to_start() {
     );
 }
 
+#[cfg(not(feature = "onnxruntime"))]
+#[test]
+fn the_onnxruntime_runtime_in_a_build_without_it_refuses_to_start_saying_how_to_build_it() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = run(semaforo(dir.path())
+        .args(["run", "--for", "1s"])
+        .env("DETECTION_RUNTIME", "onnxruntime"));
+    assert_eq!(out.status.code(), Some(2));
+    let stderr = text(&out.stderr);
+    assert!(
+        stderr.contains(
+            "detection.runtime = \"onnxruntime\" (from environment variable DETECTION_RUNTIME)"
+        ) && stderr.contains("--features onnxruntime"),
+        "{stderr}"
+    );
+}
+
+#[cfg(feature = "onnxruntime")]
+#[test]
+fn a_camera_whose_onnxruntime_library_is_missing_runs_yolox_on_tract_and_says_why() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = run(semaforo(dir.path())
+        .args(["run", "--for", "1s"])
+        .env("CAMERA_A_DETECTOR", "yolox")
+        .env("DETECTION_RUNTIME", "onnxruntime")
+        .env(
+            "DETECTION_ONNXRUNTIME_LIBRARY",
+            "/nonexistent/libonnxruntime.so",
+        ));
+    let stderr = text(&out.stderr);
+    assert_eq!(out.status.code(), Some(0), "{stderr}");
+    assert!(
+        stderr.contains("camera A: onnxruntime cannot run the detector")
+            && stderr.contains("/nonexistent/libonnxruntime.so")
+            && stderr.contains("pip install onnxruntime")
+            && stderr.contains("using tract to run the network instead"),
+        "{stderr}"
+    );
+}
+
 #[test]
 fn run_for_a_duration_exits_zero_and_leaves_the_three_log_files() {
     let dir = tempfile::tempdir().unwrap();

@@ -100,6 +100,21 @@ fn count_names_the_bad_input_and_what_was_expected() {
         "{}",
         text(&out.stderr)
     );
+    let out = run(semaforo(dir.path()).args(["count", &clip, "--runtime", "cuda"]));
+    assert!(
+        text(&out.stderr).contains("--runtime cuda: expected tract or onnxruntime"),
+        "{}",
+        text(&out.stderr)
+    );
+    if !cfg!(feature = "onnxruntime") {
+        let out = run(semaforo(dir.path()).args(["count", &clip, "--runtime", "onnxruntime"]));
+        assert_eq!(out.status.code(), Some(1));
+        assert!(
+            text(&out.stderr).contains("--features onnxruntime"),
+            "{}",
+            text(&out.stderr)
+        );
+    }
     std::fs::write(
         dir.path().join("bad.toml"),
         "[[zone]]\nname = \"q\"\napproach = \"C\"\nrole = \"queue\"\nunits = \"pixels\"\npoints = [[0, 0], [700, 0], [100, 100]]\n",

@@ -197,6 +197,14 @@ pub enum DetectError {
     /// The inference engine failed on a frame.
     #[error("inference failed: {0}")]
     Inference(String),
+    /// The inference runtime's library cannot be had: missing or incompatible. `remedy` says
+    /// how to get one.
+    #[error("{runtime} cannot run the detector: {reason}. {remedy}")]
+    Runtime {
+        runtime: &'static str,
+        reason: String,
+        remedy: String,
+    },
     /// A detector setting is out of range.
     #[error("detector setting {setting} = {value} is not valid: expected {expected}")]
     Setting {

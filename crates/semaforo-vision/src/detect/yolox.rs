@@ -1,15 +1,19 @@
 //! YOLOX-Nano, the neural detector (`yolox`): classified road users from one frame, run with
-//! `tract-onnx` (pure Rust: nothing to download, no native runtime).
+//! `tract-onnx` (pure Rust: nothing to download, no native runtime) or, in a build with the
+//! `onnxruntime` feature, with ONNX Runtime's shared library loaded at run time.
 //!
 //! The model (`models/yolox_nano.onnx`, Apache-2.0, see `models/README.md`) takes one BGR image
 //! letterboxed into the top-left corner of a 416x416 square (scale = min(416/w, 416/h), the
 //! rest filled with 114, values 0..255) and answers 3549 anchor points (the grids of strides 8,
-//! 16 and 32), each `[cx, cy, w, h, objectness, 80 class scores]`. [`Yolox`] loads and
-//! optimises the network once for that fixed shape, letterboxes every frame into one reused
-//! input tensor, decodes the anchors ([`decode`]), keeps the road-user classes above the
-//! confidence threshold and suppresses duplicates: one suppression across all vehicle classes
-//! (so a vehicle the network cannot decide between car and truck counts once) and one among
-//! persons.
+//! 16 and 32), each `[cx, cy, w, h, objectness, 80 class scores]`. [`Yolox`] loads the network
+//! once for that fixed shape, letterboxes every frame into one reused input buffer, decodes the
+//! anchors ([`decode`]), keeps the road-user classes above the confidence threshold and
+//! suppresses duplicates: one suppression across all vehicle classes (so a vehicle the network
+//! cannot decide between car and truck counts once) and one among persons.
+//!
+//! Only the network's run depends on the [`Runtime`]: letterboxing, decoding and suppression
+//! are this module's, the same code for both, so the two runtimes' detections differ only by
+//! the network's float rounding.
 //!
 //! ```no_run
 //! use semaforo_vision::detect::yolox::{Yolox, YoloxOptions};
@@ -22,10 +26,11 @@
 //! # Ok::<(), semaforo_vision::DetectError>(())
 //! ```
 
-use std::path::{Path, PathBuf};
+#[cfg(feature = "onnxruntime")]
+pub mod onnxruntime;
+mod tract;
 
-use tract_linalg::multithread::Executor;
-use tract_onnx::prelude::*;
+use std::path::{Path, PathBuf};
 
 use super::{check_frame, BBox, DetectError, Detection, Detector, ObjectClass, Region};
 use crate::Frame;
@@ -46,7 +51,8 @@ pub const MODEL_FILE: &str = "yolox_nano.onnx";
 pub const MODEL_SHA256: &str = "e8af074932d4ed7e232278e3055cefcdea3edf178874a3694ae292649fb464dd";
 
 /// What a model file must be, for error messages.
-const EXPECTED_MODEL: &str = "a YOLOX-Nano ONNX model: one input, float32 [1, 3, 416, 416], \
+pub(crate) const EXPECTED_MODEL: &str =
+    "a YOLOX-Nano ONNX model: one input, float32 [1, 3, 416, 416], \
                               and one output, float32 [1, 3549, 85]";
 
 /// Settings of the `yolox` detector.
@@ -62,8 +68,13 @@ pub struct YoloxOptions {
     pub include_person: bool,
     /// Threads for the network's matrix products: 1 (the default) runs inference on the
     /// calling thread alone, leaving the other cores to decoding and the other camera; 0 means
-    /// one per core.
+    /// one per core (for onnxruntime: its own default, one per physical core).
     pub threads: usize,
+    /// What runs the network.
+    pub runtime: Runtime,
+    /// ONNX Runtime's shared library, for [`Runtime::OnnxRuntime`]; `None` looks for it (see
+    /// `onnxruntime::library_candidates`, in a build with the `onnxruntime` feature).
+    pub onnxruntime_library: Option<PathBuf>,
 }
 
 impl Default for YoloxOptions {
@@ -74,8 +85,80 @@ impl Default for YoloxOptions {
             nms_iou: 0.45,
             include_person: false,
             threads: 1,
+            runtime: Runtime::Tract,
+            onnxruntime_library: None,
         }
     }
+}
+
+/// What runs the YOLOX network. The detector around it (letterbox, decoding, suppression) is
+/// the same whichever runs it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Runtime {
+    /// `tract-onnx`: pure Rust, always built in.
+    #[default]
+    Tract,
+    /// ONNX Runtime's shared library, loaded at run time: only in a build with the
+    /// `onnxruntime` feature.
+    OnnxRuntime,
+}
+
+impl Runtime {
+    pub const NAMES: &'static str = "tract or onnxruntime";
+
+    pub fn parse(text: &str) -> Option<Runtime> {
+        match text.trim().to_ascii_lowercase().as_str() {
+            "tract" => Some(Runtime::Tract),
+            "onnxruntime" => Some(Runtime::OnnxRuntime),
+            _ => None,
+        }
+    }
+
+    pub fn name(self) -> &'static str {
+        match self {
+            Runtime::Tract => "tract",
+            Runtime::OnnxRuntime => "onnxruntime",
+        }
+    }
+
+    /// Whether this build can run it (onnxruntime needs the `onnxruntime` feature).
+    pub fn is_built_in(self) -> bool {
+        match self {
+            Runtime::Tract => true,
+            Runtime::OnnxRuntime => cfg!(feature = "onnxruntime"),
+        }
+    }
+
+    /// The error for choosing a runtime this build does not have, saying how to get it.
+    pub fn not_built_in(self) -> DetectError {
+        DetectError::Setting {
+            setting: "runtime",
+            value: self.name().into(),
+            expected: format!(
+                "tract: this build has no {} backend (rebuild with `--features {}`)",
+                self.name(),
+                self.name()
+            ),
+        }
+    }
+}
+
+/// One runtime's hold on the loaded network: the input it reads, the run, the output it wrote.
+/// Everything before and after the run is [`Yolox`]'s, shared by every runtime.
+trait Network: Send {
+    fn runtime(&self) -> Runtime;
+
+    /// The last input: planar BGR, `3 * 416 * 416` values.
+    fn input(&self) -> &[f32];
+
+    /// Lets `write` fill the input (`3 * 416 * 416` values); the last output is then gone.
+    fn write_input(&mut self, write: &mut dyn FnMut(&mut [f32])) -> Result<(), DetectError>;
+
+    /// Runs the network on the input.
+    fn run(&mut self) -> Result<(), DetectError>;
+
+    /// The last run's raw output, `3549 * 85` values; `None` before a run or after a failed one.
+    fn output(&self) -> Option<&[f32]>;
 }
 
 impl YoloxOptions {
@@ -382,50 +465,56 @@ fn suppress(detections: &mut Vec<Detection>, iou: f32) {
     detections.truncate(kept);
 }
 
-/// The YOLOX-Nano detector: the optimised network, its run state and the reused input tensor.
+/// The YOLOX-Nano detector: the loaded network (on its runtime) and the letterbox's tables.
 pub struct Yolox {
     options: YoloxOptions,
     model_path: PathBuf,
-    state: TypedSimpleState,
-    /// The input tensor, reused frame after frame (tract holds a second reference only while
-    /// a run lasts).
-    input: Arc<Tensor>,
+    network: Box<dyn Network>,
     letterboxer: Letterboxer,
     /// The part of the frame the network sees; `None` for the whole frame.
     region: Option<Region>,
-    /// The last run's raw output, kept for checks against other runtimes.
-    output: Option<TValue>,
 }
 
 impl std::fmt::Debug for Yolox {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("Yolox")
             .field("model_path", &self.model_path)
+            .field("runtime", &self.network.runtime())
             .field("options", &self.options)
             .finish_non_exhaustive()
     }
 }
 
 impl Yolox {
-    /// Finds (see [`find_model`]), checks, loads and optimises the model. Errors name the
-    /// model's path and what was expected of it, or the setting out of range.
+    /// Finds (see [`find_model`]), checks and loads the model on `options.runtime`. Errors name
+    /// the model's path and what was expected of it, the setting out of range, or (for
+    /// onnxruntime) the libraries tried and how to get one ([`DetectError::Runtime`]).
     pub fn new(options: YoloxOptions) -> Result<Yolox, DetectError> {
         options.validate()?;
+        if !options.runtime.is_built_in() {
+            return Err(options.runtime.not_built_in());
+        }
         let model_path = find_model(options.model.as_deref())?;
-        let state = load(&model_path, options.effective_threads())?;
-        let input = Arc::new(
-            Tensor::zero::<f32>(&[1, 3, INPUT_SIZE, INPUT_SIZE]).map_err(|e| {
-                DetectError::Inference(format!("cannot allocate the input tensor: {e}"))
-            })?,
-        );
+        let network: Box<dyn Network> = match options.runtime {
+            Runtime::Tract => Box::new(tract::TractNetwork::load(
+                &model_path,
+                options.effective_threads(),
+            )?),
+            #[cfg(feature = "onnxruntime")]
+            Runtime::OnnxRuntime => Box::new(onnxruntime::OrtNetwork::load(
+                &model_path,
+                options.threads,
+                options.onnxruntime_library.as_deref(),
+            )?),
+            #[cfg(not(feature = "onnxruntime"))]
+            Runtime::OnnxRuntime => return Err(options.runtime.not_built_in()),
+        };
         Ok(Yolox {
             options,
             model_path,
-            state,
-            input,
+            network,
             letterboxer: Letterboxer::default(),
             region: None,
-            output: None,
         })
     }
 
@@ -445,55 +534,33 @@ impl Yolox {
         &self.options
     }
 
+    /// What runs the network.
+    pub fn runtime(&self) -> Runtime {
+        self.network.runtime()
+    }
+
     /// The last frame's network input: planar BGR, `3 * 416 * 416` values.
     pub fn last_input(&self) -> &[f32] {
-        self.input
-            .as_plain_ram()
-            .and_then(|view| view.as_slice::<f32>().ok())
-            .unwrap_or(&[])
+        self.network.input()
     }
 
     /// The last frame's raw network output (`3549 * 85` values), if a frame was processed.
     pub fn last_output(&self) -> Option<&[f32]> {
-        self.output
-            .as_ref()
-            .and_then(|o| o.as_plain_ram())
-            .and_then(|view| view.as_slice::<f32>().ok())
+        self.network.output()
     }
 
-    /// Letterboxes `frame` into the input tensor and runs the network; the raw output is then
+    /// Letterboxes `frame` into the input and runs the network; the raw output is then
     /// [`Yolox::last_output`].
     pub fn infer(&mut self, frame: &Frame) -> Result<Letterbox, DetectError> {
         check_frame(frame)?;
-        self.output = None;
-        if Arc::get_mut(&mut self.input).is_none() {
-            // Tract kept a reference to the last input: start a new tensor rather than wait.
-            self.input = Arc::new((*self.input).clone());
-        }
-        let tensor = Arc::get_mut(&mut self.input)
-            .ok_or_else(|| DetectError::Inference("the input tensor is shared".into()))?;
-        let mut view = tensor
-            .try_as_plain_ram_mut()
-            .map_err(|e| DetectError::Inference(format!("input tensor: {e}")))?;
-        let values = view
-            .as_slice_mut::<f32>()
-            .map_err(|e| DetectError::Inference(format!("input tensor: {e}")))?;
-        let letterbox = self.letterboxer.apply(frame, self.region, values);
-        let mut outputs = self
-            .state
-            .run(tvec!(TValue::from_const(self.input.clone())))
-            .map_err(|e| DetectError::Inference(format!("{e:#}")))?;
-        let output = outputs
-            .pop()
-            .ok_or_else(|| DetectError::Inference("the network gave no output".into()))?;
-        if output.len() != ANCHORS * ANCHOR_VALUES {
-            return Err(DetectError::Inference(format!(
-                "the network gave {} values, expected {}",
-                output.len(),
-                ANCHORS * ANCHOR_VALUES
-            )));
-        }
-        self.output = Some(output);
+        let (letterboxer, region) = (&mut self.letterboxer, self.region);
+        let mut letterbox = None;
+        self.network.write_input(&mut |input| {
+            letterbox = Some(letterboxer.apply(frame, region, input));
+        })?;
+        let letterbox =
+            letterbox.ok_or_else(|| DetectError::Inference("the input was not written".into()))?;
+        self.network.run()?;
         Ok(letterbox)
     }
 }
@@ -511,71 +578,6 @@ impl Detector for Yolox {
         decode(output, &letterbox, &self.options, out);
         Ok(())
     }
-}
-
-/// Reads, checks and optimises the model at `path` for the fixed 1x3x416x416 input, to run on
-/// `threads` threads.
-fn load(path: &Path, threads: usize) -> Result<TypedSimpleState, DetectError> {
-    let wrong = |reason: String| DetectError::Model {
-        path: path.to_path_buf(),
-        reason,
-        expected: EXPECTED_MODEL.into(),
-    };
-    let bytes = std::fs::read(path).map_err(|e| wrong(format!("cannot read it: {e}")))?;
-    let model = tract_onnx::onnx()
-        .model_for_read(&mut bytes.as_slice())
-        .map_err(|e| wrong(format!("not a readable ONNX model: {e:#}")))?;
-    if model.inputs.len() != 1 || model.outputs.len() != 1 {
-        return Err(wrong(format!(
-            "it has {} inputs and {} outputs",
-            model.inputs.len(),
-            model.outputs.len()
-        )));
-    }
-    let declared = model
-        .input_fact(0)
-        .map_err(|e| wrong(format!("its input cannot be read: {e:#}")))?;
-    let expected_input = [1, 3, INPUT_SIZE, INPUT_SIZE];
-    if let Ok(Some(shape)) = declared.shape.as_concrete_finite() {
-        if shape.as_slice() != expected_input {
-            return Err(wrong(format!("its input is {shape:?}")));
-        }
-    }
-    let model = model
-        .with_input_fact(0, f32::fact(expected_input).into())
-        .and_then(|m| m.into_optimized())
-        .map_err(|e| {
-            wrong(format!(
-                "it cannot be prepared for a [1, 3, 416, 416] input: {e:#}"
-            ))
-        })?;
-    let output = model
-        .output_fact(0)
-        .map_err(|e| wrong(format!("its output cannot be read: {e:#}")))?;
-    let shape = output.shape.as_concrete().map(<[usize]>::to_vec);
-    if output.datum_type != f32::datum_type()
-        || shape.as_deref() != Some(&[1, ANCHORS, ANCHOR_VALUES])
-    {
-        return Err(wrong(format!("its output is {output:?}")));
-    }
-    let executor = if threads > 1 {
-        let pool = rayon::ThreadPoolBuilder::new()
-            .thread_name(|n| format!("yolox-{n}"))
-            .num_threads(threads)
-            .build()
-            .map_err(|e| DetectError::Inference(format!("cannot start {threads} threads: {e}")))?;
-        Executor::MultiThread(Arc::new(pool))
-    } else {
-        Executor::SingleThread
-    };
-    let run_options = RunOptions {
-        executor: Some(executor),
-        ..RunOptions::default()
-    };
-    model
-        .into_runnable_with_options(&run_options)
-        .and_then(|plan| plan.spawn())
-        .map_err(|e| wrong(format!("it cannot be planned: {e:#}")))
 }
 
 #[cfg(test)]

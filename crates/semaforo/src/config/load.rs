@@ -9,6 +9,8 @@ use std::collections::{BTreeMap, HashMap};
 use std::fmt;
 use std::path::{Path, PathBuf};
 
+use semaforo_vision::detect::yolox::Runtime;
+
 use super::dotenv;
 use super::schema::{self, Default, Kind, Spec, SETTINGS};
 
@@ -563,6 +565,22 @@ fn cross_checks(resolved: &Resolved, errors: &mut Vec<ConfigError>) {
             ),
         });
     }
+    let runtime = resolved.text("detection.runtime");
+    if let Some(runtime) = Runtime::parse(runtime).filter(|r| !r.is_built_in()) {
+        errors.push(ConfigError {
+            key: Some("detection.runtime".to_string()),
+            origin: resolved
+                .origin("detection.runtime")
+                .cloned()
+                .unwrap_or(Origin::Default),
+            value: Some(format!("\"{}\"", runtime.name())),
+            message: format!(
+                "this build of semaforo has no {0} backend: rebuild with `--features {0}` \
+                 (e.g. cargo build --release --features {0}), or use tract",
+                runtime.name()
+            ),
+        });
+    }
     let (a, b) = (
         resolved.text("cameras.a.source"),
         resolved.text("cameras.b.source"),
@@ -778,6 +796,29 @@ mod tests {
         );
         let errors = errors_of(&inputs);
         assert!(!errors[0].contains("s3cret"), "{}", errors[0]);
+    }
+
+    #[test]
+    fn the_onnxruntime_runtime_needs_a_build_with_its_feature() {
+        let inputs = with_file("[detection]\nruntime = \"onnxruntime\"\n");
+        if Runtime::OnnxRuntime.is_built_in() {
+            let resolved = resolve(&inputs).unwrap();
+            assert_eq!(resolved.text("detection.runtime"), "onnxruntime");
+        } else {
+            let errors = errors_of(&inputs);
+            assert_eq!(errors.len(), 1, "{errors:?}");
+            assert!(
+                errors[0].contains("detection.runtime = \"onnxruntime\"")
+                    && errors[0].contains("semaforo.toml line 2")
+                    && errors[0].contains("--features onnxruntime"),
+                "{errors:?}"
+            );
+        }
+        let errors = errors_of(&with_file("[detection]\nruntime = \"cuda\"\n"));
+        assert!(
+            errors[0].contains("one of tract, onnxruntime"),
+            "{errors:?}"
+        );
     }
 
     #[test]

@@ -86,6 +86,10 @@ pub struct DetectionConfig {
     /// `None`: look in the usual places.
     pub model: Option<PathBuf>,
     pub min_score: f32,
+    /// What runs the YOLOX network.
+    pub runtime: semaforo_vision::detect::yolox::Runtime,
+    /// ONNX Runtime's library; `None`: look for it.
+    pub onnxruntime_library: Option<PathBuf>,
 }
 
 #[derive(Debug, Clone)]
@@ -197,6 +201,11 @@ impl Config {
                     .collect(),
                 model: non_empty_path(r.text("detection.model")),
                 min_score: r.float("detection.min_score") as f32,
+                runtime: semaforo_vision::detect::yolox::Runtime::parse(
+                    r.text("detection.runtime"),
+                )
+                .unwrap_or_default(),
+                onnxruntime_library: non_empty_path(r.text("detection.onnxruntime_library")),
             },
             orchestrator: (!host.is_empty()).then(|| OrchestratorConfig {
                 host,

@@ -102,6 +102,7 @@ pub struct Spec {
 
 const LEVELS: &[&str] = &["trace", "debug", "info", "warn", "error"];
 const DETECTORS: &[&str] = &["auto", "bgsub", "yolox"];
+const RUNTIMES: &[&str] = &["tract", "onnxruntime"];
 
 /// All settings, grouped by TOML section.
 pub const SETTINGS: &[Spec] = &[
@@ -333,6 +334,20 @@ pub const SETTINGS: &[Spec] = &[
         kind: Kind::Float { min: 0.05, max: 0.95, unit: "score" },
         default: Default::Float(0.3),
         help: "least confidence of a YOLOX detection that counts",
+    },
+    Spec {
+        key: "detection.runtime",
+        env: &["DETECTION_RUNTIME"],
+        kind: Kind::Choice(RUNTIMES),
+        default: Default::Text("tract"),
+        help: "what runs the YOLOX network: tract (built in, pure Rust) or onnxruntime (ONNX Runtime's shared library, loaded at start; about 2.5x faster; only in a build with the `onnxruntime` feature; a camera whose library cannot be loaded runs tract and says why)",
+    },
+    Spec {
+        key: "detection.onnxruntime_library",
+        env: &["DETECTION_ONNXRUNTIME_LIBRARY"],
+        kind: Kind::OptionalText,
+        default: Default::Text(""),
+        help: "ONNX Runtime's shared library for detection.runtime = onnxruntime; empty: ORT_DYLIB_PATH, else the library in python3's onnxruntime wheel (pip install onnxruntime), else the system's libonnxruntime.so",
     },
     // --- orchestrator ---
     Spec {

@@ -410,6 +410,8 @@ fn detection_for(
     let settings = DetectorSettings {
         model: config.detection.model.clone(),
         min_score: config.detection.min_score,
+        runtime: config.detection.runtime,
+        onnxruntime_library: config.detection.onnxruntime_library.clone(),
         fps: fps as f32,
         ..DetectorSettings::new(kind)
     };
