@@ -10,6 +10,9 @@
 //! YOLOX is not the truth either, so both are also judged against hand counts of 25 frames
 //! ([`HAND_COUNTS`]): the vehicles whose bottom middle is inside the queue zone, counted by
 //! eye on the frames with the zone drawn. A range where a vehicle stands on the zone's edge.
+//!
+//! `SEMAFORO_TRACE=1 cargo test -p semaforo-vision --test agreement -- --nocapture` prints
+//! both counts and both detectors' boxes for every analysed frame.
 
 mod fixtures;
 
@@ -19,8 +22,8 @@ use semaforo_resources::CameraDevice;
 use semaforo_vision::detect::yolox::{Yolox, YoloxOptions};
 use semaforo_vision::detectors::REGION_MARGIN;
 use semaforo_vision::{
-    BackgroundSubtractor, BgSubOptions, Detector, Pacing, SourceError, TrackerOptions, VideoFile,
-    VideoFileOptions, ZoneCounter, ZoneSet,
+    BackgroundSubtractor, BgSubOptions, Detection, Detector, Pacing, SourceError, TrackerOptions,
+    VideoFile, VideoFileOptions, ZoneCounter, ZoneSet,
 };
 
 /// Frame number (0-based, every 4th frame from the warm-up's end, about every half second)
@@ -85,6 +88,8 @@ fn bgsub_and_yolox_queue_counts_on_street_a() {
     // Per detector (bgsub, yolox): frames within one of the hand count, and exactly in range.
     let mut against_hand = [(0u32, 0u32); 2];
     let mut index = 0u64;
+    // SEMAFORO_TRACE=1 prints both counts of every analysed frame, to see where they differ.
+    let trace = std::env::var_os("SEMAFORO_TRACE").is_some();
     loop {
         let frame = match video.read() {
             Ok(frame) => frame,
@@ -101,6 +106,23 @@ fn bgsub_and_yolox_queue_counts_on_street_a() {
         let b = bg_counter.update(&bg_dets)[0].present;
         let n = nn_counter.update(&nn_dets)[0].present;
         video.recycle(frame);
+        if trace {
+            let boxes = |dets: &[Detection]| {
+                dets.iter()
+                    .map(|d| {
+                        let b = d.bbox;
+                        format!("{:.0},{:.0},{:.0},{:.0}", b.x1, b.y1, b.x2, b.y2)
+                    })
+                    .collect::<Vec<_>>()
+                    .join(" ")
+            };
+            eprintln!(
+                "frame {} bgsub {b} yolox {n} | bg [{}] | nn [{}]",
+                index - 1,
+                boxes(&bg_dets),
+                boxes(&nn_dets)
+            );
+        }
         if let Some(&(_, low, high)) = HAND_COUNTS.iter().find(|h| h.0 == index - 1) {
             for (tally, count) in against_hand.iter_mut().zip([b, n]) {
                 tally.0 += u32::from(miss(count, low, high) <= 1);
