@@ -9,23 +9,15 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 
 use prost::Message;
-use semaforo_resources::CameraDevice;
 use semaforo_vision::detect::yolox::{
     self, Letterbox, Yolox, YoloxOptions, ANCHORS, ANCHOR_VALUES, INPUT_SIZE, MODEL_SHA256,
 };
-use semaforo_vision::{
-    DetectError, Detection, Detector, Frame, ObjectClass, Pacing, SourceError, VideoFile,
-    VideoFileOptions,
-};
+use semaforo_vision::{DetectError, Detection, Detector, ObjectClass};
 use sha2::Digest;
 
 /// Frames of street-a checked against onnxruntime: spread over the clip, a few (each is one
 /// inference on each side).
 const FRAMES: [u64; 4] = [0, 300, 600, 900];
-/// Box corners may differ by this many frame pixels from onnxruntime's.
-const MAX_BOX_DIFF: f32 = 1.0;
-/// Scores may differ by this much from onnxruntime's.
-const MAX_SCORE_DIFF: f32 = 1e-3;
 
 fn shipped_model() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("../../models/yolox_nano.onnx")
@@ -171,28 +163,6 @@ fn an_onnx_model_of_other_shapes_is_refused_naming_what_it_has() {
     );
 }
 
-/// The frames `FRAMES` of street-a.
-fn street_frames(clip: &Path) -> Vec<Frame> {
-    let options = VideoFileOptions {
-        looping: false,
-        pacing: Pacing::AsFastAsPossible,
-    };
-    let mut video = VideoFile::open(clip, options).unwrap();
-    let mut frames = Vec::new();
-    let last = *FRAMES.last().unwrap();
-    loop {
-        match video.read() {
-            Ok(frame) if FRAMES.contains(&frame.seq) => frames.push(frame),
-            Ok(frame) if frame.seq > last => break,
-            Ok(frame) => video.recycle(frame),
-            Err(SourceError::EndOfStream { .. }) => break,
-            Err(e) => panic!("street-a did not decode: {e}"),
-        }
-    }
-    assert_eq!(frames.len(), FRAMES.len());
-    frames
-}
-
 #[test]
 fn street_a_vehicles_are_found_inside_the_frame() {
     let Some(clip) = fixtures::street_a() else {
@@ -202,7 +172,7 @@ fn street_a_vehicles_are_found_inside_the_frame() {
     assert_eq!(detector.name(), "yolox");
     let mut found = Vec::new();
     let mut cars = 0;
-    for frame in street_frames(&clip) {
+    for frame in fixtures::video_frames(&clip, &FRAMES) {
         detector.detect(&frame, &mut found).unwrap();
         for d in &found {
             assert!(d.class.is_vehicle() && d.score >= 0.3, "{d:?}");
@@ -238,12 +208,6 @@ fn reference_detections(frame: &serde_json::Value) -> Vec<Detection> {
         .collect()
 }
 
-/// Whether a detection is so close to the score threshold that the two runtimes' rounding may
-/// put it on either side.
-fn on_the_threshold(d: &Detection, min_score: f32) -> bool {
-    (d.score - min_score).abs() <= MAX_SCORE_DIFF
-}
-
 #[test]
 fn street_a_detections_match_onnxruntime_on_the_same_input() {
     let Some(clip) = fixtures::street_a() else {
@@ -261,7 +225,7 @@ fn street_a_detections_match_onnxruntime_on_the_same_input() {
     let mut raw = Vec::new();
     let mut ours = Vec::new();
     let mut boxes = Vec::new();
-    for frame in street_frames(&clip) {
+    for frame in fixtures::video_frames(&clip, &FRAMES) {
         let mut found = Vec::new();
         detector.detect(&frame, &mut found).unwrap();
         inputs.extend(detector.last_input().iter().flat_map(|v| v.to_le_bytes()));
@@ -344,42 +308,12 @@ fn street_a_detections_match_onnxruntime_on_the_same_input() {
     let mut compared = 0;
     for ((index, ours), theirs) in FRAMES.iter().zip(&ours).zip(frames) {
         let theirs = reference_detections(theirs);
-        let mut unmatched: Vec<&Detection> = ours.iter().collect();
-        for t in &theirs {
-            let best = unmatched
-                .iter()
-                .enumerate()
-                .filter(|(_, o)| o.class == t.class)
-                .max_by(|a, b| a.1.bbox.iou(&t.bbox).total_cmp(&b.1.bbox.iou(&t.bbox)));
-            let Some((at, o)) = best else {
-                assert!(
-                    on_the_threshold(t, options.min_score),
-                    "frame {index}: onnxruntime found {t:?}, we did not (ours: {ours:?})"
-                );
-                continue;
-            };
-            let corner_diff = [
-                o.bbox.x1 - t.bbox.x1,
-                o.bbox.y1 - t.bbox.y1,
-                o.bbox.x2 - t.bbox.x2,
-                o.bbox.y2 - t.bbox.y2,
-            ]
-            .into_iter()
-            .map(f32::abs)
-            .fold(0.0, f32::max);
-            assert!(
-                corner_diff <= MAX_BOX_DIFF && (o.score - t.score).abs() <= MAX_SCORE_DIFF,
-                "frame {index}: ours {o:?}, onnxruntime's {t:?}"
-            );
-            unmatched.remove(at);
-            compared += 1;
-        }
-        for o in unmatched {
-            assert!(
-                on_the_threshold(o, options.min_score),
-                "frame {index}: we found {o:?}, onnxruntime did not (theirs: {theirs:?})"
-            );
-        }
+        compared += fixtures::same_detections(
+            *index,
+            ("onnxruntime", &theirs),
+            ("we", ours),
+            options.min_score,
+        );
     }
     eprintln!(
         "{compared} detections on {} street-a frames match onnxruntime {}",

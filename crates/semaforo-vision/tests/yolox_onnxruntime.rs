@@ -12,18 +12,11 @@ mod fixtures;
 
 use std::path::{Path, PathBuf};
 
-use semaforo_resources::CameraDevice;
 use semaforo_vision::detect::yolox::{onnxruntime, Runtime, Yolox, YoloxOptions};
-use semaforo_vision::{
-    DetectError, Detection, Detector, Frame, Pacing, SourceError, VideoFile, VideoFileOptions,
-};
+use semaforo_vision::{DetectError, Detector};
 
 /// Frames of street-a compared, spread over the clip.
 const FRAMES: [u64; 8] = [0, 150, 300, 450, 600, 750, 900, 1000];
-/// Box corners may differ by this many frame pixels between the runtimes.
-const MAX_BOX_DIFF: f32 = 1.0;
-/// Scores may differ by this much between the runtimes.
-const MAX_SCORE_DIFF: f32 = 1e-3;
 
 fn shipped_model() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("../../models/yolox_nano.onnx")
@@ -54,34 +47,6 @@ fn onnxruntime_detector() -> Option<Yolox> {
     }
 }
 
-/// The frames `FRAMES` of street-a.
-fn street_frames(clip: &Path) -> Vec<Frame> {
-    let options = VideoFileOptions {
-        looping: false,
-        pacing: Pacing::AsFastAsPossible,
-    };
-    let mut video = VideoFile::open(clip, options).unwrap();
-    let mut frames = Vec::new();
-    let last = *FRAMES.last().unwrap();
-    loop {
-        match video.read() {
-            Ok(frame) if FRAMES.contains(&frame.seq) => frames.push(frame),
-            Ok(frame) if frame.seq > last => break,
-            Ok(frame) => video.recycle(frame),
-            Err(SourceError::EndOfStream { .. }) => break,
-            Err(e) => panic!("street-a did not decode: {e}"),
-        }
-    }
-    assert_eq!(frames.len(), FRAMES.len());
-    frames
-}
-
-/// Whether a detection is so close to the score threshold that the runtimes' rounding may put
-/// it on either side.
-fn on_the_threshold(d: &Detection, min_score: f32) -> bool {
-    (d.score - min_score).abs() <= MAX_SCORE_DIFF
-}
-
 #[test]
 fn street_a_detections_on_onnxruntime_equal_tracts() {
     let Some(clip) = fixtures::street_a() else {
@@ -97,7 +62,7 @@ fn street_a_detections_on_onnxruntime_equal_tracts() {
 
     let (mut theirs, mut ours) = (Vec::new(), Vec::new());
     let (mut compared, mut max_raw_diff) = (0, 0.0f32);
-    for (index, frame) in FRAMES.iter().zip(street_frames(&clip)) {
+    for (index, frame) in FRAMES.iter().zip(fixtures::video_frames(&clip, &FRAMES)) {
         tract.detect(&frame, &mut ours).unwrap();
         ort.detect(&frame, &mut theirs).unwrap();
         assert!(
@@ -112,42 +77,12 @@ fn street_a_detections_on_onnxruntime_equal_tracts() {
             .map(|(x, y)| (x - y).abs())
             .fold(max_raw_diff, f32::max);
 
-        let mut unmatched: Vec<&Detection> = theirs.iter().collect();
-        for o in &ours {
-            let best = unmatched
-                .iter()
-                .enumerate()
-                .filter(|(_, t)| t.class == o.class)
-                .max_by(|a, b| a.1.bbox.iou(&o.bbox).total_cmp(&b.1.bbox.iou(&o.bbox)));
-            let Some((at, t)) = best else {
-                assert!(
-                    on_the_threshold(o, min_score),
-                    "frame {index}: tract found {o:?}, onnxruntime did not ({theirs:?})"
-                );
-                continue;
-            };
-            let corner_diff = [
-                o.bbox.x1 - t.bbox.x1,
-                o.bbox.y1 - t.bbox.y1,
-                o.bbox.x2 - t.bbox.x2,
-                o.bbox.y2 - t.bbox.y2,
-            ]
-            .into_iter()
-            .map(f32::abs)
-            .fold(0.0, f32::max);
-            assert!(
-                corner_diff <= MAX_BOX_DIFF && (o.score - t.score).abs() <= MAX_SCORE_DIFF,
-                "frame {index}: tract {o:?}, onnxruntime {t:?}"
-            );
-            unmatched.remove(at);
-            compared += 1;
-        }
-        for t in unmatched {
-            assert!(
-                on_the_threshold(t, min_score),
-                "frame {index}: onnxruntime found {t:?}, tract did not ({ours:?})"
-            );
-        }
+        compared += fixtures::same_detections(
+            *index,
+            ("tract", &ours),
+            ("onnxruntime", &theirs),
+            min_score,
+        );
     }
     eprintln!(
         "{compared} detections on {} street-a frames equal on both runtimes; largest raw-output \
