@@ -423,6 +423,17 @@ impl BackgroundSubtractor {
             let pix = self.small[i];
             let modes = &mut self.modes[i * MODES..(i + 1) * MODES];
             let used = self.used[i] as usize;
+            if used > 0 {
+                // Most pixels are road that matches its heaviest component: background, and
+                // that component is the one updated; nothing else needs to be looked at.
+                let d = dist2(&modes[0].mean, &pix);
+                if d < tb * modes[0].var && d < VAR_THRESHOLD_GEN * modes[0].var {
+                    self.fg[i] = BACKGROUND;
+                    self.held_for[i] = 0;
+                    self.used[i] = update_first(modes, used, &pix, d, alpha) as u8;
+                    continue;
+                }
+            }
             // Distances to every component, once; then classify against the current model.
             let mut d2 = [0.0f32; MODES];
             for (d, m) in d2.iter_mut().zip(&modes[..used]) {
@@ -769,6 +780,39 @@ fn update_modes(
         }
     }
     used
+}
+
+/// [`update_modes`] when `pix` matched the heaviest component (at squared distance `d2`): the
+/// same arithmetic in the same order, so the same model to the last bit, without the search,
+/// the swaps and the moves. The matched component only gains weight, so it stays first, and
+/// the others all lose the same share, so they keep their order.
+fn update_first(modes: &mut [Mode], used: usize, pix: &[f32; 3], d2: f32, alpha: f32) -> usize {
+    let prune = -alpha * CT;
+    let first = &mut modes[0];
+    // Never under 0.95 alpha, so never dropped.
+    let weight = (1.0 - alpha) * first.weight + prune + alpha;
+    let k = alpha / weight;
+    for (mean, p) in first.mean.iter_mut().zip(pix) {
+        *mean -= k * (*mean - p);
+    }
+    first.var = (first.var + k * (d2 - first.var)).clamp(VAR_MIN, VAR_MAX);
+    first.weight = weight;
+    let mut total = weight;
+    let mut kept = 1;
+    for m in 1..used {
+        let weight = (1.0 - alpha) * modes[m].weight + prune;
+        if weight < -prune {
+            continue;
+        }
+        modes[kept] = Mode { weight, ..modes[m] };
+        total += weight;
+        kept += 1;
+    }
+    let inv = 1.0 / total;
+    for mode in &mut modes[..kept] {
+        mode.weight *= inv;
+    }
+    kept
 }
 
 fn find(parent: &mut [u32], mut l: u32) -> u32 {
