@@ -366,28 +366,39 @@ impl BackgroundSubtractor {
         if samples.len() < 64 {
             return;
         }
+        // The cost of each of the 25 shifts (row by row, dy then dx), built sample by sample:
+        // each sample reads its 5x5 window of the frame once, row by row.
+        let (sx, sy) = (i64::from(self.shift.0), i64::from(self.shift.1));
+        let mut costs = [0i64; 25];
+        for &(x, y, bg) in &samples {
+            let (x0, y0) = (x + sx - 2, y + sy - 2);
+            if x0 >= 0 && y0 >= 0 && x0 + 5 <= fw && y0 + 5 <= fh {
+                for (dy, row_costs) in costs.chunks_exact_mut(5).enumerate() {
+                    let at = (((y0 + dy as i64) * fw + x0) * 3) as usize;
+                    let row = &frame.rgb[at..at + 15];
+                    for (cost, p) in row_costs.iter_mut().zip(row.chunks_exact(3)) {
+                        *cost += i64::from((luma(p) - bg).abs().min(40));
+                    }
+                }
+                continue;
+            }
+            // Near the frame's edge: a shift that samples outside costs the most.
+            for (k, cost) in costs.iter_mut().enumerate() {
+                let (fx, fy) = (x0 + (k % 5) as i64, y0 + (k / 5) as i64);
+                *cost += if fx < 0 || fy < 0 || fx >= fw || fy >= fh {
+                    40
+                } else {
+                    let i = ((fy * fw + fx) * 3) as usize;
+                    i64::from((luma(&frame.rgb[i..i + 3]) - bg).abs().min(40))
+                };
+            }
+        }
+        let stay = costs[12];
         let mut best = (i64::MAX, self.shift);
-        let mut stay = i64::MAX;
-        for dy in -2..=2 {
-            for dx in -2..=2 {
-                let (ox, oy) = (i64::from(self.shift.0 + dx), i64::from(self.shift.1 + dy));
-                let mut cost = 0i64;
-                for &(x, y, bg) in &samples {
-                    let (fx, fy) = (x + ox, y + oy);
-                    let d = if fx < 0 || fy < 0 || fx >= fw || fy >= fh {
-                        40
-                    } else {
-                        let i = ((fy * fw + fx) * 3) as usize;
-                        (luma(&frame.rgb[i..i + 3]) - bg).abs().min(40)
-                    };
-                    cost += i64::from(d);
-                }
-                if (dx, dy) == (0, 0) {
-                    stay = cost;
-                }
-                if cost < best.0 {
-                    best = (cost, (self.shift.0 + dx, self.shift.1 + dy));
-                }
+        for (k, &cost) in costs.iter().enumerate() {
+            if cost < best.0 {
+                let (dx, dy) = ((k % 5) as i32 - 2, (k / 5) as i32 - 2);
+                best = (cost, (self.shift.0 + dx, self.shift.1 + dy));
             }
         }
         // Move only for a clear gain: on a picture with little texture in one direction
