@@ -320,6 +320,14 @@ impl BackgroundSubtractor {
                 }
                 continue;
             }
+            if s == 1 {
+                // No averaging: a conversion the compiler vectorises.
+                let row = &frame.rgb[fy * stride + first..][..span];
+                for (o, &p) in out.as_flattened_mut().iter_mut().zip(row) {
+                    *o = f32::from(p);
+                }
+                continue;
+            }
             for (k, o) in out.iter_mut().enumerate() {
                 let mut acc = [0u32; 3];
                 for dy in 0..s {
