@@ -320,6 +320,14 @@ impl BackgroundSubtractor {
                 }
                 continue;
             }
+            if s == 1 {
+                // No averaging: a conversion the compiler vectorises.
+                let row = &frame.rgb[fy * stride + first..][..span];
+                for (o, &p) in out.as_flattened_mut().iter_mut().zip(row) {
+                    *o = f32::from(p);
+                }
+                continue;
+            }
             for (k, o) in out.iter_mut().enumerate() {
                 let mut acc = [0u32; 3];
                 for dy in 0..s {
@@ -366,28 +374,39 @@ impl BackgroundSubtractor {
         if samples.len() < 64 {
             return;
         }
+        // The cost of each of the 25 shifts (row by row, dy then dx), built sample by sample:
+        // each sample reads its 5x5 window of the frame once, row by row.
+        let (sx, sy) = (i64::from(self.shift.0), i64::from(self.shift.1));
+        let mut costs = [0i64; 25];
+        for &(x, y, bg) in &samples {
+            let (x0, y0) = (x + sx - 2, y + sy - 2);
+            if x0 >= 0 && y0 >= 0 && x0 + 5 <= fw && y0 + 5 <= fh {
+                for (dy, row_costs) in costs.chunks_exact_mut(5).enumerate() {
+                    let at = (((y0 + dy as i64) * fw + x0) * 3) as usize;
+                    let row = &frame.rgb[at..at + 15];
+                    for (cost, p) in row_costs.iter_mut().zip(row.chunks_exact(3)) {
+                        *cost += i64::from((luma(p) - bg).abs().min(40));
+                    }
+                }
+                continue;
+            }
+            // Near the frame's edge: a shift that samples outside costs the most.
+            for (k, cost) in costs.iter_mut().enumerate() {
+                let (fx, fy) = (x0 + (k % 5) as i64, y0 + (k / 5) as i64);
+                *cost += if fx < 0 || fy < 0 || fx >= fw || fy >= fh {
+                    40
+                } else {
+                    let i = ((fy * fw + fx) * 3) as usize;
+                    i64::from((luma(&frame.rgb[i..i + 3]) - bg).abs().min(40))
+                };
+            }
+        }
+        let stay = costs[12];
         let mut best = (i64::MAX, self.shift);
-        let mut stay = i64::MAX;
-        for dy in -2..=2 {
-            for dx in -2..=2 {
-                let (ox, oy) = (i64::from(self.shift.0 + dx), i64::from(self.shift.1 + dy));
-                let mut cost = 0i64;
-                for &(x, y, bg) in &samples {
-                    let (fx, fy) = (x + ox, y + oy);
-                    let d = if fx < 0 || fy < 0 || fx >= fw || fy >= fh {
-                        40
-                    } else {
-                        let i = ((fy * fw + fx) * 3) as usize;
-                        (luma(&frame.rgb[i..i + 3]) - bg).abs().min(40)
-                    };
-                    cost += i64::from(d);
-                }
-                if (dx, dy) == (0, 0) {
-                    stay = cost;
-                }
-                if cost < best.0 {
-                    best = (cost, (self.shift.0 + dx, self.shift.1 + dy));
-                }
+        for (k, &cost) in costs.iter().enumerate() {
+            if cost < best.0 {
+                let (dx, dy) = ((k % 5) as i32 - 2, (k / 5) as i32 - 2);
+                best = (cost, (self.shift.0 + dx, self.shift.1 + dy));
             }
         }
         // Move only for a clear gain: on a picture with little texture in one direction
@@ -423,6 +442,17 @@ impl BackgroundSubtractor {
             let pix = self.small[i];
             let modes = &mut self.modes[i * MODES..(i + 1) * MODES];
             let used = self.used[i] as usize;
+            if used > 0 {
+                // Most pixels are road that matches its heaviest component: background, and
+                // that component is the one updated; nothing else needs to be looked at.
+                let d = dist2(&modes[0].mean, &pix);
+                if d < tb * modes[0].var && d < VAR_THRESHOLD_GEN * modes[0].var {
+                    self.fg[i] = BACKGROUND;
+                    self.held_for[i] = 0;
+                    self.used[i] = update_first(modes, used, &pix, d, alpha) as u8;
+                    continue;
+                }
+            }
             // Distances to every component, once; then classify against the current model.
             let mut d2 = [0.0f32; MODES];
             for (d, m) in d2.iter_mut().zip(&modes[..used]) {
@@ -769,6 +799,39 @@ fn update_modes(
         }
     }
     used
+}
+
+/// [`update_modes`] when `pix` matched the heaviest component (at squared distance `d2`): the
+/// same arithmetic in the same order, so the same model to the last bit, without the search,
+/// the swaps and the moves. The matched component only gains weight, so it stays first, and
+/// the others all lose the same share, so they keep their order.
+fn update_first(modes: &mut [Mode], used: usize, pix: &[f32; 3], d2: f32, alpha: f32) -> usize {
+    let prune = -alpha * CT;
+    let first = &mut modes[0];
+    // Never under 0.95 alpha, so never dropped.
+    let weight = (1.0 - alpha) * first.weight + prune + alpha;
+    let k = alpha / weight;
+    for (mean, p) in first.mean.iter_mut().zip(pix) {
+        *mean -= k * (*mean - p);
+    }
+    first.var = (first.var + k * (d2 - first.var)).clamp(VAR_MIN, VAR_MAX);
+    first.weight = weight;
+    let mut total = weight;
+    let mut kept = 1;
+    for m in 1..used {
+        let weight = (1.0 - alpha) * modes[m].weight + prune;
+        if weight < -prune {
+            continue;
+        }
+        modes[kept] = Mode { weight, ..modes[m] };
+        total += weight;
+        kept += 1;
+    }
+    let inv = 1.0 / total;
+    for mode in &mut modes[..kept] {
+        mode.weight *= inv;
+    }
+    kept
 }
 
 fn find(parent: &mut [u32], mut l: u32) -> u32 {
