@@ -21,7 +21,16 @@ use semaforo_vision::{
 use support::{clip, json_field, machine, median, report, run_python, script, today};
 
 const FRAMES: usize = 300;
-const ROUNDS: usize = 5;
+const ROUNDS: usize = 11;
+
+/// One scale's figures over the rounds: our frames/s, the peer's, and each round's ratio (the
+/// host's load moves both sides of a round alike, so the ratio per round is steadier).
+struct Rounds {
+    scale: u32,
+    rust: Vec<f64>,
+    opencv: Vec<f64>,
+    ratios: Vec<f64>,
+}
 
 fn rust_pass(frames: &[Frame], scale: u32) -> f64 {
     let (w, h) = (frames[0].width, frames[0].height);
@@ -46,7 +55,8 @@ fn peer(clip: &str, scale: u32) -> Result<(f64, String), String> {
     let line = run_python(
         &script("opencv_bgsub.py"),
         &[
-            "--input", clip, "--frames", &frames, "--scale", &scale, "--passes", "1",
+            "--input", clip, "--frames", &frames, "--scale", &scale, "--warmup", "1", "--passes",
+            "1",
         ],
     )?;
     let fps = json_field(&line, "fps")
@@ -66,15 +76,26 @@ fn main() {
         .map(|_| video.read().expect("a frame"))
         .collect();
     let clip_text = clip.display().to_string();
-    let mut results: Vec<(u32, Vec<f64>, Vec<f64>)> = [2, 1]
+    let mut results: Vec<Rounds> = [2, 1]
         .iter()
-        .map(|&s| (s, Vec::new(), Vec::new()))
+        .map(|&scale| Rounds {
+            scale,
+            rust: Vec::new(),
+            opencv: Vec::new(),
+            ratios: Vec::new(),
+        })
         .collect();
     let mut version = String::from("?");
     let mut peer_error = None;
     rust_pass(&frames, 2); // warm-up
     for round in 1..=ROUNDS {
-        for (scale, rust, opencv) in &mut results {
+        for Rounds {
+            scale,
+            rust,
+            opencv,
+            ratios,
+        } in &mut results
+        {
             let fps = rust_pass(&frames, *scale);
             rust.push(fps);
             match peer(&clip_text, *scale) {
@@ -83,6 +104,7 @@ fn main() {
                         "round {round}, scale {scale}: semaforo {fps:.0} frames/s, OpenCV {p:.0}"
                     );
                     opencv.push(p);
+                    ratios.push(fps / p);
                     version = v;
                 }
                 Err(e) => {
@@ -100,7 +122,14 @@ fn main() {
         today()
     );
     md += "| pipeline | processed at | frames/s | ms/frame | ratio |\n|---|---|---:|---:|---:|\n";
-    for (scale, rust, opencv) in &mut results {
+    let mut spread = String::new();
+    for Rounds {
+        scale,
+        rust,
+        opencv,
+        ratios,
+    } in &mut results
+    {
         let size = format!("{}x{}", 640 / *scale, 352 / *scale);
         let r = median(rust);
         if opencv.is_empty() {
@@ -120,7 +149,15 @@ fn main() {
             "| OpenCV {version} MOG2 + threshold + open/close + contours, 1 thread (peer) | {size} | {p:.0} | {:.2} | 1 |\n",
             1e3 / p
         );
+        let (lo, hi) = ratios
+            .iter()
+            .fold((f64::MAX, f64::MIN), |(lo, hi), &r| (lo.min(r), hi.max(r)));
+        spread += &format!(
+            "\nAt {size}, the ratio of each round: median **{:.2}x**, from {lo:.2}x to {hi:.2}x.\n",
+            median(ratios)
+        );
     }
+    md += &spread;
     if let Some(e) = peer_error {
         md += &format!("\nOpenCV peer unavailable: {e} (pip install opencv-python-headless).\n");
     }

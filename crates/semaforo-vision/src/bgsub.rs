@@ -143,6 +143,15 @@ struct Mode {
     mean: [f32; 3],
 }
 
+/// A run of foreground pixels in row `y`, columns `x1..=x2`, and its component label.
+#[derive(Debug, Clone, Copy)]
+struct Run {
+    y: usize,
+    x1: usize,
+    x2: usize,
+    label: u32,
+}
+
 /// What the model made of a pixel.
 const BACKGROUND: u8 = 0;
 const FOREGROUND: u8 = 255;
@@ -165,7 +174,8 @@ pub struct BackgroundSubtractor {
     fg: Vec<u8>,
     scratch: Vec<u8>,
     morph_tmp: Vec<u8>,
-    labels: Vec<u32>,
+    /// Foreground runs of the last mask, row by row (connected components).
+    runs: Vec<Run>,
     parent: Vec<u32>,
     frames: u64,
     hold_max_frames: u32,
@@ -238,7 +248,7 @@ impl BackgroundSubtractor {
             fg: vec![0; w * h],
             scratch: vec![0; w * h],
             morph_tmp: vec![0; w * h],
-            labels: vec![0; w * h],
+            runs: Vec::new(),
             parent: Vec::new(),
             frames: 0,
             hold_max_frames,
@@ -498,63 +508,7 @@ impl BackgroundSubtractor {
     /// Connected components (8-neighbourhood) into boxes, filtered by area and aspect.
     fn blobs(&mut self, out: &mut Vec<Detection>) {
         let (w, h) = (self.w, self.h);
-        self.parent.clear();
-        self.parent.push(0);
-        for y in 0..h {
-            for x in 0..w {
-                let i = y * w + x;
-                if self.fg[i] == 0 {
-                    self.labels[i] = 0;
-                    continue;
-                }
-                let mut label = 0u32;
-                let neighbours = [
-                    (x > 0).then(|| i - 1),
-                    (y > 0 && x > 0).then(|| i - w - 1),
-                    (y > 0).then(|| i - w),
-                    (y > 0 && x + 1 < w).then(|| i - w + 1),
-                ];
-                for n in neighbours.into_iter().flatten() {
-                    let l = self.labels[n];
-                    if l == 0 {
-                        continue;
-                    }
-                    if label == 0 {
-                        label = find(&mut self.parent, l);
-                    } else {
-                        let (a, b) = (find(&mut self.parent, label), find(&mut self.parent, l));
-                        if a != b {
-                            let (lo, hi) = (a.min(b), a.max(b));
-                            self.parent[hi as usize] = lo;
-                            label = lo;
-                        }
-                    }
-                }
-                if label == 0 {
-                    label = self.parent.len() as u32;
-                    self.parent.push(label);
-                }
-                self.labels[i] = label;
-            }
-        }
-        // Boxes and areas per root label.
-        let n = self.parent.len();
-        let mut stats = vec![(u32::MAX, u32::MAX, 0u32, 0u32, 0u32); n];
-        for y in 0..h {
-            for x in 0..w {
-                let l = self.labels[y * w + x];
-                if l == 0 {
-                    continue;
-                }
-                let root = find(&mut self.parent, l) as usize;
-                let s = &mut stats[root];
-                s.0 = s.0.min(x as u32);
-                s.1 = s.1.min(y as u32);
-                s.2 = s.2.max(x as u32);
-                s.3 = s.3.max(y as u32);
-                s.4 += 1;
-            }
-        }
+        let stats = components(&self.fg, w, &mut self.runs, &mut self.parent);
         let scale = self.options.scale as f32;
         let (sx, sy) = (self.shift.0 as f32, self.shift.1 as f32);
         let min_area = self.options.min_area * (w * h) as f32;
@@ -834,6 +788,70 @@ fn update_first(modes: &mut [Mode], used: usize, pix: &[f32; 3], d2: f32, alpha:
     kept
 }
 
+/// The connected components (8-neighbourhood) of a `w` pixels wide mask (non-zero is
+/// foreground), as `(x1, y1, x2, y2, area)` per component label, inclusive corners; labels that
+/// are not components have area 0. Components come in the order of their first pixel in
+/// raster order.
+///
+/// Labels runs of foreground pixels, not pixels: a run joins every run of the row above that
+/// touches it (diagonally included), so a mostly empty mask costs little more than a scan for
+/// non-zero bytes. `runs` and `parent` are scratch space, reused between calls.
+fn components(
+    mask: &[u8],
+    w: usize,
+    runs: &mut Vec<Run>,
+    parent: &mut Vec<u32>,
+) -> Vec<(u32, u32, u32, u32, u32)> {
+    parent.clear();
+    parent.push(0);
+    runs.clear();
+    let mut above = 0..0;
+    for (y, row) in mask.chunks_exact(w).enumerate() {
+        let first = runs.len();
+        // The first run of the row above that may still touch a run of this row.
+        let mut from = above.start;
+        let mut x = 0;
+        while let Some(k) = row[x..].iter().position(|&v| v != 0) {
+            let x1 = x + k;
+            let x2 = x1 + row[x1..].iter().position(|&v| v == 0).unwrap_or(w - x1) - 1;
+            x = x2 + 1;
+            while from < above.end && runs[from].x2 + 1 < x1 {
+                from += 1;
+            }
+            let mut label = 0u32;
+            for run in &runs[from..above.end] {
+                if run.x1 > x2 + 1 {
+                    break;
+                }
+                let l = find(parent, run.label);
+                if label == 0 {
+                    label = l;
+                } else if l != label {
+                    let (lo, hi) = (label.min(l), label.max(l));
+                    parent[hi as usize] = lo;
+                    label = lo;
+                }
+            }
+            if label == 0 {
+                label = parent.len() as u32;
+                parent.push(label);
+            }
+            runs.push(Run { y, x1, x2, label });
+        }
+        above = first..runs.len();
+    }
+    let mut stats = vec![(u32::MAX, u32::MAX, 0u32, 0u32, 0u32); parent.len()];
+    for &Run { y, x1, x2, label } in runs.iter() {
+        let s = &mut stats[find(parent, label) as usize];
+        s.0 = s.0.min(x1 as u32);
+        s.1 = s.1.min(y as u32);
+        s.2 = s.2.max(x2 as u32);
+        s.3 = s.3.max(y as u32);
+        s.4 += (x2 - x1 + 1) as u32;
+    }
+    stats
+}
+
 fn find(parent: &mut [u32], mut l: u32) -> u32 {
     while parent[l as usize] != l {
         let grand = parent[parent[l as usize] as usize];
@@ -963,5 +981,81 @@ mod tests {
             .unwrap_err()
             .to_string();
         assert!(err.contains("built for 160x120"), "{err}");
+    }
+
+    /// Components by flood fill, one pixel at a time: the reference the run labelling must
+    /// equal, in the same order (the first pixel of each component in raster order).
+    fn components_by_flood_fill(mask: &[u8], w: usize) -> Vec<(u32, u32, u32, u32, u32)> {
+        let h = mask.len() / w;
+        let mut seen = vec![false; mask.len()];
+        let mut found = Vec::new();
+        for start in 0..mask.len() {
+            if mask[start] == 0 || seen[start] {
+                continue;
+            }
+            let mut stack = vec![start];
+            seen[start] = true;
+            let mut b = (u32::MAX, u32::MAX, 0u32, 0u32, 0u32);
+            while let Some(i) = stack.pop() {
+                let (x, y) = (i % w, i / w);
+                b = (
+                    b.0.min(x as u32),
+                    b.1.min(y as u32),
+                    b.2.max(x as u32),
+                    b.3.max(y as u32),
+                    b.4 + 1,
+                );
+                for ny in y.saturating_sub(1)..=(y + 1).min(h - 1) {
+                    for nx in x.saturating_sub(1)..=(x + 1).min(w - 1) {
+                        let j = ny * w + nx;
+                        if mask[j] != 0 && !seen[j] {
+                            seen[j] = true;
+                            stack.push(j);
+                        }
+                    }
+                }
+            }
+            found.push(b);
+        }
+        found
+    }
+
+    #[test]
+    fn run_labelling_finds_the_components_a_flood_fill_finds_in_the_same_order() {
+        // Random masks from sparse to dense (a fixed-seed xorshift), with U shapes and
+        // diagonal steps among them: the cases where runs merge late.
+        let mut state = 0x2545_f491_4f6c_dd1du64;
+        let mut next = || {
+            state ^= state << 13;
+            state ^= state >> 7;
+            state ^= state << 17;
+            state
+        };
+        let (mut runs, mut parent) = (Vec::new(), Vec::new());
+        for case in 0..400 {
+            let (w, h) = (1 + (next() % 40) as usize, 1 + (next() % 30) as usize);
+            let density = next() % 100;
+            let mask: Vec<u8> = (0..w * h)
+                .map(|_| if next() % 100 < density { 255 } else { 0 })
+                .collect();
+            let ours: Vec<_> = components(&mask, w, &mut runs, &mut parent)
+                .into_iter()
+                .filter(|c| c.4 > 0)
+                .collect();
+            assert_eq!(
+                ours,
+                components_by_flood_fill(&mask, w),
+                "case {case}: {w}x{h} at {density}%"
+            );
+        }
+        // A U: two runs that meet only at the bottom are one component.
+        let u = [255, 0, 255, 255, 0, 255, 255, 255, 255];
+        assert_eq!(
+            components(&u, 3, &mut runs, &mut parent)
+                .into_iter()
+                .filter(|c| c.4 > 0)
+                .collect::<Vec<_>>(),
+            vec![(0, 0, 2, 2, 7)]
+        );
     }
 }
