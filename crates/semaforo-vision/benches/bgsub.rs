@@ -89,22 +89,17 @@ fn main() {
     let mut peer_error = None;
     rust_pass(&frames, 2); // warm-up
     for round in 1..=ROUNDS {
-        for Rounds {
-            scale,
-            rust,
-            opencv,
-            ratios,
-        } in &mut results
-        {
-            let fps = rust_pass(&frames, *scale);
-            rust.push(fps);
-            match peer(&clip_text, *scale) {
+        for rounds in &mut results {
+            let scale = rounds.scale;
+            let fps = rust_pass(&frames, scale);
+            rounds.rust.push(fps);
+            match peer(&clip_text, scale) {
                 Ok((p, v)) => {
                     eprintln!(
                         "round {round}, scale {scale}: semaforo {fps:.0} frames/s, OpenCV {p:.0}"
                     );
-                    opencv.push(p);
-                    ratios.push(fps / p);
+                    rounds.opencv.push(p);
+                    rounds.ratios.push(fps / p);
                     version = v;
                 }
                 Err(e) => {

@@ -388,6 +388,9 @@ impl BackgroundSubtractor {
         // each sample reads its 5x5 window of the frame once, row by row.
         let (sx, sy) = (i64::from(self.shift.0), i64::from(self.shift.1));
         let mut costs = [0i64; 25];
+        // A frame pixel's brightness against the background's, clipped so that a vehicle
+        // passing over a sample does not outweigh the road around it.
+        let difference = |p: &[u8], bg: i32| i64::from((luma(p) - bg).abs().min(40));
         for &(x, y, bg) in &samples {
             let (x0, y0) = (x + sx - 2, y + sy - 2);
             if x0 >= 0 && y0 >= 0 && x0 + 5 <= fw && y0 + 5 <= fh {
@@ -395,7 +398,7 @@ impl BackgroundSubtractor {
                     let at = (((y0 + dy as i64) * fw + x0) * 3) as usize;
                     let row = &frame.rgb[at..at + 15];
                     for (cost, p) in row_costs.iter_mut().zip(row.chunks_exact(3)) {
-                        *cost += i64::from((luma(p) - bg).abs().min(40));
+                        *cost += difference(p, bg);
                     }
                 }
                 continue;
@@ -407,7 +410,7 @@ impl BackgroundSubtractor {
                     40
                 } else {
                     let i = ((fy * fw + fx) * 3) as usize;
-                    i64::from((luma(&frame.rgb[i..i + 3]) - bg).abs().min(40))
+                    difference(&frame.rgb[i..i + 3], bg)
                 };
             }
         }
