@@ -637,7 +637,6 @@ impl BlobFit {
 impl BackgroundSubtractor {
     /// Fits the foreground pixels in a box against the background under them.
     fn fit(&self, (x1, y1, x2, y2): (usize, usize, usize, usize)) -> BlobFit {
-        let luma = |p: &[f32; 3]| f64::from(0.299 * p[0] + 0.587 * p[1] + 0.114 * p[2]);
         let (mut n, mut fl, mut fl2, mut bl, mut bl2) = (0.0f64, 0.0, 0.0, 0.0, 0.0);
         let (mut ff, mut fb, mut bb) = (0.0f64, 0.0, 0.0);
         for y in y1..=y2 {
@@ -648,7 +647,7 @@ impl BackgroundSubtractor {
                 }
                 let (f, b) = (&self.small[i], &self.modes[i * MODES].mean);
                 n += 1.0;
-                let (lf, lb) = (luma(f), luma(b));
+                let (lf, lb) = (f64::from(luma(f)), f64::from(luma(b)));
                 (fl, fl2, bl, bl2) = (fl + lf, fl2 + lf * lf, bl + lb, bl2 + lb * lb);
                 for (&f, &b) in f.iter().zip(b) {
                     let (f, b) = (f64::from(f), f64::from(b));
@@ -676,19 +675,19 @@ impl BackgroundSubtractor {
     ///   drove off;
     /// - a held blob that looks like the road around it (revealed road the fit misses, such
     ///   as a ghost on a textured surface). A vehicle differs from the road around it.
-    fn is_ghost(&mut self, (x1, y1, x2, y2): (usize, usize, usize, usize)) -> bool {
-        let fit = self.fit((x1, y1, x2, y2));
-        let b = (x1, y1, x2, y2);
+    fn is_ghost(&mut self, b: (usize, usize, usize, usize)) -> bool {
+        let fit = self.fit(b);
         let revealed = fit.is_revealed_road() && self.like_its_surroundings(b, false);
         if fit.is_light() || revealed || self.like_its_surroundings(b, true) {
-            self.learn((x1, y1, x2, y2));
+            self.learn(b);
             self.ghosts += 1;
             return true;
         }
         false
     }
 
-    /// A held blob whose colour, brightness and texture match the road in a ring around it.
+    /// Whether a blob's colour, brightness and texture match the road in a ring around it
+    /// (with `held_only`, only a blob whose pixels have mostly been held for a second).
     fn like_its_surroundings(
         &self,
         (x1, y1, x2, y2): (usize, usize, usize, usize),
@@ -696,7 +695,6 @@ impl BackgroundSubtractor {
     ) -> bool {
         let (w, h) = (self.w, self.h);
         let settled = (self.options.fps as u32).max(1);
-        let luma = |p: &[f32; 3]| 0.299 * p[0] + 0.587 * p[1] + 0.114 * p[2];
         let (mut n_in, mut held, mut sum_in, mut sq_in) = (0u32, 0u32, 0.0f32, 0.0f32);
         let mut rgb_in = [0.0f32; 3];
         for y in y1..=y2 {
@@ -774,7 +772,7 @@ impl BackgroundSubtractor {
         }
     }
 
-    /// Ghost blobs learned away since the start.
+    /// Blobs learned away since the start: light on the road, road revealed, ghosts.
     pub fn ghosts(&self) -> u64 {
         self.ghosts
     }
@@ -805,6 +803,11 @@ impl Detector for BackgroundSubtractor {
         self.blobs(out);
         Ok(())
     }
+}
+
+/// Brightness of an RGB value (BT.601 weights).
+fn luma(p: &[f32; 3]) -> f32 {
+    0.299 * p[0] + 0.587 * p[1] + 0.114 * p[2]
 }
 
 fn dist2(a: &[f32; 3], b: &[f32; 3]) -> f32 {
