@@ -491,8 +491,7 @@ impl BackgroundSubtractor {
                 }
             }
             let shadow = !background && shadows && is_shadow(&modes[..used], &pix, tb, tau);
-            // A pixel that matches the background one pixel away is the camera swaying at an
-            // edge (a lane line, a kerb, a pole) by less than the whole pixel it is tracked to.
+            // Sway at an edge (a lane line, a kerb, a pole) is not foreground.
             let foreground =
                 !background && !shadow && used > 0 && !self.matches_a_neighbour(i, &pix, tb);
             let modes = &mut self.modes[i * MODES..(i + 1) * MODES];
@@ -677,8 +676,9 @@ impl BackgroundSubtractor {
     ///   as a ghost on a textured surface). A vehicle differs from the road around it.
     fn is_ghost(&mut self, b: (usize, usize, usize, usize)) -> bool {
         let fit = self.fit(b);
-        let revealed = fit.is_revealed_road() && self.like_its_surroundings(b, false);
-        if fit.is_light() || revealed || self.like_its_surroundings(b, true) {
+        // What the fit calls revealed road must also look like the road around it; any other
+        // blob must look like it and have been held.
+        if fit.is_light() || self.like_its_surroundings(b, !fit.is_revealed_road()) {
             self.learn(b);
             self.ghosts += 1;
             return true;
