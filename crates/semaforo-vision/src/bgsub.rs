@@ -16,7 +16,8 @@
 //! background, with the frame beyond it showing its own, is the picture sliding, not an
 //! object), light moving over the road (a blob that is the background times one gain is sun
 //! or a cloud's shadow, and is learned at once rather than held in a queue zone), and road
-//! revealed where a vehicle learned at start-up has left.
+//! revealed where a vehicle learned at start-up has left (a whole blob, or the tiles of a blob
+//! it shares with a vehicle that stopped beside it).
 
 use crate::detect::{check_frame, BBox, DetectError, Detection, Detector, ObjectClass};
 use crate::zones::{ZoneRole, ZoneSet};
@@ -564,7 +565,10 @@ impl BackgroundSubtractor {
     /// Connected components (8-neighbourhood) into boxes, filtered by area and aspect.
     fn blobs(&mut self, out: &mut Vec<Detection>) {
         let (w, h) = (self.w, self.h);
-        let stats = components(&self.fg, w, &mut self.runs, &mut self.parent);
+        let mut stats = components(&self.fg, w, &mut self.runs, &mut self.parent);
+        if self.learn_revealed_tiles(&stats) {
+            stats = components(&self.fg, w, &mut self.runs, &mut self.parent);
+        }
         let scale = self.options.scale as f32;
         let (sx, sy) = (self.shift.0 as f32, self.shift.1 as f32);
         let min_area = self.options.min_area * (w * h) as f32;
@@ -617,6 +621,13 @@ const GAIN_LOW: f64 = 0.75;
 const GAIN_HIGH: f64 = 1.33;
 /// Flattest a frame region with a vehicle in it is (luma standard deviation, grey levels).
 const FLAT_SD: f64 = 10.0;
+/// Side of the tiles a blob is searched in for revealed road, processed pixels (16 frame
+/// pixels at the default scale: a quarter of a near car's width).
+const TILE: usize = 8;
+/// Share of a second a tile's pixels must have been held for before it may be learned as
+/// revealed road (a fifth: 3 frames at 15 a second), so that a vehicle passing over a ghost
+/// is not taken for it.
+const TILE_SETTLED_SHARE: u32 = 5;
 
 impl BlobFit {
     /// Light changed on the road: the frame is the background brighter or darker, nothing more.
@@ -678,7 +689,8 @@ impl BackgroundSubtractor {
         let fit = self.fit(b);
         // What the fit calls revealed road must also look like the road around it; any other
         // blob must look like it and have been held.
-        if fit.is_light() || self.like_its_surroundings(b, !fit.is_revealed_road()) {
+        let held_for = (!fit.is_revealed_road()).then_some(self.settled());
+        if fit.is_light() || self.like_its_surroundings(b, held_for) {
             self.learn(b);
             self.ghosts += 1;
             return true;
@@ -686,15 +698,53 @@ impl BackgroundSubtractor {
         false
     }
 
+    /// Road revealed inside a blob that also holds vehicles (a ghost merged with a car that
+    /// stopped beside it, or left behind by a car that crept forward), tile by tile: where the
+    /// fit says revealed road (flat frame, structured model) and the tile looks like the road
+    /// just around it. Learns those
+    /// tiles; true if it learned any. Tiles at a blob's edge go first, and the next frame can
+    /// take the tiles behind them, so a ghost is eaten from its edges inwards.
+    fn learn_revealed_tiles(&mut self, stats: &[(u32, u32, u32, u32, u32)]) -> bool {
+        let (w, h) = (self.w, self.h);
+        let min_area = self.options.min_area * (w * h) as f32;
+        let settled = (self.settled() / TILE_SETTLED_SHARE).max(1);
+        let mut learned = false;
+        for &(x1, y1, x2, y2, area) in stats {
+            if area == 0 || (area as f32) < min_area {
+                continue;
+            }
+            for ty in (y1 as usize / TILE)..=(y2 as usize / TILE) {
+                for tx in (x1 as usize / TILE)..=(x2 as usize / TILE) {
+                    let (ax, ay) = (tx * TILE, ty * TILE);
+                    let tile = (
+                        ax,
+                        ay,
+                        (ax + TILE - 1).min(w - 1),
+                        (ay + TILE - 1).min(h - 1),
+                    );
+                    if self.fit(tile).is_revealed_road()
+                        && self.like_its_surroundings(tile, Some(settled))
+                    {
+                        self.learn(tile);
+                        self.ghosts += 1;
+                        learned = true;
+                    }
+                }
+            }
+        }
+        learned
+    }
+
     /// Whether a blob's colour, brightness and texture match the road in a ring around it
-    /// (with `held_only`, only a blob whose pixels have mostly been held for a second).
+    /// (with `held_for`, only a blob whose pixels have mostly been held for more than that
+    /// many frames).
     fn like_its_surroundings(
         &self,
         (x1, y1, x2, y2): (usize, usize, usize, usize),
-        held_only: bool,
+        held_for: Option<u32>,
     ) -> bool {
         let (w, h) = (self.w, self.h);
-        let settled = (self.options.fps as u32).max(1);
+        let settled = held_for.unwrap_or(0);
         let (mut n_in, mut held, mut sum_in, mut sq_in) = (0u32, 0u32, 0.0f32, 0.0f32);
         let mut rgb_in = [0.0f32; 3];
         for y in y1..=y2 {
@@ -713,7 +763,7 @@ impl BackgroundSubtractor {
                 sq_in += l * l;
             }
         }
-        if n_in == 0 || (held_only && held * 2 < n_in) {
+        if n_in == 0 || (held_for.is_some() && held * 2 < n_in) {
             return false;
         }
         let ring = 4;
@@ -770,6 +820,11 @@ impl BackgroundSubtractor {
                 self.fg[i] = 0;
             }
         }
+    }
+
+    /// Frames a pixel must have been held for to count as standing (one second).
+    fn settled(&self) -> u32 {
+        (self.options.fps as u32).max(1)
     }
 
     /// Blobs learned away since the start: light on the road, road revealed, ghosts.
@@ -1219,6 +1274,43 @@ mod tests {
         paint(&mut car, (40, 30, 80, 60), [245, 245, 245]);
         bg.detect(&car, &mut out).unwrap();
         assert_eq!(out.len(), 1, "{out:?}");
+    }
+
+    #[test]
+    fn road_revealed_beside_a_stopped_car_is_learned_and_the_car_kept() {
+        let zones = ZoneSet::whole_frame(160, 120, "A");
+        let mut bg = BackgroundSubtractor::new(160, 120, &zones, BgSubOptions::default()).unwrap();
+        let mut road = flat(160, 120, [150, 150, 150]);
+        for (k, p) in road.rgb.chunks_exact_mut(3).enumerate() {
+            let v = 140 + ((k * 7919) % 23) as u8;
+            p.copy_from_slice(&[v, v, v - 5]);
+        }
+        // A yellow taxi (dark windows across its body) stands there from start-up, past the
+        // warm-up: it is background.
+        let mut start = road.clone();
+        paint(&mut start, (40, 40, 80, 70), [240, 210, 60]);
+        for y in [42, 50, 58, 66] {
+            paint(&mut start, (40, y, 80, y + 4), [30, 30, 40]);
+        }
+        let mut out = Vec::new();
+        for _ in 0..100 {
+            bg.detect(&start, &mut out).unwrap();
+        }
+        assert!(out.is_empty(), "{out:?}");
+        // It drives off as a dark car stops right beside where it stood: one blob of revealed
+        // road and car, which the whole-blob tests cannot take apart.
+        let mut now = road.clone();
+        paint(&mut now, (80, 40, 112, 70), [40, 40, 60]);
+        for _ in 0..15 {
+            bg.detect(&now, &mut out).unwrap();
+        }
+        assert!(bg.ghosts() > 0);
+        assert_eq!(out.len(), 1, "{out:?}");
+        let car = out[0].bbox;
+        assert!(
+            car.x1 >= 76.0 && car.x2 <= 116.0 && car.y1 >= 36.0 && car.y2 <= 74.0,
+            "the car alone, not the road it stands beside: {car:?}"
+        );
     }
 
     #[test]

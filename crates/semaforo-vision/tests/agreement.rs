@@ -3,9 +3,9 @@
 //! vehicles each counts in the shipped queue zone (`zones/street-a.toml`), after a 5 s warm-up.
 //!
 //! The detection issue's goal is bgsub within ±1 of yolox on at least 90% of frames; this clip
-//! gets to 83% (see BENCHMARKS.md: vehicles standing in the picture from its first frame are
-//! background to a background model until they move, motorcyclists side by side merge, and a
-//! ghost merged with a vehicle cannot be told from it), so the test prints the measured
+//! gets to 85% (see BENCHMARKS.md: vehicles standing in the picture from its first frame are
+//! background to a background model until they move, they break into pieces as they pull
+//! away, and motorcyclists beside a car merge with it), so the test prints the measured
 //! agreement and holds the line it reached, to catch regressions.
 //!
 //! YOLOX is not the truth either, so both are also judged against hand counts of 25 frames
@@ -147,7 +147,7 @@ fn bgsub_and_yolox_queue_counts_on_street_a() {
     for ((name, (near, right)), floor) in ["bgsub", "yolox"]
         .into_iter()
         .zip(against_hand)
-        .zip([18, 21])
+        .zip([22, 21])
     {
         eprintln!(
             "{name}: within ±1 of the hand count on {near} of {} frames, in its range on {right}",
@@ -160,7 +160,7 @@ fn bgsub_and_yolox_queue_counts_on_street_a() {
     }
     assert!(judged >= 180, "{judged}");
     assert!(
-        share >= 0.78,
+        share >= 0.84,
         "agreement fell below the measured level: {share:.2}"
     );
 }
