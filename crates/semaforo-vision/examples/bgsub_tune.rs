@@ -64,13 +64,26 @@ fn main() -> Result<(), Error> {
     };
     let verbose = std::env::var_os("V").is_some();
     let mut bgsub = BackgroundSubtractor::new(WIDTH, HEIGHT, &zones, options)?;
-    let mut counter = ZoneCounter::new(zones, TrackerOptions::default());
+    let t = TrackerOptions::default();
+    let tracker = TrackerOptions {
+        min_iou: setting("MINIOU", t.min_iou)?,
+        min_hits: setting("MINHITS", t.min_hits)?,
+        max_age: setting("MAXAGE", t.max_age)?,
+        coast: setting("COAST", t.coast)?,
+    };
+    let mut nn_counter = ZoneCounter::new(zones.clone(), tracker.clone());
+    let mut counter = ZoneCounter::new(zones, tracker);
     let mut dets = Vec::new();
     let (mut judged, mut within) = (0u32, 0u32);
     let (mut hand_near, mut hand_right) = (0u32, 0u32);
     let mut segments = std::collections::BTreeMap::<u64, (u32, u32)>::new();
-    for (frame, (count, boxes)) in frames.into_iter().zip(nn) {
+    for (frame, (cached, boxes)) in frames.into_iter().zip(nn) {
         let index = frame.seq;
+        // YOLOX's count again from its cached boxes, through this run's tracker settings.
+        let count = nn_counter.update(&boxes)[0].present;
+        if verbose && count != cached {
+            println!("frame {index}: yolox {count} from the cached boxes, {cached} cached");
+        }
         bgsub.detect(&frame, &mut dets)?;
         let b = counter.update(&dets)[0].present;
         if let Some(&(_, low, high)) = hand.iter().find(|h| h.0 == index) {

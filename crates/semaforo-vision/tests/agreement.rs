@@ -3,7 +3,7 @@
 //! vehicles each counts in the shipped queue zone (`zones/street-a.toml`), after a 5 s warm-up.
 //!
 //! The detection issue's goal is bgsub within ±1 of yolox on at least 90% of frames; this clip
-//! gets to 85% (see BENCHMARKS.md: vehicles standing in the picture from its first frame are
+//! gets to 89% (see BENCHMARKS.md: vehicles standing in the picture from its first frame are
 //! background to a background model until they move, they break into pieces as they pull
 //! away, and motorcyclists beside a car merge with it), so the test prints the measured
 //! agreement and holds the line it reached, to catch regressions.
@@ -160,7 +160,7 @@ fn bgsub_and_yolox_queue_counts_on_street_a() {
     }
     assert!(judged >= 180, "{judged}");
     assert!(
-        share >= 0.84,
+        share >= 0.87,
         "agreement fell below the measured level: {share:.2}"
     );
 }
