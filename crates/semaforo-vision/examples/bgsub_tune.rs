@@ -63,6 +63,14 @@ fn main() -> Result<(), Error> {
         Err(_) => Vec::new(),
     };
     let verbose = std::env::var_os("V").is_some();
+    // TRACKS=900,904: bgsub's tracks after those frames.
+    let trace: Vec<u64> = match std::env::var("TRACKS") {
+        Ok(list) => list
+            .split(',')
+            .map(str::parse)
+            .collect::<Result<_, _>>()?,
+        Err(_) => Vec::new(),
+    };
     let mut bgsub = BackgroundSubtractor::new(WIDTH, HEIGHT, &zones, options)?;
     let t = TrackerOptions::default();
     let tracker = TrackerOptions {
@@ -86,6 +94,15 @@ fn main() -> Result<(), Error> {
         }
         bgsub.detect(&frame, &mut dets)?;
         let b = counter.update(&dets)[0].present;
+        if trace.contains(&index) {
+            for t in counter.tracker().tracks() {
+                let bb = t.bbox;
+                println!(
+                    "  {index} track {} hits {} misses {} box {:.0},{:.0},{:.0},{:.0}",
+                    t.id, t.hits, t.misses, bb.x1, bb.y1, bb.x2, bb.y2
+                );
+            }
+        }
         if let Some(&(_, low, high)) = hand.iter().find(|h| h.0 == index) {
             let miss = low.saturating_sub(b).max(b.saturating_sub(high));
             hand_near += u32::from(miss <= 1);
