@@ -58,19 +58,10 @@ fn main() -> Result<(), Error> {
         max_aspect: setting("ASPECT", d.max_aspect)?,
         ..d
     };
-    let dump: Vec<u64> = match std::env::var("DUMP") {
-        Ok(list) => list.split(',').map(str::parse).collect::<Result<_, _>>()?,
-        Err(_) => Vec::new(),
-    };
+    let dump = frame_list("DUMP")?;
     let verbose = std::env::var_os("V").is_some();
     // TRACKS=900,904: bgsub's tracks after those frames.
-    let trace: Vec<u64> = match std::env::var("TRACKS") {
-        Ok(list) => list
-            .split(',')
-            .map(str::parse)
-            .collect::<Result<_, _>>()?,
-        Err(_) => Vec::new(),
-    };
+    let trace = frame_list("TRACKS")?;
     let mut bgsub = BackgroundSubtractor::new(WIDTH, HEIGHT, &zones, options)?;
     let t = TrackerOptions::default();
     let tracker = TrackerOptions {
@@ -148,6 +139,21 @@ fn setting<T: std::str::FromStr>(key: &str, default: T) -> Result<T, Error> {
             .parse()
             .map_err(|_| format!("{key}={v}: not a number of the setting's type").into()),
         Err(_) => Ok(default),
+    }
+}
+
+/// Frame numbers from the environment (`KEY=600,724`), none if unset.
+fn frame_list(key: &str) -> Result<Vec<u64>, Error> {
+    match std::env::var(key) {
+        Ok(list) => list
+            .split(',')
+            .map(|f| {
+                f.trim().parse().map_err(|_| {
+                    format!("{key}={list}: expected frame numbers like 600,724").into()
+                })
+            })
+            .collect(),
+        Err(_) => Ok(Vec::new()),
     }
 }
 

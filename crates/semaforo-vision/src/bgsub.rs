@@ -1141,6 +1141,16 @@ mod tests {
         frame
     }
 
+    /// Grey road with a fine, fixed texture (140-162 grey levels).
+    fn asphalt(width: u32, height: u32) -> Frame {
+        let mut road = Frame::black(width, height);
+        for (k, p) in road.rgb.chunks_exact_mut(3).enumerate() {
+            let v = 140 + ((k * 7919) % 23) as u8;
+            p.copy_from_slice(&[v, v, v - 5]);
+        }
+        road
+    }
+
     fn paint(frame: &mut Frame, b: (u32, u32, u32, u32), rgb: [u8; 3]) {
         for y in b.1..b.3 {
             for x in b.0..b.2 {
@@ -1245,11 +1255,7 @@ mod tests {
         let zones = ZoneSet::whole_frame(160, 120, "A");
         let mut bg = BackgroundSubtractor::new(160, 120, &zones, BgSubOptions::default()).unwrap();
         // Textured road, so that light has a texture to scale.
-        let mut road = flat(160, 120, [150, 150, 150]);
-        for (k, p) in road.rgb.chunks_exact_mut(3).enumerate() {
-            let v = 140 + ((k * 7919) % 23) as u8;
-            p.copy_from_slice(&[v, v, v - 5]);
-        }
+        let road = asphalt(160, 120);
         let mut out = Vec::new();
         for _ in 0..50 {
             bg.detect(&road, &mut out).unwrap();
@@ -1281,11 +1287,7 @@ mod tests {
     fn road_revealed_beside_a_stopped_car_is_learned_and_the_car_kept() {
         let zones = ZoneSet::whole_frame(160, 120, "A");
         let mut bg = BackgroundSubtractor::new(160, 120, &zones, BgSubOptions::default()).unwrap();
-        let mut road = flat(160, 120, [150, 150, 150]);
-        for (k, p) in road.rgb.chunks_exact_mut(3).enumerate() {
-            let v = 140 + ((k * 7919) % 23) as u8;
-            p.copy_from_slice(&[v, v, v - 5]);
-        }
+        let road = asphalt(160, 120);
         // A yellow taxi (dark windows across its body) stands there from start-up, past the
         // warm-up: it is background.
         let mut start = road.clone();
