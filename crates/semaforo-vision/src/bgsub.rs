@@ -702,9 +702,9 @@ impl BackgroundSubtractor {
     /// Road revealed inside a blob that also holds vehicles (a ghost merged with a car that
     /// stopped beside it, or left behind by a car that crept forward), tile by tile: where the
     /// fit says revealed road (flat frame, structured model) and the tile looks like the road
-    /// just around it. Learns those
-    /// tiles; true if it learned any. Tiles at a blob's edge go first, and the next frame can
-    /// take the tiles behind them, so a ghost is eaten from its edges inwards.
+    /// just around it. Learns those tiles; true if it learned any. Tiles at a blob's edge go
+    /// first, and the next frame can take the tiles behind them, so a ghost is eaten from its
+    /// edges inwards.
     fn learn_revealed_tiles(&mut self, stats: &[(u32, u32, u32, u32, u32)]) -> bool {
         let (w, h) = (self.w, self.h);
         let min_area = self.options.min_area * (w * h) as f32;
