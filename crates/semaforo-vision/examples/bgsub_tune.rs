@@ -6,11 +6,14 @@
 //! V=1 ... (every disagreeing frame, with both detectors' boxes)
 //! VT=25 MINA=0.001 HIST=300 SCALE=1 HOLD=60 WARM=5 ASPECT=4 ... (BgSubOptions overrides)
 //! DUMP=600,724 ... (those frames with the boxes drawn, and the foreground mask, as PPM/PGM)
+//! TRACKS=900,904 ... (bgsub's tracks after those frames)
+//! MINIOU=0.3 MINHITS=3 MAXAGE=8 COAST=1 ... (TrackerOptions overrides, for both detectors)
 //! ```
 //!
 //! The first run decodes every 4th frame of `../shared/media/street-a.mp4` (as the test does)
-//! into `$TUNE_DIR` (default `target/bgsub-tune`) and runs YOLOX once over them; later runs
-//! read both from there. The hand counts are read from the test's source, so both stay one.
+//! into `$TUNE_DIR` (default `target/bgsub-tune`) and runs YOLOX once over them, keeping its
+//! boxes (and its count, which `V=1` compares with the count recomputed from the boxes, rounded
+//! to whole pixels, through this run's tracker); later runs read both from there. The hand counts are read from the test's source, so both stay one.
 //! It prints the share of analysed frames after the warm-up where `bgsub` is within one of
 //! `yolox`, per 100 frames of the clip, and how many of the hand-counted frames it gets within
 //! one of the eye.
