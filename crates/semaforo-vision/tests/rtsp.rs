@@ -235,11 +235,7 @@ fn a_camera_whose_server_goes_away_reconnects_when_it_comes_back() {
 
 #[test]
 fn an_unreachable_camera_is_named_with_its_address() {
-    let free = std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port();
+    let (_held, free) = fixtures::refusing_port();
     let err = Source::open(&format!("rtsp://admin:pw@127.0.0.1:{free}/live"), REQ).unwrap_err();
     let text = err.to_string();
     assert!(

@@ -2,6 +2,8 @@
 //! URLs, the latter against a small HTTP server this test runs on loopback (its JPEGs come from
 //! the project's own encoder). Also the camera thread reconnecting to an MJPEG stream.
 
+mod fixtures;
+
 use std::io::{BufRead, BufReader, Write};
 use std::net::{TcpListener, TcpStream};
 use std::path::Path;
@@ -201,11 +203,7 @@ fn bad_answers_unreachable_hosts_and_stalls_are_named() {
         "{err}"
     );
 
-    let free = TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port();
+    let (_held, free) = fixtures::refusing_port();
     let err = Source::open(&format!("http://127.0.0.1:{free}/video"), REQ).unwrap_err();
     assert!(matches!(err, SourceError::Unreachable { .. }), "{err}");
     assert!(

@@ -336,6 +336,25 @@ mod tests {
         }
     }
 
+    /// A local port held closed: bound, not listening, so the link's connections are refused
+    /// and no other test's server can be given the port until [`listen`] opens it.
+    fn closed_port() -> (socket2::Socket, u16) {
+        use socket2::{Domain, Protocol, SockAddr, Socket, Type};
+        let socket = Socket::new(Domain::IPV4, Type::STREAM, Some(Protocol::TCP)).unwrap();
+        // As std's listeners do, so that the port can be bound again after it is closed.
+        socket.set_reuse_address(true).unwrap();
+        let any: std::net::SocketAddr = ([127, 0, 0, 1], 0).into();
+        socket.bind(&SockAddr::from(any)).unwrap();
+        let port = socket.local_addr().unwrap().as_socket().unwrap().port();
+        (socket, port)
+    }
+
+    /// The peer starts listening on a port [`closed_port`] held.
+    fn listen(socket: socket2::Socket) -> TcpListener {
+        socket.listen(16).unwrap();
+        socket.into()
+    }
+
     /// Reads one framed message from the peer side.
     fn read_message(stream: &mut TcpStream) -> serde_json::Value {
         let mut len = [0u8; 4];
@@ -401,12 +420,8 @@ mod tests {
 
     #[test]
     fn messages_wait_while_the_peer_is_away_and_arrive_in_order_after_it_returns() {
-        // Find a free port, leave it closed while messages are queued, then listen on it.
-        let port = TcpListener::bind("127.0.0.1:0")
-            .unwrap()
-            .local_addr()
-            .unwrap()
-            .port();
+        // Hold a port closed while messages are queued, then listen on it.
+        let (socket, port) = closed_port();
         let link = OrchestratorLink::start(settings(port)).unwrap();
         for i in 0..5 {
             link.send(&Message::Decision {
@@ -414,7 +429,7 @@ mod tests {
                 timestamp: at(i),
             });
         }
-        let listener = TcpListener::bind(("127.0.0.1", port)).unwrap();
+        let listener = listen(socket);
         let (mut peer, _) = listener.accept().unwrap();
         let directions: Vec<_> = (0..5)
             .map(|_| read_message(&mut peer)["direction"].clone())
@@ -439,11 +454,7 @@ mod tests {
 
     #[test]
     fn a_full_queue_drops_the_oldest_and_counts() {
-        let port = TcpListener::bind("127.0.0.1:0")
-            .unwrap()
-            .local_addr()
-            .unwrap()
-            .port();
+        let (socket, port) = closed_port();
         let link = OrchestratorLink::start(LinkSettings {
             queue_capacity: 3,
             ..settings(port)
@@ -457,7 +468,7 @@ mod tests {
         }
         let stats = link.statistics();
         assert_eq!((stats.queued, stats.dropped), (3, 7));
-        let listener = TcpListener::bind(("127.0.0.1", port)).unwrap();
+        let listener = listen(socket);
         let (mut peer, _) = listener.accept().unwrap();
         let kept: Vec<_> = (0..3)
             .map(|_| read_message(&mut peer)["direction"].clone())
