@@ -7,7 +7,10 @@
 //! threshold, opening and closing, contours, boxes) at full and half scale, one thread.
 //! Rounds alternate Rust and peer; medians are reported.
 //!
-//! Run with `cargo bench -p semaforo-vision --bench bgsub`; writes `BENCH_BGSUB.md`.
+//! Run with `cargo bench -p semaforo-vision --bench bgsub`; writes `BENCH_BGSUB.md`. With
+//! `SEMAFORO_BENCH_OURS_ONLY=1` it times only semaforo's side (the median of 15 passes at the
+//! default scale), writes nothing, and needs no Python: for comparing two builds of the
+//! detector, run one after the other a few times.
 
 mod support;
 
@@ -22,6 +25,8 @@ use support::{clip, json_field, machine, median, report, run_python, script, tod
 
 const FRAMES: usize = 300;
 const ROUNDS: usize = 11;
+/// Passes of our side alone with `SEMAFORO_BENCH_OURS_ONLY=1`.
+const OURS_ONLY_PASSES: usize = 15;
 
 /// One scale's figures over the rounds: our frames/s, the peer's, and each round's ratio (the
 /// host's load moves both sides of a round alike, so the ratio per round is steadier).
@@ -88,6 +93,18 @@ fn main() {
     let mut version = String::from("?");
     let mut peer_error = None;
     rust_pass(&frames, 2); // warm-up
+    if std::env::var_os("SEMAFORO_BENCH_OURS_ONLY").is_some() {
+        // Only our side, to compare two builds of the detector: run their bench binaries in
+        // turn (target/release/deps/bgsub-*), as the host's load moves from minute to minute.
+        let mut passes: Vec<f64> = (0..OURS_ONLY_PASSES)
+            .map(|_| rust_pass(&frames, 2))
+            .collect();
+        eprintln!(
+            "semaforo bgsub at 320x176: median {:.0} frames/s over {OURS_ONLY_PASSES} passes",
+            median(&mut passes)
+        );
+        return;
+    }
     for round in 1..=ROUNDS {
         for rounds in &mut results {
             let scale = rounds.scale;

@@ -16,7 +16,8 @@
 //! to whole pixels, through this run's tracker); later runs read both from there. The hand counts are read from the test's source, so both stay one.
 //! It prints the share of analysed frames after the warm-up where `bgsub` is within one of
 //! `yolox`, per 100 frames of the clip, and how many of the hand-counted frames it gets within
-//! one of the eye.
+//! one of the eye, and a digest of every foreground mask and box `bgsub` produced (a change
+//! meant to leave the output alone, such as a speed-up, must leave the digest alone).
 
 use std::path::{Path, PathBuf};
 use std::time::SystemTime;
@@ -79,6 +80,7 @@ fn main() -> Result<(), Error> {
     let (mut judged, mut within) = (0u32, 0u32);
     let (mut hand_near, mut hand_right) = (0u32, 0u32);
     let mut segments = std::collections::BTreeMap::<u64, (u32, u32)>::new();
+    let mut digest = Digest::default();
     for (frame, (cached, boxes)) in frames.into_iter().zip(nn) {
         let index = frame.seq;
         // YOLOX's count again from its cached boxes, through this run's tracker settings.
@@ -88,6 +90,12 @@ fn main() -> Result<(), Error> {
         }
         bgsub.detect(&frame, &mut dets)?;
         let b = counter.update(&dets)[0].present;
+        digest.add(bgsub.foreground().0);
+        for d in &dets {
+            for v in [d.bbox.x1, d.bbox.y1, d.bbox.x2, d.bbox.y2, d.score] {
+                digest.add(&v.to_le_bytes());
+            }
+        }
         if trace.contains(&index) {
             for t in counter.tracker().tracks() {
                 let bb = t.bbox;
@@ -127,12 +135,30 @@ fn main() -> Result<(), Error> {
         .map(|(from, (near, all))| format!("{from}:{near}/{all}"))
         .collect();
     println!(
-        "agree {within}/{judged} = {:.1}%  hand {hand_near}/{} (in range {hand_right})  {}",
+        "agree {within}/{judged} = {:.1}%  hand {hand_near}/{} (in range {hand_right})  {}  digest {:016x}",
         100.0 * f64::from(within) / f64::from(judged.max(1)),
         hand.len(),
-        segments.join(" ")
+        segments.join(" "),
+        digest.0
     );
     Ok(())
+}
+
+/// FNV-1a over bytes: enough to tell whether two runs produced the same output.
+struct Digest(u64);
+
+impl Default for Digest {
+    fn default() -> Self {
+        Digest(0xcbf2_9ce4_8422_2325)
+    }
+}
+
+impl Digest {
+    fn add(&mut self, bytes: &[u8]) {
+        for &b in bytes {
+            self.0 = (self.0 ^ u64::from(b)).wrapping_mul(0x0100_0000_01b3);
+        }
+    }
 }
 
 /// An override from the environment, or the default.
