@@ -98,10 +98,9 @@ fn main() -> Result<(), Error> {
         }
         if trace.contains(&index) {
             for t in counter.tracker().tracks() {
-                let bb = t.bbox;
                 println!(
-                    "  {index} track {} hits {} misses {} box {:.0},{:.0},{:.0},{:.0}",
-                    t.id, t.hits, t.misses, bb.x1, bb.y1, bb.x2, bb.y2
+                    "  {index} track {} hits {} misses {} box {}",
+                    t.id, t.hits, t.misses, t.bbox
                 );
             }
         }
@@ -299,10 +298,7 @@ fn hand_counts(root: &Path) -> Result<Vec<(u64, u32, u32)>, Error> {
 
 fn format_boxes(dets: &[Detection]) -> String {
     dets.iter()
-        .map(|d| {
-            let b = d.bbox;
-            format!("{:.0},{:.0},{:.0},{:.0}", b.x1, b.y1, b.x2, b.y2)
-        })
+        .map(|d| d.bbox.to_string())
         .collect::<Vec<_>>()
         .join(" ")
 }

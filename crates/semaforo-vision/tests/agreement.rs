@@ -110,10 +110,7 @@ fn bgsub_and_yolox_queue_counts_on_street_a() {
         if trace {
             let boxes = |dets: &[Detection]| {
                 dets.iter()
-                    .map(|d| {
-                        let b = d.bbox;
-                        format!("{:.0},{:.0},{:.0},{:.0}", b.x1, b.y1, b.x2, b.y2)
-                    })
+                    .map(|d| d.bbox.to_string())
                     .collect::<Vec<_>>()
                     .join(" ")
             };

@@ -168,6 +168,17 @@ impl BBox {
     }
 }
 
+/// `x1,y1,x2,y2` in whole pixels: how traces and the replay tool print a box.
+impl fmt::Display for BBox {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(
+            f,
+            "{:.0},{:.0},{:.0},{:.0}",
+            self.x1, self.y1, self.x2, self.y2
+        )
+    }
+}
+
 /// One object a detector found.
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct Detection {
