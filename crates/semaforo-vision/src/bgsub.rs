@@ -172,7 +172,8 @@ pub struct BackgroundSubtractor {
     /// Processed (scaled) size.
     w: usize,
     h: usize,
-    modes: Vec<Mode>,
+    /// Each pixel's mixture, heaviest component first; only the first `used` are in use.
+    modes: Vec<[Mode; MODES]>,
     used: Vec<u8>,
     /// Consecutive foreground frames of a held pixel.
     held_for: Vec<u32>,
@@ -248,7 +249,7 @@ impl BackgroundSubtractor {
             frame_size: (width, height),
             w,
             h,
-            modes: vec![Mode::default(); w * h * MODES],
+            modes: vec![[Mode::default(); MODES]; w * h],
             used: vec![0; w * h],
             held_for: vec![0; w * h],
             region,
@@ -384,7 +385,7 @@ impl BackgroundSubtractor {
                 if self.used[i] == 0 || self.fg[i] != BACKGROUND || self.region[i] == 2 {
                     continue;
                 }
-                let m = &self.modes[i * MODES].mean;
+                let m = &self.modes[i][0].mean;
                 let bg = (77.0 * m[0] + 150.0 * m[1] + 29.0 * m[2]) as i32 >> 8;
                 samples.push((x as i64 * s, y as i64 * s, bg));
             }
@@ -455,19 +456,22 @@ impl BackgroundSubtractor {
         let shadows = self.options.detect_shadows;
         // Hold only once the model has seen a little of the scene.
         let holding = self.frames > self.warmup_frames;
+        // Background and matched by the heaviest component: under both thresholds times its
+        // variance (a positive number), so under the smaller.
+        let first_limit = tb.min(VAR_THRESHOLD_GEN);
         for i in 0..self.w * self.h {
             if self.region[i] == 2 || !self.inside[i] {
                 self.fg[i] = BACKGROUND;
                 continue;
             }
             let pix = self.small[i];
-            let modes = &mut self.modes[i * MODES..(i + 1) * MODES];
+            let modes = &mut self.modes[i];
             let used = self.used[i] as usize;
             if used > 0 {
                 // Most pixels are road that matches its heaviest component: background, and
                 // that component is the one updated; nothing else needs to be looked at.
                 let d = dist2(&modes[0].mean, &pix);
-                if d < tb * modes[0].var && d < VAR_THRESHOLD_GEN * modes[0].var {
+                if d < first_limit * modes[0].var {
                     self.fg[i] = BACKGROUND;
                     self.held_for[i] = 0;
                     self.used[i] = update_first(modes, used, &pix, d, alpha) as u8;
@@ -495,7 +499,7 @@ impl BackgroundSubtractor {
             // Sway at an edge (a lane line, a kerb, a pole) is not foreground.
             let foreground =
                 !background && !shadow && used > 0 && !self.matches_a_neighbour(i, &pix, tb);
-            let modes = &mut self.modes[i * MODES..(i + 1) * MODES];
+            let modes = &mut self.modes[i];
             self.fg[i] = if foreground { FOREGROUND } else { BACKGROUND };
             if foreground && holding && self.region[i] == 1 {
                 self.held_for[i] = self.held_for[i].saturating_add(1);
@@ -522,14 +526,14 @@ impl BackgroundSubtractor {
         if x == 0 || y == 0 || x + 1 >= w || y + 1 >= self.h {
             return false;
         }
-        let own = &self.modes[i * MODES];
+        let own = &self.modes[i][0];
         let own_limit = tb * own.var;
         // Each neighbour j and the pixel k opposite it, as offsets in both directions.
         [w + 1, w, w - 1, 1].into_iter().any(|off| {
             [(i - off, i + off), (i + off, i - off)]
                 .into_iter()
                 .any(|(j, k)| {
-                    let theirs = &self.modes[j * MODES];
+                    let theirs = &self.modes[j][0];
                     self.used[j] > 0
                         && dist2(&theirs.mean, pix) < tb * theirs.var
                         && dist2(&own.mean, &self.small[k]) < own_limit
@@ -656,7 +660,7 @@ impl BackgroundSubtractor {
                 if self.fg[i] == BACKGROUND {
                     continue;
                 }
-                let (f, b) = (&self.small[i], &self.modes[i * MODES].mean);
+                let (f, b) = (&self.small[i], &self.modes[i][0].mean);
                 n += 1.0;
                 let (lf, lb) = (f64::from(luma(f)), f64::from(luma(b)));
                 (fl, fl2, bl, bl2) = (fl + lf, fl2 + lf * lf, bl + lb, bl2 + lb * lb);
@@ -811,7 +815,7 @@ impl BackgroundSubtractor {
                 if self.fg[i] == 0 {
                     continue;
                 }
-                self.modes[i * MODES] = Mode {
+                self.modes[i][0] = Mode {
                     weight: 1.0,
                     var: VAR_INIT,
                     mean: self.small[i],
@@ -971,7 +975,13 @@ fn update_modes(
 /// same arithmetic in the same order, so the same model to the last bit, without the search,
 /// the swaps and the moves. The matched component only gains weight, so it stays first, and
 /// the others all lose the same share, so they keep their order.
-fn update_first(modes: &mut [Mode], used: usize, pix: &[f32; 3], d2: f32, alpha: f32) -> usize {
+fn update_first(
+    modes: &mut [Mode; MODES],
+    used: usize,
+    pix: &[f32; 3],
+    d2: f32,
+    alpha: f32,
+) -> usize {
     let prune = -alpha * CT;
     let first = &mut modes[0];
     // Never under 0.95 alpha, so never dropped.
