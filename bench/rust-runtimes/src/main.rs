@@ -3,8 +3,9 @@
 //! rounds. Prints each runtime's median latency, their ratio per round, and the largest
 //! difference between their raw outputs (both must compute the same network).
 //!
-//! candle-onnx (0.11) was tried as well and cannot load the model: its MaxPool does not
-//! support the padding YOLOX's spatial pyramid pooling uses.
+//! candle-onnx (0.11) was tried as well and cannot run the model: it reads the file, but its
+//! MaxPool does not support the padding YOLOX's spatial pyramid pooling uses ("MaxPool with
+//! pads != 0").
 
 use std::time::Instant;
 
