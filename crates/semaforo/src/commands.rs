@@ -64,7 +64,7 @@ pub fn clean_temp(sources: &Sources, dry_run: bool) -> ExitCode {
         max_age: config.temp.max_age,
         dry_run,
     };
-    let default_dir = config.resolved.origin("temp.dir") == Some(&config::Origin::Default);
+    let default_dir = config.origin("temp.dir") == Some(&config::Origin::Default);
     if default_dir && !options.dir.exists() {
         // semaforo creates its own temp directory when it runs; none means nothing to clean.
         println!("nothing to clean: {} does not exist", options.dir.display());
@@ -115,7 +115,8 @@ pub fn run(sources: &Sources, run_for: Option<Duration>, fast: bool) -> ExitCode
         Err(code) => return code,
     };
     if fast {
-        for (approach, source) in &mut config.cameras.sources {
+        for (name, camera) in &mut config.cameras.cameras {
+            let source = &mut camera.source;
             match semaforo_vision::kind_of(source) {
                 "synthetic" | "testsrc" => {}
                 // A file read on simulated time is read as fast as it decodes.
@@ -128,7 +129,8 @@ pub fn run(sources: &Sources, run_for: Option<Duration>, fast: bool) -> ExitCode
                 kind => {
                     eprintln!(
                         "error: --fast runs on simulated time, which a live camera cannot follow: \
-                         camera {approach} is {kind} ({})",
+                         camera {} is {kind} ({})",
+                        config::CameraConfig::approach(name),
                         config::load::redact_credentials(source)
                     );
                     return ExitCode::from(2);

@@ -1,18 +1,19 @@
 //! Resolving settings from their four layers: built-in defaults, the TOML file, the
 //! environment (a `.env` file fills in variables that are not set), and command-line flags,
-//! each overriding the one before.
+//! each overriding the one before; then checking each value against its setting.
 //!
 //! Resolution is a pure function of [`Inputs`] so tests never touch the process environment.
-//! Every problem is collected, so one run of `semaforo config check` shows all of them.
+//! Every problem is collected, so one run of `semaforo config check` shows all of them. A value
+//! that fails its check is reported and replaced by its default, so that the typed
+//! configuration can still be built and checked as a whole in the same round
+//! ([`super::checks`]).
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::{BTreeSet, HashMap};
 use std::fmt;
 use std::path::{Path, PathBuf};
 
-use semaforo_vision::detect::yolox::Runtime;
-
 use super::dotenv;
-use super::schema::{self, Default, Kind, Spec, SETTINGS};
+use super::schema::{self, Default, Kind, Spec, DEFAULT_CAMERAS, SETTINGS};
 
 /// Where a value came from.
 #[derive(Debug, Clone, PartialEq)]
@@ -49,13 +50,24 @@ impl fmt::Display for Origin {
     }
 }
 
-/// A resolved setting value.
+/// A checked setting value.
 #[derive(Debug, Clone, PartialEq)]
 pub enum Value {
     Int(i64),
     Float(f64),
     Bool(bool),
     Text(String),
+}
+
+impl Value {
+    fn to_toml(&self) -> toml::Value {
+        match self {
+            Value::Int(v) => toml::Value::Integer(*v),
+            Value::Float(v) => toml::Value::Float(*v),
+            Value::Bool(v) => toml::Value::Boolean(*v),
+            Value::Text(v) => toml::Value::String(v.clone()),
+        }
+    }
 }
 
 impl fmt::Display for Value {
@@ -141,121 +153,204 @@ impl Raw {
     }
 }
 
-/// Every setting's value and where it came from, in schema order.
+/// One setting's checked value and where it came from.
 #[derive(Debug, Clone)]
-pub struct Resolved {
-    pub entries: Vec<(&'static Spec, Value, Origin)>,
-    index: BTreeMap<&'static str, usize>,
+pub struct Setting {
+    /// The key, with the camera's name for per-camera settings (`cameras.a.source`).
+    pub key: String,
+    pub value: Value,
+    pub origin: Origin,
 }
 
-impl Resolved {
-    /// The value of `key`. Panics only if `key` is not in the schema (a programming error,
-    /// caught by the tests that build a configuration from defaults).
-    pub fn value(&self, key: &str) -> &Value {
-        match self.index.get(key) {
-            Some(&i) => &self.entries[i].1,
-            None => panic!("setting {key} is not in the schema"),
-        }
+/// Every setting's value and origin, in schema order (per-camera settings camera by camera).
+#[derive(Debug, Clone, std::default::Default)]
+pub struct Settings {
+    entries: Vec<Setting>,
+    /// Keys whose given value was refused (their default stands in), so that the checks
+    /// across settings do not report a second problem about the same value.
+    refused: BTreeSet<String>,
+}
+
+impl Settings {
+    /// The settings in order.
+    pub fn iter(&self) -> impl Iterator<Item = &Setting> {
+        self.entries.iter()
     }
 
+    /// Where the value of `key` came from; `None` for a key that is not a setting.
     pub fn origin(&self, key: &str) -> Option<&Origin> {
-        self.index.get(key).map(|&i| &self.entries[i].2)
+        self.entries
+            .iter()
+            .find(|s| s.key == key)
+            .map(|s| &s.origin)
     }
 
-    pub fn int(&self, key: &str) -> i64 {
-        match self.value(key) {
-            Value::Int(v) => *v,
-            other => panic!("setting {key} is {other:?}, not a whole number"),
-        }
+    /// The origin of `key`, or [`Origin::Default`] for a key that is not a setting.
+    pub fn origin_or_default(&self, key: &str) -> Origin {
+        self.origin(key).cloned().unwrap_or(Origin::Default)
     }
 
-    pub fn float(&self, key: &str) -> f64 {
-        match self.value(key) {
-            Value::Float(v) => *v,
-            Value::Int(v) => *v as f64,
-            other => panic!("setting {key} is {other:?}, not a number"),
-        }
+    /// Whether the value given for `key` was refused (and an error already says so).
+    pub fn is_refused(&self, key: &str) -> bool {
+        self.refused.contains(key)
     }
 
-    pub fn bool(&self, key: &str) -> bool {
-        match self.value(key) {
-            Value::Bool(v) => *v,
-            other => panic!("setting {key} is {other:?}, not true/false"),
+    /// The settings as one TOML table (`[signal] min_green = 10`, `[cameras.a] source = …`),
+    /// the document the typed configuration is read from.
+    pub fn to_document(&self) -> toml::Table {
+        let mut root = toml::Table::new();
+        // Camera names are checked when read (never `width` or `a.b`), so a leaf never sits
+        // where a table is; were one to, the later key would be left out.
+        'settings: for setting in &self.entries {
+            let mut table = &mut root;
+            let mut parts: Vec<&str> = setting.key.split('.').collect();
+            let leaf = parts.pop().unwrap_or_default();
+            for part in parts {
+                let entry = table
+                    .entry(part.to_string())
+                    .or_insert_with(|| toml::Value::Table(toml::Table::new()));
+                match entry {
+                    toml::Value::Table(t) => table = t,
+                    _ => continue 'settings,
+                }
+            }
+            table.insert(leaf.to_string(), setting.value.to_toml());
         }
-    }
-
-    pub fn text(&self, key: &str) -> &str {
-        match self.value(key) {
-            Value::Text(v) => v,
-            other => panic!("setting {key} is {other:?}, not text"),
-        }
+        root
     }
 }
 
-/// Resolves every setting, or returns every problem found.
-pub fn resolve(inputs: &Inputs) -> Result<Resolved, Vec<ConfigError>> {
+/// Resolves every setting. Returns the settings (a refused value replaced by its default) and
+/// every problem found; the caller decides whether there were any.
+pub fn resolve(inputs: &Inputs) -> (Settings, Vec<ConfigError>) {
     let mut errors = Vec::new();
     // key -> (raw, origin); later layers overwrite earlier ones.
-    let mut chosen: HashMap<&'static str, (Raw, Origin)> = HashMap::new();
+    let mut chosen: HashMap<String, (Raw, Origin)> = HashMap::new();
+    let mut cameras: Vec<String> = DEFAULT_CAMERAS.iter().map(|c| c.to_string()).collect();
 
-    if let Some((path, text)) = &inputs.file {
-        read_toml(path, text, &mut chosen, &mut errors);
-    }
-    read_environment(inputs, &mut chosen, &mut errors);
-    for (flag, key, value) in &inputs.flags {
-        match schema::spec(key) {
-            Some(spec) => {
-                chosen.insert(
-                    spec.key,
-                    (
-                        Raw::Text(value.clone()),
-                        Origin::Flag { flag: flag.clone() },
-                    ),
-                );
-            }
-            None => errors.push(unknown_key(key, Origin::Flag { flag: flag.clone() })),
-        }
-    }
+    let file = match &inputs.file {
+        Some((path, text)) => read_toml(path, text, &mut errors),
+        None => Vec::new(),
+    };
+    let flags = inputs
+        .flags
+        .iter()
+        .map(|(flag, key, value)| {
+            let origin = Origin::Flag { flag: flag.clone() };
+            (key.clone(), Raw::Text(value.clone()), origin)
+        })
+        .collect();
+    // The file's and the flags' keys name the cameras; the environment then sets values of
+    // those cameras (`CAMERA_A_SOURCE`).
+    let file = known_settings(file, &mut cameras, &mut errors);
+    let flags = known_settings(flags, &mut cameras, &mut errors);
+    chosen.extend(file);
+    read_environment(inputs, &cameras, &mut chosen, &mut errors);
+    chosen.extend(flags);
 
-    let mut entries = Vec::with_capacity(SETTINGS.len());
-    for spec in SETTINGS {
-        let (value, origin) = match chosen.remove(spec.key) {
+    let mut settings = Settings::default();
+    for (spec, _, key) in instances(&cameras) {
+        let (value, origin) = match chosen.remove(&key) {
             Some((raw, origin)) => match check(spec, &raw) {
                 Ok(value) => (value, origin),
                 Err(message) => {
                     errors.push(ConfigError {
-                        key: Some(spec.key.to_string()),
-                        origin,
+                        key: Some(key.clone()),
+                        origin: origin.clone(),
                         value: Some(raw.shown()),
                         message,
                     });
-                    continue;
+                    settings.refused.insert(key.clone());
+                    (default_value(spec.default), origin)
                 }
             },
             None => (default_value(spec.default), Origin::Default),
         };
-        entries.push((spec, value, origin));
+        settings.entries.push(Setting { key, value, origin });
     }
-    let index = entries
-        .iter()
-        .enumerate()
-        .map(|(i, (spec, _, _))| (spec.key, i))
-        .collect();
-    let resolved = Resolved { entries, index };
-    if errors.is_empty() {
-        cross_checks(&resolved, &mut errors);
+    (settings, errors)
+}
+
+/// Every setting with its key, in schema order, the per-camera settings camera by camera
+/// where the first of them stands in the schema.
+/// Each comes with its camera's name (empty for the others).
+fn instances(cameras: &[String]) -> Vec<(&'static Spec, &str, String)> {
+    let per_camera = || SETTINGS.iter().filter(|s| s.is_per_camera());
+    let mut out = Vec::new();
+    for spec in SETTINGS {
+        if !spec.is_per_camera() {
+            out.push((spec, "", spec.key.to_string()));
+        } else if per_camera()
+            .next()
+            .is_some_and(|first| first.key == spec.key)
+        {
+            for camera in cameras {
+                out.extend(per_camera().map(|s| (s, camera.as_str(), s.key_for(camera))));
+            }
+        }
     }
-    if errors.is_empty() {
-        Ok(resolved)
-    } else {
-        Err(errors)
+    out
+}
+
+/// The given values whose keys are settings, as `(key, (value, origin))`; the others are
+/// reported. A per-camera key adds its camera to `cameras`.
+fn known_settings(
+    given: Vec<(String, Raw, Origin)>,
+    cameras: &mut Vec<String>,
+    errors: &mut Vec<ConfigError>,
+) -> Vec<(String, (Raw, Origin))> {
+    let mut known = Vec::new();
+    for (key, raw, origin) in given {
+        match schema::spec(&key) {
+            Some((_, Some(camera))) => {
+                if let Err(message) = check_camera_name(camera) {
+                    errors.push(ConfigError {
+                        key: Some(key.clone()),
+                        origin,
+                        value: None,
+                        message,
+                    });
+                    continue;
+                }
+                if !cameras.iter().any(|c| c == camera) {
+                    cameras.push(camera.to_string());
+                }
+                known.push((key, (raw, origin)));
+            }
+            Some((_, None)) => known.push((key, (raw, origin))),
+            None => errors.push(unknown_key(&key, origin)),
+        }
     }
+    known
+}
+
+/// A camera's name is a table name and part of variable names: lower-case letters, digits,
+/// `-` and `_`, and not a setting of `[cameras]` itself.
+fn check_camera_name(name: &str) -> Result<(), String> {
+    let well_formed = name
+        .chars()
+        .next()
+        .is_some_and(|c| c.is_ascii_lowercase() || c.is_ascii_digit())
+        && name
+            .chars()
+            .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-' || c == '_');
+    if !well_formed {
+        return Err(format!(
+            "camera name `{name}` is not valid: expected lower-case letters, digits, '-' and '_'"
+        ));
+    }
+    if schema::spec(&format!("cameras.{name}")).is_some() {
+        return Err(format!(
+            "`{name}` is a setting of [cameras], not a camera's name"
+        ));
+    }
+    Ok(())
 }
 
 fn unknown_key(key: &str, origin: Origin) -> ConfigError {
     let message = match schema::suggest(key) {
         Some(s) => format!("unknown setting; did you mean {s}?"),
-        None => "unknown setting (`semaforo config check` lists them all)".to_string(),
+        None => "unknown setting (`semaforo config keys` lists them all)".to_string(),
     };
     ConfigError {
         key: Some(key.to_string()),
@@ -273,12 +368,8 @@ fn line_of(text: &str, offset: usize) -> usize {
         + 1
 }
 
-fn read_toml(
-    path: &Path,
-    text: &str,
-    chosen: &mut HashMap<&'static str, (Raw, Origin)>,
-    errors: &mut Vec<ConfigError>,
-) {
+/// The file's settings as (dotted key, value, origin with its line).
+fn read_toml(path: &Path, text: &str, errors: &mut Vec<ConfigError>) -> Vec<(String, Raw, Origin)> {
     let doc = match toml_edit::ImDocument::parse(text) {
         Ok(doc) => doc,
         Err(e) => {
@@ -293,23 +384,21 @@ fn read_toml(
                 value: None,
                 message: format!("not valid TOML: {message}"),
             });
-            return;
+            return Vec::new();
         }
     };
     let mut leaves = Vec::new();
     collect_leaves(doc.as_table(), "", text, &mut leaves);
-    for (key, value, line) in leaves {
-        let origin = Origin::File {
-            path: path.to_path_buf(),
-            line,
-        };
-        match schema::spec(&key) {
-            Some(spec) => {
-                chosen.insert(spec.key, (Raw::Toml(value), origin));
-            }
-            None => errors.push(unknown_key(&key, origin)),
-        }
-    }
+    leaves
+        .into_iter()
+        .map(|(key, value, line)| {
+            let origin = Origin::File {
+                path: path.to_path_buf(),
+                line,
+            };
+            (key, Raw::Toml(value), origin)
+        })
+        .collect()
 }
 
 /// Flattens tables (standard and inline) into dotted keys with the line each value is on.
@@ -345,7 +434,8 @@ fn collect_leaves(
 
 fn read_environment(
     inputs: &Inputs,
-    chosen: &mut HashMap<&'static str, (Raw, Origin)>,
+    cameras: &[String],
+    chosen: &mut HashMap<String, (Raw, Origin)>,
     errors: &mut Vec<ConfigError>,
 ) {
     let mut from_dotenv: HashMap<String, (String, usize)> = HashMap::new();
@@ -370,35 +460,28 @@ fn read_environment(
             })),
         }
     }
-    for spec in SETTINGS {
+    for (spec, camera, key) in instances(cameras) {
         // Aliases are listed after the preferred name; the preferred name wins. An empty value
         // means "not set" (the original crashed on empty values its own example file showed).
-        let found = spec.env.iter().find_map(|&var| {
-            if let Some(v) = inputs.env.get(var).filter(|v| !v.trim().is_empty()) {
-                return Some((
-                    v.clone(),
-                    Origin::Env {
-                        var: var.to_string(),
-                    },
-                ));
+        let found = spec.env_for(camera).into_iter().find_map(|var| {
+            if let Some(v) = inputs.env.get(&var).filter(|v| !v.trim().is_empty()) {
+                return Some((v.clone(), Origin::Env { var }));
             }
-            if inputs.env.contains_key(var) {
+            if inputs.env.contains_key(&var) {
                 return None;
             }
-            from_dotenv
-                .get(var)
-                .filter(|(v, _)| !v.trim().is_empty())
-                .map(|(v, line)| {
-                    let origin = Origin::DotEnv {
-                        path: dotenv_path.clone(),
-                        line: *line,
-                        var: var.to_string(),
-                    };
-                    (v.clone(), origin)
-                })
+            let (v, line) = from_dotenv
+                .get(&var)
+                .filter(|(v, _)| !v.trim().is_empty())?;
+            let origin = Origin::DotEnv {
+                path: dotenv_path.clone(),
+                line: *line,
+                var,
+            };
+            Some((v.clone(), origin))
         });
         if let Some((value, origin)) = found {
-            chosen.insert(spec.key, (Raw::Text(value), origin));
+            chosen.insert(key, (Raw::Text(value), origin));
         }
     }
 }
@@ -535,78 +618,6 @@ fn check_camera_source(text: &str) -> Result<String, String> {
     Ok(text.to_string())
 }
 
-/// The device a source opens, if it is a local camera (so two approaches cannot share it).
-fn local_device(source: &str) -> Option<String> {
-    let s = source.trim();
-    let s = s.strip_prefix("v4l2:").unwrap_or(s);
-    if let Ok(index) = s.parse::<u32>() {
-        return Some(format!("/dev/video{index}"));
-    }
-    s.starts_with("/dev/video").then(|| s.to_string())
-}
-
-fn cross_checks(resolved: &Resolved, errors: &mut Vec<ConfigError>) {
-    let min = resolved.float("signal.min_green");
-    let max = resolved.float("signal.max_green");
-    if min >= max {
-        errors.push(ConfigError {
-            key: Some("signal.min_green".to_string()),
-            origin: resolved
-                .origin("signal.min_green")
-                .cloned()
-                .unwrap_or(Origin::Default),
-            value: Some(min.to_string()),
-            message: format!(
-                "must be less than signal.max_green = {max} (from {})",
-                resolved
-                    .origin("signal.max_green")
-                    .cloned()
-                    .unwrap_or(Origin::Default)
-            ),
-        });
-    }
-    let runtime = resolved.text("detection.runtime");
-    if let Some(runtime) = Runtime::parse(runtime).filter(|r| !r.is_built_in()) {
-        errors.push(ConfigError {
-            key: Some("detection.runtime".to_string()),
-            origin: resolved
-                .origin("detection.runtime")
-                .cloned()
-                .unwrap_or(Origin::Default),
-            value: Some(format!("\"{}\"", runtime.name())),
-            message: format!(
-                "this build of semaforo has no {0} backend: rebuild with `--features {0}` \
-                 (e.g. cargo build --release --features {0}), or use tract",
-                runtime.name()
-            ),
-        });
-    }
-    let (a, b) = (
-        resolved.text("cameras.a.source"),
-        resolved.text("cameras.b.source"),
-    );
-    if let (Some(da), Some(db)) = (local_device(a), local_device(b)) {
-        if da == db {
-            errors.push(ConfigError {
-                key: Some("cameras.b.source".to_string()),
-                origin: resolved
-                    .origin("cameras.b.source")
-                    .cloned()
-                    .unwrap_or(Origin::Default),
-                value: Some(b.to_string()),
-                message: format!(
-                    "opens {db}, the same device as cameras.a.source = \"{a}\" (from {}); \
-                     each approach needs its own camera",
-                    resolved
-                        .origin("cameras.a.source")
-                        .cloned()
-                        .unwrap_or(Origin::Default)
-                ),
-            });
-        }
-    }
-}
-
 /// Hides the password in `scheme://user:password@host/...` so it never reaches a log.
 pub fn redact_credentials(text: &str) -> String {
     let Some(scheme_end) = text.find("://") else {
@@ -630,7 +641,9 @@ pub fn redact_credentials(text: &str) -> String {
 
 #[cfg(test)]
 mod tests {
+    use super::super::Config;
     use super::*;
+    use semaforo_vision::detect::yolox::Runtime;
 
     fn with_file(text: &str) -> Inputs {
         Inputs {
@@ -640,22 +653,32 @@ mod tests {
     }
 
     fn errors_of(inputs: &Inputs) -> Vec<String> {
-        resolve(inputs)
+        Config::from_inputs(inputs)
             .unwrap_err()
             .iter()
             .map(|e| e.to_string())
             .collect()
     }
 
+    fn config(inputs: &Inputs) -> Config {
+        Config::from_inputs(inputs).unwrap()
+    }
+
+    fn origin(config: &Config, key: &str) -> String {
+        config.origin(key).unwrap().to_string()
+    }
+
     #[test]
     fn defaults_resolve_without_errors() {
-        let resolved = resolve(&Inputs::defaults()).unwrap();
-        assert_eq!(resolved.entries.len(), SETTINGS.len());
-        assert_eq!(resolved.float("signal.min_green"), 10.0);
-        assert!(resolved
-            .entries
-            .iter()
-            .all(|(_, _, o)| *o == Origin::Default));
+        let (settings, errors) = resolve(&Inputs::defaults());
+        assert!(errors.is_empty(), "{errors:?}");
+        let per_camera = SETTINGS.iter().filter(|s| s.is_per_camera()).count();
+        assert_eq!(
+            settings.iter().count(),
+            SETTINGS.len() + per_camera * (DEFAULT_CAMERAS.len() - 1)
+        );
+        assert!(settings.iter().all(|s| s.origin == Origin::Default));
+        assert_eq!(config(&Inputs::defaults()).signal.min_green.as_secs(), 10);
     }
 
     #[test]
@@ -668,19 +691,16 @@ mod tests {
             "signal.min_green".into(),
             "15".into(),
         ));
-        let r = resolve(&inputs).unwrap();
-        assert_eq!(r.float("signal.min_green"), 15.0);
+        let c = config(&inputs);
+        assert_eq!(c.signal.min_green.as_secs_f64(), 15.0);
         assert_eq!(
-            r.origin("signal.min_green").unwrap().to_string(),
+            origin(&c, "signal.min_green"),
             "command-line flag --set signal.min_green=15"
         );
         // The real environment wins over .env, .env over the file.
-        assert_eq!(r.float("signal.yellow"), 4.5);
-        assert_eq!(r.float("signal.red_clearance"), 3.0);
-        assert_eq!(
-            r.origin("signal.red_clearance").unwrap().to_string(),
-            ".env line 2, RED_TIME"
-        );
+        assert_eq!(c.signal.yellow.as_secs_f64(), 4.5);
+        assert_eq!(c.signal.red_clearance.as_secs_f64(), 3.0);
+        assert_eq!(origin(&c, "signal.red_clearance"), ".env line 2, RED_TIME");
     }
 
     #[test]
@@ -719,12 +739,11 @@ mod tests {
 
     #[test]
     fn inline_tables_and_dotted_keys_are_read() {
-        let r = resolve(&with_file(
+        let c = config(&with_file(
             "cameras = { a = { source = \"testsrc:\" } }\nsignal.yellow = 4\n",
-        ))
-        .unwrap();
-        assert_eq!(r.text("cameras.a.source"), "testsrc:");
-        assert_eq!(r.float("signal.yellow"), 4.0);
+        ));
+        assert_eq!(c.cameras.cameras["a"].source, "testsrc:");
+        assert_eq!(c.signal.yellow.as_secs_f64(), 4.0);
     }
 
     #[test]
@@ -743,9 +762,8 @@ mod tests {
         let mut inputs = Inputs::defaults();
         inputs.env.insert("MIN_GREEN_TIME".into(), "".into());
         inputs.dotenv = Some((PathBuf::from(".env"), "MIN_GREEN_TIME=20\n".into()));
-        let r = resolve(&inputs).unwrap();
         // Set-but-empty in the environment still blocks .env, as "already set" should.
-        assert_eq!(r.float("signal.min_green"), 10.0);
+        assert_eq!(config(&inputs).signal.min_green.as_secs_f64(), 10.0);
     }
 
     #[test]
@@ -802,8 +820,7 @@ mod tests {
     fn the_onnxruntime_runtime_needs_a_build_with_its_feature() {
         let inputs = with_file("[detection]\nruntime = \"onnxruntime\"\n");
         if Runtime::OnnxRuntime.is_built_in() {
-            let resolved = resolve(&inputs).unwrap();
-            assert_eq!(resolved.text("detection.runtime"), "onnxruntime");
+            assert_eq!(config(&inputs).detection.runtime, Runtime::OnnxRuntime);
         } else {
             let errors = errors_of(&inputs);
             assert_eq!(errors.len(), 1, "{errors:?}");
@@ -825,6 +842,84 @@ mod tests {
     fn python_level_names_are_accepted() {
         let mut inputs = Inputs::defaults();
         inputs.env.insert("LOG_LEVEL".into(), "WARNING".into());
-        assert_eq!(resolve(&inputs).unwrap().text("logging.level"), "warn");
+        assert_eq!(config(&inputs).logging.level, tracing::Level::WARN);
+    }
+
+    #[test]
+    fn problems_across_settings_come_with_the_others_at_once() {
+        // Before, min green against max green and a shared camera were only checked once
+        // every single value was right: a second round of errors after the first was fixed.
+        let mut inputs = with_file("[frames]\njpeg_quality = 0\n[cameras.b]\nsource = 0\n");
+        inputs.env.insert("MIN_GREEN_TIME".into(), "60".into());
+        inputs.env.insert("MAX_GREEN_TIME".into(), "30".into());
+        inputs.env.insert("CAMERA_A_INDEX".into(), "0".into());
+        let errors = errors_of(&inputs);
+        assert_eq!(errors.len(), 3, "{errors:#?}");
+        assert!(errors[0].starts_with("frames.jpeg_quality = 0 (from semaforo.toml line 2)"));
+        assert!(errors.iter().any(|e| e.starts_with(
+            "signal.min_green = 60 (from environment variable MIN_GREEN_TIME): must be less than"
+        )));
+        assert!(errors.iter().any(|e| e.starts_with(
+            "cameras.b.source = \"0\" (from semaforo.toml line 4): opens /dev/video0, the same \
+             device as cameras.a.source = \"0\" (from environment variable CAMERA_A_INDEX)"
+        )));
+    }
+
+    #[test]
+    fn a_refused_value_is_not_reported_twice() {
+        // min_green is out of range; its default (10) stands in, and the rule against
+        // max_green does not add a second message about the same value.
+        let mut inputs = Inputs::defaults();
+        inputs.env.insert("MIN_GREEN_TIME".into(), "900".into());
+        inputs.env.insert("MAX_GREEN_TIME".into(), "12".into());
+        let errors = errors_of(&inputs);
+        assert_eq!(errors.len(), 1, "{errors:#?}");
+        assert!(errors[0].contains("expected a number of seconds from 5 to 300"));
+    }
+
+    #[test]
+    fn camera_tables_take_any_name_and_bad_names_are_named() {
+        let errors = errors_of(&with_file(
+            "[cameras.north]\nsource = \"testsrc:\"\n[cameras.Bad]\nsource = \"testsrc:\"\n\
+             [cameras.width]\nsource = \"testsrc:\"\n",
+        ));
+        assert_eq!(errors.len(), 3, "{errors:#?}");
+        assert!(
+            errors[0].contains("camera name `Bad` is not valid"),
+            "{}",
+            errors[0]
+        );
+        assert!(
+            errors[1].contains("`width` is a setting of [cameras]"),
+            "{}",
+            errors[1]
+        );
+        // Every name is read, and `run` says which cameras it can use.
+        assert!(
+            errors[2].starts_with(
+                "cameras.north (from semaforo.toml line 2): camera north would \
+                 watch no approach"
+            ),
+            "{}",
+            errors[2]
+        );
+    }
+
+    #[test]
+    fn the_environment_sets_cameras_the_file_names() {
+        let mut inputs = with_file("[cameras.c]\nsource = \"testsrc:\"\n");
+        inputs
+            .env
+            .insert("CAMERA_C_DETECTOR".into(), "yolox".into());
+        let (settings, errors) = resolve(&inputs);
+        assert!(errors.is_empty(), "{errors:?}");
+        assert_eq!(
+            settings.origin("cameras.c.detector").unwrap().to_string(),
+            "environment variable CAMERA_C_DETECTOR"
+        );
+        assert_eq!(
+            settings.origin("cameras.c.source").unwrap().to_string(),
+            "semaforo.toml line 2"
+        );
     }
 }

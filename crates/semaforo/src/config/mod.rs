@@ -1,35 +1,48 @@
 //! Configuration: one TOML file, overridden by the environment (and a `.env` file), overridden
 //! by command-line flags; validated as a whole at start.
 //!
-//! [`schema`] lists every setting, [`load`] resolves the layers and collects every error, and
-//! [`Config`] is the typed result the rest of the program reads.
+//! [`schema`] lists every setting, [`load`] resolves the layers and checks each value,
+//! [`Config`] is the typed result the rest of the program reads (read with serde from the
+//! checked settings, so every enumeration is parsed once, here), and [`checks`] holds the rules
+//! across settings. Every problem of every stage is reported at once.
 
+mod checks;
 pub mod dotenv;
 pub mod load;
 pub mod schema;
 
-use std::collections::HashMap;
+use std::collections::{BTreeMap, HashMap};
 use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
-pub use load::{ConfigError, Inputs, Origin, Resolved};
+use serde::{Deserialize, Deserializer};
+
+use semaforo_signal::PolicyKind;
+use semaforo_vision::detect::yolox::Runtime;
+use semaforo_vision::DetectorKind;
+
+pub use load::{ConfigError, Inputs, Origin, Settings};
 
 /// The name of the file read from the working directory when `--config` is not given.
 pub const DEFAULT_FILE: &str = "semaforo.toml";
 
-/// The log level names accepted by `logging.level`.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+/// How log file lines are written.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "lowercase")]
 pub enum LogFormat {
     Text,
     Json,
 }
 
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct LoggingConfig {
+    #[serde(deserialize_with = "log_level")]
     pub level: tracing::Level,
     pub dir: PathBuf,
     pub format: LogFormat,
+    #[serde(rename = "max_file_size_mb", deserialize_with = "megabytes")]
     pub max_file_bytes: u64,
     pub backup_count: usize,
     pub to_console: bool,
@@ -38,20 +51,25 @@ pub struct LoggingConfig {
     pub queue_capacity: usize,
 }
 
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct ResourcesConfig {
     pub memory_limit_mb: u64,
+    #[serde(deserialize_with = "seconds")]
     pub statistics_interval: Duration,
 }
 
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct TempConfig {
     pub dir: PathBuf,
     pub prefix: String,
+    #[serde(rename = "max_age_hours", deserialize_with = "hours")]
     pub max_age: Duration,
 }
 
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct FramesConfig {
     pub save: bool,
     pub save_interval: u64,
@@ -62,56 +80,83 @@ pub struct FramesConfig {
     pub min_free_disk_percent: f64,
 }
 
-#[derive(Debug, Clone)]
+/// One camera: `[cameras.<name>]`.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct CameraConfig {
+    /// What it watches (a URI or path, see `semaforo_vision::Source`).
+    pub source: String,
+    /// `None`: the synthetic scene's zones, or the whole picture.
+    #[serde(deserialize_with = "optional_path")]
+    pub zones: Option<PathBuf>,
+    #[serde(deserialize_with = "detector_kind")]
+    pub detector: DetectorKind,
+}
+
+impl CameraConfig {
+    /// The approach a camera watches: camera `a` watches approach `A`.
+    pub fn approach(name: &str) -> String {
+        name.to_ascii_uppercase()
+    }
+}
+
+#[derive(Debug, Clone, Deserialize)]
 pub struct CamerasConfig {
-    /// Camera sources per approach, A then B.
-    pub sources: Vec<(String, String)>,
+    /// The cameras by name (`a`, `b`, ...), in name order.
+    #[serde(flatten)]
+    pub cameras: BTreeMap<String, CameraConfig>,
     pub width: u32,
     pub height: u32,
     pub fps: f64,
 }
 
-/// One camera's detection settings.
-#[derive(Debug, Clone)]
-pub struct CameraDetection {
-    pub approach: String,
-    pub detector: semaforo_vision::DetectorKind,
-    /// `None`: the synthetic scene's zones, or the whole picture.
-    pub zones: Option<PathBuf>,
-}
-
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct DetectionConfig {
-    pub cameras: Vec<CameraDetection>,
     /// `None`: look in the usual places.
+    #[serde(deserialize_with = "optional_path")]
     pub model: Option<PathBuf>,
     pub min_score: f32,
     /// What runs the YOLOX network.
-    pub runtime: semaforo_vision::detect::yolox::Runtime,
+    #[serde(deserialize_with = "runtime")]
+    pub runtime: Runtime,
     /// ONNX Runtime's library; `None`: look for it.
+    #[serde(deserialize_with = "optional_path")]
     pub onnxruntime_library: Option<PathBuf>,
 }
 
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct OrchestratorConfig {
-    pub host: String,
+    /// `None` when `orchestrator.host` is empty: no orchestrator link.
+    #[serde(deserialize_with = "optional_text")]
+    pub host: Option<String>,
     pub port: u16,
+    #[serde(deserialize_with = "seconds")]
     pub timeout: Duration,
     pub queue_capacity: usize,
 }
 
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct SignalConfig {
-    pub policy: String,
+    #[serde(deserialize_with = "policy")]
+    pub policy: PolicyKind,
+    #[serde(deserialize_with = "seconds")]
     pub min_green: Duration,
+    #[serde(deserialize_with = "seconds")]
     pub max_green: Duration,
+    #[serde(deserialize_with = "seconds")]
     pub yellow: Duration,
+    #[serde(deserialize_with = "seconds")]
     pub red_clearance: Duration,
+    #[serde(deserialize_with = "seconds")]
     pub decision_interval: Duration,
 }
 
 /// The validated, typed configuration.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct Config {
     pub logging: LoggingConfig,
     pub resources: ResourcesConfig,
@@ -119,119 +164,55 @@ pub struct Config {
     pub frames: FramesConfig,
     pub cameras: CamerasConfig,
     pub detection: DetectionConfig,
-    /// `None` when `orchestrator.host` is empty: no orchestrator link.
-    pub orchestrator: Option<OrchestratorConfig>,
+    pub orchestrator: OrchestratorConfig,
     pub signal: SignalConfig,
     /// Every value with its origin, for `config check` and the start-up log.
-    pub resolved: Resolved,
+    #[serde(skip)]
+    pub settings: Settings,
     /// The TOML file that was read, if any.
+    #[serde(skip)]
     pub file: Option<PathBuf>,
 }
 
-fn seconds(v: f64) -> Duration {
-    Duration::from_secs_f64(v)
-}
-
 impl Config {
-    /// Resolves and validates; all problems at once.
+    /// Resolves and validates; all problems at once, those of single values and those across
+    /// settings alike.
     pub fn from_inputs(inputs: &Inputs) -> Result<Config, Vec<ConfigError>> {
-        let r = load::resolve(inputs)?;
-        let level = match r.text("logging.level") {
-            "trace" => tracing::Level::TRACE,
-            "debug" => tracing::Level::DEBUG,
-            "warn" => tracing::Level::WARN,
-            "error" => tracing::Level::ERROR,
-            _ => tracing::Level::INFO,
+        let (settings, mut errors) = load::resolve(inputs);
+        let mut config = match Config::deserialize(settings.to_document()) {
+            Ok(config) => config,
+            Err(e) => {
+                // Every value was checked against its setting, so this is a setting whose
+                // check and type disagree: a fault of semaforo's, reported as plainly.
+                errors.push(ConfigError {
+                    key: None,
+                    origin: Origin::Default,
+                    value: None,
+                    message: format!("the checked settings do not make a configuration: {e}"),
+                });
+                return Err(errors);
+            }
         };
-        let host = r.text("orchestrator.host").to_string();
-        Ok(Config {
-            logging: LoggingConfig {
-                level,
-                dir: PathBuf::from(r.text("logging.dir")),
-                format: if r.text("logging.format") == "json" {
-                    LogFormat::Json
-                } else {
-                    LogFormat::Text
-                },
-                max_file_bytes: (r.float("logging.max_file_size_mb") * 1024.0 * 1024.0) as u64,
-                backup_count: r.int("logging.backup_count") as usize,
-                to_console: r.bool("logging.to_console"),
-                to_file: r.bool("logging.to_file"),
-                performance: r.bool("logging.performance"),
-                queue_capacity: r.int("logging.queue_capacity") as usize,
-            },
-            resources: ResourcesConfig {
-                memory_limit_mb: r.int("resources.memory_limit_mb") as u64,
-                statistics_interval: seconds(r.float("resources.statistics_interval")),
-            },
-            temp: TempConfig {
-                dir: PathBuf::from(r.text("temp.dir")),
-                prefix: r.text("temp.prefix").to_string(),
-                max_age: seconds(r.float("temp.max_age_hours") * 3600.0),
-            },
-            frames: FramesConfig {
-                save: r.bool("frames.save"),
-                save_interval: r.int("frames.save_interval") as u64,
-                max_saved: r.int("frames.max_saved") as usize,
-                dir: PathBuf::from(r.text("frames.dir")),
-                jpeg_quality: r.int("frames.jpeg_quality") as u8,
-                buffer_memory_mb: r.float("frames.buffer_memory_mb"),
-                min_free_disk_percent: r.float("frames.min_free_disk_percent"),
-            },
-            cameras: CamerasConfig {
-                sources: vec![
-                    ("A".to_string(), r.text("cameras.a.source").to_string()),
-                    ("B".to_string(), r.text("cameras.b.source").to_string()),
-                ],
-                width: r.int("cameras.width") as u32,
-                height: r.int("cameras.height") as u32,
-                fps: r.float("cameras.fps"),
-            },
-            detection: DetectionConfig {
-                cameras: ["a", "b"]
-                    .iter()
-                    .map(|c| CameraDetection {
-                        approach: c.to_ascii_uppercase(),
-                        detector: semaforo_vision::DetectorKind::parse(
-                            r.text(&format!("cameras.{c}.detector")),
-                        )
-                        .unwrap_or(semaforo_vision::DetectorKind::Auto),
-                        zones: non_empty_path(r.text(&format!("cameras.{c}.zones"))),
-                    })
-                    .collect(),
-                model: non_empty_path(r.text("detection.model")),
-                min_score: r.float("detection.min_score") as f32,
-                runtime: semaforo_vision::detect::yolox::Runtime::parse(
-                    r.text("detection.runtime"),
-                )
-                .unwrap_or_default(),
-                onnxruntime_library: non_empty_path(r.text("detection.onnxruntime_library")),
-            },
-            orchestrator: (!host.is_empty()).then(|| OrchestratorConfig {
-                host,
-                port: r.int("orchestrator.port") as u16,
-                timeout: seconds(r.float("orchestrator.timeout")),
-                queue_capacity: r.int("orchestrator.queue_capacity") as usize,
-            }),
-            signal: SignalConfig {
-                policy: r.text("signal.policy").to_string(),
-                min_green: seconds(r.float("signal.min_green")),
-                max_green: seconds(r.float("signal.max_green")),
-                yellow: seconds(r.float("signal.yellow")),
-                red_clearance: seconds(r.float("signal.red_clearance")),
-                decision_interval: seconds(r.float("signal.decision_interval")),
-            },
-            file: inputs.file.as_ref().map(|(p, _)| p.clone()),
-            resolved: r,
-        })
+        checks::across_settings(&config, &settings, &mut errors);
+        if !errors.is_empty() {
+            return Err(errors);
+        }
+        config.settings = settings;
+        config.file = inputs.file.as_ref().map(|(p, _)| p.clone());
+        Ok(config)
+    }
+
+    /// Where the value of `key` came from.
+    pub fn origin(&self, key: &str) -> Option<&Origin> {
+        self.settings.origin(key)
     }
 
     /// The effective configuration as TOML-like lines, each value with its origin.
     pub fn describe(&self) -> String {
         let mut out = String::new();
         let mut section = "";
-        for (spec, value, origin) in &self.resolved.entries {
-            let (table, leaf) = spec.key.rsplit_once('.').unwrap_or(("", spec.key));
+        for setting in self.settings.iter() {
+            let (table, leaf) = setting.key.rsplit_once('.').unwrap_or(("", &setting.key));
             if table != section {
                 let _ = writeln!(
                     out,
@@ -240,11 +221,63 @@ impl Config {
                 );
                 section = table;
             }
-            let line = format!("{leaf} = {value}");
-            let _ = writeln!(out, "{line:<44} # {origin}");
+            let line = format!("{leaf} = {}", setting.value);
+            let _ = writeln!(out, "{line:<44} # {}", setting.origin);
         }
         out
     }
+}
+
+// How settings are read into their types. The values were checked against their settings
+// already (range, choice), so these only convert.
+
+fn seconds<'de, D: Deserializer<'de>>(d: D) -> Result<Duration, D::Error> {
+    let v = f64::deserialize(d)?;
+    Duration::try_from_secs_f64(v).map_err(serde::de::Error::custom)
+}
+
+fn hours<'de, D: Deserializer<'de>>(d: D) -> Result<Duration, D::Error> {
+    let v = f64::deserialize(d)?;
+    Duration::try_from_secs_f64(v * 3600.0).map_err(serde::de::Error::custom)
+}
+
+fn megabytes<'de, D: Deserializer<'de>>(d: D) -> Result<u64, D::Error> {
+    Ok((f64::deserialize(d)? * 1024.0 * 1024.0) as u64)
+}
+
+fn optional_text<'de, D: Deserializer<'de>>(d: D) -> Result<Option<String>, D::Error> {
+    let text = String::deserialize(d)?;
+    let text = text.trim();
+    Ok((!text.is_empty()).then(|| text.to_string()))
+}
+
+fn optional_path<'de, D: Deserializer<'de>>(d: D) -> Result<Option<PathBuf>, D::Error> {
+    Ok(optional_text(d)?.map(PathBuf::from))
+}
+
+fn log_level<'de, D: Deserializer<'de>>(d: D) -> Result<tracing::Level, D::Error> {
+    String::deserialize(d)?
+        .parse()
+        .map_err(serde::de::Error::custom)
+}
+
+fn detector_kind<'de, D: Deserializer<'de>>(d: D) -> Result<DetectorKind, D::Error> {
+    let name = String::deserialize(d)?;
+    DetectorKind::parse(&name).ok_or_else(|| {
+        serde::de::Error::custom(format!("{name}: expected {}", DetectorKind::NAMES))
+    })
+}
+
+fn runtime<'de, D: Deserializer<'de>>(d: D) -> Result<Runtime, D::Error> {
+    let name = String::deserialize(d)?;
+    Runtime::parse(&name)
+        .ok_or_else(|| serde::de::Error::custom(format!("{name}: not a YOLOX runtime")))
+}
+
+fn policy<'de, D: Deserializer<'de>>(d: D) -> Result<PolicyKind, D::Error> {
+    String::deserialize(d)?
+        .parse()
+        .map_err(serde::de::Error::custom)
 }
 
 /// Where settings come from, as the command line and working directory say.
@@ -304,12 +337,6 @@ pub fn load(sources: &Sources) -> Result<Config, Vec<ConfigError>> {
     Config::from_inputs(&gather(sources)?)
 }
 
-/// A path setting where empty means "not set".
-fn non_empty_path(text: &str) -> Option<PathBuf> {
-    let t = text.trim();
-    (!t.is_empty()).then(|| PathBuf::from(t))
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -319,7 +346,12 @@ mod tests {
         let config = Config::from_inputs(&Inputs::defaults()).unwrap();
         assert_eq!(config.signal.min_green, Duration::from_secs(10));
         assert_eq!(config.logging.max_file_bytes, 10 * 1024 * 1024);
-        assert!(config.orchestrator.is_none());
+        assert_eq!(config.orchestrator.host, None);
+        assert_eq!(
+            config.cameras.cameras.keys().collect::<Vec<_>>(),
+            ["a", "b"],
+            "the original's two cameras"
+        );
         let text = config.describe();
         for spec in schema::SETTINGS {
             let leaf = spec.key.rsplit('.').next().unwrap();
@@ -329,6 +361,52 @@ mod tests {
                 spec.key
             );
         }
-        assert!(text.contains("[signal]"));
+        for section in ["[signal]", "[cameras.a]", "[cameras.b]", "[cameras]"] {
+            assert_eq!(text.matches(section).count(), 1, "{section} in\n{text}");
+        }
+    }
+
+    #[test]
+    fn enumerations_are_read_once_into_their_types() {
+        let mut inputs = Inputs::defaults();
+        inputs.file = Some((
+            PathBuf::from("semaforo.toml"),
+            "[signal]\npolicy = \"max-pressure\"\n[cameras.b]\ndetector = \"yolox\"\n\
+             zones = \"z.toml\"\n[logging]\nlevel = \"WARNING\"\nformat = \"json\"\n"
+                .to_string(),
+        ));
+        let config = Config::from_inputs(&inputs).unwrap();
+        assert_eq!(config.signal.policy.to_string(), "max-pressure");
+        let b = &config.cameras.cameras["b"];
+        assert_eq!(b.detector, DetectorKind::Yolox);
+        assert_eq!(b.zones.as_deref(), Some(Path::new("z.toml")));
+        assert_eq!(config.cameras.cameras["a"].zones, None);
+        assert_eq!(config.logging.level, tracing::Level::WARN);
+        assert_eq!(config.logging.format, LogFormat::Json);
+    }
+
+    #[test]
+    fn every_choice_of_the_schema_reads_into_its_type() {
+        for spec in schema::SETTINGS {
+            let schema::Kind::Choice(words) = spec.kind else {
+                continue;
+            };
+            for word in words {
+                let mut inputs = Inputs::defaults();
+                let key = spec.key_for("a");
+                inputs
+                    .flags
+                    .push((format!("--set {key}={word}"), key.clone(), word.to_string()));
+                let built = Config::from_inputs(&inputs);
+                // The onnxruntime runtime is refused by a build without its feature, and
+                // says so; every other word must read.
+                if let Err(errors) = built {
+                    assert!(
+                        *word == "onnxruntime" && !Runtime::OnnxRuntime.is_built_in(),
+                        "{key} = {word}: {errors:?}"
+                    );
+                }
+            }
+        }
     }
 }

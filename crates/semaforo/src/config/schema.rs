@@ -256,48 +256,27 @@ pub const SETTINGS: &[Spec] = &[
         default: Default::Float(10.0),
         help: "a frame is not saved when the disk has less free space than this",
     },
-    // --- cameras ---
+    // --- cameras (one table per camera: `[cameras.a]`, `[cameras.b]`) ---
     Spec {
-        key: "cameras.a.source",
-        env: &["CAMERA_A_SOURCE", "CAMERA_A_INDEX"],
+        key: "cameras.<name>.source",
+        env: &["CAMERA_<NAME>_SOURCE", "CAMERA_<NAME>_INDEX"],
         kind: Kind::CameraSource,
         default: Default::Text("synthetic:"),
-        help: "what camera A (approach A) watches",
+        help: "what the camera watches; camera a watches approach A, camera b approach B",
     },
     Spec {
-        key: "cameras.a.zones",
-        env: &["CAMERA_A_ZONES"],
+        key: "cameras.<name>.zones",
+        env: &["CAMERA_<NAME>_ZONES"],
         kind: Kind::OptionalText,
         default: Default::Text(""),
-        help: "zones file (TOML: queue polygons, count lines, masks) for camera A; empty: the synthetic scene's own zones, or the whole picture for other sources",
+        help: "zones file (TOML: queue polygons, count lines, masks) for the camera; empty: the synthetic scene's own zones, or the whole picture for other sources",
     },
     Spec {
-        key: "cameras.a.detector",
-        env: &["CAMERA_A_DETECTOR"],
+        key: "cameras.<name>.detector",
+        env: &["CAMERA_<NAME>_DETECTOR"],
         kind: Kind::Choice(DETECTORS),
         default: Default::Text("auto"),
-        help: "vehicle detector of camera A: bgsub (background model), yolox (neural network on every frame) or auto (the network behind a motion gate; bgsub when the model is missing)",
-    },
-    Spec {
-        key: "cameras.b.source",
-        env: &["CAMERA_B_SOURCE", "CAMERA_B_INDEX"],
-        kind: Kind::CameraSource,
-        default: Default::Text("synthetic:"),
-        help: "what camera B (approach B) watches",
-    },
-    Spec {
-        key: "cameras.b.zones",
-        env: &["CAMERA_B_ZONES"],
-        kind: Kind::OptionalText,
-        default: Default::Text(""),
-        help: "zones file for camera B (as cameras.a.zones)",
-    },
-    Spec {
-        key: "cameras.b.detector",
-        env: &["CAMERA_B_DETECTOR"],
-        kind: Kind::Choice(DETECTORS),
-        default: Default::Text("auto"),
-        help: "vehicle detector of camera B (as cameras.a.detector)",
+        help: "vehicle detector of the camera: bgsub (background model), yolox (neural network on every frame) or auto (the network behind a motion gate; bgsub when the model is missing)",
     },
     Spec {
         key: "cameras.width",
@@ -423,24 +402,70 @@ pub const SETTINGS: &[Spec] = &[
     },
 ];
 
-/// The setting with this TOML key.
-pub fn spec(key: &str) -> Option<&'static Spec> {
-    SETTINGS.iter().find(|s| s.key == key)
+/// The placeholder for a camera's name in [`Spec::key`] and its environment variables
+/// (`<NAME>`, the name in upper case with `-` as `_`).
+pub const CAMERA_NAME: &str = "<name>";
+
+/// The cameras every configuration has, before a file adds settings to them: the original
+/// system's two, one per approach.
+pub const DEFAULT_CAMERAS: &[&str] = &["a", "b"];
+
+impl Spec {
+    /// Whether this is a per-camera setting (`cameras.<name>.…`).
+    pub fn is_per_camera(&self) -> bool {
+        self.key.contains(CAMERA_NAME)
+    }
+
+    /// The setting's key for one camera (`cameras.<name>.source` for `a` is `cameras.a.source`);
+    /// other settings' keys as they are.
+    pub fn key_for(&self, camera: &str) -> String {
+        self.key.replace(CAMERA_NAME, camera)
+    }
+
+    /// The environment variables for one camera (`CAMERA_A_SOURCE` for `a`).
+    pub fn env_for(&self, camera: &str) -> Vec<String> {
+        let upper = camera.to_ascii_uppercase().replace('-', "_");
+        self.env
+            .iter()
+            .map(|var| var.replace("<NAME>", &upper))
+            .collect()
+    }
 }
 
-/// The known key most like `unknown`, if one is close enough to be a likely typo.
-pub fn suggest(unknown: &str) -> Option<&'static str> {
+/// The setting a TOML key belongs to, and the camera it is about for per-camera settings:
+/// `cameras.a.source` is (`cameras.<name>.source`, `Some("a")`).
+pub fn spec(key: &str) -> Option<(&'static Spec, Option<&str>)> {
+    if let Some(spec) = SETTINGS.iter().find(|s| s.key == key) {
+        return Some((spec, None));
+    }
+    let (camera, leaf) = key.strip_prefix("cameras.")?.split_once('.')?;
+    SETTINGS
+        .iter()
+        .filter(|s| s.is_per_camera())
+        .find(|s| s.key_for(camera) == key)
+        .filter(|_| !leaf.contains('.') && !camera.is_empty())
+        .map(|s| (s, Some(camera)))
+}
+
+/// The known key most like `unknown`, if one is close enough to be a likely typo. A key under
+/// `cameras.<name>.` is compared with that camera's settings.
+pub fn suggest(unknown: &str) -> Option<String> {
     let lower = unknown.to_ascii_lowercase();
+    let camera = lower
+        .strip_prefix("cameras.")
+        .and_then(|rest| rest.split_once('.'))
+        .map_or(DEFAULT_CAMERAS[0], |(name, _)| name);
     SETTINGS
         .iter()
         .map(|s| {
+            let key = s.key_for(camera);
             // Compare whole keys, and also the last segment alone, so `signal.min_gren` and
             // `min_green` in the wrong section both find `signal.min_green`.
-            let whole = strsim::jaro_winkler(&lower, s.key);
+            let whole = strsim::jaro_winkler(&lower, &key);
             let last = lower.rsplit('.').next().unwrap_or(&lower);
             let leaf = s.key.rsplit('.').next().unwrap_or(s.key);
             let tail = strsim::jaro_winkler(last, leaf) * 0.95;
-            (s.key, whole.max(tail))
+            (key, whole.max(tail))
         })
         .filter(|(_, score)| *score >= 0.85)
         .max_by(|a, b| a.1.total_cmp(&b.1))
@@ -516,9 +541,30 @@ mod tests {
 
     #[test]
     fn typos_find_the_intended_key() {
-        assert_eq!(suggest("signal.min_gren"), Some("signal.min_green"));
-        assert_eq!(suggest("logging.levle"), Some("logging.level"));
-        assert_eq!(suggest("frames.jpeg_qualty"), Some("frames.jpeg_quality"));
+        let suggest = |key| suggest(key);
+        assert_eq!(
+            suggest("signal.min_gren").as_deref(),
+            Some("signal.min_green")
+        );
+        assert_eq!(suggest("logging.levle").as_deref(), Some("logging.level"));
+        assert_eq!(
+            suggest("frames.jpeg_qualty").as_deref(),
+            Some("frames.jpeg_quality")
+        );
+        assert_eq!(
+            suggest("cameras.b.sorce").as_deref(),
+            Some("cameras.b.source")
+        );
         assert_eq!(suggest("completely.unrelated"), None);
+    }
+
+    #[test]
+    fn per_camera_keys_name_their_camera() {
+        let (zones, camera) = spec("cameras.b.zones").unwrap();
+        assert_eq!((zones.key, camera), ("cameras.<name>.zones", Some("b")));
+        assert_eq!(zones.env_for("north-left"), ["CAMERA_NORTH_LEFT_ZONES"]);
+        assert_eq!(spec("cameras.width").unwrap().1, None);
+        assert!(spec("cameras.b.zones.extra").is_none());
+        assert!(spec("cameras..zones").is_none());
     }
 }

@@ -30,7 +30,7 @@ use semaforo_vision::{
 use super::signal::aspect_of;
 use super::timings::StageTimings;
 use crate::config::load::redact_credentials;
-use crate::config::Config;
+use crate::config::{CameraConfig, Config};
 
 /// Longest the loop waits for the workers' reports in a tick on the real clock.
 pub const REPORT_WAIT: Duration = Duration::from_millis(40);
@@ -94,15 +94,24 @@ pub fn start<'scope, 'env>(
     now: Duration,
 ) -> Vec<Worker<'scope>> {
     let mut workers = Vec::new();
-    for (index, (approach, source)) in shared.config.cameras.sources.iter().enumerate() {
+    for (index, (name, camera)) in shared.config.cameras.cameras.iter().enumerate() {
         let (request_tx, request_rx) = mpsc::channel();
         let (report_tx, report_rx) = mpsc::channel();
+        let approach = CameraConfig::approach(name);
         let approach_name = approach.clone();
-        let source = with_scene_defaults(source, index);
+        let source = with_scene_defaults(&camera.source, index);
         let spawned = std::thread::Builder::new()
             .name(format!("camera-{approach}"))
             .spawn_scoped(scope, move || {
-                worker(shared, &approach_name, &source, now, request_rx, report_tx)
+                worker(
+                    shared,
+                    &approach_name,
+                    camera,
+                    &source,
+                    now,
+                    request_rx,
+                    report_tx,
+                )
             });
         match spawned {
             Ok(thread) => workers.push(Worker {
@@ -256,7 +265,7 @@ struct Camera {
 
 enum DetectionState {
     /// Waiting for the first frame.
-    Pending(crate::config::CameraDetection),
+    Pending(CameraConfig),
     Running(Box<dyn Detector>, ZoneCounter),
     /// Not configured, or could not be built (logged).
     Off,
@@ -265,12 +274,13 @@ enum DetectionState {
 fn worker(
     shared: &Shared<'_>,
     approach: &str,
+    config: &CameraConfig,
     source: &str,
     now: Duration,
     requests: Receiver<Request>,
     reports: Sender<Report>,
 ) {
-    let Some(mut camera) = open_camera(shared, approach, source, now) else {
+    let Some(mut camera) = open_camera(shared, approach, config, source, now) else {
         return;
     };
     let save_interval = shared.config.frames.save_interval;
@@ -288,7 +298,13 @@ fn worker(
     tracing::debug!("camera {approach}: released after {frames} frames");
 }
 
-fn open_camera(shared: &Shared<'_>, approach: &str, source: &str, now: Duration) -> Option<Camera> {
+fn open_camera(
+    shared: &Shared<'_>,
+    approach: &str,
+    camera_config: &CameraConfig,
+    source: &str,
+    now: Duration,
+) -> Option<Camera> {
     let config = shared.config;
     let c = &config.cameras;
     let shown = redact_credentials(source);
@@ -338,15 +354,7 @@ fn open_camera(shared: &Shared<'_>, approach: &str, source: &str, now: Duration)
         );
         (Input::Direct(camera), fps)
     };
-    let detection = match config
-        .detection
-        .cameras
-        .iter()
-        .find(|d| d.approach == approach)
-    {
-        Some(d) => DetectionState::Pending(d.clone()),
-        None => DetectionState::Off,
-    };
+    let detection = DetectionState::Pending(camera_config.clone());
     Some(Camera {
         approach: approach.to_string(),
         source: source.to_string(),
@@ -372,17 +380,18 @@ fn detection_for(
     config: &Config,
     approach: &str,
     source: &str,
-    d: &crate::config::CameraDetection,
+    d: &CameraConfig,
     width: u32,
     height: u32,
     fps: f64,
 ) -> Result<(Box<dyn Detector>, ZoneCounter), String> {
-    let approaches: Vec<&str> = config
+    let approaches: Vec<String> = config
         .cameras
-        .sources
-        .iter()
-        .map(|(a, _)| a.as_str())
+        .cameras
+        .keys()
+        .map(|name| CameraConfig::approach(name))
         .collect();
+    let approaches: Vec<&str> = approaches.iter().map(String::as_str).collect();
     let zones = match &d.zones {
         Some(path) => ZoneSet::load(path, width, height, &approaches).map_err(|e| e.to_string())?,
         None if kind_of(source) == "synthetic" => LAYOUT.zones(width, height, approach),

@@ -81,12 +81,13 @@ fn announce(config: &Config) {
 }
 
 fn open_orchestrator_link(config: &Config) -> Option<OrchestratorLink> {
-    let Some(o) = &config.orchestrator else {
+    let o = &config.orchestrator;
+    let Some(host) = &o.host else {
         tracing::info!("no orchestrator configured (orchestrator.host is empty)");
         return None;
     };
     let settings = LinkSettings {
-        host: o.host.clone(),
+        host: host.clone(),
         port: o.port,
         timeout: o.timeout,
         queue_capacity: o.queue_capacity,
@@ -96,8 +97,7 @@ fn open_orchestrator_link(config: &Config) -> Option<OrchestratorLink> {
     match OrchestratorLink::start(settings) {
         Ok(link) => {
             tracing::info!(
-                "orchestrator {}:{}: decisions and status go out in the original wire format",
-                o.host,
+                "orchestrator {host}:{}: decisions and status go out in the original wire format",
                 o.port
             );
             Some(link)

@@ -10,8 +10,7 @@ use std::time::Duration;
 
 use anyhow::Context as _;
 use semaforo_signal::{
-    Controller, DetectorReading, HeadState, Intersection, LogEpoch, PolicyKind, SignalTime,
-    TickOutput, Timings,
+    Controller, DetectorReading, HeadState, Intersection, LogEpoch, SignalTime, TickOutput, Timings,
 };
 
 use super::events::EventLog;
@@ -60,7 +59,7 @@ impl Signal {
             LogEpoch::from_unix_millis(zero.as_millis() as i64),
         );
         let s = &config.signal;
-        let policy: PolicyKind = s.policy.parse().context("signal.policy")?;
+        let policy = s.policy;
         let timings = Timings {
             min_green: s.min_green,
             max_green: s.max_green,

@@ -1,0 +1,125 @@
+//! Rules across settings, checked on the typed configuration in the same round as the single
+//! values, so one `semaforo config check` lists every problem. A rule about a value that was
+//! already refused on its own is skipped: that value's default stands in, and a second message
+//! about it would only mislead.
+
+use super::load::{redact_credentials, ConfigError, Origin, Settings};
+use super::{CameraConfig, Config};
+
+/// Adds every broken rule to `errors`.
+pub(super) fn across_settings(config: &Config, settings: &Settings, errors: &mut Vec<ConfigError>) {
+    min_green_below_max_green(config, settings, errors);
+    runtime_is_built_in(config, settings, errors);
+    cameras_watch_approaches(config, settings, errors);
+    no_local_camera_twice(config, settings, errors);
+}
+
+/// An error about `key`, whose value is `value`, located where that value came from.
+fn error_at(settings: &Settings, key: &str, value: String, message: String) -> ConfigError {
+    ConfigError {
+        key: Some(key.to_string()),
+        origin: settings.origin_or_default(key),
+        value: Some(value),
+        message,
+    }
+}
+
+fn min_green_below_max_green(config: &Config, settings: &Settings, errors: &mut Vec<ConfigError>) {
+    let (min, max) = ("signal.min_green", "signal.max_green");
+    if settings.is_refused(min) || settings.is_refused(max) {
+        return;
+    }
+    let s = &config.signal;
+    if s.min_green >= s.max_green {
+        errors.push(error_at(
+            settings,
+            min,
+            s.min_green.as_secs_f64().to_string(),
+            format!(
+                "must be less than {max} = {} (from {})",
+                s.max_green.as_secs_f64(),
+                settings.origin_or_default(max)
+            ),
+        ));
+    }
+}
+
+fn runtime_is_built_in(config: &Config, settings: &Settings, errors: &mut Vec<ConfigError>) {
+    let runtime = config.detection.runtime;
+    if runtime.is_built_in() {
+        return;
+    }
+    errors.push(error_at(
+        settings,
+        "detection.runtime",
+        format!("\"{}\"", runtime.name()),
+        format!(
+            "this build of semaforo has no {0} backend: rebuild with `--features {0}` \
+             (e.g. cargo build --release --features {0}), or use tract",
+            runtime.name()
+        ),
+    ));
+}
+
+/// `semaforo run` controls the original's two approaches, A and B, each watched by the camera
+/// of the same name; a camera of another name would watch nothing.
+fn cameras_watch_approaches(config: &Config, settings: &Settings, errors: &mut Vec<ConfigError>) {
+    for name in config.cameras.cameras.keys() {
+        if super::schema::DEFAULT_CAMERAS.contains(&name.as_str()) {
+            continue;
+        }
+        let origin = settings
+            .iter()
+            .find(|s| s.key.starts_with(&format!("cameras.{name}.")) && s.origin != Origin::Default)
+            .map_or(Origin::Default, |s| s.origin.clone());
+        errors.push(ConfigError {
+            key: Some(format!("cameras.{name}")),
+            origin,
+            value: None,
+            message: format!(
+                "camera {name} would watch no approach: `semaforo run` controls approaches A \
+                 and B, watched by cameras a and b"
+            ),
+        });
+    }
+}
+
+/// The device a source opens, if it is a local camera (so two cameras cannot share it: the
+/// original could read camera 0 for both approaches).
+fn local_device(source: &str) -> Option<String> {
+    let s = source.trim();
+    let s = s.strip_prefix("v4l2:").unwrap_or(s);
+    if let Ok(index) = s.parse::<u32>() {
+        return Some(format!("/dev/video{index}"));
+    }
+    s.starts_with("/dev/video").then(|| s.to_string())
+}
+
+fn no_local_camera_twice(config: &Config, settings: &Settings, errors: &mut Vec<ConfigError>) {
+    let cameras: Vec<(&String, &CameraConfig)> = config.cameras.cameras.iter().collect();
+    for (i, (name, camera)) in cameras.iter().enumerate() {
+        let key = format!("cameras.{name}.source");
+        let Some(device) = local_device(&camera.source).filter(|_| !settings.is_refused(&key))
+        else {
+            continue;
+        };
+        let earlier = cameras[..i].iter().find(|(other, c)| {
+            !settings.is_refused(&format!("cameras.{other}.source"))
+                && local_device(&c.source).as_ref() == Some(&device)
+        });
+        if let Some((other, c)) = earlier {
+            let other_key = format!("cameras.{other}.source");
+            errors.push(error_at(
+                settings,
+                &key,
+                format!("\"{}\"", camera.source),
+                format!(
+                    "opens {device}, the same device as {other_key} = \"{}\" (from {}); each \
+                     camera needs its own device",
+                    redact_credentials(&c.source),
+                    settings.origin_or_default(&other_key)
+                ),
+            ));
+        }
+    }
+}
