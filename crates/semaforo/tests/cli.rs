@@ -347,7 +347,6 @@ fn probe_reports_a_source_and_names_the_ones_it_cannot_open() {
     );
 }
 
-/// `shared/media/street-a.mp4`, or `None` after saying loudly what is missing (a failure in CI).
 #[test]
 fn probe_reads_every_frame_of_a_real_h264_clip() {
     let Some(clip) = street_a() else { return };

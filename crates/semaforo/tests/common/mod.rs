@@ -2,7 +2,7 @@
 
 #![allow(dead_code)] // each test file uses its own part
 
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::process::Command;
 
 /// The binary, run in `dir` with a clean environment (no inherited LOG_LEVEL and the like).
@@ -18,26 +18,4 @@ pub fn text(out: &[u8]) -> String {
     String::from_utf8_lossy(out).into_owned()
 }
 
-/// The repository's root (zones and models are found from it).
-pub fn repository() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("../..")
-}
-
-/// `../shared/media/street-a.mp4`, or `None` after saying loudly that it is missing; under
-/// `CI=true` a missing clip fails the test instead.
-pub fn street_a() -> Option<PathBuf> {
-    let shared = std::env::var_os("SEMAFORO_SHARED")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| repository().join("../shared"));
-    let clip = shared.join("media/street-a.mp4");
-    if clip.exists() {
-        return Some(clip);
-    }
-    let message = format!(
-        "SKIPPED: {} is missing; put the project's shared/ folder beside the clone or set SEMAFORO_SHARED",
-        clip.display()
-    );
-    assert!(std::env::var("CI").as_deref() != Ok("true"), "{message}");
-    eprintln!("{message}");
-    None
-}
+pub use semaforo_testkit::{repository, street_a};
