@@ -7,7 +7,8 @@ use std::process::{Command, Output, Stdio};
 use std::time::{Duration, SystemTime};
 
 mod common;
-use common::{semaforo, street_a, text};
+use common::{semaforo, text};
+use semaforo_testkit::street_a;
 
 fn run(cmd: &mut Command) -> Output {
     cmd.output().expect("the semaforo binary runs")

@@ -4,7 +4,8 @@
 use std::process::Output;
 
 mod common;
-use common::{repository, semaforo, street_a, text};
+use common::{semaforo, text};
+use semaforo_testkit::{repository, street_a};
 
 fn run(cmd: &mut std::process::Command) -> Output {
     cmd.output().expect("the semaforo binary runs")

@@ -13,7 +13,8 @@ use std::process::Stdio;
 use std::thread;
 
 mod common;
-use common::{repository, semaforo, street_a, text};
+use common::{semaforo, text};
+use semaforo_testkit::{repository, street_a};
 
 /// Every framed message the peer receives until the binary closes the connection.
 fn read_all_messages(listener: TcpListener) -> thread::JoinHandle<Vec<serde_json::Value>> {

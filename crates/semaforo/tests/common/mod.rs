@@ -1,4 +1,4 @@
-//! What the end-to-end tests share: the binary in a clean environment, and the shared footage.
+//! What the end-to-end tests share: the binary in a clean environment, and its output as text.
 
 #![allow(dead_code)] // each test file uses its own part
 
@@ -17,5 +17,3 @@ pub fn semaforo(dir: &Path) -> Command {
 pub fn text(out: &[u8]) -> String {
     String::from_utf8_lossy(out).into_owned()
 }
-
-pub use semaforo_testkit::{repository, street_a};
