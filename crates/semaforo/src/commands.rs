@@ -142,19 +142,24 @@ pub fn run(sources: &Sources, run_for: Option<Duration>, fast: bool) -> ExitCode
     if let Some(e) = log_failure {
         tracing::error!("cannot write the log files, logging to the console only: {e}");
     }
-    let shutdown = runtime::Shutdown::new();
-    if let Err(e) = shutdown.on_termination_signals() {
+    let shutdown = semaforo_base::Shutdown::new();
+    if let Err(e) = runtime::stop_on_termination_signals(&shutdown) {
         tracing::warn!("cannot watch SIGINT/SIGTERM ({e}); stop with --for or kill -9");
     }
     let outcome = if fast {
         runtime::run(
             &config,
-            &runtime::ManualClock::default(),
+            &semaforo_base::SimulatedClocks::new(),
             &shutdown,
             run_for,
         )
     } else {
-        runtime::run(&config, &runtime::SystemClock::new(), &shutdown, run_for)
+        runtime::run(
+            &config,
+            &semaforo_base::SystemClocks::new(),
+            &shutdown,
+            run_for,
+        )
     };
     let code = match outcome {
         Ok(summary) => {

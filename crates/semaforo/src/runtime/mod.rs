@@ -1,24 +1,24 @@
 //! The run loop: wires cameras, the frame store, the signal controller and resource
 //! monitoring together, at a fixed tick, until `--for` runs out or shutdown is requested.
 //!
-//! Everything here takes its time from a [`Clock`], so a test can run an hour of the loop in
-//! milliseconds with a [`ManualClock`].
+//! Everything here takes its time from a [`Clocks`], so a test can run an hour of the loop in
+//! milliseconds with [`SimulatedClocks`](semaforo_base::SimulatedClocks).
 
 mod cameras;
-mod clock;
 mod events;
 mod housekeeping;
-mod shutdown;
 mod signal;
+mod signals;
 mod status_line;
 mod timings;
 
-pub use clock::{Clock, ManualClock, SystemClock};
-pub use shutdown::Shutdown;
+pub use signals::stop_on_termination_signals;
 
 use std::fmt;
 use std::sync::Arc;
-use std::time::{Duration, SystemTime};
+use std::time::Duration;
+
+use semaforo_base::{Clocks, Shutdown, Wake};
 
 use semaforo_resources::{global_tracker, FrameStore, FrameStoreConfig, ResourceTracker};
 use semaforo_signal::DetectorReading;
@@ -135,20 +135,20 @@ fn open_frame_store(config: &Config) -> Option<FrameStore> {
 /// Ends the current interval safely before exit, as a controller going dark must: the green
 /// gets its full yellow and red clearance, then all heads are red. Bounded by yellow + red
 /// clearance + one second; this wait ignores the shutdown request that got us here.
-fn stop_safely(config: &Config, clock: &dyn Clock, signal: &mut Signal, mut next: Duration) {
-    let start = clock.elapsed();
+fn stop_safely(config: &Config, clock: &dyn Clocks, signal: &mut Signal, mut next: Duration) {
+    let start = clock.monotonic();
     signal.request_stop(start);
     let limit = start + config.signal.yellow + config.signal.red_clearance + Duration::from_secs(1);
     let keep_waiting = Shutdown::new();
-    while !signal.is_all_red() && clock.elapsed() < limit {
+    while !signal.is_all_red() && clock.monotonic() < limit {
         next += TICK;
-        clock.sleep_until(next, &keep_waiting);
-        signal.tick(clock.elapsed());
+        let _ = clock.sleep_until(next, &keep_waiting);
+        signal.tick(clock.monotonic());
     }
     if signal.is_all_red() {
         tracing::info!(
             "signal stopped safely after {:.1} s: {}",
-            (clock.elapsed() - start).as_secs_f64(),
+            (clock.monotonic() - start).as_secs_f64(),
             signal.describe()
         );
     } else {
@@ -162,7 +162,7 @@ fn stop_safely(config: &Config, clock: &dyn Clock, signal: &mut Signal, mut next
 /// Runs until `run_for` has passed on `clock` or `shutdown` is requested.
 pub fn run(
     config: &Config,
-    clock: &dyn Clock,
+    clock: &dyn Clocks,
     shutdown: &Shutdown,
     run_for: Option<Duration>,
 ) -> anyhow::Result<RunSummary> {
@@ -172,7 +172,7 @@ pub fn run(
 /// [`run`] with an explicit tracker, so tests can check their own counts.
 pub fn run_with_tracker(
     config: &Config,
-    clock: &dyn Clock,
+    clock: &dyn Clocks,
     shutdown: &Shutdown,
     run_for: Option<Duration>,
     tracker: &ResourceTracker,
@@ -180,21 +180,21 @@ pub fn run_with_tracker(
     announce(config);
     tracker.watch_disk(config.logging.dir.clone());
     tracker.watch_disk(config.frames.dir.clone());
-    let mut housekeeping = Housekeeping::new(config, clock.elapsed());
+    let mut housekeeping = Housekeeping::new(config, clock.monotonic());
     let shared = cameras::Shared {
         config,
         tracker,
         store: open_frame_store(config).map(Arc::new),
     };
-    let mut signal = Signal::new(config, clock.elapsed())?;
+    let mut signal = Signal::new(config, clock)?;
     let link = open_orchestrator_link(config);
     // Wall-clock time of the loop's zero: messages are stamped with it plus loop time, so a
     // run on simulated time stamps them in simulated time.
-    let wall_zero = SystemTime::now() - clock.elapsed();
+    let wall_zero = clock.realtime() - clock.monotonic();
     let mut summary = RunSummary::default();
     let mut timings = StageTimings::default();
     std::thread::scope(|scope| {
-        let mut workers = cameras::start(scope, &shared, clock.elapsed());
+        let mut workers = cameras::start(scope, &shared, clock.monotonic());
         tracing::info!(
             "running: {} camera(s), tick {} ms{}",
             workers.len(),
@@ -206,11 +206,11 @@ pub fn run_with_tracker(
         );
         // On simulated time nothing moves while the loop waits, so it waits for every report.
         let wait = (!clock.is_simulated()).then_some(cameras::REPORT_WAIT);
-        let mut next_status = clock.elapsed();
-        let mut status_line = StatusLine::new(config.logging.to_console, clock.elapsed());
-        let mut next = clock.elapsed();
+        let mut next_status = clock.monotonic();
+        let mut status_line = StatusLine::new(config.logging.to_console, clock.monotonic());
+        let mut next = clock.monotonic();
         loop {
-            let now = clock.elapsed();
+            let now = clock.monotonic();
             if let Some(limit) = run_for {
                 if now >= limit {
                     summary.stop_reason = format!("--for {}", humantime::format_duration(limit));
@@ -282,7 +282,7 @@ pub fn run_with_tracker(
             }
             summary.ticks += 1;
             next += TICK;
-            if clock.sleep_until(next, shutdown) {
+            if clock.sleep_until(next, shutdown) == Wake::Shutdown {
                 summary.stop_reason = shutdown.reason().unwrap_or_default();
                 break;
             }
@@ -301,7 +301,7 @@ pub fn run_with_tracker(
             worker.stop();
         }
     });
-    summary.ran_for = clock.elapsed();
+    summary.ran_for = clock.monotonic();
     summary.greens = signal
         .groups()
         .iter()
@@ -326,6 +326,7 @@ pub fn run_with_tracker(
 mod tests {
     use super::*;
     use crate::config::{Config, Inputs};
+    use semaforo_base::SimulatedClocks;
 
     fn config_in(dir: &std::path::Path, extra: &[(&str, &str)]) -> Config {
         let mut inputs = Inputs::defaults();
@@ -349,7 +350,7 @@ mod tests {
 
     /// Runs the loop for `seconds` of manual-clock time.
     fn run_on_manual_clock(config: &Config, seconds: u64, tracker: &ResourceTracker) -> RunSummary {
-        let clock = ManualClock::default();
+        let clock = SimulatedClocks::new();
         let run_for = Some(Duration::from_secs(seconds));
         run_with_tracker(config, &clock, &Shutdown::new(), run_for, tracker).unwrap()
     }
@@ -418,7 +419,7 @@ mod tests {
         let config = config_in(dir.path(), &[]);
         let shutdown = Shutdown::new();
         shutdown.request("test asked");
-        let clock = ManualClock::default();
+        let clock = SimulatedClocks::new();
         let summary =
             run_with_tracker(&config, &clock, &shutdown, None, &ResourceTracker::new()).unwrap();
         assert_eq!(summary.stop_reason, "test asked");

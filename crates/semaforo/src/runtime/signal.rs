@@ -9,6 +9,7 @@
 use std::time::Duration;
 
 use anyhow::Context as _;
+use semaforo_base::Clocks;
 use semaforo_signal::{
     Controller, DetectorReading, HeadState, Intersection, LogEpoch, SignalTime, TickOutput, Timings,
 };
@@ -45,9 +46,11 @@ fn signal_time(t: Duration) -> SignalTime {
 
 impl Signal {
     /// The original's intersection (approaches A and B) with the configured timings.
-    pub fn new(config: &Config, now: Duration) -> anyhow::Result<Signal> {
+    pub fn new(config: &Config, clock: &dyn Clocks) -> anyhow::Result<Signal> {
         // Signal time is the loop's clock; the wall clock at its zero stamps the events.
-        let zero = std::time::SystemTime::now()
+        let now = clock.monotonic();
+        let zero = clock
+            .realtime()
             .duration_since(std::time::UNIX_EPOCH)
             .unwrap_or_default()
             .saturating_sub(now);
