@@ -6,6 +6,11 @@
 //! over TraCI, one step at a time. SUMO's own fixed-time and actuated programs run the same
 //! demand and seeds as baselines. The parts:
 //!
+//! - this module: [`evaluate`] runs every scenario, contender and seed of its [`Options`]
+//!   (checks them, finds the simulator before anything is written, prepares each scenario, runs
+//!   the simulations on a small pool of threads, one `sumo` each) and returns the reports; it
+//!   prints nothing, the caller draws progress from [`Progress`];
+//! - [`mod@command`]: the command line's front: flags to [`Options`], progress line, tables, files;
 //! - [`traci`]: the TraCI wire protocol (a small client of our own);
 //! - [`sumo`]: the `sumo` process as a guard (started on a free port, always stopped);
 //! - [`network`]: a network's traffic light read as signal groups and phases, and the detector
@@ -23,109 +28,117 @@ pub mod scenario;
 pub mod sumo;
 pub mod traci;
 
-use std::io::{IsTerminal, Write};
+mod command;
+pub use command::command;
+
 use std::path::PathBuf;
-use std::process::ExitCode;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Mutex;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
-use anyhow::{bail, Context, Result};
-use clap::Args;
+use anyhow::{bail, Result};
 
 use report::{ContenderRuns, ScenarioReport};
 use runner::{Contender, Prepared, TimingOverrides};
+use scenario::Scenario;
 
-/// `semaforo sim` arguments.
-#[derive(Debug, Args)]
-pub struct SimArgs {
-    /// Shipped scenario(s), comma-separated, or `all` (see the README; an unknown name lists
-    /// the known ones). Default: all, unless --net or --sumocfg is given.
-    #[arg(long, value_name = "NAME[,NAME...]", value_delimiter = ',')]
-    pub scenario: Vec<String>,
-    /// Your own network (with --routes; --tls when it has several traffic lights).
-    #[arg(long, value_name = "FILE.net.xml", conflicts_with_all = ["scenario", "sumocfg"])]
-    pub net: Option<PathBuf>,
-    /// Route files of your own network (repeatable or comma-separated).
-    #[arg(
-        long,
-        value_name = "FILE.rou.xml",
-        value_delimiter = ',',
-        requires = "net"
-    )]
-    pub routes: Vec<PathBuf>,
-    /// Your own SUMO configuration (network, routes, additional files).
-    #[arg(long, value_name = "FILE.sumocfg", conflicts_with = "scenario")]
-    pub sumocfg: Option<PathBuf>,
-    /// The traffic light to drive, in a network with several.
-    #[arg(long, value_name = "ID")]
-    pub tls: Option<String>,
-    /// semaforo policies to run (SUMO's sumo-static and sumo-actuated always run too).
-    #[arg(
-        long,
-        value_name = "LIST",
-        value_delimiter = ',',
-        default_value = "fixed,compare,actuated,max-pressure"
-    )]
-    pub policy: Vec<String>,
-    /// Seeds per policy (1..=N): each draws another realisation of the demand.
-    #[arg(long, default_value_t = 3, value_name = "N")]
-    pub seeds: u64,
-    /// Simulated time per run (e.g. 1h, 5m).
-    #[arg(long, value_name = "DURATION", value_parser = crate::cli::parse_duration, default_value = "1h")]
-    pub duration: Duration,
-    /// Write the results as JSON to FILE.
-    #[arg(long, value_name = "FILE")]
-    pub json: Option<PathBuf>,
-    /// Draw mean delay over time per policy to FILE.svg.
-    #[arg(long, value_name = "FILE.svg")]
-    pub plot: Option<PathBuf>,
-    /// Minimum green, s (default: the program's actuated minimum, else SUMO's 5 s).
-    #[arg(long, value_name = "SECONDS")]
-    pub min_green: Option<f64>,
-    /// Maximum green, s (default: the program's actuated maximum, else SUMO's 50 s).
-    #[arg(long, value_name = "SECONDS")]
-    pub max_green: Option<f64>,
-    /// Yellow change, s (default: the network program's).
-    #[arg(long, value_name = "SECONDS")]
-    pub yellow: Option<f64>,
-    /// Red clearance (all red), s (default: the network program's, often none).
-    #[arg(long, value_name = "SECONDS")]
-    pub red_clearance: Option<f64>,
-    /// Length of the detection zones (lane-area detectors standing in for camera zones), from
-    /// the stop line back, metres.
-    #[arg(long, value_name = "METRES", default_value_t = network::DETECTOR_LENGTH_M)]
-    pub zone_length: f64,
-    /// Simulations run at once (default: the number of CPUs).
-    #[arg(long, value_name = "N")]
-    pub jobs: Option<usize>,
-    /// The SUMO binary.
-    #[arg(long, value_name = "PATH", env = "SUMO_BINARY", default_value = "sumo")]
-    pub sumo: PathBuf,
-    /// Directory of the shipped scenarios (default: ./scenarios, else the source tree's).
-    #[arg(long, value_name = "DIR", env = "SEMAFORO_SCENARIOS")]
-    pub scenario_dir: Option<PathBuf>,
+/// Which scenarios to run.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Scenarios {
+    /// Shipped scenarios by name (`all` stands for every one; no name means `all`), from `dir`
+    /// or else where [`scenario::scenario_dir`] finds them.
+    Shipped {
+        /// Scenario names, e.g. `two-approach-asymmetric`.
+        names: Vec<String>,
+        /// The scenarios directory.
+        dir: Option<PathBuf>,
+    },
+    /// A user's own network and demand.
+    Network {
+        /// The `.net.xml`.
+        net: PathBuf,
+        /// Its route files.
+        routes: Vec<PathBuf>,
+        /// The traffic light to drive, when the network has several.
+        tls: Option<String>,
+    },
+    /// A user's own SUMO configuration (network, routes, additional files).
+    SumoConfig {
+        /// The `.sumocfg`.
+        path: PathBuf,
+        /// The traffic light to drive, when the network has several.
+        tls: Option<String>,
+    },
 }
 
-/// `semaforo sim`
-pub fn command(args: &SimArgs) -> ExitCode {
-    match evaluate(args) {
-        Ok(()) => ExitCode::SUCCESS,
-        Err(e) => {
-            eprintln!("error: {e:#}");
-            ExitCode::FAILURE
+/// What to evaluate, and how. [`Options::default`] is `semaforo sim` without flags: every
+/// shipped scenario, the four semaforo policies, 3 seeds of one simulated hour.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Options {
+    /// The scenarios.
+    pub scenarios: Scenarios,
+    /// Who drives the traffic light. SUMO's two baselines (`sumo-static`, `sumo-actuated`) run
+    /// too, after these, when they are not listed; a contender listed twice runs once.
+    pub contenders: Vec<Contender>,
+    /// Seeds per contender (1..=seeds): each draws another realisation of the demand.
+    pub seeds: u64,
+    /// Simulated time per run (at least 10 s).
+    pub duration: Duration,
+    /// Timing and detection-zone overrides.
+    pub timings: TimingOverrides,
+    /// Simulations run at once (default: the number of CPUs).
+    pub jobs: Option<usize>,
+    /// The `sumo` binary: a name looked up on the PATH, or a path.
+    pub sumo: PathBuf,
+}
+
+impl Default for Options {
+    fn default() -> Self {
+        Options {
+            scenarios: Scenarios::Shipped {
+                names: Vec::new(),
+                dir: None,
+            },
+            contenders: semaforo_signal::PolicyKind::ALL
+                .into_iter()
+                .map(Contender::Policy)
+                .collect(),
+            seeds: 3,
+            duration: Duration::from_secs(3600),
+            timings: TimingOverrides::default(),
+            jobs: None,
+            sumo: PathBuf::from("sumo"),
         }
     }
 }
 
-fn contenders(args: &SimArgs) -> Result<Vec<Contender>> {
+/// What an evaluation reports while it runs, to draw a progress line. The callback is called
+/// from the worker threads.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub enum Progress<'a> {
+    /// Every scenario is prepared and the runs start.
+    Started {
+        /// Runs to do.
+        runs: usize,
+    },
+    /// One run finished.
+    RunDone {
+        /// Runs finished so far, this one included.
+        done: usize,
+        /// Runs to do.
+        runs: usize,
+        /// Its scenario.
+        scenario: &'a str,
+        /// Its contender.
+        contender: &'static str,
+        /// Its seed.
+        seed: u64,
+    },
+}
+
+fn contenders(asked: &[Contender]) -> Vec<Contender> {
     let mut out = Vec::new();
-    for name in &args.policy {
-        let c = match name.trim() {
-            "sumo-static" => Contender::SumoStatic,
-            "sumo-actuated" => Contender::SumoActuated,
-            other => Contender::Policy(other.parse().with_context(|| format!("--policy {name}"))?),
-        };
+    for &c in asked {
         if !out.contains(&c) {
             out.push(c);
         }
@@ -135,72 +148,72 @@ fn contenders(args: &SimArgs) -> Result<Vec<Contender>> {
             out.push(baseline);
         }
     }
-    Ok(out)
+    out
 }
 
-fn scenarios(args: &SimArgs) -> Result<Vec<scenario::Scenario>> {
-    if let Some(cfg) = &args.sumocfg {
-        return Ok(vec![scenario::from_sumocfg(cfg, args.tls.as_deref())?]);
-    }
-    if let Some(net) = &args.net {
-        return Ok(vec![scenario::user(
-            net,
-            &args.routes,
-            args.tls.as_deref(),
-        )?]);
-    }
-    let dir = scenario::scenario_dir(args.scenario_dir.as_deref());
-    let mut names: Vec<String> = Vec::new();
-    let asked = if args.scenario.is_empty() {
-        vec!["all".to_string()]
-    } else {
-        args.scenario.clone()
-    };
-    for n in asked {
-        let n = n.trim().to_string();
-        if n == "all" {
-            names.extend(scenario::known_names());
-        } else {
-            names.push(n);
+fn scenarios(asked: &Scenarios) -> Result<Vec<Scenario>> {
+    match asked {
+        Scenarios::SumoConfig { path, tls } => {
+            Ok(vec![scenario::from_sumocfg(path, tls.as_deref())?])
+        }
+        Scenarios::Network { net, routes, tls } => {
+            Ok(vec![scenario::user(net, routes, tls.as_deref())?])
+        }
+        Scenarios::Shipped { names: asked, dir } => {
+            let dir = scenario::scenario_dir(dir.as_deref());
+            let mut names: Vec<String> = Vec::new();
+            let asked = if asked.is_empty() {
+                vec!["all".to_string()]
+            } else {
+                asked.clone()
+            };
+            for n in asked {
+                let n = n.trim().to_string();
+                if n == "all" {
+                    names.extend(scenario::known_names());
+                } else {
+                    names.push(n);
+                }
+            }
+            names.dedup();
+            names.iter().map(|n| scenario::shipped(n, &dir)).collect()
         }
     }
-    names.dedup();
-    names.iter().map(|n| scenario::shipped(n, &dir)).collect()
 }
 
-fn evaluate(args: &SimArgs) -> Result<()> {
-    if args.seeds == 0 {
+/// Runs the evaluation `options` describe and returns one report per scenario, in the order
+/// asked; `progress` hears of each finished run. The first failed run stops the evaluation
+/// (runs under way finish) and is the error.
+pub fn evaluate(
+    options: &Options,
+    progress: &(dyn Fn(Progress<'_>) + Sync),
+) -> Result<Vec<ScenarioReport>> {
+    if options.seeds == 0 {
         bail!("--seeds 0: expected at least 1");
     }
-    let duration_s = args.duration.as_secs_f64();
+    let duration_s = options.duration.as_secs_f64();
     if duration_s < 10.0 {
         bail!(
             "--duration {:?}: expected at least 10 s of simulated time",
-            args.duration
+            options.duration
         );
     }
-    let contenders = contenders(args)?;
-    let scenarios = scenarios(args)?;
+    let contenders = contenders(&options.contenders);
+    let scenarios = scenarios(&options.scenarios)?;
     // Checked before any file is written, so a missing simulator is said at once.
-    let binary = sumo::locate(&args.sumo)?;
-    let overrides = TimingOverrides {
-        min_green: args.min_green,
-        max_green: args.max_green,
-        yellow: args.yellow,
-        red_clearance: args.red_clearance,
-        zone_m: args.zone_length,
-    };
+    let binary = sumo::locate(&options.sumo)?;
     let prepared: Vec<Prepared> = scenarios
         .into_iter()
-        .map(|s| Prepared::new(s, &overrides))
+        .map(|s| Prepared::new(s, &options.timings))
         .collect::<Result<_>>()?;
 
+    let seeds = options.seeds;
     let jobs: Vec<(usize, usize, u64)> = (0..prepared.len())
         .flat_map(|s| {
-            (0..contenders.len()).flat_map(move |c| (1..=args.seeds).map(move |seed| (s, c, seed)))
+            (0..contenders.len()).flat_map(move |c| (1..=seeds).map(move |seed| (s, c, seed)))
         })
         .collect();
-    let workers = args
+    let workers = options
         .jobs
         .unwrap_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get()))
         .clamp(1, jobs.len().max(1));
@@ -208,7 +221,7 @@ fn evaluate(args: &SimArgs) -> Result<()> {
     let done = AtomicUsize::new(0);
     let results = Mutex::new(Vec::with_capacity(jobs.len()));
     let failed = Mutex::new(None);
-    let progress = Progress::new(jobs.len());
+    progress(Progress::Started { runs: jobs.len() });
     std::thread::scope(|scope| {
         for _ in 0..workers {
             scope.spawn(|| loop {
@@ -224,7 +237,13 @@ fn evaluate(args: &SimArgs) -> Result<()> {
                 match runner::run(p, contender, seed, duration_s, &binary) {
                     Ok(m) => {
                         let n = done.fetch_add(1, Ordering::SeqCst) + 1;
-                        progress.update(n, &p.scenario.name, contender.name(), seed);
+                        progress(Progress::RunDone {
+                            done: n,
+                            runs: jobs.len(),
+                            scenario: &p.scenario.name,
+                            contender: contender.name(),
+                            seed,
+                        });
                         if let Ok(mut r) = results.lock() {
                             r.push((i, m));
                         }
@@ -238,7 +257,6 @@ fn evaluate(args: &SimArgs) -> Result<()> {
             });
         }
     });
-    progress.finish();
     if let Some(e) = failed.into_inner().ok().flatten() {
         return Err(e);
     }
@@ -251,7 +269,7 @@ fn evaluate(args: &SimArgs) -> Result<()> {
             scenario: p.scenario.name.clone(),
             duration_s,
             timings: p.timings,
-            timing_source: timing_source(args, p),
+            timing_source: timing_source(&options.timings, p),
             contenders: contenders
                 .iter()
                 .map(|c| ContenderRuns {
@@ -266,37 +284,15 @@ fn evaluate(args: &SimArgs) -> Result<()> {
         let (s, c, seed) = jobs[i];
         reports[s].contenders[c].runs.push((seed, m));
     }
-    for r in &reports {
-        println!("{}", r.table());
-    }
-    if let Some(path) = &args.json {
-        let text = serde_json::to_string_pretty(&report::json_document(&reports))?;
-        crate::files::write_atomically(path, (text + "\n").as_bytes())
-            .map_err(|e| anyhow::anyhow!("--json: {e}"))?;
-        eprintln!("wrote {}", path.display());
-    }
-    if let Some(path) = &args.plot {
-        crate::files::write_atomically(path, report::svg(&reports).as_bytes())
-            .map_err(|e| anyhow::anyhow!("--plot: {e}"))?;
-        eprintln!("wrote {}", path.display());
-    }
-    let conflicts: u64 = reports
-        .iter()
-        .flat_map(|r| r.contenders.iter())
-        .map(|c| c.summary().conflicts)
-        .sum();
-    if conflicts > 0 {
-        bail!("the conflict monitor tripped {conflicts} time(s); see the conflicts column");
-    }
-    Ok(())
+    Ok(reports)
 }
 
-fn timing_source(args: &SimArgs, p: &Prepared) -> String {
+fn timing_source(overrides: &TimingOverrides, p: &Prepared) -> String {
     let mut from_net = Vec::new();
-    if args.yellow.is_none() {
+    if overrides.yellow.is_none() {
         from_net.push("yellow");
     }
-    if args.red_clearance.is_none() {
+    if overrides.red_clearance.is_none() {
         from_net.push("red clearance");
     }
     let mut s = if from_net.is_empty() {
@@ -308,7 +304,7 @@ fn timing_source(args: &SimArgs, p: &Prepared) -> String {
             p.light.id
         )
     };
-    if args.min_green.is_none() || args.max_green.is_none() {
+    if overrides.min_green.is_none() || overrides.max_green.is_none() {
         s.push_str(if p.light.min_max_green.is_some() {
             "; min/max green from its actuated program"
         } else {
@@ -317,42 +313,4 @@ fn timing_source(args: &SimArgs, p: &Prepared) -> String {
     }
     s.push_str("; SUMO's actuated baseline uses the same min/max green and passage");
     s
-}
-
-/// A one-line progress report on standard error (rewritten in place on a terminal).
-struct Progress {
-    total: usize,
-    start: Instant,
-    terminal: bool,
-}
-
-impl Progress {
-    fn new(total: usize) -> Self {
-        Progress {
-            total,
-            start: Instant::now(),
-            terminal: std::io::stderr().is_terminal(),
-        }
-    }
-
-    fn update(&self, done: usize, scenario: &str, contender: &str, seed: u64) {
-        let line = format!(
-            "[{done}/{}] {:.0} s: {scenario} {contender} seed {seed} done",
-            self.total,
-            self.start.elapsed().as_secs_f64()
-        );
-        let mut err = std::io::stderr().lock();
-        if self.terminal {
-            let _ = write!(err, "\r\x1b[2K{line}");
-        } else {
-            let _ = writeln!(err, "{line}");
-        }
-        let _ = err.flush();
-    }
-
-    fn finish(&self) {
-        if self.terminal {
-            eprintln!();
-        }
-    }
 }

@@ -107,6 +107,11 @@ impl ScenarioReport {
             .map(ContenderRuns::summary)
     }
 
+    /// Times the conflict monitor tripped, every contender and seed (must be 0).
+    pub fn conflicts(&self) -> u64 {
+        self.contenders.iter().map(|c| c.summary().conflicts).sum()
+    }
+
     /// The best semaforo policy by mean delay.
     pub fn best_semaforo(&self) -> Option<(&'static str, Summary)> {
         self.contenders

@@ -10,12 +10,14 @@
 
 use std::collections::HashSet;
 use std::path::PathBuf;
+use std::str::FromStr;
 use std::time::Duration;
 
 use anyhow::{bail, Context, Result};
 use semaforo_resources::TempFiles;
 use semaforo_signal::{
     ConflictMonitor, Controller, DetectorReading, HeadState, Mode, PolicyKind, SignalTime, Timings,
+    UnknownPolicy,
 };
 
 use super::metrics::{read_tripinfo, RunMetrics};
@@ -49,6 +51,19 @@ impl Contender {
     }
 }
 
+impl FromStr for Contender {
+    type Err = UnknownPolicy;
+
+    /// `sumo-static`, `sumo-actuated`, or a semaforo policy's name.
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        match s.trim() {
+            "sumo-static" => Ok(Contender::SumoStatic),
+            "sumo-actuated" => Ok(Contender::SumoActuated),
+            other => other.parse().map(Contender::Policy),
+        }
+    }
+}
+
 /// A scenario ready to run: its traffic light read, its additional files written.
 pub struct Prepared {
     /// The scenario.
@@ -64,8 +79,9 @@ pub struct Prepared {
     temp: TempFiles,
 }
 
-/// Timing overrides from the command line, seconds.
-#[derive(Debug, Clone, Copy)]
+/// Timing overrides (seconds; `None`: the network's program, or SUMO's actuated defaults) and
+/// the length of the detection zones. Errors name each by its `semaforo sim` flag.
+#[derive(Debug, Clone, Copy, PartialEq)]
 pub struct TimingOverrides {
     /// `--min-green`.
     pub min_green: Option<f64>,
@@ -77,6 +93,19 @@ pub struct TimingOverrides {
     pub red_clearance: Option<f64>,
     /// `--zone-length`, metres.
     pub zone_m: f64,
+}
+
+impl Default for TimingOverrides {
+    /// Nothing overridden, zones [`network::DETECTOR_LENGTH_M`] long.
+    fn default() -> Self {
+        TimingOverrides {
+            min_green: None,
+            max_green: None,
+            yellow: None,
+            red_clearance: None,
+            zone_m: network::DETECTOR_LENGTH_M,
+        }
+    }
 }
 
 /// SUMO's defaults for actuated programs (`netconvert --tls.min-dur 5 --tls.max-dur 50`), used

@@ -13,7 +13,7 @@ use std::time::{Duration, Instant};
 
 use anyhow::{anyhow, bail, Context, Result};
 
-use super::traci::{Batch, Client};
+use super::traci::{Batch, Client, Value};
 
 /// How long SUMO may take to load and open its port.
 const START_TIMEOUT: Duration = Duration::from_secs(30);
@@ -178,7 +178,7 @@ impl Sumo {
     }
 
     /// Sends a batch of commands and returns the values read.
-    pub fn send(&mut self, batch: &Batch) -> Result<Vec<super::traci::Value>> {
+    pub fn send(&mut self, batch: &Batch) -> Result<Vec<Value>> {
         let client = self
             .client
             .as_mut()
