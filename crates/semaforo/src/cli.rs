@@ -115,8 +115,8 @@ pub struct CleanTempArgs {
     pub dry_run: bool,
 }
 
-/// `semaforo sim` arguments: [`crate::sim::Options`] as flags ([`crate::sim::command`] turns them into
-/// the options).
+/// `semaforo sim` arguments: [`semaforo_sim::Options`] as flags ([`crate::sim::command`] turns
+/// them into the options).
 #[derive(Debug, Args)]
 pub struct SimArgs {
     /// Shipped scenario(s), comma-separated, or `all` (see the README; an unknown name lists
@@ -174,7 +174,7 @@ pub struct SimArgs {
     pub red_clearance: Option<f64>,
     /// Length of the detection zones (lane-area detectors standing in for camera zones), from
     /// the stop line back, metres.
-    #[arg(long, value_name = "METRES", default_value_t = crate::sim::network::DETECTOR_LENGTH_M)]
+    #[arg(long, value_name = "METRES", default_value_t = semaforo_sim::network::DETECTOR_LENGTH_M)]
     pub zone_length: f64,
     /// Simulations run at once (default: the number of CPUs).
     #[arg(long, value_name = "N")]

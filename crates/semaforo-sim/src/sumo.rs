@@ -13,7 +13,7 @@ use std::time::{Duration, Instant};
 
 use anyhow::{anyhow, bail, Context, Result};
 
-use super::traci::{Batch, Client, Value};
+use crate::traci::{Batch, Client, Value};
 
 /// How long SUMO may take to load and open its port.
 const START_TIMEOUT: Duration = Duration::from_secs(30);

@@ -1,35 +1,10 @@
-//! `semaforo sim`: closed-loop evaluation of the signal policies against the SUMO traffic
-//! simulator.
+//! One evaluation: every scenario, contender and seed asked for, run a few at a time, gathered
+//! into one report per scenario.
 //!
-//! SUMO runs the intersection; semaforo's controller (the same `semaforo-signal` code the daemon
-//! runs) reads SUMO's lane-area detectors in place of camera zones and drives the traffic light
-//! over TraCI, one step at a time. SUMO's own fixed-time and actuated programs run the same
-//! demand and seeds as baselines. The parts:
-//!
-//! - this module: [`evaluate`] runs every scenario, contender and seed of its [`Options`]
-//!   (checks them, finds the simulator before anything is written, prepares each scenario, runs
-//!   the simulations on a small pool of threads, one `sumo` each) and returns the reports; it
-//!   prints nothing, the caller draws progress from [`Progress`];
-//! - [`mod@command`]: the command line's front: flags to [`Options`], progress line, tables, files;
-//! - [`traci`]: the TraCI wire protocol (a small client of our own);
-//! - [`sumo`]: the `sumo` process as a guard (started on a free port, always stopped);
-//! - [`network`]: a network's traffic light read as signal groups and phases, and the detector
-//!   and baseline program files;
-//! - [`scenario`]: the shipped scenarios and a user's own network;
-//! - [`runner`]: one run, from starting SUMO to its figures;
-//! - [`metrics`]: delay, waits, throughput and queue from SUMO's trip information;
-//! - [`report`]: the table, JSON and SVG.
-
-pub mod metrics;
-pub mod network;
-pub mod report;
-pub mod runner;
-pub mod scenario;
-pub mod sumo;
-pub mod traci;
-
-mod command;
-pub use command::command;
+//! [`evaluate`] checks the options, finds the simulator (before anything is written, so a
+//! missing `sumo` is said at once), prepares each scenario, runs the simulations on a small pool
+//! of threads (one `sumo` each), and returns the reports. It prints nothing: the caller draws
+//! progress from [`Progress`] and prints or writes the reports.
 
 use std::path::PathBuf;
 use std::sync::atomic::{AtomicUsize, Ordering};
@@ -38,9 +13,10 @@ use std::time::Duration;
 
 use anyhow::{bail, Result};
 
-use report::{ContenderRuns, ScenarioReport};
-use runner::{Contender, Prepared, TimingOverrides};
-use scenario::Scenario;
+use crate::report::{ContenderRuns, ScenarioReport};
+use crate::runner::{self, Contender, Prepared, TimingOverrides};
+use crate::scenario::{self, Scenario};
+use crate::sumo;
 
 /// Which scenarios to run.
 #[derive(Debug, Clone, PartialEq)]

@@ -1,14 +1,14 @@
-//! `semaforo sim`: the command-line front of the evaluation ([`super`]). It turns the flags
-//! into the evaluation's options, draws the progress line, prints the tables and writes
-//! `--json` and `--plot`; the evaluation itself is [`super::evaluate`].
+//! `semaforo sim`: the command-line front of [`semaforo_sim`]. It turns the flags into the
+//! library's options, draws the progress line, prints the tables and writes `--json` and
+//! `--plot`; the evaluation itself is the library's.
 
 use std::io::{IsTerminal, Write};
 use std::process::ExitCode;
 use std::sync::Mutex;
 use std::time::Instant;
 
-use super::{report, Contender, Options, Progress, Scenarios, TimingOverrides};
 use anyhow::{bail, Context, Result};
+use semaforo_sim::{report, Contender, Options, Progress, Scenarios, TimingOverrides};
 
 use crate::cli::SimArgs;
 use crate::files::write_atomically;
@@ -71,7 +71,7 @@ fn options(args: &SimArgs) -> Result<Options> {
 fn evaluate(args: &SimArgs) -> Result<()> {
     let options = options(args)?;
     let progress = ProgressLine::new();
-    let reports = super::evaluate(&options, &|p| progress.show(p));
+    let reports = semaforo_sim::evaluate(&options, &|p| progress.show(p));
     progress.finish();
     let reports = reports?;
     for r in &reports {

@@ -20,11 +20,11 @@ use semaforo_signal::{
     UnknownPolicy,
 };
 
-use super::metrics::{read_tripinfo, RunMetrics};
-use super::network::{self, TrafficLight};
-use super::scenario::Scenario;
-use super::sumo::{Launch, Sumo};
-use super::traci::{id, Batch};
+use crate::metrics::{read_tripinfo, RunMetrics};
+use crate::network::{self, TrafficLight};
+use crate::scenario::Scenario;
+use crate::sumo::{Launch, Sumo};
+use crate::traci::{id, Batch};
 
 /// Simulation step, seconds: fine enough for 1 s gaps and 3 s yellows.
 pub const STEP_S: f64 = 0.5;
@@ -366,7 +366,7 @@ pub fn run(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::sim::scenario;
+    use crate::scenario;
 
     fn overrides() -> TimingOverrides {
         TimingOverrides {

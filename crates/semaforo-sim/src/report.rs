@@ -4,7 +4,7 @@ use std::fmt::Write as _;
 
 use semaforo_signal::Timings;
 
-use super::metrics::{RunMetrics, SERIES_BIN_S};
+use crate::metrics::{RunMetrics, SERIES_BIN_S};
 
 /// One contender's runs on one scenario.
 #[derive(Debug, Clone)]
