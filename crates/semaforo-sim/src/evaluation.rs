@@ -11,12 +11,37 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Mutex;
 use std::time::Duration;
 
-use anyhow::{bail, Result};
-
 use crate::report::{ContenderRuns, ScenarioReport};
-use crate::runner::{self, Contender, Prepared, TimingOverrides};
-use crate::scenario::{self, Scenario};
-use crate::sumo;
+use crate::runner::{self, Contender, PrepareError, Prepared, RunError, TimingOverrides};
+use crate::scenario::{self, Scenario, ScenarioError};
+use crate::sumo::{self, SumoError};
+
+/// Why an evaluation could not be done. The options' errors name the option by its
+/// `semaforo sim` flag; the others name the scenario, file, traffic light or run.
+#[derive(Debug, thiserror::Error)]
+pub enum EvaluationError {
+    /// No seed to run.
+    #[error("--seeds 0: expected at least 1")]
+    NoSeeds,
+    /// Too little simulated time to measure anything.
+    #[error("--duration {duration:?}: expected at least 10 s of simulated time")]
+    TooShort {
+        /// The duration asked for.
+        duration: Duration,
+    },
+    /// A scenario cannot be found or read.
+    #[error(transparent)]
+    Scenario(#[from] ScenarioError),
+    /// The simulator is missing.
+    #[error(transparent)]
+    Sumo(#[from] SumoError),
+    /// A scenario cannot be prepared.
+    #[error(transparent)]
+    Prepare(#[from] PrepareError),
+    /// A run failed (the first that did; the evaluation stopped there).
+    #[error(transparent)]
+    Run(#[from] RunError),
+}
 
 /// Which scenarios to run.
 #[derive(Debug, Clone, PartialEq)]
@@ -127,7 +152,7 @@ fn contenders(asked: &[Contender]) -> Vec<Contender> {
     out
 }
 
-fn scenarios(asked: &Scenarios) -> Result<Vec<Scenario>> {
+fn scenarios(asked: &Scenarios) -> Result<Vec<Scenario>, ScenarioError> {
     match asked {
         Scenarios::SumoConfig { path, tls } => {
             Ok(vec![scenario::from_sumocfg(path, tls.as_deref())?])
@@ -163,16 +188,15 @@ fn scenarios(asked: &Scenarios) -> Result<Vec<Scenario>> {
 pub fn evaluate(
     options: &Options,
     progress: &(dyn Fn(Progress<'_>) + Sync),
-) -> Result<Vec<ScenarioReport>> {
+) -> Result<Vec<ScenarioReport>, EvaluationError> {
     if options.seeds == 0 {
-        bail!("--seeds 0: expected at least 1");
+        return Err(EvaluationError::NoSeeds);
     }
     let duration_s = options.duration.as_secs_f64();
     if duration_s < 10.0 {
-        bail!(
-            "--duration {:?}: expected at least 10 s of simulated time",
-            options.duration
-        );
+        return Err(EvaluationError::TooShort {
+            duration: options.duration,
+        });
     }
     let contenders = contenders(&options.contenders);
     let scenarios = scenarios(&options.scenarios)?;
@@ -181,7 +205,7 @@ pub fn evaluate(
     let prepared: Vec<Prepared> = scenarios
         .into_iter()
         .map(|s| Prepared::new(s, &options.timings))
-        .collect::<Result<_>>()?;
+        .collect::<Result<_, _>>()?;
 
     let seeds = options.seeds;
     let jobs: Vec<(usize, usize, u64)> = (0..prepared.len())
@@ -234,7 +258,7 @@ pub fn evaluate(
         }
     });
     if let Some(e) = failed.into_inner().ok().flatten() {
-        return Err(e);
+        return Err(EvaluationError::Run(e));
     }
     let mut results = results.into_inner().unwrap_or_default();
     results.sort_by_key(|(i, _)| *i);

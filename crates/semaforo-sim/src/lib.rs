@@ -15,6 +15,13 @@
 //! - [`metrics`]: delay, waits, throughput and queue from SUMO's trip information;
 //! - [`report`]: the table, JSON and SVG.
 //!
+//! Each part has its own error type ([`sumo::SumoError`], [`network::NetworkError`],
+//! [`scenario::ScenarioError`], [`runner::PrepareError`], [`runner::RunError`],
+//! [`metrics::TripinfoError`], [`traci::TraciError`]), gathered in [`EvaluationError`]. Each
+//! names the file, traffic light, scenario, run or option concerned (options by their
+//! `semaforo sim` flag) and keeps its cause as its [`source`](std::error::Error::source), so a
+//! caller that prints the chain (`anyhow`'s `{:#}`) reads the whole story.
+//!
 //! Max-pressure against the fixed-time plan on one shipped scenario, five simulated minutes
 //! (`no_run`: it needs `sumo` on the PATH):
 //!
@@ -48,7 +55,20 @@ pub mod scenario;
 pub mod sumo;
 pub mod traci;
 
-pub use evaluation::{evaluate, Options, Progress, Scenarios};
+pub use evaluation::{evaluate, EvaluationError, Options, Progress, Scenarios};
 pub use metrics::RunMetrics;
 pub use report::{ContenderRuns, ScenarioReport, Summary};
 pub use runner::{Contender, TimingOverrides};
+
+/// An error and its sources, joined by `: ` (as the binary prints them), for tests' messages.
+#[cfg(test)]
+fn error_chain(error: &dyn std::error::Error) -> String {
+    let mut text = error.to_string();
+    let mut source = error.source();
+    while let Some(e) = source {
+        text.push_str(": ");
+        text.push_str(&e.to_string());
+        source = e.source();
+    }
+    text
+}
