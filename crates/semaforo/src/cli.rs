@@ -60,7 +60,7 @@ pub enum Command {
     Count(crate::count::CountArgs),
     /// Evaluate the signal policies in the SUMO traffic simulator against SUMO's own static
     /// and actuated programs: mean delay, waits, throughput, queue, conflicts.
-    Sim(Box<crate::sim::SimArgs>),
+    Sim(Box<SimArgs>),
 }
 
 #[derive(Debug, Args)]
@@ -113,6 +113,78 @@ pub struct CleanTempArgs {
     /// List what would be removed, remove nothing.
     #[arg(long)]
     pub dry_run: bool,
+}
+
+/// `semaforo sim` arguments: [`semaforo_sim::Options`] as flags ([`crate::sim::command`] turns
+/// them into the options).
+#[derive(Debug, Args)]
+pub struct SimArgs {
+    /// Shipped scenario(s), comma-separated, or `all` (see the README; an unknown name lists
+    /// the known ones). Default: all, unless --net or --sumocfg is given.
+    #[arg(long, value_name = "NAME[,NAME...]", value_delimiter = ',')]
+    pub scenario: Vec<String>,
+    /// Your own network (with --routes; --tls when it has several traffic lights).
+    #[arg(long, value_name = "FILE.net.xml", conflicts_with_all = ["scenario", "sumocfg"])]
+    pub net: Option<PathBuf>,
+    /// Route files of your own network (repeatable or comma-separated).
+    #[arg(
+        long,
+        value_name = "FILE.rou.xml",
+        value_delimiter = ',',
+        requires = "net"
+    )]
+    pub routes: Vec<PathBuf>,
+    /// Your own SUMO configuration (network, routes, additional files).
+    #[arg(long, value_name = "FILE.sumocfg", conflicts_with = "scenario")]
+    pub sumocfg: Option<PathBuf>,
+    /// The traffic light to drive, in a network with several.
+    #[arg(long, value_name = "ID")]
+    pub tls: Option<String>,
+    /// semaforo policies to run (SUMO's sumo-static and sumo-actuated always run too).
+    #[arg(
+        long,
+        value_name = "LIST",
+        value_delimiter = ',',
+        default_value = "fixed,compare,actuated,max-pressure"
+    )]
+    pub policy: Vec<String>,
+    /// Seeds per policy (1..=N): each draws another realisation of the demand.
+    #[arg(long, default_value_t = 3, value_name = "N")]
+    pub seeds: u64,
+    /// Simulated time per run (e.g. 1h, 5m).
+    #[arg(long, value_name = "DURATION", value_parser = parse_duration, default_value = "1h")]
+    pub duration: Duration,
+    /// Write the results as JSON to FILE.
+    #[arg(long, value_name = "FILE")]
+    pub json: Option<PathBuf>,
+    /// Draw mean delay over time per policy to FILE.svg.
+    #[arg(long, value_name = "FILE.svg")]
+    pub plot: Option<PathBuf>,
+    /// Minimum green, s (default: the program's actuated minimum, else SUMO's 5 s).
+    #[arg(long, value_name = "SECONDS")]
+    pub min_green: Option<f64>,
+    /// Maximum green, s (default: the program's actuated maximum, else SUMO's 50 s).
+    #[arg(long, value_name = "SECONDS")]
+    pub max_green: Option<f64>,
+    /// Yellow change, s (default: the network program's).
+    #[arg(long, value_name = "SECONDS")]
+    pub yellow: Option<f64>,
+    /// Red clearance (all red), s (default: the network program's, often none).
+    #[arg(long, value_name = "SECONDS")]
+    pub red_clearance: Option<f64>,
+    /// Length of the detection zones (lane-area detectors standing in for camera zones), from
+    /// the stop line back, metres.
+    #[arg(long, value_name = "METRES", default_value_t = semaforo_sim::network::DETECTOR_LENGTH_M)]
+    pub zone_length: f64,
+    /// Simulations run at once (default: the number of CPUs).
+    #[arg(long, value_name = "N")]
+    pub jobs: Option<usize>,
+    /// The SUMO binary.
+    #[arg(long, value_name = "PATH", env = "SUMO_BINARY", default_value = "sumo")]
+    pub sumo: PathBuf,
+    /// Directory of the shipped scenarios (default: ./scenarios, else the source tree's).
+    #[arg(long, value_name = "DIR", env = "SEMAFORO_SCENARIOS")]
+    pub scenario_dir: Option<PathBuf>,
 }
 
 /// Parses `30s`, `5m`, `1h30m`, `250ms`; a bare number is seconds.

@@ -1,10 +1,10 @@
 //! End-to-end tests of `semaforo sim` against a real SUMO: a short run of a shipped scenario
-//! (five simulated minutes) with sane figures, and the errors for bad inputs.
+//! (five simulated minutes, three seeds) with sane figures and max-pressure clearly ahead of the
+//! fixed-time plan, and the errors for bad inputs.
 //!
 //! SUMO is a system package (`apt-get install sumo`). Without it the SUMO test says SKIPPED
 //! on standard error and returns, except under `CI=true`, where a missing simulator fails.
 
-use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
@@ -29,28 +29,17 @@ fn run(cmd: &mut Command) -> Output {
     cmd.output().expect("the semaforo binary runs")
 }
 
-/// Whether `sumo` is on the PATH; when it is not, says so loudly, and panics under CI=true.
-fn sumo_available(test: &str) -> bool {
-    let found = std::env::var_os("PATH")
-        .is_some_and(|paths| std::env::split_paths(&paths).any(|d| d.join("sumo").is_file()));
-    if !found {
-        let message = format!(
-            "{test}: the SUMO simulator `sumo` is not on the PATH; install it with \
-             `apt-get install sumo sumo-tools` (Debian/Ubuntu)"
-        );
-        if std::env::var("CI").is_ok_and(|v| v == "true") {
-            panic!("{message} (CI=true: a missing simulator is a failure)");
-        }
-        // Straight to stderr, not `eprintln!`: the harness hides a passing test's captured
-        // output, and a skip must be seen.
-        let _ = writeln!(std::io::stderr(), "\n==== SKIPPED: {message} ====\n");
-    }
-    found
+/// Whether `sumo` is on the PATH; when it is not, a loud skip (a failure under CI=true).
+fn sumo_available() -> bool {
+    semaforo_testkit::tool(
+        "sumo",
+        "Install the SUMO simulator: apt-get install sumo sumo-tools (Debian/Ubuntu).",
+    )
 }
 
 #[test]
-fn a_short_scenario_runs_end_to_end_with_sane_figures_and_no_conflicts() {
-    if !sumo_available("a_short_scenario_runs_end_to_end") {
+fn a_short_scenario_runs_end_to_end_with_sane_figures_and_max_pressure_ahead_of_fixed_time() {
+    if !sumo_available() {
         return;
     }
     let dir = tempfile::tempdir().unwrap();
@@ -63,7 +52,7 @@ fn a_short_scenario_runs_end_to_end_with_sane_figures_and_no_conflicts() {
         "--policy",
         "fixed,max-pressure",
         "--seeds",
-        "1",
+        "3",
         "--duration",
         "5m",
         "--json",
@@ -83,11 +72,16 @@ fn a_short_scenario_runs_end_to_end_with_sane_figures_and_no_conflicts() {
         serde_json::from_str(&std::fs::read_to_string(&json).unwrap()).unwrap();
     assert_eq!(doc["scenario"], "two-approach-asymmetric");
     let runs = doc["runs"].as_array().unwrap();
-    let policies: Vec<&str> = runs.iter().map(|r| r["policy"].as_str().unwrap()).collect();
-    assert_eq!(
-        policies,
-        ["fixed", "max-pressure", "sumo-static", "sumo-actuated"]
-    );
+    let policies: Vec<(&str, u64)> = runs
+        .iter()
+        .map(|r| (r["policy"].as_str().unwrap(), r["seed"].as_u64().unwrap()))
+        .collect();
+    let contenders = ["fixed", "max-pressure", "sumo-static", "sumo-actuated"];
+    let expected: Vec<(&str, u64)> = contenders
+        .iter()
+        .flat_map(|&c| (1..=3).map(move |seed| (c, seed)))
+        .collect();
+    assert_eq!(policies, expected);
     for r in runs {
         let delay = r["mean_delay_s"].as_f64().unwrap();
         // 900 veh/h for 5 minutes: about 75 vehicles, most of them through.
@@ -102,6 +96,34 @@ fn a_short_scenario_runs_end_to_end_with_sane_figures_and_no_conflicts() {
     }
     let svg = std::fs::read_to_string(&plot).unwrap();
     assert_eq!(svg.matches("<polyline").count(), 4);
+
+    // The ranking that matters: max-pressure serves the 3:1 demand with clearly less delay than
+    // the fixed-time plan, on every seed and on average. A max-pressure that had degraded to
+    // fixed time would show a ratio near 1. Measured (SUMO 1.15.0, 5 simulated minutes,
+    // seeds 1 to 20): max-pressure's mean delay is 0.42 to 0.77 of fixed's on single seeds
+    // (6.2-12.2 s against 11.5-23.9 s) and 0.46 to 0.67 over any three consecutive seeds;
+    // seeds 1-3 give 8.1 s against 15.4 s, 0.53. Over an hour (BENCHMARKS.md) it is 0.51.
+    let delays = |policy: &str| -> Vec<f64> {
+        runs.iter()
+            .filter(|r| r["policy"] == policy)
+            .map(|r| r["mean_delay_s"].as_f64().unwrap())
+            .collect()
+    };
+    let (fixed, max_pressure) = (delays("fixed"), delays("max-pressure"));
+    for (seed, (mp, fx)) in max_pressure.iter().zip(&fixed).enumerate() {
+        assert!(
+            *mp <= 0.9 * fx,
+            "seed {}: max-pressure's mean delay {mp:.1} s is not below 0.9 x fixed's {fx:.1} s\n{stdout}",
+            seed + 1
+        );
+    }
+    let mean = |v: &[f64]| v.iter().sum::<f64>() / v.len() as f64;
+    let ratio = mean(&max_pressure) / mean(&fixed);
+    assert!(
+        ratio <= 0.75,
+        "max-pressure's mean delay over the seeds is {ratio:.2} x fixed's (expected at most 0.75; \
+         measured 0.53 on these seeds)\n{stdout}"
+    );
 }
 
 #[test]

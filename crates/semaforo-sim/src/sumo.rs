@@ -6,14 +6,13 @@
 //! session so SUMO writes its trip information, and waits for it to exit.
 
 use std::fs::File;
+use std::io;
 use std::net::{Ipv4Addr, TcpListener, TcpStream};
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
+use std::process::{Child, Command, ExitStatus, Stdio};
 use std::time::{Duration, Instant};
 
-use anyhow::{anyhow, bail, Context, Result};
-
-use super::traci::{Batch, Client};
+use crate::traci::{Batch, Client, TraciError, Value};
 
 /// How long SUMO may take to load and open its port.
 const START_TIMEOUT: Duration = Duration::from_secs(30);
@@ -21,6 +20,111 @@ const START_TIMEOUT: Duration = Duration::from_secs(30);
 const REPLY_TIMEOUT: Duration = Duration::from_secs(60);
 /// The oldest TraCI API level this client speaks (SUMO 1.0 has 18; 1.15 has 20).
 const MIN_API: i32 = 18;
+
+/// A failure to find, start, talk to or stop SUMO. Where SUMO itself said why, the error
+/// quotes the last lines of its log.
+#[derive(Debug, thiserror::Error)]
+pub enum SumoError {
+    /// The binary is not on the PATH, or the path given is not a file.
+    #[error(
+        "the SUMO simulator `{}` was not found{}; install it (Debian/Ubuntu: \
+         `apt-get install sumo sumo-tools`; elsewhere see https://sumo.dlr.de/docs/Installing) \
+         or name it with --sumo PATH",
+        .binary.display(),
+        if is_bare_name(.binary) { " on the PATH" } else { "" }
+    )]
+    NotFound {
+        /// The name or path asked for.
+        binary: PathBuf,
+    },
+    /// No loopback port could be had for SUMO's TraCI server.
+    #[error("cannot find a free loopback port for SUMO")]
+    FreePort(#[source] io::Error),
+    /// SUMO's log file could not be created.
+    #[error("cannot create SUMO's log {}", .path.display())]
+    CreateLog {
+        /// The log file.
+        path: PathBuf,
+        /// Why.
+        source: io::Error,
+    },
+    /// The process could not be started.
+    #[error("cannot start {}", .binary.display())]
+    Spawn {
+        /// The binary.
+        binary: PathBuf,
+        /// Why.
+        source: io::Error,
+    },
+    /// The process's state could not be read.
+    #[error("cannot wait for the SUMO process")]
+    Wait(#[source] io::Error),
+    /// SUMO exited while it should have been opening its port.
+    #[error("SUMO exited ({status}) before accepting a connection on port {port}: {log_tail}")]
+    ExitedBeforeConnecting {
+        /// Its exit status.
+        status: ExitStatus,
+        /// The port it was given.
+        port: u16,
+        /// Its last messages.
+        log_tail: String,
+    },
+    /// SUMO did not open its port in time.
+    #[error(
+        "SUMO did not open port {port} within {} s ({last_attempt}): {log_tail}",
+        START_TIMEOUT.as_secs()
+    )]
+    PortNotOpened {
+        /// The port it was given.
+        port: u16,
+        /// Why the last connection attempt failed.
+        last_attempt: io::Error,
+        /// Its last messages.
+        log_tail: String,
+    },
+    /// The TraCI connection could not be set up.
+    #[error(transparent)]
+    Connect(TraciError),
+    /// The version handshake failed.
+    #[error("the TraCI version handshake failed")]
+    Handshake(#[source] TraciError),
+    /// SUMO is too old for this client.
+    #[error("SUMO speaks TraCI API level {api}; at least {MIN_API} (SUMO 1.0) is needed")]
+    OldApi {
+        /// The API level it answered.
+        api: u32,
+    },
+    /// A command was sent after the session was closed.
+    #[error("the TraCI session is closed")]
+    Closed,
+    /// A TraCI exchange failed.
+    #[error("SUMO's messages: {log_tail}")]
+    Traci {
+        /// SUMO's last messages.
+        log_tail: String,
+        /// The failure.
+        source: TraciError,
+    },
+    /// Closing the session failed.
+    #[error("closing the TraCI session")]
+    Close(#[source] Box<SumoError>),
+    /// SUMO failed at the end of the simulation.
+    #[error("SUMO exited with {status}: {log_tail}")]
+    Failed {
+        /// Its exit status.
+        status: ExitStatus,
+        /// Its last messages.
+        log_tail: String,
+    },
+    /// SUMO kept running after the session was closed.
+    #[error("SUMO did not exit after the TraCI session was closed")]
+    DidNotExit,
+}
+
+/// Whether `binary` is a bare name, looked up on the PATH.
+fn is_bare_name(binary: &Path) -> bool {
+    binary.components().count() <= 1
+}
 
 /// What to start.
 #[derive(Debug, Clone)]
@@ -47,8 +151,8 @@ pub struct Launch {
 
 /// Finds `binary` on the PATH (or checks the path given), with an error saying how to install
 /// SUMO when it is missing.
-pub fn locate(binary: &Path) -> Result<PathBuf> {
-    let found = if binary.components().count() > 1 {
+pub fn locate(binary: &Path) -> Result<PathBuf, SumoError> {
+    let found = if !is_bare_name(binary) {
         binary.is_file().then(|| binary.to_path_buf())
     } else {
         std::env::var_os("PATH").and_then(|paths| {
@@ -57,18 +161,8 @@ pub fn locate(binary: &Path) -> Result<PathBuf> {
                 .find(|p| p.is_file())
         })
     };
-    found.ok_or_else(|| {
-        anyhow!(
-            "the SUMO simulator `{}` was not found{}; install it (Debian/Ubuntu: \
-             `apt-get install sumo sumo-tools`; elsewhere see https://sumo.dlr.de/docs/Installing) \
-             or name it with --sumo PATH",
-            binary.display(),
-            if binary.components().count() > 1 {
-                String::new()
-            } else {
-                " on the PATH".to_string()
-            }
-        )
+    found.ok_or_else(|| SumoError::NotFound {
+        binary: binary.to_path_buf(),
     })
 }
 
@@ -81,25 +175,29 @@ pub struct Sumo {
 
 impl Sumo {
     /// Starts SUMO as `launch` says and connects to it.
-    pub fn start(launch: &Launch) -> Result<Sumo> {
+    pub fn start(launch: &Launch) -> Result<Sumo, SumoError> {
         let binary = locate(&launch.binary)?;
         // A port the OS just handed out; SUMO binds it a moment later. Another process taking
-        // it in between makes SUMO exit, which the retry below catches.
-        let mut last_error = None;
-        for _ in 0..3 {
+        // it in between makes SUMO exit, which the retries catch; the last attempt's error is
+        // the one returned.
+        let mut attempt = 1;
+        loop {
             let port = free_port()?;
             match Self::start_on(&binary, launch, port) {
                 Ok(s) => return Ok(s),
-                Err(e) => last_error = Some(e),
+                Err(e) if attempt == 3 => return Err(e),
+                Err(_) => attempt += 1,
             }
         }
-        Err(last_error.unwrap_or_else(|| anyhow!("SUMO did not start")))
     }
 
-    fn start_on(binary: &Path, launch: &Launch, port: u16) -> Result<Sumo> {
-        let log = File::create(&launch.log)
-            .with_context(|| format!("cannot create SUMO's log {}", launch.log.display()))?;
-        let log_err = log.try_clone()?;
+    fn start_on(binary: &Path, launch: &Launch, port: u16) -> Result<Sumo, SumoError> {
+        let create_log = |source| SumoError::CreateLog {
+            path: launch.log.clone(),
+            source,
+        };
+        let log = File::create(&launch.log).map_err(create_log)?;
+        let log_err = log.try_clone().map_err(create_log)?;
         let join = |v: &[PathBuf]| {
             v.iter()
                 .map(|p| p.display().to_string())
@@ -131,9 +229,10 @@ impl Sumo {
             .stdin(Stdio::null())
             .stdout(log)
             .stderr(log_err);
-        let child = cmd
-            .spawn()
-            .with_context(|| format!("cannot start {}", binary.display()))?;
+        let child = cmd.spawn().map_err(|source| SumoError::Spawn {
+            binary: binary.to_path_buf(),
+            source,
+        })?;
         let mut sumo = Sumo {
             child,
             client: None,
@@ -144,70 +243,69 @@ impl Sumo {
             match TcpStream::connect((Ipv4Addr::LOCALHOST, port)) {
                 Ok(s) => break s,
                 Err(e) => {
-                    if let Some(status) = sumo.child.try_wait()? {
-                        bail!(
-                            "SUMO exited ({status}) before accepting a connection on port {port}: {}",
-                            sumo.log_tail()
-                        );
+                    if let Some(status) = sumo.child.try_wait().map_err(SumoError::Wait)? {
+                        return Err(SumoError::ExitedBeforeConnecting {
+                            status,
+                            port,
+                            log_tail: sumo.log_tail(),
+                        });
                     }
                     if Instant::now() > deadline {
-                        bail!(
-                            "SUMO did not open port {port} within {} s ({e}): {}",
-                            START_TIMEOUT.as_secs(),
-                            sumo.log_tail()
-                        );
+                        return Err(SumoError::PortNotOpened {
+                            port,
+                            last_attempt: e,
+                            log_tail: sumo.log_tail(),
+                        });
                     }
                     std::thread::sleep(Duration::from_millis(20));
                 }
             }
         };
-        let mut client = Client::new(stream, REPLY_TIMEOUT)?;
+        let mut client = Client::new(stream, REPLY_TIMEOUT).map_err(SumoError::Connect)?;
         let mut hello = Batch::new();
         hello.get_version();
         let api = client
             .send(&hello)
-            .context("the TraCI version handshake failed")?
+            .map_err(SumoError::Handshake)?
             .first()
             .and_then(|v| v.as_count().ok())
             .unwrap_or(0);
         if (api as i32) < MIN_API {
-            bail!("SUMO speaks TraCI API level {api}; at least {MIN_API} (SUMO 1.0) is needed");
+            return Err(SumoError::OldApi { api });
         }
         sumo.client = Some(client);
         Ok(sumo)
     }
 
     /// Sends a batch of commands and returns the values read.
-    pub fn send(&mut self, batch: &Batch) -> Result<Vec<super::traci::Value>> {
-        let client = self
-            .client
-            .as_mut()
-            .ok_or_else(|| anyhow!("the TraCI session is closed"))?;
-        match client.send(batch) {
-            Ok(v) => Ok(v),
-            Err(e) => {
-                let tail = self.log_tail();
-                Err(anyhow!(e).context(format!("SUMO's messages: {tail}")))
-            }
-        }
+    pub fn send(&mut self, batch: &Batch) -> Result<Vec<Value>, SumoError> {
+        let client = self.client.as_mut().ok_or(SumoError::Closed)?;
+        client.send(batch).map_err(|source| SumoError::Traci {
+            log_tail: self.log_tail(),
+            source,
+        })
     }
 
     /// Closes the session and waits for SUMO to write its outputs and exit.
-    pub fn finish(mut self) -> Result<()> {
+    pub fn finish(mut self) -> Result<(), SumoError> {
         let mut close = Batch::new();
         close.close();
-        self.send(&close).context("closing the TraCI session")?;
+        self.send(&close)
+            .map_err(|e| SumoError::Close(Box::new(e)))?;
         self.client = None;
         let deadline = Instant::now() + START_TIMEOUT;
         loop {
-            if let Some(status) = self.child.try_wait()? {
+            if let Some(status) = self.child.try_wait().map_err(SumoError::Wait)? {
                 if status.success() {
                     return Ok(());
                 }
-                bail!("SUMO exited with {status}: {}", self.log_tail());
+                return Err(SumoError::Failed {
+                    status,
+                    log_tail: self.log_tail(),
+                });
             }
             if Instant::now() > deadline {
-                bail!("SUMO did not exit after the TraCI session was closed");
+                return Err(SumoError::DidNotExit);
             }
             std::thread::sleep(Duration::from_millis(10));
         }
@@ -236,10 +334,10 @@ impl Drop for Sumo {
     }
 }
 
-fn free_port() -> Result<u16> {
-    let listener = TcpListener::bind((Ipv4Addr::LOCALHOST, 0))
-        .context("cannot find a free loopback port for SUMO")?;
-    Ok(listener.local_addr()?.port())
+fn free_port() -> Result<u16, SumoError> {
+    let listener = TcpListener::bind((Ipv4Addr::LOCALHOST, 0)).map_err(SumoError::FreePort)?;
+    let address = listener.local_addr().map_err(SumoError::FreePort)?;
+    Ok(address.port())
 }
 
 #[cfg(test)]

@@ -13,12 +13,12 @@
 
 use std::collections::BTreeMap;
 use std::fmt::Write as _;
-use std::path::Path;
+use std::io;
+use std::path::{Path, PathBuf};
 use std::time::Duration;
 
-use anyhow::{anyhow, bail, Context, Result};
 use semaforo_signal::{
-    ConflictSpec, HeadState, Intersection, IntersectionSpec, PhaseId, PhaseSpec,
+    ConflictSpec, HeadState, Intersection, IntersectionError, IntersectionSpec, PhaseId, PhaseSpec,
 };
 
 /// Default length of the lane-area detectors, from the stop line back (a camera's stop-line
@@ -26,6 +26,188 @@ use semaforo_signal::{
 /// delay than 30 m (queues longer than the zone go unseen) and than 100 m (vehicles still far
 /// from the stop line hold the green) on every shipped scenario but one.
 pub const DETECTOR_LENGTH_M: f64 = 60.0;
+
+/// A network whose traffic light cannot be read or run. Each names the network file, and the
+/// traffic light, element or attribute concerned.
+#[derive(Debug, thiserror::Error)]
+pub enum NetworkError {
+    /// The file could not be read.
+    #[error("cannot read the network {}", .file.display())]
+    Read {
+        /// The network file.
+        file: PathBuf,
+        /// Why.
+        source: io::Error,
+    },
+    /// The file is not XML.
+    #[error("{} is not valid XML", .file.display())]
+    Xml {
+        /// The network file.
+        file: PathBuf,
+        /// Where and why.
+        source: roxmltree::Error,
+    },
+    /// A traffic light was asked for, and the network has none.
+    #[error("--tls {tls}: the network {} has no traffic light", .file.display())]
+    AskedForLightInNetworkWithout {
+        /// The traffic light asked for.
+        tls: String,
+        /// The network file.
+        file: PathBuf,
+    },
+    /// The traffic light asked for is not in the network.
+    #[error(
+        "--tls {tls}: the network {} has no traffic light {tls:?}; its traffic lights are: {}",
+        .file.display(),
+        .ids.join(", ")
+    )]
+    UnknownLight {
+        /// The traffic light asked for.
+        tls: String,
+        /// The network file.
+        file: PathBuf,
+        /// The traffic lights it has.
+        ids: Vec<String>,
+    },
+    /// The network has no traffic light.
+    #[error(
+        "the network {} has no traffic light (no <tlLogic>); semaforo needs one to drive",
+        .file.display()
+    )]
+    NoLight {
+        /// The network file.
+        file: PathBuf,
+    },
+    /// The network has several traffic lights and none was chosen.
+    #[error(
+        "the network {} has {} traffic lights; choose one with --tls ID: {}",
+        .file.display(),
+        .ids.len(),
+        .ids.join(", ")
+    )]
+    SeveralLights {
+        /// The network file.
+        file: PathBuf,
+        /// Its traffic lights.
+        ids: Vec<String>,
+    },
+    /// An element lacks an attribute.
+    #[error("{}: <{element}> at byte {byte} has no {attribute} attribute", .file.display())]
+    MissingAttribute {
+        /// The network file.
+        file: PathBuf,
+        /// The element's tag.
+        element: String,
+        /// Where the element starts in the file.
+        byte: usize,
+        /// The attribute.
+        attribute: &'static str,
+    },
+    /// An attribute is not a finite number.
+    #[error("{}: <{element}> {attribute}=\"{value}\" is not a number", .file.display())]
+    NotANumber {
+        /// The network file.
+        file: PathBuf,
+        /// The element's tag.
+        element: String,
+        /// The attribute.
+        attribute: &'static str,
+        /// Its text.
+        value: String,
+    },
+    /// The traffic light has no program.
+    #[error("{}: no <tlLogic id=\"{light}\">", .file.display())]
+    NoProgram {
+        /// The network file.
+        file: PathBuf,
+        /// The traffic light.
+        light: String,
+    },
+    /// The traffic light's program has no phase, or its phases control no link.
+    #[error("{}: traffic light {light:?} has no phases or controls no link", .file.display())]
+    NoLinks {
+        /// The network file.
+        file: PathBuf,
+        /// The traffic light.
+        light: String,
+    },
+    /// The program's phases have state strings of different lengths.
+    #[error(
+        "{}: traffic light {light:?} has phases of different lengths ({state:?} vs {links} links)",
+        .file.display()
+    )]
+    UnevenPhases {
+        /// The network file.
+        file: PathBuf,
+        /// The traffic light.
+        light: String,
+        /// The phase state that differs from the first.
+        state: String,
+        /// Links in the first phase.
+        links: usize,
+    },
+    /// A connection names a link the traffic light does not have.
+    #[error(
+        "{}: a connection from {from} has linkIndex {index}; traffic light {light:?} has {links} links",
+        .file.display()
+    )]
+    LinkOutOfRange {
+        /// The network file.
+        file: PathBuf,
+        /// The connection's incoming edge.
+        from: String,
+        /// Its `linkIndex`.
+        index: f64,
+        /// The traffic light.
+        light: String,
+        /// Links the traffic light controls.
+        links: usize,
+    },
+    /// No link from a lane is ever green.
+    #[error("{}: traffic light {light:?} greens no link that comes from a lane", .file.display())]
+    NoGreenLink {
+        /// The network file.
+        file: PathBuf,
+        /// The traffic light.
+        light: String,
+    },
+    /// A lane feeding the traffic light is not in the network.
+    #[error("{}: lane {lane} (feeding traffic light {light:?}) is not defined", .file.display())]
+    UndefinedLane {
+        /// The network file.
+        file: PathBuf,
+        /// The lane.
+        lane: String,
+        /// The traffic light.
+        light: String,
+    },
+    /// The groups and phases read from the program are not a valid intersection.
+    #[error(transparent)]
+    Layout(Box<LayoutError>),
+}
+
+/// A traffic light whose program, read as signal groups and phases, is not an intersection
+/// semaforo can run.
+#[derive(Debug, thiserror::Error)]
+#[error(
+    "{}: traffic light {light:?} (program {program}) cannot be run as signal groups {groups:?} \
+     and phases {phases:?}",
+    .file.display()
+)]
+pub struct LayoutError {
+    /// The network file.
+    pub file: PathBuf,
+    /// The traffic light.
+    pub light: String,
+    /// The program's phase states, space-separated.
+    pub program: String,
+    /// The signal groups read.
+    pub groups: Vec<String>,
+    /// The phases read.
+    pub phases: Vec<String>,
+    /// Why they cannot be run.
+    pub source: IntersectionError,
+}
 
 /// One phase of a SUMO signal program.
 #[derive(Debug, Clone, PartialEq)]
@@ -78,28 +260,34 @@ fn is_green_phase(state: &str) -> bool {
     state.chars().any(|c| colour(c) == 'G') && !state.chars().any(|c| colour(c) == 'y')
 }
 
-fn attr<'a>(node: roxmltree::Node<'a, '_>, name: &str, file: &Path) -> Result<&'a str> {
-    node.attribute(name).ok_or_else(|| {
-        anyhow!(
-            "{}: <{}> at byte {} has no {name} attribute",
-            file.display(),
-            node.tag_name().name(),
-            node.range().start
-        )
-    })
+fn attr<'a>(
+    node: roxmltree::Node<'a, '_>,
+    attribute: &'static str,
+    file: &Path,
+) -> Result<&'a str, NetworkError> {
+    node.attribute(attribute)
+        .ok_or_else(|| NetworkError::MissingAttribute {
+            file: file.to_path_buf(),
+            element: node.tag_name().name().to_string(),
+            byte: node.range().start,
+            attribute,
+        })
 }
 
-fn number(node: roxmltree::Node<'_, '_>, name: &str, file: &Path) -> Result<f64> {
-    let text = attr(node, name, file)?;
+fn number(
+    node: roxmltree::Node<'_, '_>,
+    attribute: &'static str,
+    file: &Path,
+) -> Result<f64, NetworkError> {
+    let text = attr(node, attribute, file)?;
     text.parse::<f64>()
         .ok()
         .filter(|v| v.is_finite())
-        .ok_or_else(|| {
-            anyhow!(
-                "{}: <{}> {name}=\"{text}\" is not a number",
-                file.display(),
-                node.tag_name().name()
-            )
+        .ok_or_else(|| NetworkError::NotANumber {
+            file: file.to_path_buf(),
+            element: node.tag_name().name().to_string(),
+            attribute,
+            value: text.to_string(),
         })
 }
 
@@ -115,47 +303,59 @@ pub fn traffic_light_ids(doc: &roxmltree::Document<'_>) -> Vec<String> {
 }
 
 /// Reads `net_file` and builds the layout of traffic light `tls`, or of its only traffic light.
-pub fn load(net_file: &Path, tls: Option<&str>) -> Result<TrafficLight> {
-    let text = std::fs::read_to_string(net_file)
-        .with_context(|| format!("cannot read the network {}", net_file.display()))?;
-    let doc = roxmltree::Document::parse(&text)
-        .with_context(|| format!("{} is not valid XML", net_file.display()))?;
+pub fn load(net_file: &Path, tls: Option<&str>) -> Result<TrafficLight, NetworkError> {
+    let file = net_file.to_path_buf();
+    let text = std::fs::read_to_string(net_file).map_err(|source| NetworkError::Read {
+        file: file.clone(),
+        source,
+    })?;
+    let doc = roxmltree::Document::parse(&text).map_err(|source| NetworkError::Xml {
+        file: file.clone(),
+        source,
+    })?;
     let ids = traffic_light_ids(&doc);
     let id = match (tls, ids.as_slice()) {
         (Some(t), _) if ids.iter().any(|i| i == t) => t.to_string(),
-        (Some(t), []) => bail!(
-            "--tls {t}: the network {} has no traffic light",
-            net_file.display()
-        ),
-        (Some(t), _) => bail!(
-            "--tls {t}: the network {} has no traffic light {t:?}; its traffic lights are: {}",
-            net_file.display(),
-            ids.join(", ")
-        ),
-        (None, []) => bail!(
-            "the network {} has no traffic light (no <tlLogic>); semaforo needs one to drive",
-            net_file.display()
-        ),
+        (Some(t), []) => {
+            return Err(NetworkError::AskedForLightInNetworkWithout {
+                tls: t.to_string(),
+                file,
+            })
+        }
+        (Some(t), _) => {
+            return Err(NetworkError::UnknownLight {
+                tls: t.to_string(),
+                file,
+                ids,
+            })
+        }
+        (None, []) => return Err(NetworkError::NoLight { file }),
         (None, [only]) => only.clone(),
-        (None, _) => bail!(
-            "the network {} has {} traffic lights; choose one with --tls ID: {}",
-            net_file.display(),
-            ids.len(),
-            ids.join(", ")
-        ),
+        (None, _) => return Err(NetworkError::SeveralLights { file, ids }),
     };
     from_document(&doc, &id, net_file)
 }
 
-fn from_document(doc: &roxmltree::Document<'_>, id: &str, file: &Path) -> Result<TrafficLight> {
-    // The program: the first <tlLogic> with this id (netconvert writes one).
-    let logic = doc
+fn from_document(
+    doc: &roxmltree::Document<'_>,
+    id: &str,
+    file: &Path,
+) -> Result<TrafficLight, NetworkError> {
+    let light = || id.to_string();
+    // The program: the first <tlLogic> with this id (traffic_light_ids found it; netconvert
+    // writes one).
+    let Some(logic) = doc
         .descendants()
         .find(|n| n.has_tag_name("tlLogic") && n.attribute("id") == Some(id))
-        .ok_or_else(|| anyhow!("{}: no <tlLogic id=\"{id}\">", file.display()))?;
+    else {
+        return Err(NetworkError::NoProgram {
+            file: file.to_path_buf(),
+            light: light(),
+        });
+    };
     let mut program = Vec::new();
     for p in logic.children().filter(|n| n.has_tag_name("phase")) {
-        let opt = |name: &str| -> Result<Option<f64>> {
+        let opt = |name: &'static str| -> Result<Option<f64>, NetworkError> {
             match p.attribute(name) {
                 Some(_) => Ok(Some(number(p, name, file)?)),
                 None => Ok(None),
@@ -170,17 +370,18 @@ fn from_document(doc: &roxmltree::Document<'_>, id: &str, file: &Path) -> Result
     }
     let links = program.first().map_or(0, |p| p.state.chars().count());
     if links == 0 {
-        bail!(
-            "{}: traffic light {id:?} has no phases or controls no link",
-            file.display()
-        );
+        return Err(NetworkError::NoLinks {
+            file: file.to_path_buf(),
+            light: light(),
+        });
     }
     if let Some(p) = program.iter().find(|p| p.state.chars().count() != links) {
-        bail!(
-            "{}: traffic light {id:?} has phases of different lengths ({:?} vs {links} links)",
-            file.display(),
-            p.state
-        );
+        return Err(NetworkError::UnevenPhases {
+            file: file.to_path_buf(),
+            light: light(),
+            state: p.state.clone(),
+            links,
+        });
     }
 
     // Lane lengths.
@@ -204,10 +405,13 @@ fn from_document(doc: &roxmltree::Document<'_>, id: &str, file: &Path) -> Result
         let lane = format!("{from}_{}", attr(c, "fromLane", file)?);
         let i = index as usize;
         if index < 0.0 || i >= links {
-            bail!(
-                "{}: a connection from {from} has linkIndex {index}; traffic light {id:?} has {links} links",
-                file.display()
-            );
+            return Err(NetworkError::LinkOutOfRange {
+                file: file.to_path_buf(),
+                from: from.to_string(),
+                index,
+                light: light(),
+                links,
+            });
         }
         link_lane[i] = Some((from.to_string(), lane));
     }
@@ -238,10 +442,10 @@ fn from_document(doc: &roxmltree::Document<'_>, id: &str, file: &Path) -> Result
         link_group[i] = Some(g);
     }
     if groups.is_empty() {
-        bail!(
-            "{}: traffic light {id:?} greens no link that comes from a lane",
-            file.display()
-        );
+        return Err(NetworkError::NoGreenLink {
+            file: file.to_path_buf(),
+            light: light(),
+        });
     }
     let mut names: Vec<String> = groups.iter().map(|(edge, _)| edge.clone()).collect();
     for g in 0..names.len() {
@@ -258,12 +462,15 @@ fn from_document(doc: &roxmltree::Document<'_>, id: &str, file: &Path) -> Result
                 group_lanes[g].push(lane.clone());
             }
             if !incoming.iter().any(|(l, _)| l == lane) {
-                let len = lane_length.get(lane).copied().ok_or_else(|| {
-                    anyhow!(
-                        "{}: lane {lane} (feeding traffic light {id:?}) is not defined",
-                        file.display()
-                    )
-                })?;
+                let len =
+                    lane_length
+                        .get(lane)
+                        .copied()
+                        .ok_or_else(|| NetworkError::UndefinedLane {
+                            file: file.to_path_buf(),
+                            lane: lane.clone(),
+                            light: light(),
+                        })?;
                 incoming.push((lane.clone(), len));
             }
         }
@@ -300,14 +507,19 @@ fn from_document(doc: &roxmltree::Document<'_>, id: &str, file: &Path) -> Result
             .collect(),
         conflicts: ConflictSpec::UnlessSharingAPhase,
     };
-    let intersection = Intersection::from_spec(&spec).with_context(|| {
-        format!(
-            "{}: traffic light {id:?} (program {}) cannot be run as signal groups {:?} and phases {:?}",
-            file.display(),
-            program.iter().map(|p| p.state.as_str()).collect::<Vec<_>>().join(" "),
-            names,
-            spec.phases.iter().map(|p| p.name.as_str()).collect::<Vec<_>>()
-        )
+    let intersection = Intersection::from_spec(&spec).map_err(|source| {
+        NetworkError::Layout(Box::new(LayoutError {
+            file: file.to_path_buf(),
+            light: light(),
+            program: program
+                .iter()
+                .map(|p| p.state.as_str())
+                .collect::<Vec<_>>()
+                .join(" "),
+            groups: names.clone(),
+            phases: spec.phases.iter().map(|p| p.name.clone()).collect(),
+            source,
+        }))
     })?;
 
     let longest = |keep: &dyn Fn(&str) -> bool| -> Duration {

@@ -9,23 +9,167 @@
 //! an independent conflict monitor too.
 
 use std::collections::HashSet;
-use std::path::PathBuf;
+use std::io;
+use std::path::{Path, PathBuf};
+use std::str::FromStr;
 use std::time::Duration;
 
-use anyhow::{bail, Context, Result};
-use semaforo_resources::TempFiles;
+use semaforo_resources::{TempError, TempFiles};
 use semaforo_signal::{
-    ConflictMonitor, Controller, DetectorReading, HeadState, Mode, PolicyKind, SignalTime, Timings,
+    ConflictMonitor, Controller, ControllerError, DetectorReading, HeadState, Mode, PolicyKind,
+    SignalTime, TimingError, Timings, UnknownPolicy,
 };
 
-use super::metrics::{read_tripinfo, RunMetrics};
-use super::network::{self, TrafficLight};
-use super::scenario::Scenario;
-use super::sumo::{Launch, Sumo};
-use super::traci::{id, Batch};
+use crate::metrics::{read_tripinfo, RunMetrics, TripinfoError};
+use crate::network::{self, NetworkError, TrafficLight};
+use crate::scenario::Scenario;
+use crate::sumo::{Launch, Sumo, SumoError};
+use crate::traci::{id, Batch, TraciError};
 
 /// Simulation step, seconds: fine enough for 1 s gaps and 3 s yellows.
 pub const STEP_S: f64 = 0.5;
+
+/// A scenario that cannot be prepared: its network, its timings, or its run files.
+#[derive(Debug, thiserror::Error)]
+pub enum PrepareError {
+    /// The network's traffic light cannot be read.
+    #[error("scenario {scenario}")]
+    Network {
+        /// The scenario.
+        scenario: String,
+        /// Why.
+        source: NetworkError,
+    },
+    /// A shipped scenario's traffic light is not the one it was generated with.
+    #[error(transparent)]
+    UnexpectedLayout(Box<UnexpectedLayout>),
+    /// A timing override is out of range (named by its `semaforo sim` flag).
+    #[error("{flag} {value}: expected a number of seconds from 0 to 3600")]
+    Seconds {
+        /// The flag, e.g. `--min-green`.
+        flag: &'static str,
+        /// The value given.
+        value: f64,
+    },
+    /// The detection zone length is out of range.
+    #[error("--zone-length {value}: expected a number of metres from 5 to 1000")]
+    ZoneLength {
+        /// The value given.
+        value: f64,
+    },
+    /// The timings (from the program and the overrides) cannot run a controller.
+    #[error(
+        "scenario {scenario}: the timings (from the network's program {light:?} and the flags) \
+         cannot be run"
+    )]
+    Timings {
+        /// The scenario.
+        scenario: String,
+        /// The traffic light.
+        light: String,
+        /// Why.
+        source: TimingError,
+    },
+    /// The run files' temporary directory cannot be had.
+    #[error("cannot create a temporary directory")]
+    TempDir(#[source] TempError),
+    /// A run file cannot be created.
+    #[error("cannot create a temporary file")]
+    TempFile(#[source] TempError),
+    /// A run file cannot be written.
+    #[error("cannot write {}", .path.display())]
+    Write {
+        /// The file.
+        path: PathBuf,
+        /// Why.
+        source: io::Error,
+    },
+}
+
+/// A shipped scenario whose network's traffic light does not have the signal groups and phases
+/// the scenario was generated with.
+#[derive(Debug, thiserror::Error)]
+#[error(
+    "scenario {scenario}: traffic light {light:?} in {} has signal groups {groups:?} and \
+     {phases} phases; the scenario expects groups {expected:?} in 2 phases (regenerate it \
+     with scenarios/generate.py)",
+    .net.display()
+)]
+pub struct UnexpectedLayout {
+    /// The scenario.
+    pub scenario: String,
+    /// The traffic light.
+    pub light: String,
+    /// The network file.
+    pub net: PathBuf,
+    /// Its signal groups, sorted.
+    pub groups: Vec<String>,
+    /// Its phase count.
+    pub phases: usize,
+    /// The groups the scenario expects, sorted.
+    pub expected: Vec<&'static str>,
+}
+
+/// One run that failed: SUMO, TraCI, the controller or the trip information. The errors of a
+/// running simulation name the scenario, the run (`<contender>-s<seed>`) and the simulated time.
+#[derive(Debug, thiserror::Error)]
+pub enum RunError {
+    /// The run's trip information or log file cannot be created.
+    #[error(transparent)]
+    RunFile(TempError),
+    /// SUMO did not start.
+    #[error(transparent)]
+    Start(SumoError),
+    /// The controller cannot run the scenario's layout and timings.
+    #[error(transparent)]
+    Controller(ControllerError),
+    /// Reading the detectors and lanes failed.
+    #[error("{scenario} {run}, reading at {at}")]
+    Read {
+        /// The scenario.
+        scenario: String,
+        /// The run, `<contender>-s<seed>`.
+        run: String,
+        /// Simulated time.
+        at: SignalTime,
+        /// Why.
+        source: SumoError,
+    },
+    /// SUMO answered fewer values than the reads asked for.
+    #[error("SUMO answered fewer reads than asked at {at}")]
+    MissingReads {
+        /// Simulated time.
+        at: SignalTime,
+    },
+    /// A value read has the wrong type.
+    #[error(transparent)]
+    Value(TraciError),
+    /// Setting the light or stepping failed.
+    #[error("{scenario} {run}, step at {at}")]
+    Step {
+        /// The scenario.
+        scenario: String,
+        /// The run, `<contender>-s<seed>`.
+        run: String,
+        /// Simulated time.
+        at: SignalTime,
+        /// Why.
+        source: SumoError,
+    },
+    /// Ending the simulation failed.
+    #[error("{scenario} {run}: ending the simulation")]
+    Finish {
+        /// The scenario.
+        scenario: String,
+        /// The run, `<contender>-s<seed>`.
+        run: String,
+        /// Why.
+        source: SumoError,
+    },
+    /// The trip information cannot be read.
+    #[error(transparent)]
+    Tripinfo(TripinfoError),
+}
 
 /// Who controls the traffic light in a run.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -49,6 +193,19 @@ impl Contender {
     }
 }
 
+impl FromStr for Contender {
+    type Err = UnknownPolicy;
+
+    /// `sumo-static`, `sumo-actuated`, or a semaforo policy's name.
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        match s.trim() {
+            "sumo-static" => Ok(Contender::SumoStatic),
+            "sumo-actuated" => Ok(Contender::SumoActuated),
+            other => other.parse().map(Contender::Policy),
+        }
+    }
+}
+
 /// A scenario ready to run: its traffic light read, its additional files written.
 pub struct Prepared {
     /// The scenario.
@@ -64,8 +221,9 @@ pub struct Prepared {
     temp: TempFiles,
 }
 
-/// Timing overrides from the command line, seconds.
-#[derive(Debug, Clone, Copy)]
+/// Timing overrides (seconds; `None`: the network's program, or SUMO's actuated defaults) and
+/// the length of the detection zones. Errors name each by its `semaforo sim` flag.
+#[derive(Debug, Clone, Copy, PartialEq)]
 pub struct TimingOverrides {
     /// `--min-green`.
     pub min_green: Option<f64>,
@@ -79,25 +237,42 @@ pub struct TimingOverrides {
     pub zone_m: f64,
 }
 
+impl Default for TimingOverrides {
+    /// Nothing overridden, zones [`network::DETECTOR_LENGTH_M`] long.
+    fn default() -> Self {
+        TimingOverrides {
+            min_green: None,
+            max_green: None,
+            yellow: None,
+            red_clearance: None,
+            zone_m: network::DETECTOR_LENGTH_M,
+        }
+    }
+}
+
 /// SUMO's defaults for actuated programs (`netconvert --tls.min-dur 5 --tls.max-dur 50`), used
 /// when the network's program does not say.
 const SUMO_MIN_GREEN: Duration = Duration::from_secs(5);
 const SUMO_MAX_GREEN: Duration = Duration::from_secs(50);
 
-fn secs(flag: &str, v: Option<f64>, default: Duration) -> Result<Duration> {
+fn secs(flag: &'static str, v: Option<f64>, default: Duration) -> Result<Duration, PrepareError> {
     match v {
         None => Ok(default),
         Some(s) if s.is_finite() && (0.0..=3600.0).contains(&s) => Ok(Duration::from_secs_f64(s)),
-        Some(s) => bail!("{flag} {s}: expected a number of seconds from 0 to 3600"),
+        Some(value) => Err(PrepareError::Seconds { flag, value }),
     }
 }
 
 impl Prepared {
     /// Reads the scenario's network, checks its traffic light, and writes the detector and
     /// baseline program files.
-    pub fn new(scenario: Scenario, overrides: &TimingOverrides) -> Result<Self> {
-        let light = network::load(&scenario.net, scenario.tls.as_deref())
-            .with_context(|| format!("scenario {}", scenario.name))?;
+    pub fn new(scenario: Scenario, overrides: &TimingOverrides) -> Result<Self, PrepareError> {
+        let light = network::load(&scenario.net, scenario.tls.as_deref()).map_err(|source| {
+            PrepareError::Network {
+                scenario: scenario.name.clone(),
+                source,
+            }
+        })?;
         if let Some(expected) = scenario.expected_groups {
             let mut got: Vec<&str> = light
                 .intersection
@@ -109,17 +284,14 @@ impl Prepared {
             got.sort_unstable();
             want.sort_unstable();
             if got != want || light.intersection.phases().len() != 2 {
-                bail!(
-                    "scenario {}: traffic light {:?} in {} has signal groups {:?} and {} phases; \
-                     the scenario expects groups {:?} in 2 phases (regenerate it with \
-                     scenarios/generate.py)",
-                    scenario.name,
-                    light.id,
-                    scenario.net.display(),
-                    got,
-                    light.intersection.phases().len(),
-                    want
-                );
+                return Err(PrepareError::UnexpectedLayout(Box::new(UnexpectedLayout {
+                    scenario: scenario.name.clone(),
+                    light: light.id.clone(),
+                    net: scenario.net.clone(),
+                    groups: got.into_iter().map(str::to_string).collect(),
+                    phases: light.intersection.phases().len(),
+                    expected: want,
+                })));
             }
         }
         let (min_default, max_default) = light
@@ -136,27 +308,24 @@ impl Prepared {
             )?,
             ..Timings::default()
         };
-        timings.validate().with_context(|| {
-            format!(
-                "scenario {}: the timings (from the network's program {:?} and the flags) \
-                 cannot be run",
-                scenario.name, light.id
-            )
+        timings.validate().map_err(|source| PrepareError::Timings {
+            scenario: scenario.name.clone(),
+            light: light.id.clone(),
+            source,
         })?;
-        let temp = TempFiles::new("traffic_sim_").context("cannot create a temporary directory")?;
-        let write = |suffix: &str, text: String| -> Result<PathBuf> {
-            let path = temp
-                .create_file(suffix)
-                .context("cannot create a temporary file")?;
-            std::fs::write(&path, text)
-                .with_context(|| format!("cannot write {}", path.display()))?;
+        let temp = TempFiles::new("traffic_sim_").map_err(PrepareError::TempDir)?;
+        let write = |suffix: &str, text: String| -> Result<PathBuf, PrepareError> {
+            let path = temp.create_file(suffix).map_err(PrepareError::TempFile)?;
+            std::fs::write(&path, text).map_err(|source| PrepareError::Write {
+                path: path.clone(),
+                source,
+            })?;
             Ok(path)
         };
         if !(overrides.zone_m.is_finite() && (5.0..=1000.0).contains(&overrides.zone_m)) {
-            bail!(
-                "--zone-length {}: expected a number of metres from 5 to 1000",
-                overrides.zone_m
-            );
+            return Err(PrepareError::ZoneLength {
+                value: overrides.zone_m,
+            });
         }
         let detectors = write(".det.add.xml", light.detectors_xml(overrides.zone_m))?;
         let static_program = write(
@@ -194,13 +363,19 @@ pub fn run(
     contender: Contender,
     seed: u64,
     duration_s: f64,
-    sumo_binary: &std::path::Path,
-) -> Result<RunMetrics> {
+    sumo_binary: &Path,
+) -> Result<RunMetrics, RunError> {
     let p = prepared;
     let light = &p.light;
     let tag = format!("{}-s{seed}", contender.name());
-    let tripinfo = p.temp.create_file(&format!("-{tag}.tripinfo.xml"))?;
-    let log = p.temp.create_file(&format!("-{tag}.log"))?;
+    let tripinfo = p
+        .temp
+        .create_file(&format!("-{tag}.tripinfo.xml"))
+        .map_err(RunError::RunFile)?;
+    let log = p
+        .temp
+        .create_file(&format!("-{tag}.log"))
+        .map_err(RunError::RunFile)?;
     let mut additional = p.scenario.additional.clone();
     additional.push(p.detectors.clone());
     match contender {
@@ -219,15 +394,18 @@ pub fn run(
         step_length: STEP_S,
         end: duration_s,
     };
-    let mut sumo = Sumo::start(&launch)?;
+    let mut sumo = Sumo::start(&launch).map_err(RunError::Start)?;
 
     let mut controller = match contender {
-        Contender::Policy(kind) => Some(Controller::new(
-            light.intersection.clone(),
-            p.timings,
-            kind,
-            SignalTime::ZERO,
-        )?),
+        Contender::Policy(kind) => Some(
+            Controller::new(
+                light.intersection.clone(),
+                p.timings,
+                kind,
+                SignalTime::ZERO,
+            )
+            .map_err(RunError::Controller)?,
+        ),
         _ => None,
     };
     let mut out = controller.as_ref().map(|c| c.new_output());
@@ -278,25 +456,26 @@ pub fn run(
         }
         let mut values = sumo
             .send(&read)
-            .with_context(|| format!("{} {tag}, reading at {now}", p.scenario.name))?
+            .map_err(|source| RunError::Read {
+                scenario: p.scenario.name.clone(),
+                run: tag.clone(),
+                at: now,
+                source,
+            })?
             .into_iter();
-        let mut next = || {
-            values
-                .next()
-                .with_context(|| format!("SUMO answered fewer reads than asked at {now}"))
-        };
+        let mut next = || values.next().ok_or(RunError::MissingReads { at: now });
         for i in 0..lanes.len() {
-            let ids = next()?.into_list()?;
+            let ids = next()?.into_list().map_err(RunError::Value)?;
             present[i] = ids.len() as u32;
             entered[i] = ids.iter().filter(|v| !seen[i].contains(*v)).count() as u32;
             seen[i] = ids.into_iter().collect();
         }
         for _ in lanes {
-            queue_sum += f64::from(next()?.as_count()?);
+            queue_sum += f64::from(next()?.as_count().map_err(RunError::Value)?);
         }
         samples += 1;
         if controller.is_none() {
-            let s = next()?.into_string()?;
+            let s = next()?.into_string().map_err(RunError::Value)?;
             light.heads_of(&s, &mut heads);
             let at = SignalTime::from_millis(offset_ms + k * step_ms);
             if monitor.check(at, &heads).is_err() {
@@ -322,12 +501,19 @@ pub fn run(
             act.set_tls_state(&light.id, &state);
         }
         act.step();
-        sumo.send(&act)
-            .with_context(|| format!("{} {tag}, step at {now}", p.scenario.name))?;
+        sumo.send(&act).map_err(|source| RunError::Step {
+            scenario: p.scenario.name.clone(),
+            run: tag.clone(),
+            at: now,
+            source,
+        })?;
     }
-    sumo.finish()
-        .with_context(|| format!("{} {tag}: ending the simulation", p.scenario.name))?;
-    let trips = read_tripinfo(&tripinfo)?;
+    sumo.finish().map_err(|source| RunError::Finish {
+        scenario: p.scenario.name.clone(),
+        run: tag.clone(),
+        source,
+    })?;
+    let trips = read_tripinfo(&tripinfo).map_err(RunError::Tripinfo)?;
     let _ = std::fs::remove_file(&tripinfo);
     Ok(RunMetrics::from_trips(
         &trips, queue_sum, samples, conflicts,
@@ -337,7 +523,7 @@ pub fn run(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::sim::scenario;
+    use crate::scenario;
 
     fn overrides() -> TimingOverrides {
         TimingOverrides {
@@ -373,7 +559,7 @@ mod tests {
             yellow: Some(0.5),
             ..overrides()
         };
-        let e = format!("{:#}", Prepared::new(two_approach(), &o).err().unwrap());
+        let e = crate::error_chain(&Prepared::new(two_approach(), &o).err().unwrap());
         assert!(
             e.contains("yellow is 0.5 s; accepted range is 1 s to 10 s"),
             "{e}"
@@ -382,7 +568,7 @@ mod tests {
             min_green: Some(-1.0),
             ..overrides()
         };
-        let e = format!("{:#}", Prepared::new(two_approach(), &o).err().unwrap());
+        let e = crate::error_chain(&Prepared::new(two_approach(), &o).err().unwrap());
         assert!(
             e.contains("--min-green -1: expected a number of seconds"),
             "{e}"
@@ -393,7 +579,7 @@ mod tests {
     fn a_shipped_network_whose_light_does_not_match_the_scenario_is_refused() {
         let mut s = two_approach();
         s.expected_groups = Some(&["N", "E", "S", "W"]);
-        let e = format!("{:#}", Prepared::new(s, &overrides()).err().unwrap());
+        let e = crate::error_chain(&Prepared::new(s, &overrides()).err().unwrap());
         assert!(
             e.contains(
                 "has signal groups [\"A\", \"B\"] and 2 phases; the scenario expects groups"

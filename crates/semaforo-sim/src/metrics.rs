@@ -8,12 +8,56 @@
 //! the end has no trip and is not counted; the shipped scenarios' 400 m approaches hold their
 //! queues, so insertion waits are short and show up in `departDelay`.
 
-use std::path::Path;
-
-use anyhow::{anyhow, Context, Result};
+use std::io;
+use std::path::{Path, PathBuf};
 
 /// Width of the bins of the delay-over-time series, seconds.
 pub const SERIES_BIN_S: f64 = 300.0;
+
+/// SUMO's trip information could not be read.
+#[derive(Debug, thiserror::Error)]
+pub enum TripinfoError {
+    /// The file could not be read.
+    #[error("cannot read SUMO's trip information {}", .path.display())]
+    Read {
+        /// The tripinfo file.
+        path: PathBuf,
+        /// Why.
+        source: io::Error,
+    },
+    /// The file does not parse.
+    #[error("in {}", .path.display())]
+    Parse {
+        /// The tripinfo file.
+        path: PathBuf,
+        /// What is wrong in it.
+        source: TripinfoParseError,
+    },
+}
+
+/// What is wrong in a tripinfo document.
+#[derive(Debug, thiserror::Error)]
+pub enum TripinfoParseError {
+    /// Not XML.
+    #[error("the trip information is not valid XML")]
+    Xml(#[source] roxmltree::Error),
+    /// A `<tripinfo>` lacks an attribute.
+    #[error("tripinfo of vehicle {vehicle:?} has no {attribute}")]
+    MissingAttribute {
+        /// The vehicle's id (`?` when it has none).
+        vehicle: String,
+        /// The attribute.
+        attribute: &'static str,
+    },
+    /// An attribute is not a finite number.
+    #[error("tripinfo {attribute}=\"{value}\" is not a number")]
+    NotANumber {
+        /// The attribute.
+        attribute: &'static str,
+        /// Its text.
+        value: String,
+    },
+}
 
 /// One vehicle's trip, as SUMO reports it.
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -29,28 +73,36 @@ pub struct Trip {
 }
 
 /// Reads a tripinfo file.
-pub fn read_tripinfo(path: &Path) -> Result<Vec<Trip>> {
-    let text = std::fs::read_to_string(path)
-        .with_context(|| format!("cannot read SUMO's trip information {}", path.display()))?;
-    parse_tripinfo(&text).with_context(|| format!("in {}", path.display()))
+pub fn read_tripinfo(path: &Path) -> Result<Vec<Trip>, TripinfoError> {
+    let text = std::fs::read_to_string(path).map_err(|source| TripinfoError::Read {
+        path: path.to_path_buf(),
+        source,
+    })?;
+    parse_tripinfo(&text).map_err(|source| TripinfoError::Parse {
+        path: path.to_path_buf(),
+        source,
+    })
 }
 
 /// Parses tripinfo XML.
-pub fn parse_tripinfo(text: &str) -> Result<Vec<Trip>> {
-    let doc = roxmltree::Document::parse(text).context("the trip information is not valid XML")?;
+pub fn parse_tripinfo(text: &str) -> Result<Vec<Trip>, TripinfoParseError> {
+    let doc = roxmltree::Document::parse(text).map_err(TripinfoParseError::Xml)?;
     let mut trips = Vec::new();
     for n in doc.descendants().filter(|n| n.has_tag_name("tripinfo")) {
-        let get = |name: &str| -> Result<f64> {
-            let v = n.attribute(name).ok_or_else(|| {
-                anyhow!(
-                    "tripinfo of vehicle {:?} has no {name}",
-                    n.attribute("id").unwrap_or("?")
-                )
-            })?;
+        let get = |attribute: &'static str| -> Result<f64, TripinfoParseError> {
+            let v = n
+                .attribute(attribute)
+                .ok_or_else(|| TripinfoParseError::MissingAttribute {
+                    vehicle: n.attribute("id").unwrap_or("?").to_string(),
+                    attribute,
+                })?;
             v.parse::<f64>()
                 .ok()
                 .filter(|x| x.is_finite())
-                .ok_or_else(|| anyhow!("tripinfo {name}=\"{v}\" is not a number"))
+                .ok_or_else(|| TripinfoParseError::NotANumber {
+                    attribute,
+                    value: v.to_string(),
+                })
         };
         let depart = get("depart")?;
         if depart < 0.0 {
@@ -165,8 +217,32 @@ mod tests {
     #[test]
     fn a_bad_number_names_the_attribute_and_value() {
         let bad = TRIPINFO.replace("timeLoss=\"25.00\"", "timeLoss=\"lots\"");
-        let e = format!("{:#}", parse_tripinfo(&bad).unwrap_err());
+        let e = parse_tripinfo(&bad).unwrap_err().to_string();
         assert!(e.contains("timeLoss=\"lots\" is not a number"), "{e}");
+    }
+
+    #[test]
+    fn an_unreadable_or_bad_tripinfo_file_is_named() {
+        let dir = tempfile::tempdir().unwrap();
+        let missing = dir.path().join("run.tripinfo.xml");
+        let e = crate::error_chain(&read_tripinfo(&missing).unwrap_err());
+        assert!(
+            e.starts_with(&format!(
+                "cannot read SUMO's trip information {}: ",
+                missing.display()
+            )),
+            "{e}"
+        );
+        let bad = dir.path().join("bad.tripinfo.xml");
+        std::fs::write(&bad, "<tripinfos><tripinfo id=\"v7\"/></tripinfos>").unwrap();
+        let e = crate::error_chain(&read_tripinfo(&bad).unwrap_err());
+        assert_eq!(
+            e,
+            format!(
+                "in {}: tripinfo of vehicle \"v7\" has no depart",
+                bad.display()
+            )
+        );
     }
 
     #[test]

@@ -1,9 +1,8 @@
 //! Scenarios: the shipped intersections and demands (`scenarios/` in the repository), or a
 //! user's own network and routes (`--net`/`--routes`, or a `.sumocfg`).
 
+use std::io;
 use std::path::{Path, PathBuf};
-
-use anyhow::{anyhow, bail, Context, Result};
 
 /// The shipped intersections: directory, and the signal groups and phase count its traffic
 /// light must have (so a regenerated network that no longer matches is caught).
@@ -21,6 +20,96 @@ pub fn known_names() -> Vec<String> {
         .iter()
         .flat_map(|(t, _)| DEMANDS.iter().map(move |d| format!("{t}-{d}")))
         .collect()
+}
+
+/// A scenario that cannot be found or read; each names the scenario, file or option concerned.
+#[derive(Debug, thiserror::Error)]
+pub enum ScenarioError {
+    /// No shipped scenario has this name.
+    #[error(
+        "unknown scenario {name:?}; the known scenarios are: {} (or `all`; or bring your own \
+         with --net FILE.net.xml --routes FILE.rou.xml, or --sumocfg FILE)",
+        known_names().join(", ")
+    )]
+    Unknown {
+        /// The name asked for.
+        name: String,
+    },
+    /// A shipped scenario's file is missing.
+    #[error(
+        "scenario {name}: {} is missing (the scenarios directory is {}; set it with \
+         --scenario-dir or SEMAFORO_SCENARIOS)",
+        .file.display(),
+        .dir.display()
+    )]
+    MissingFile {
+        /// The scenario.
+        name: String,
+        /// The missing file.
+        file: PathBuf,
+        /// The scenarios directory searched.
+        dir: PathBuf,
+    },
+    /// The user's network file does not exist.
+    #[error("--net {}: no such file", .net.display())]
+    NoNetwork {
+        /// The network file.
+        net: PathBuf,
+    },
+    /// A user's network came without demand.
+    #[error("--net {} needs --routes FILE.rou.xml (the demand)", .net.display())]
+    NoRoutes {
+        /// The network file.
+        net: PathBuf,
+    },
+    /// A route file does not exist.
+    #[error("--routes {}: no such file", .routes.display())]
+    NoRouteFile {
+        /// The route file.
+        routes: PathBuf,
+    },
+    /// The SUMO configuration could not be read.
+    #[error("cannot read the SUMO configuration {}", .cfg.display())]
+    ReadConfig {
+        /// The `.sumocfg`.
+        cfg: PathBuf,
+        /// Why.
+        source: io::Error,
+    },
+    /// The SUMO configuration is not XML.
+    #[error("{} is not valid XML", .cfg.display())]
+    ConfigXml {
+        /// The `.sumocfg`.
+        cfg: PathBuf,
+        /// Where and why.
+        source: roxmltree::Error,
+    },
+    /// The SUMO configuration names no network.
+    #[error(
+        "{}: no <net-file value=\"…\"/>; expected a SUMO configuration naming its network",
+        .cfg.display()
+    )]
+    ConfigWithoutNetwork {
+        /// The `.sumocfg`.
+        cfg: PathBuf,
+    },
+    /// The SUMO configuration names no route file.
+    #[error(
+        "{}: no <route-files value=\"…\"/>; the evaluation needs demand",
+        .cfg.display()
+    )]
+    ConfigWithoutRoutes {
+        /// The `.sumocfg`.
+        cfg: PathBuf,
+    },
+    /// A file the SUMO configuration names is wrong.
+    #[error("in {}", .cfg.display())]
+    InConfig {
+        /// The `.sumocfg`.
+        cfg: PathBuf,
+        /// What is wrong.
+        source: Box<ScenarioError>,
+    },
 }
 
 /// What one scenario runs.
@@ -57,7 +146,7 @@ pub fn scenario_dir(dir: Option<&Path>) -> PathBuf {
 }
 
 /// The shipped scenario `name` (see [`known_names`]; `all` is expanded by the caller).
-pub fn shipped(name: &str, dir: &Path) -> Result<Scenario> {
+pub fn shipped(name: &str, dir: &Path) -> Result<Scenario, ScenarioError> {
     let found = TOPOLOGIES.iter().find_map(|(topo, groups)| {
         let demand = name.strip_prefix(topo)?.strip_prefix('-')?;
         DEMANDS
@@ -65,22 +154,19 @@ pub fn shipped(name: &str, dir: &Path) -> Result<Scenario> {
             .then_some((*topo, demand, *groups))
     });
     let Some((topo, demand, groups)) = found else {
-        bail!(
-            "unknown scenario {name:?}; the known scenarios are: {} (or `all`; or bring your own \
-             with --net FILE.net.xml --routes FILE.rou.xml, or --sumocfg FILE)",
-            known_names().join(", ")
-        );
+        return Err(ScenarioError::Unknown {
+            name: name.to_string(),
+        });
     };
     let net = dir.join(topo).join(format!("{topo}.net.xml"));
     let routes = dir.join(topo).join(format!("{demand}.rou.xml"));
     for f in [&net, &routes] {
         if !f.is_file() {
-            bail!(
-                "scenario {name}: {} is missing (the scenarios directory is {}; set it with \
-                 --scenario-dir or SEMAFORO_SCENARIOS)",
-                f.display(),
-                dir.display()
-            );
+            return Err(ScenarioError::MissingFile {
+                name: name.to_string(),
+                file: f.clone(),
+                dir: dir.to_path_buf(),
+            });
         }
     }
     Ok(Scenario {
@@ -94,20 +180,19 @@ pub fn shipped(name: &str, dir: &Path) -> Result<Scenario> {
 }
 
 /// A user's network and routes.
-pub fn user(net: &Path, routes: &[PathBuf], tls: Option<&str>) -> Result<Scenario> {
+pub fn user(net: &Path, routes: &[PathBuf], tls: Option<&str>) -> Result<Scenario, ScenarioError> {
     if !net.is_file() {
-        bail!("--net {}: no such file", net.display());
+        return Err(ScenarioError::NoNetwork {
+            net: net.to_path_buf(),
+        });
     }
     if routes.is_empty() {
-        bail!(
-            "--net {} needs --routes FILE.rou.xml (the demand)",
-            net.display()
-        );
+        return Err(ScenarioError::NoRoutes {
+            net: net.to_path_buf(),
+        });
     }
-    for r in routes {
-        if !r.is_file() {
-            bail!("--routes {}: no such file", r.display());
-        }
+    if let Some(r) = routes.iter().find(|r| !r.is_file()) {
+        return Err(ScenarioError::NoRouteFile { routes: r.clone() });
     }
     Ok(Scenario {
         name: stem(net),
@@ -128,11 +213,15 @@ fn stem(path: &Path) -> String {
 }
 
 /// A `.sumocfg`: its network, routes and additional files (relative to the file).
-pub fn from_sumocfg(cfg: &Path, tls: Option<&str>) -> Result<Scenario> {
-    let text = std::fs::read_to_string(cfg)
-        .with_context(|| format!("cannot read the SUMO configuration {}", cfg.display()))?;
-    let doc = roxmltree::Document::parse(&text)
-        .with_context(|| format!("{} is not valid XML", cfg.display()))?;
+pub fn from_sumocfg(cfg: &Path, tls: Option<&str>) -> Result<Scenario, ScenarioError> {
+    let text = std::fs::read_to_string(cfg).map_err(|source| ScenarioError::ReadConfig {
+        cfg: cfg.to_path_buf(),
+        source,
+    })?;
+    let doc = roxmltree::Document::parse(&text).map_err(|source| ScenarioError::ConfigXml {
+        cfg: cfg.to_path_buf(),
+        source,
+    })?;
     let base = cfg.parent().unwrap_or(Path::new("."));
     let files = |tag: &str| -> Vec<PathBuf> {
         doc.descendants()
@@ -144,19 +233,20 @@ pub fn from_sumocfg(cfg: &Path, tls: Option<&str>) -> Result<Scenario> {
             .collect()
     };
     let net = files("net-file").into_iter().next().ok_or_else(|| {
-        anyhow!(
-            "{}: no <net-file value=\"…\"/>; expected a SUMO configuration naming its network",
-            cfg.display()
-        )
+        ScenarioError::ConfigWithoutNetwork {
+            cfg: cfg.to_path_buf(),
+        }
     })?;
     let routes = files("route-files");
     if routes.is_empty() {
-        bail!(
-            "{}: no <route-files value=\"…\"/>; the evaluation needs demand",
-            cfg.display()
-        );
+        return Err(ScenarioError::ConfigWithoutRoutes {
+            cfg: cfg.to_path_buf(),
+        });
     }
-    let mut s = user(&net, &routes, tls).with_context(|| format!("in {}", cfg.display()))?;
+    let mut s = user(&net, &routes, tls).map_err(|e| ScenarioError::InConfig {
+        cfg: cfg.to_path_buf(),
+        source: Box::new(e),
+    })?;
     s.name = stem(cfg);
     s.additional = files("additional-files");
     Ok(s)
@@ -206,5 +296,27 @@ mod tests {
         assert_eq!(s.net, dir.path().join("x.net.xml"));
         assert_eq!(s.routes.len(), 2);
         assert_eq!(s.additional, vec![dir.path().join("d.add.xml")]);
+    }
+
+    #[test]
+    fn a_sumocfg_naming_a_missing_file_names_the_configuration_and_the_file() {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::write(dir.path().join("a.rou.xml"), "<routes/>").unwrap();
+        let cfg = dir.path().join("site.sumocfg");
+        std::fs::write(
+            &cfg,
+            r#"<configuration><input><net-file value="gone.net.xml"/>
+               <route-files value="a.rou.xml"/></input></configuration>"#,
+        )
+        .unwrap();
+        let e = crate::error_chain(&from_sumocfg(&cfg, None).unwrap_err());
+        assert_eq!(
+            e,
+            format!(
+                "in {}: --net {}: no such file",
+                cfg.display(),
+                dir.path().join("gone.net.xml").display()
+            )
+        );
     }
 }

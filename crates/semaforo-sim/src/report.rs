@@ -4,7 +4,7 @@ use std::fmt::Write as _;
 
 use semaforo_signal::Timings;
 
-use super::metrics::{RunMetrics, SERIES_BIN_S};
+use crate::metrics::{RunMetrics, SERIES_BIN_S};
 
 /// One contender's runs on one scenario.
 #[derive(Debug, Clone)]
@@ -105,6 +105,11 @@ impl ScenarioReport {
             .iter()
             .find(|c| c.name == name)
             .map(ContenderRuns::summary)
+    }
+
+    /// Times the conflict monitor tripped, every contender and seed (must be 0).
+    pub fn conflicts(&self) -> u64 {
+        self.contenders.iter().map(|c| c.summary().conflicts).sum()
     }
 
     /// The best semaforo policy by mean delay.

@@ -1,0 +1,148 @@
+//! `semaforo sim`: the command-line front of [`semaforo_sim`]. It turns the flags into the
+//! library's options, draws the progress line, prints the tables and writes `--json` and
+//! `--plot`; the evaluation itself is the library's.
+
+use std::io::{IsTerminal, Write};
+use std::process::ExitCode;
+use std::sync::Mutex;
+use std::time::Instant;
+
+use anyhow::{bail, Context, Result};
+use semaforo_sim::{report, Contender, Options, Progress, Scenarios, TimingOverrides};
+
+use crate::cli::SimArgs;
+use crate::files::write_atomically;
+
+/// `semaforo sim`
+pub fn command(args: &SimArgs) -> ExitCode {
+    match evaluate(args) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("error: {e:#}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+/// The library's options from the flags.
+fn options(args: &SimArgs) -> Result<Options> {
+    let contenders = args
+        .policy
+        .iter()
+        .map(|name| {
+            name.parse::<Contender>()
+                .with_context(|| format!("--policy {name}"))
+        })
+        .collect::<Result<_>>()?;
+    let scenarios = if let Some(path) = &args.sumocfg {
+        Scenarios::SumoConfig {
+            path: path.clone(),
+            tls: args.tls.clone(),
+        }
+    } else if let Some(net) = &args.net {
+        Scenarios::Network {
+            net: net.clone(),
+            routes: args.routes.clone(),
+            tls: args.tls.clone(),
+        }
+    } else {
+        Scenarios::Shipped {
+            names: args.scenario.clone(),
+            dir: args.scenario_dir.clone(),
+        }
+    };
+    Ok(Options {
+        scenarios,
+        contenders,
+        seeds: args.seeds,
+        duration: args.duration,
+        timings: TimingOverrides {
+            min_green: args.min_green,
+            max_green: args.max_green,
+            yellow: args.yellow,
+            red_clearance: args.red_clearance,
+            zone_m: args.zone_length,
+        },
+        jobs: args.jobs,
+        sumo: args.sumo.clone(),
+    })
+}
+
+fn evaluate(args: &SimArgs) -> Result<()> {
+    let options = options(args)?;
+    let progress = ProgressLine::new();
+    let reports = semaforo_sim::evaluate(&options, &|p| progress.show(p));
+    progress.finish();
+    let reports = reports?;
+    for r in &reports {
+        println!("{}", r.table());
+    }
+    if let Some(path) = &args.json {
+        let text = serde_json::to_string_pretty(&report::json_document(&reports))?;
+        write_atomically(path, (text + "\n").as_bytes())
+            .map_err(|e| anyhow::anyhow!("--json: {e}"))?;
+        eprintln!("wrote {}", path.display());
+    }
+    if let Some(path) = &args.plot {
+        write_atomically(path, report::svg(&reports).as_bytes())
+            .map_err(|e| anyhow::anyhow!("--plot: {e}"))?;
+        eprintln!("wrote {}", path.display());
+    }
+    let conflicts: u64 = reports.iter().map(|r| r.conflicts()).sum();
+    if conflicts > 0 {
+        bail!("the conflict monitor tripped {conflicts} time(s); see the conflicts column");
+    }
+    Ok(())
+}
+
+/// A one-line progress report on standard error (rewritten in place on a terminal).
+struct ProgressLine {
+    /// When the runs started (set by [`Progress::Started`]).
+    start: Mutex<Option<Instant>>,
+    terminal: bool,
+}
+
+impl ProgressLine {
+    fn new() -> Self {
+        ProgressLine {
+            start: Mutex::new(None),
+            terminal: std::io::stderr().is_terminal(),
+        }
+    }
+
+    fn show(&self, progress: Progress<'_>) {
+        let Ok(mut start) = self.start.lock() else {
+            return;
+        };
+        match progress {
+            Progress::Started { .. } => *start = Some(Instant::now()),
+            Progress::RunDone {
+                done,
+                runs,
+                scenario,
+                contender,
+                seed,
+            } => {
+                let elapsed = start.map_or(0.0, |s| s.elapsed().as_secs_f64());
+                let line = format!(
+                    "[{done}/{runs}] {elapsed:.0} s: {scenario} {contender} seed {seed} done"
+                );
+                let mut err = std::io::stderr().lock();
+                if self.terminal {
+                    let _ = write!(err, "\r\x1b[2K{line}");
+                } else {
+                    let _ = writeln!(err, "{line}");
+                }
+                let _ = err.flush();
+            }
+        }
+    }
+
+    /// Ends the line on a terminal, once the runs have started.
+    fn finish(&self) {
+        let started = self.start.lock().map(|s| s.is_some()).unwrap_or(false);
+        if self.terminal && started {
+            eprintln!();
+        }
+    }
+}
