@@ -7,7 +7,7 @@
 //! the last detections, so counts stay where they were (a queue standing at red is still there).
 
 use crate::detect::{check_frame, DetectError, Detection, Detector};
-use crate::Frame;
+use semaforo_camera::Frame;
 
 /// Motion-gate settings.
 #[derive(Debug, Clone, PartialEq)]

@@ -21,7 +21,7 @@
 
 use crate::detect::{check_frame, BBox, DetectError, Detection, Detector, ObjectClass};
 use crate::zones::{ZoneRole, ZoneSet};
-use crate::Frame;
+use semaforo_camera::Frame;
 
 /// Mixture components per pixel.
 const MODES: usize = 3;

@@ -116,7 +116,7 @@ pub fn run(sources: &Sources, run_for: Option<Duration>, fast: bool) -> ExitCode
     };
     if fast {
         for (approach, source) in &mut config.cameras.sources {
-            match semaforo_vision::kind_of(source) {
+            match semaforo_camera::kind_of(source) {
                 "synthetic" | "testsrc" => {}
                 // A file read on simulated time is read as fast as it decodes.
                 "video-file" if !source.contains("pace=") => {
@@ -174,8 +174,8 @@ pub fn run(sources: &Sources, run_for: Option<Duration>, fast: bool) -> ExitCode
 
 /// `semaforo probe SOURCE`
 pub fn probe(sources: &Sources, args: &crate::cli::ProbeArgs) -> ExitCode {
+    use semaforo_camera::{kind_of, Requested, Source, SourceError};
     use semaforo_resources::{CameraDevice, CameraProperty};
-    use semaforo_vision::{kind_of, Requested, Source, SourceError};
 
     let config = match load_or_report(sources) {
         Ok(c) => c,
@@ -207,7 +207,7 @@ pub fn probe(sources: &Sources, args: &crate::cli::ProbeArgs) -> ExitCode {
     if let Some(codec) = source.codec() {
         println!("codec: {codec}");
     }
-    if let Some(n) = source.get(semaforo_vision::video::property::FRAME_COUNT) {
+    if let Some(n) = source.get(semaforo_camera::video::property::FRAME_COUNT) {
         println!("frames in file: {n}");
     }
     if args.all && !source.ends() {

@@ -10,7 +10,7 @@ pub mod yolox;
 use std::fmt;
 use std::path::PathBuf;
 
-use crate::Frame;
+use semaforo_camera::Frame;
 
 /// A rectangle of the picture, in whole pixels: the part a detector looks at.
 ///

@@ -18,13 +18,15 @@ use std::sync::Arc;
 use std::thread::{Scope, ScopedJoinHandle};
 use std::time::Duration;
 
+use semaforo_camera::synthetic::LAYOUT;
+use semaforo_camera::{
+    kind_of, FrameReader, LiveConfig, LiveSource, NetworkOptions, Requested, Source,
+};
 use semaforo_resources::{CameraProperty, FrameStore, ManagedCamera, ResourceTracker, SaveOutcome};
 use semaforo_signal::HeadState;
-use semaforo_vision::synthetic::LAYOUT;
 use semaforo_vision::{
-    build_detector, kind_of, Detection, Detector, DetectorKind, DetectorSettings, FrameReader,
-    LiveConfig, LiveSource, NetworkOptions, Requested, Source, TrackerOptions, ZoneCounter,
-    ZoneSet,
+    build_detector, Detection, Detector, DetectorKind, DetectorSettings, TrackerOptions,
+    ZoneCounter, ZoneSet,
 };
 
 use super::signal::aspect_of;
@@ -234,7 +236,7 @@ struct Camera {
     approach: String,
     source: String,
     input: Input,
-    feed: Option<semaforo_vision::AspectFeed>,
+    feed: Option<semaforo_camera::AspectFeed>,
     /// Built when the first frame gives the picture's size.
     detection: DetectionState,
     detections: Vec<Detection>,
@@ -385,7 +387,9 @@ fn detection_for(
         .collect();
     let zones = match &d.zones {
         Some(path) => ZoneSet::load(path, width, height, &approaches).map_err(|e| e.to_string())?,
-        None if kind_of(source) == "synthetic" => LAYOUT.zones(width, height, approach),
+        None if kind_of(source) == "synthetic" => {
+            ZoneSet::of_synthetic_scene(&LAYOUT, width, height, approach)
+        }
         None => {
             tracing::warn!(
                 "camera {approach}: no zones file (cameras.{}.zones): the whole picture counts as \
@@ -486,7 +490,7 @@ impl Camera {
         &mut self,
         config: &Config,
         now: Duration,
-        frame: &semaforo_vision::Frame,
+        frame: &semaforo_camera::Frame,
         save_interval: u64,
         store: Option<&FrameStore>,
         report: &mut Report,
@@ -573,7 +577,7 @@ impl Camera {
     /// Saves the frame to the store, or says why it was not saved.
     fn save(
         &self,
-        frame: &semaforo_vision::Frame,
+        frame: &semaforo_camera::Frame,
         store: &FrameStore,
         save_interval: u64,
         timings: &mut StageTimings,

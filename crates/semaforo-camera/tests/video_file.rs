@@ -8,11 +8,11 @@ use std::path::Path;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use semaforo_resources::{CameraDevice, CameraProperty};
-use semaforo_vision::video::property;
-use semaforo_vision::{
+use semaforo_camera::video::property;
+use semaforo_camera::{
     Frame, Pacing, PlaybackClock, Requested, Source, SourceError, VideoFile, VideoFileOptions,
 };
+use semaforo_resources::{CameraDevice, CameraProperty};
 
 const FAST: VideoFileOptions = VideoFileOptions {
     looping: false,

@@ -5,8 +5,8 @@
 
 mod fixtures;
 
+use semaforo_camera::{Requested, Source, SourceError};
 use semaforo_resources::{CameraDevice, CameraProperty};
-use semaforo_vision::{Requested, Source, SourceError};
 
 const REQ: Requested = Requested {
     width: 640,
@@ -14,7 +14,7 @@ const REQ: Requested = Requested {
     fps: 15.0,
 };
 
-fn read_all(source: &mut Source) -> Vec<semaforo_vision::Frame> {
+fn read_all(source: &mut Source) -> Vec<semaforo_camera::Frame> {
     let mut frames = Vec::new();
     loop {
         match source.read() {

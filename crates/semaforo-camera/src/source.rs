@@ -367,7 +367,7 @@ mod tests {
             assert!(
                 err.to_string().starts_with(
                     "v4l2 sources need the `v4l2` cargo feature, which this build was made \
-                     without: build with `cargo build --release --features semaforo-vision/v4l2`"
+                     without: build with `cargo build --release --features semaforo-camera/v4l2`"
                 ),
                 "{err}"
             );

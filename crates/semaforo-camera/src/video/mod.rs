@@ -11,7 +11,7 @@
 //!
 //! ```no_run
 //! use semaforo_resources::CameraDevice;
-//! use semaforo_vision::{Pacing, VideoFile, VideoFileOptions};
+//! use semaforo_camera::{Pacing, VideoFile, VideoFileOptions};
 //!
 //! let options = VideoFileOptions { looping: false, pacing: Pacing::AsFastAsPossible };
 //! let mut clip = VideoFile::open("street-a.mp4".as_ref(), options).unwrap();

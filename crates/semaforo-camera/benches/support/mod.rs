@@ -1,5 +1,6 @@
 //! What the benchmarks share: the footage, the machine's description, medians, and the
-//! one-line JSON their Python peers print.
+//! one-line JSON their Python peers print. `semaforo-vision`'s benches include this file
+//! (`#[path]`) rather than keeping a copy.
 
 #![allow(dead_code)] // each benchmark uses its own part
 
@@ -93,7 +94,7 @@ pub fn today() -> String {
         .unwrap_or_else(|_| "unknown".into())
 }
 
-/// Writes a benchmark's Markdown section to `crates/semaforo-vision/<name>` and prints it.
+/// Writes a benchmark's Markdown section to `<name>` in its crate's directory, and prints it.
 pub fn report(name: &str, md: &str) {
     println!("{md}");
     let out = Path::new(env!("CARGO_MANIFEST_DIR")).join(name);

@@ -26,7 +26,7 @@ impl Default for NetworkOptions {
 /// cameras apart); text without credentials comes back unchanged.
 ///
 /// ```
-/// use semaforo_vision::redact;
+/// use semaforo_camera::redact;
 /// assert_eq!(redact("rtsp://admin:s3cret@192.0.2.1/live"), "rtsp://admin:***@192.0.2.1/live");
 /// assert_eq!(redact("http://cam.local/video"), "http://cam.local/video");
 /// ```

@@ -16,10 +16,10 @@ use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::Duration;
 
-use semaforo_resources::{CameraDevice, CameraProperty, ResourceTracker};
-use semaforo_vision::{
+use semaforo_camera::{
     Backoff, LiveConfig, LiveSource, LiveState, NetworkOptions, Requested, Source, SourceError,
 };
+use semaforo_resources::{CameraDevice, CameraProperty, ResourceTracker};
 
 const REQ: Requested = Requested {
     width: 160,

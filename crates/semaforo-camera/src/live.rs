@@ -19,7 +19,7 @@
 //!   exponential backoff ([`Backoff`]); `max_decode_errors` undecodable frames in a row count
 //!   as a failure too. A non-looping file that ends is [`LiveState::Ended`], not reopened.
 //! - **State changes** ([`LiveState`]) go to the log (`tracing`, target
-//!   `semaforo_vision::live`) and to every [`LiveSource::subscribe`]r, with the reason.
+//!   `semaforo_camera::live`) and to every [`LiveSource::subscribe`]r, with the reason.
 //! - **Resources.** The camera is one `camera` handle with the resource tracker from start to
 //!   drop, whatever its connection state; the tracker's `release_all()` stops the thread
 //!   too. Frames evicted from the ring that no consumer still holds go back to the device's
@@ -29,7 +29,7 @@
 //! ```
 //! use std::time::Duration;
 //! use semaforo_resources::ResourceTracker;
-//! use semaforo_vision::{LiveConfig, LiveSource, Requested};
+//! use semaforo_camera::{LiveConfig, LiveSource, Requested};
 //!
 //! let tracker = ResourceTracker::new();
 //! let requested = Requested { width: 320, height: 240, fps: 30.0 };
@@ -53,7 +53,7 @@
 //! ```
 //! use std::sync::{Arc, Mutex};
 //! use semaforo_resources::ResourceTracker;
-//! use semaforo_vision::{
+//! use semaforo_camera::{
 //!     AspectFeed, LiveConfig, LiveDevice, LiveSource, Opener, Requested, Source, SystemRetryClock,
 //! };
 //!
@@ -326,9 +326,9 @@ impl Shared {
         }
         match &state {
             LiveState::Reconnecting { .. } | LiveState::Ended { .. } => {
-                tracing::warn!(target: "semaforo_vision::live", "camera {}: {state}", self.label)
+                tracing::warn!(target: "semaforo_camera::live", "camera {}: {state}", self.label)
             }
-            _ => tracing::info!(target: "semaforo_vision::live", "camera {}: {state}", self.label),
+            _ => tracing::info!(target: "semaforo_camera::live", "camera {}: {state}", self.label),
         }
         let change = StateChange {
             camera: self.label.clone(),
@@ -708,7 +708,7 @@ impl Worker {
     fn stream(&mut self, device: &mut dyn LiveDevice, failures: &mut u32) -> Outcome {
         for &(property, value) in &self.settings {
             if let Err(e) = device.set(property, value) {
-                tracing::warn!(target: "semaforo_vision::live",
+                tracing::warn!(target: "semaforo_camera::live",
                     "camera {}: a setting did not take after reconnecting: {e}", self.shared.label);
             }
         }
@@ -777,7 +777,7 @@ impl Worker {
                         inner.stats.errors += 1;
                         inner.last_error = Some(text.clone());
                     }
-                    tracing::debug!(target: "semaforo_vision::live", "camera {}: {text}", self.shared.label);
+                    tracing::debug!(target: "semaforo_camera::live", "camera {}: {text}", self.shared.label);
                     if decode_errors >= self.config.max_decode_errors {
                         return Outcome::Failed(format!(
                             "{decode_errors} frames in a row did not decode, the last: {text}"

@@ -1,8 +1,8 @@
 //! Renders the synthetic scene to JPEG files, to look at what the detectors will see:
-//! `cargo run -p semaforo-vision --example render_scene -- OUT_DIR [SECONDS_OF_RED]`.
+//! `cargo run -p semaforo-camera --example render_scene -- OUT_DIR [SECONDS_OF_RED]`.
 
+use semaforo_camera::{Aspect, SceneConfig, SyntheticScene};
 use semaforo_resources::encode_jpeg;
-use semaforo_vision::{Aspect, SceneConfig, SyntheticScene};
 
 fn main() -> Result<(), Box<dyn std::error::Error>> {
     let mut args = std::env::args().skip(1);

@@ -18,7 +18,6 @@ use semaforo_resources::{CameraDevice, CameraProperty};
 
 use crate::frame::Frame;
 use crate::test_pattern::{check_fps, check_size, size_and_rate};
-use crate::zones::{Anchor, Zone, ZoneRole, ZoneSet};
 use crate::SourceError;
 
 /// What the approach's signal head shows, as the scene's drivers see it.
@@ -183,7 +182,8 @@ impl Vehicle {
     }
 }
 
-/// Where things are, as shares of the picture.
+/// Where things are, as shares of the picture. `semaforo-vision` turns it into the scene's
+/// zones (`ZoneSet::of_synthetic_scene`), so that counts can be checked against the ground truth.
 #[derive(Debug, Clone, Copy)]
 pub struct Layout {
     /// Left and right edges of the approach lane.
@@ -203,43 +203,6 @@ pub const LAYOUT: Layout = Layout {
     queue_zone: (0.20, 0.78),
     count_line: 0.15,
 };
-
-impl Layout {
-    /// The scene's zones for a `width` x `height` picture, counting for `approach`: the queue
-    /// zone (a vehicle is in it when its centre is, as the ground truth counts) and the count
-    /// line (crossed by a vehicle's front, as the ground truth counts arrivals).
-    pub fn zones(&self, width: u32, height: u32, approach: &str) -> ZoneSet {
-        let (w, h) = (width as f32, height as f32);
-        let road = (0.26 * w, 0.74 * w);
-        let (top, bottom) = (self.queue_zone.0 as f32 * h, self.queue_zone.1 as f32 * h);
-        let line = self.count_line as f32 * h;
-        ZoneSet {
-            width,
-            height,
-            zones: vec![
-                Zone {
-                    name: format!("{}-queue", approach.to_ascii_lowercase()),
-                    approach: Some(approach.to_string()),
-                    role: ZoneRole::Queue,
-                    anchor: Anchor::Center,
-                    points: vec![
-                        (road.0, top),
-                        (road.1, top),
-                        (road.1, bottom),
-                        (road.0, bottom),
-                    ],
-                },
-                Zone {
-                    name: format!("{}-arrivals", approach.to_ascii_lowercase()),
-                    approach: Some(approach.to_string()),
-                    role: ZoneRole::Line,
-                    anchor: Anchor::Bottom,
-                    points: vec![(road.0, line), (road.1, line)],
-                },
-            ],
-        }
-    }
-}
 
 /// One vehicle as the scene knows it.
 #[derive(Debug, Clone, PartialEq)]

@@ -9,7 +9,7 @@
 //!
 //! ```no_run
 //! use semaforo_resources::CameraDevice;
-//! use semaforo_vision::{Requested, Source};
+//! use semaforo_camera::{Requested, Source};
 //!
 //! let requested = Requested { width: 640, height: 480, fps: 15.0 };
 //! let mut replay = Source::open("dir:detection_frames/camera_a?loop=true&pace=fast", requested).unwrap();

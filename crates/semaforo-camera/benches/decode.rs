@@ -6,8 +6,8 @@
 //! thread) reading every frame to BGR via `bench/opencv_decode.py`. Rounds alternate Rust and
 //! peer so machine drift hits both; medians are reported.
 //!
-//! Prints a Markdown section and writes it to `crates/semaforo-vision/BENCH_RESULTS.md`.
-//! Run with `cargo bench -p semaforo-vision --bench decode`.
+//! Prints a Markdown section and writes it to `crates/semaforo-camera/BENCH_RESULTS.md`.
+//! Run with `cargo bench -p semaforo-camera --bench decode`.
 
 mod support;
 
@@ -15,8 +15,8 @@ use std::path::Path;
 use std::process::Command;
 use std::time::Instant;
 
+use semaforo_camera::{Pacing, SourceError, VideoFile, VideoFileOptions};
 use semaforo_resources::CameraDevice;
-use semaforo_vision::{Pacing, SourceError, VideoFile, VideoFileOptions};
 use support::{clip, json_field, machine, median, report, run_python, script, today};
 
 const ROUNDS: usize = 5;
@@ -46,14 +46,14 @@ fn rust_pass(path: &Path) -> (u64, f64) {
 /// Frames per second decoding the whole file once through FFmpeg (feature `ffmpeg`).
 #[cfg(feature = "ffmpeg")]
 fn ffmpeg_pass(path: &Path) -> (u64, f64) {
-    let requested = semaforo_vision::Requested {
+    let requested = semaforo_camera::Requested {
         width: 640,
         height: 352,
         fps: 30.0,
     };
     let start = Instant::now();
     let mut source =
-        semaforo_vision::Source::open(&format!("ffmpeg:{}", path.display()), requested)
+        semaforo_camera::Source::open(&format!("ffmpeg:{}", path.display()), requested)
             .expect("open the clip through FFmpeg");
     let mut frames = 0u64;
     loop {
@@ -143,8 +143,8 @@ fn main() {
 
     let (model, cpus) = machine();
     let rust_fps = median(&mut rust);
-    let mut md = String::from("# semaforo-vision benchmark results\n\n");
-    md += "Written by `cargo bench -p semaforo-vision --bench decode`.\n\n";
+    let mut md = String::from("# semaforo-camera benchmark results\n\n");
+    md += "Written by `cargo bench -p semaforo-camera --bench decode`.\n\n";
     md += &format!(
         "Machine: {model}, {cpus} CPUs (shared with other work while measured); {}.\n\n",
         today()

@@ -9,10 +9,10 @@ use std::net::{TcpListener, TcpStream};
 use std::path::Path;
 use std::time::Duration;
 
-use semaforo_resources::{encode_jpeg, CameraDevice, ImageRef, PixelFormat, ResourceTracker};
-use semaforo_vision::{
+use semaforo_camera::{
     Backoff, LiveConfig, LiveSource, NetworkOptions, Requested, Source, SourceError,
 };
+use semaforo_resources::{encode_jpeg, CameraDevice, ImageRef, PixelFormat, ResourceTracker};
 
 const REQ: Requested = Requested {
     width: 32,
@@ -34,7 +34,7 @@ fn jpeg(level: u8) -> Vec<u8> {
     out
 }
 
-fn level(frame: &semaforo_vision::Frame) -> u8 {
+fn level(frame: &semaforo_camera::Frame) -> u8 {
     let sum: u64 = frame.rgb.iter().map(|&v| v as u64).sum();
     (sum / frame.rgb.len() as u64) as u8
 }

@@ -8,11 +8,11 @@ use std::sync::mpsc::{self, Receiver, Sender};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, SystemTime};
 
-use semaforo_resources::{CameraDevice, CameraProperty, ResourceTracker};
-use semaforo_vision::{
+use semaforo_camera::{
     Backoff, Frame, LiveConfig, LiveDevice, LiveSource, LiveState, Opener, RetryClock, SourceError,
     StopSignal,
 };
+use semaforo_resources::{CameraDevice, CameraProperty, ResourceTracker};
 
 /// Upper bound for anything to happen; never reached when the code works.
 const LIMIT: Duration = Duration::from_secs(10);
@@ -401,7 +401,7 @@ fn an_image_folder_that_ends_is_ended_not_reopened() {
     }
     let tracker = ResourceTracker::new();
     let uri = format!("dir:{}?pace=fast", dir.path().display());
-    let requested = semaforo_vision::Requested {
+    let requested = semaforo_camera::Requested {
         width: 16,
         height: 8,
         fps: 10.0,
