@@ -31,16 +31,13 @@
 //! ```
 
 pub mod annotate;
-pub mod auto;
-pub mod bgsub;
 pub mod counting;
 pub mod detect;
-pub mod detectors;
 pub mod zones;
 
-pub use auto::{AutoDetector, MotionGate, MotionGateOptions};
-pub use bgsub::{BackgroundSubtractor, BgSubOptions};
 pub use counting::{ApproachCount, Track, Tracker, TrackerOptions, ZoneCount, ZoneCounter};
+pub use detect::auto::{AutoDetector, MotionGate, MotionGateOptions};
+pub use detect::bgsub::{BackgroundSubtractor, BgSubOptions};
+pub use detect::kinds::{build_detector, BuiltDetector, DetectorKind, DetectorSettings};
 pub use detect::{BBox, DetectError, Detection, Detector, ObjectClass, Region};
-pub use detectors::{build_detector, BuiltDetector, DetectorKind, DetectorSettings};
 pub use zones::{Anchor, Zone, ZoneError, ZoneErrors, ZoneFileError, ZoneRole, ZoneSet, ZoneSpec};

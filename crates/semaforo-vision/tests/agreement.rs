@@ -21,8 +21,8 @@ use std::path::Path;
 
 use semaforo_camera::{Pacing, SourceError, VideoFile, VideoFileOptions};
 use semaforo_resources::CameraDevice;
+use semaforo_vision::detect::kinds::REGION_MARGIN;
 use semaforo_vision::detect::yolox::{Yolox, YoloxOptions};
-use semaforo_vision::detectors::REGION_MARGIN;
 use semaforo_vision::{
     BackgroundSubtractor, BgSubOptions, Detection, Detector, TrackerOptions, ZoneCounter, ZoneSet,
 };

@@ -2,10 +2,10 @@
 
 use std::path::PathBuf;
 
-use crate::auto::{AutoDetector, MotionGateOptions};
-use crate::bgsub::{BackgroundSubtractor, BgSubOptions};
-use crate::detect::yolox::{Runtime, Yolox, YoloxOptions};
-use crate::detect::{DetectError, Detector};
+use super::auto::{AutoDetector, MotionGateOptions};
+use super::bgsub::{BackgroundSubtractor, BgSubOptions};
+use super::yolox::{Runtime, Yolox, YoloxOptions};
+use super::{DetectError, Detector};
 use crate::zones::ZoneSet;
 
 /// Which detector a camera runs.
