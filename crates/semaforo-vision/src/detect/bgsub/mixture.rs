@@ -154,6 +154,11 @@ fn is_shadow(modes: &[Mode], pix: &[f32; 3], tb: f32, tau: f32) -> bool {
 /// Updates one pixel's components with `pix` (at squared distances `d2` from them) at
 /// learning rate `alpha`; returns how many are in use. Components stay sorted by weight,
 /// heaviest first.
+///
+/// Inlined into [`BackgroundSubtractor::model_update`]'s pixel loop, where it runs for every
+/// pixel of every frame: once `model_update` was in its own module and inlined into `detect`,
+/// the compiler stopped inlining this and [`update_first`] into it, and the detector lost 5%.
+#[inline(always)]
 fn update_modes(
     modes: &mut [Mode],
     mut used: usize,
@@ -227,7 +232,9 @@ fn update_modes(
 /// [`update_modes`] when `pix` matched the heaviest component (at squared distance `d2`): the
 /// same arithmetic in the same order, so the same model to the last bit, without the search,
 /// the swaps and the moves. The matched component only gains weight, so it stays first, and
-/// the others all lose the same share, so they keep their order.
+/// the others all lose the same share, so they keep their order. Inlined as [`update_modes`]
+/// is, for the same reason.
+#[inline(always)]
 fn update_first(
     modes: &mut [Mode; MODES],
     used: usize,
