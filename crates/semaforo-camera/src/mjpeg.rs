@@ -19,7 +19,7 @@ use std::time::Duration;
 
 use semaforo_resources::{CameraDevice, CameraProperty};
 
-use crate::net::{base64, CameraUrl, NetworkOptions};
+use crate::net::{basic_authorization, CameraUrl, NetworkOptions};
 use crate::video::h264::RgbPool;
 use crate::video::pacing::{Pacer, SystemPlaybackClock};
 use crate::{still, Frame, Pacing, SourceError};
@@ -424,8 +424,8 @@ impl MjpegStream {
             self.url.url.host_str().unwrap_or("")
         );
         if let Some((user, password)) = &self.url.credentials {
-            let token = base64(format!("{user}:{password}").as_bytes());
-            head.push_str(&format!("Authorization: Basic {token}\r\n"));
+            let value = basic_authorization(user, password);
+            head.push_str(&format!("Authorization: {value}\r\n"));
         }
         head.push_str("\r\n");
         socket

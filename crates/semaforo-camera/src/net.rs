@@ -3,6 +3,10 @@
 
 use std::time::Duration;
 
+use base64::engine::general_purpose::STANDARD;
+use base64::Engine as _;
+use percent_encoding::percent_decode_str;
+
 /// Timeouts and transport of network sources ([`crate::Source::open_with`]).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct NetworkOptions {
@@ -77,7 +81,9 @@ impl CameraUrl {
         if url.host_str().is_none_or(str::is_empty) {
             return Err(bad("a URL with a host".into()));
         }
-        let decode = percent_decode;
+        // `%XX` escapes decoded (an escape that is not two hex digits is kept as written); a
+        // `+` stays a `+`: user info is not form data.
+        let decode = |text: &str| percent_decode_str(text).decode_utf8_lossy().into_owned();
         let credentials = (!url.username().is_empty() || url.password().is_some())
             .then(|| (decode(url.username()), decode(url.password().unwrap_or(""))));
         // Neither can fail on a URL with a host (checked above).
@@ -102,51 +108,10 @@ impl CameraUrl {
     }
 }
 
-/// Decodes `%XX` escapes (a `+` stays a `+`: user info is not form data); an escape that is
-/// not two hex digits is kept as written.
-fn percent_decode(text: &str) -> String {
-    let bytes = text.as_bytes();
-    let mut out = Vec::with_capacity(bytes.len());
-    let mut i = 0;
-    while i < bytes.len() {
-        let hex = bytes
-            .get(i + 1..i + 3)
-            .and_then(|h| std::str::from_utf8(h).ok())
-            .and_then(|h| u8::from_str_radix(h, 16).ok());
-        match (bytes[i], hex) {
-            (b'%', Some(value)) => {
-                out.push(value);
-                i += 3;
-            }
-            (b, _) => {
-                out.push(b);
-                i += 1;
-            }
-        }
-    }
-    String::from_utf8_lossy(&out).into_owned()
-}
-
-/// Standard base64 (RFC 4648, with padding), for HTTP Basic authentication.
-pub fn base64(bytes: &[u8]) -> String {
-    const TABLE: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
-    let mut out = String::with_capacity(bytes.len().div_ceil(3) * 4);
-    for chunk in bytes.chunks(3) {
-        let b = [
-            chunk[0],
-            chunk.get(1).copied().unwrap_or(0),
-            chunk.get(2).copied().unwrap_or(0),
-        ];
-        let n = (b[0] as u32) << 16 | (b[1] as u32) << 8 | b[2] as u32;
-        for i in 0..4 {
-            if i <= chunk.len() {
-                out.push(TABLE[(n >> (18 - 6 * i) & 63) as usize] as char);
-            } else {
-                out.push('=');
-            }
-        }
-    }
-    out
+/// The `Authorization` header's value for HTTP Basic authentication (RFC 7617): `Basic `
+/// and `user:password` in standard base64 with padding (RFC 4648, section 4).
+pub fn basic_authorization(user: &str, password: &str) -> String {
+    format!("Basic {}", STANDARD.encode(format!("{user}:{password}")))
 }
 
 #[cfg(test)]
@@ -178,14 +143,23 @@ mod tests {
     }
 
     #[test]
-    fn base64_matches_rfc_4648() {
-        assert_eq!(base64(b""), "");
-        assert_eq!(base64(b"f"), "Zg==");
-        assert_eq!(base64(b"fo"), "Zm8=");
-        assert_eq!(base64(b"foo"), "Zm9v");
+    fn basic_authorization_is_standard_base64_with_padding() {
+        // RFC 7617's example.
         assert_eq!(
-            base64(b"Aladdin:open sesame"),
-            "QWxhZGRpbjpvcGVuIHNlc2FtZQ=="
+            basic_authorization("Aladdin", "open sesame"),
+            "Basic QWxhZGRpbjpvcGVuIHNlc2FtZQ=="
+        );
+        // RFC 4648's padding: `user:password` of 4, 2 and 3 bytes.
+        assert_eq!(basic_authorization("foo", ""), "Basic Zm9vOg==");
+        assert_eq!(basic_authorization("f", ""), "Basic Zjo=");
+        assert_eq!(basic_authorization("fo", ""), "Basic Zm86");
+        // The standard alphabet's last two letters, `+` and `/` (not URL-safe `-` and `_`).
+        assert_eq!(basic_authorization("a", ">?"), "Basic YTo+Pw==");
+        assert_eq!(basic_authorization("u", "?>?"), "Basic dTo/Pj8=");
+        // The password's UTF-8 bytes.
+        assert_eq!(
+            basic_authorization("user", "päss"),
+            "Basic dXNlcjpww6Rzcw=="
         );
     }
 }

@@ -69,38 +69,89 @@ pub struct AvcConfig {
     pub pps: Vec<Vec<u8>>,
 }
 
-/// The parameter sets and NAL length size of an `avcC` record.
-pub fn parse_avcc(avcc: &[u8]) -> Result<AvcConfig, String> {
-    let short = || format!("the avcC record ({} bytes) is cut short", avcc.len());
-    if avcc.len() < 6 || avcc[0] != 1 {
-        return Err(format!(
-            "not an avcC record (version {:?}, {} bytes)",
-            avcc.first(),
-            avcc.len()
-        ));
+/// Why an `avcC` record could not be read; each names the record by its length.
+#[derive(Debug, thiserror::Error)]
+pub enum AvcRecordError {
+    #[error("the avcC record ({len} bytes) is cut short: it needs at least {needed}")]
+    CutShort { len: usize, needed: usize },
+    #[error("not an avcC record (version {version}, {len} bytes)")]
+    Version { version: u8, len: usize },
+    #[error("the avcC record ({len} bytes) has a bad {set}: {reason}")]
+    ParameterSet {
+        len: usize,
+        /// `sequence parameter set` or `picture parameter set`.
+        set: &'static str,
+        reason: String,
+    },
+}
+
+/// The parameter sets and NAL length size of an `avcC` record (ISO/IEC 14496-15), read with
+/// `h264-reader`, the parser retina itself uses.
+pub fn parse_avcc(avcc: &[u8]) -> Result<AvcConfig, AvcRecordError> {
+    use h264_reader::avcc::{AvcDecoderConfigurationRecord, AvccError};
+    let len = avcc.len();
+    // A NAL unit's last byte holds its RBSP stop bit, so a record never ends in two zero
+    // bytes, unless its last picture parameter set is empty: h264-reader 0.8 then reads that
+    // set's NAL header past the end of the record and panics.
+    if avcc.ends_with(&[0, 0]) {
+        return Err(AvcRecordError::ParameterSet {
+            len,
+            set: "picture parameter set",
+            reason: "the last one is empty or cut short (the record ends in two zero bytes)".into(),
+        });
     }
-    let length_size = (avcc[4] & 3) as usize + 1;
-    let mut at = 5;
-    let mut sets = [Vec::new(), Vec::new()];
-    for (i, list) in sets.iter_mut().enumerate() {
-        let count = *avcc.get(at).ok_or_else(short)? as usize & if i == 0 { 0x1f } else { 0xff };
-        at += 1;
-        for _ in 0..count {
-            let len = u16::from_be_bytes([
-                *avcc.get(at).ok_or_else(short)?,
-                *avcc.get(at + 1).ok_or_else(short)?,
-            ]) as usize;
-            at += 2;
-            list.push(avcc.get(at..at + len).ok_or_else(short)?.to_vec());
-            at += len;
+    let record = AvcDecoderConfigurationRecord::try_from(avcc).map_err(|e| match e {
+        AvccError::NotEnoughData { expected, .. } => AvcRecordError::CutShort {
+            len,
+            needed: expected,
+        },
+        AvccError::UnsupportedConfigurationVersion(version) => {
+            AvcRecordError::Version { version, len }
         }
-    }
-    let [sps, pps] = sets;
+        // `try_from` only checks lengths and the version.
+        other => AvcRecordError::ParameterSet {
+            len,
+            set: "parameter set",
+            reason: format!("{other:?}"),
+        },
+    })?;
     Ok(AvcConfig {
-        length_size,
-        sps,
-        pps,
+        length_size: usize::from(record.length_size_minus_one()) + 1,
+        sps: parameter_sets(
+            len,
+            "sequence parameter set",
+            record.sequence_parameter_sets(),
+        )?,
+        pps: parameter_sets(
+            len,
+            "picture parameter set",
+            record.picture_parameter_sets(),
+        )?,
     })
+}
+
+/// One kind of parameter set of an `avcC` record of `len` bytes, each copied out.
+fn parameter_sets<'a>(
+    len: usize,
+    set: &'static str,
+    sets: impl Iterator<Item = Result<&'a [u8], h264_reader::avcc::ParamSetError>>,
+) -> Result<Vec<Vec<u8>>, AvcRecordError> {
+    use h264_reader::avcc::ParamSetError;
+    sets.map(|unit| {
+        unit.map(<[u8]>::to_vec)
+            .map_err(|e| AvcRecordError::ParameterSet {
+                len,
+                set,
+                reason: match e {
+                    ParamSetError::NalHeader(e) => format!("its NAL header is not valid ({e:?})"),
+                    ParamSetError::IncorrectNalType { actual, .. } => {
+                        format!("it is a NAL unit of type {actual:?}")
+                    }
+                    ParamSetError::IncompatibleSps(_) => "it disagrees with the record".into(),
+                },
+            })
+    })
+    .collect()
 }
 
 /// An RTSP camera.
@@ -283,10 +334,10 @@ impl RtspCamera {
             length_size,
             sps,
             pps,
-        } = parse_avcc(video.extra_data()).map_err(|reason| SourceError::StreamDecode {
+        } = parse_avcc(video.extra_data()).map_err(|e| SourceError::StreamDecode {
             camera: self.shown(),
             what: "the stream parameters".into(),
-            reason,
+            reason: e.to_string(),
         })?;
         if let Some(sps) = sps.first().filter(|s| s.len() >= 3) {
             let (name, supported) = h264_profile(sps[1], sps[2]);
@@ -499,7 +550,27 @@ mod tests {
         assert_eq!(config.length_size, 4);
         assert_eq!(config.sps, vec![vec![0x67, 77, 0]]);
         assert_eq!(config.pps, vec![vec![0x68, 0xee]]);
-        assert!(parse_avcc(&avcc[..10]).unwrap_err().contains("cut short"));
+        let err = parse_avcc(&avcc[..10]).unwrap_err().to_string();
+        assert!(err.contains("cut short"), "{err}");
         assert!(parse_avcc(&[0; 3]).is_err());
+    }
+
+    #[test]
+    fn avcc_records_with_a_bad_version_or_parameter_set_are_refused_not_a_panic() {
+        let mut avcc = vec![
+            1, 77, 0, 30, 0xff, 0xe1, 0, 3, 0x67, 77, 0, 1, 0, 2, 0x68, 0xee,
+        ];
+        avcc[0] = 2;
+        let err = parse_avcc(&avcc).unwrap_err().to_string();
+        assert!(err.contains("version 2, 16 bytes"), "{err}");
+        avcc[0] = 1;
+        // A picture parameter set where the sequence parameter set should be.
+        avcc[8] = 0x68;
+        let err = parse_avcc(&avcc).unwrap_err().to_string();
+        assert!(err.contains("sequence parameter set"), "{err}");
+        // An empty picture parameter set at the end of the record.
+        let empty_pps = [1, 77, 0, 30, 0xff, 0xe1, 0, 3, 0x67, 77, 0, 1, 0, 0];
+        let err = parse_avcc(&empty_pps).unwrap_err().to_string();
+        assert!(err.contains("picture parameter set"), "{err}");
     }
 }
