@@ -13,7 +13,8 @@ use std::path::PathBuf;
 use ffmpeg_next as ff;
 use semaforo_resources::{CameraDevice, CameraProperty};
 
-use crate::net::{redact, NetworkOptions};
+use crate::net::NetworkOptions;
+use crate::redact;
 use crate::video::h264::RgbPool;
 use crate::{Frame, SourceError};
 

@@ -27,6 +27,7 @@ pub mod image_dir;
 pub mod live;
 pub mod mjpeg;
 mod net;
+mod redact;
 pub mod rtsp;
 mod source;
 mod still;
@@ -43,7 +44,8 @@ pub use live::{
     RetryClock, StateChange, StopSignal, SystemRetryClock, WaitError,
 };
 pub use mjpeg::MjpegStream;
-pub use net::{redact, NetworkOptions};
+pub use net::NetworkOptions;
+pub use redact::redact;
 pub use rtsp::{RtspCamera, RtspTransport};
 pub use source::{kind_of, Requested, Source};
 pub use synthetic::{

@@ -129,7 +129,7 @@ pub fn run(sources: &Sources, run_for: Option<Duration>, fast: bool) -> ExitCode
                     eprintln!(
                         "error: --fast runs on simulated time, which a live camera cannot follow: \
                          camera {approach} is {kind} ({})",
-                        config::load::redact_credentials(source)
+                        semaforo_camera::redact(source)
                     );
                     return ExitCode::from(2);
                 }
@@ -181,7 +181,7 @@ pub fn probe(sources: &Sources, args: &crate::cli::ProbeArgs) -> ExitCode {
         Ok(c) => c,
         Err(code) => return code,
     };
-    let shown = config::load::redact_credentials(&args.source);
+    let shown = semaforo_camera::redact(&args.source);
     let c = &config.cameras;
     let requested = Requested {
         width: c.width,

@@ -20,7 +20,7 @@ use std::time::Duration;
 
 use semaforo_camera::synthetic::LAYOUT;
 use semaforo_camera::{
-    kind_of, FrameReader, LiveConfig, LiveSource, NetworkOptions, Requested, Source,
+    kind_of, redact, FrameReader, LiveConfig, LiveSource, NetworkOptions, Requested, Source,
 };
 use semaforo_resources::{CameraProperty, FrameStore, ManagedCamera, ResourceTracker, SaveOutcome};
 use semaforo_signal::HeadState;
@@ -31,7 +31,6 @@ use semaforo_vision::{
 
 use super::signal::aspect_of;
 use super::timings::StageTimings;
-use crate::config::load::redact_credentials;
 use crate::config::Config;
 
 /// Longest the loop waits for the workers' reports in a tick on the real clock.
@@ -293,7 +292,7 @@ fn worker(
 fn open_camera(shared: &Shared<'_>, approach: &str, source: &str, now: Duration) -> Option<Camera> {
     let config = shared.config;
     let c = &config.cameras;
-    let shown = redact_credentials(source);
+    let shown = redact(source);
     let label = format!("camera {approach} ({shown})");
     let requested = Requested {
         width: c.width,
