@@ -202,10 +202,10 @@ impl ImageFolder {
             what: path.display().to_string(),
             reason: format!("cannot read it: {e}"),
         })?;
-        still::decode(&bytes, &mut self.pool).map_err(|reason| SourceError::Image {
+        still::decode(&bytes, &mut self.pool).map_err(|e| SourceError::Image {
             camera,
             what: path.display().to_string(),
-            reason,
+            reason: e.to_string(),
         })
     }
 }

@@ -41,7 +41,7 @@ pub use frame::Frame;
 pub use image_dir::{ImageFolder, ImageFolderOptions};
 pub use live::{
     Backoff, FrameReader, LiveConfig, LiveDevice, LiveSource, LiveState, LiveStats, Opener,
-    RetryClock, StateChange, StopSignal, SystemRetryClock, WaitError,
+    RetryClock, SetError, StateChange, StopSignal, SystemRetryClock, WaitError,
 };
 pub use mjpeg::MjpegStream;
 pub use net::NetworkOptions;

@@ -234,6 +234,21 @@ pub enum WaitError {
     Finished { camera: String, state: LiveState },
 }
 
+/// Why [`LiveSource::set`] did not apply a setting.
+#[derive(Debug, thiserror::Error)]
+pub enum SetError {
+    /// The device refused the value (its error names the setting and the value).
+    #[error("camera {camera}: {source}")]
+    Refused { camera: String, source: SourceError },
+    /// The camera thread did not apply it in time: it is reconnecting, or a read is blocked.
+    #[error("camera {camera}: the setting was not applied within {:.1} s (camera {state})", waited.as_secs_f64())]
+    NotApplied {
+        camera: String,
+        waited: Duration,
+        state: LiveState,
+    },
+}
+
 /// How a camera thread waits between reconnect attempts. The system one waits on the clock,
 /// waking early when the camera is stopped; tests record the waits instead.
 pub trait RetryClock: Send {
@@ -286,7 +301,7 @@ struct Slot {
     taken: bool,
 }
 
-type Reply = mpsc::Sender<Result<(), String>>;
+type Reply = mpsc::Sender<Result<(), SetError>>;
 
 struct Inner {
     ring: VecDeque<Slot>,
@@ -520,16 +535,15 @@ impl LiveSource {
         property: CameraProperty,
         value: f64,
         timeout: Duration,
-    ) -> Result<(), String> {
+    ) -> Result<(), SetError> {
         self.request_set(property, value)
             .recv_timeout(timeout)
             .unwrap_or_else(|_| {
-                Err(format!(
-                    "camera {}: the setting was not applied within {:.1} s (camera {})",
-                    self.shared.label,
-                    timeout.as_secs_f64(),
-                    self.state()
-                ))
+                Err(SetError::NotApplied {
+                    camera: self.shared.label.clone(),
+                    waited: timeout,
+                    state: self.state(),
+                })
             })
     }
 
@@ -539,7 +553,7 @@ impl LiveSource {
         &self,
         property: CameraProperty,
         value: f64,
-    ) -> mpsc::Receiver<Result<(), String>> {
+    ) -> mpsc::Receiver<Result<(), SetError>> {
         let (tx, rx) = mpsc::channel();
         self.shared.lock().pending.push((property, value, tx));
         rx
@@ -737,7 +751,12 @@ impl Worker {
                 std::mem::take(&mut inner.pending)
             };
             for (property, value, reply) in pending {
-                let result = device.set(property, value).map_err(|e| e.to_string());
+                let result = device
+                    .set(property, value)
+                    .map_err(|source| SetError::Refused {
+                        camera: self.shared.label.clone(),
+                        source,
+                    });
                 if result.is_ok() {
                     self.settings.retain(|(p, _)| *p != property);
                     self.settings.push((property, value));

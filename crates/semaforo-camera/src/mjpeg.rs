@@ -574,10 +574,10 @@ impl MjpegStream {
             // A snapshot connection answers once.
             self.reader = None;
         }
-        still::decode_jpeg(&self.jpeg, &mut self.pool).map_err(|reason| SourceError::Image {
+        still::decode_jpeg(&self.jpeg, &mut self.pool).map_err(|e| SourceError::Image {
             camera: self.shown(),
             what: format!("frame {}", self.seq),
-            reason,
+            reason: e.to_string(),
         })
     }
 }

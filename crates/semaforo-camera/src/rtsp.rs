@@ -351,13 +351,12 @@ impl RtspCamera {
                 });
             }
         }
-        let decoder = H264Decoder::new(length_size, &sps, &pps).map_err(|reason| {
-            SourceError::StreamDecode {
+        let decoder =
+            H264Decoder::new(length_size, &sps, &pps).map_err(|e| SourceError::StreamDecode {
                 camera: self.shown(),
                 what: "the stream".into(),
-                reason,
-            }
-        })?;
+                reason: e.to_string(),
+            })?;
         self.decoder = Some(decoder);
         self.seen_idr = false;
         Ok(())
@@ -411,15 +410,14 @@ impl RtspCamera {
                 self.skipped += 1;
                 continue;
             };
-            if let Err(reason) = decoder.decode(frame.data(), sync, &mut self.pool, &mut self.ready)
-            {
+            if let Err(e) = decoder.decode(frame.data(), sync, &mut self.pool, &mut self.ready) {
                 self.skipped += 1;
                 // Wait for the next IDR: frames referring to a broken one decode to garbage.
                 self.seen_idr = false;
                 return Err(SourceError::StreamDecode {
                     camera: self.shown(),
                     what: format!("the frame after frame {}", self.seq),
-                    reason,
+                    reason: e.to_string(),
                 });
             }
         }

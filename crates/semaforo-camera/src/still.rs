@@ -16,6 +16,36 @@ use crate::video::h264::{Picture, RgbPool};
 /// The largest frame side accepted (a corrupt header must not allocate gigabytes).
 pub const MAX_SIDE: usize = 8192;
 
+/// Why still-image bytes did not decode. Each says what the bytes are (their first bytes and
+/// length, the size their header gives) or what the decoder found wrong; the caller adds the
+/// file or camera they came from.
+#[derive(Debug, thiserror::Error)]
+pub enum StillError {
+    #[error("not a JPEG or PNG image (it starts with {start:02x?}, {len} bytes)")]
+    NotAnImage { start: Vec<u8>, len: usize },
+    #[error("bad JPEG header: {reason}")]
+    JpegHeader { reason: String },
+    #[error("the JPEG has no frame header")]
+    JpegNoFrame,
+    #[error("the JPEG decodes to {decoded:?} bytes, expected {expected} for {width}x{height} RGB")]
+    JpegSize {
+        decoded: Option<usize>,
+        expected: usize,
+        width: usize,
+        height: usize,
+    },
+    #[error("bad JPEG data: {reason}")]
+    JpegData { reason: String },
+    #[error("bad PNG header: {reason}")]
+    PngHeader { reason: String },
+    #[error("{width}x{height} PNG is larger than {MAX_SIDE} pixels a side")]
+    PngTooLarge { width: usize, height: usize },
+    #[error("the PNG is too large to decode")]
+    PngBuffer,
+    #[error("bad PNG data: {reason}")]
+    PngData { reason: String },
+}
+
 /// What kind of still image `bytes` hold, from their first bytes.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum StillKind {
@@ -36,20 +66,19 @@ impl StillKind {
 }
 
 /// Decodes a JPEG or PNG into RGB; the error says what the bytes are or why they failed.
-pub fn decode(bytes: &[u8], pool: &mut RgbPool) -> Result<Picture, String> {
+pub fn decode(bytes: &[u8], pool: &mut RgbPool) -> Result<Picture, StillError> {
     match StillKind::sniff(bytes) {
         Some(StillKind::Jpeg) => decode_jpeg(bytes, pool),
         Some(StillKind::Png) => decode_png(bytes, pool),
-        None => Err(format!(
-            "not a JPEG or PNG image (it starts with {:02x?}, {} bytes)",
-            &bytes[..bytes.len().min(4)],
-            bytes.len()
-        )),
+        None => Err(StillError::NotAnImage {
+            start: bytes[..bytes.len().min(4)].to_vec(),
+            len: bytes.len(),
+        }),
     }
 }
 
 /// Decodes a baseline or progressive JPEG (greyscale, YCbCr or CMYK) into RGB.
-pub fn decode_jpeg(bytes: &[u8], pool: &mut RgbPool) -> Result<Picture, String> {
+pub fn decode_jpeg(bytes: &[u8], pool: &mut RgbPool) -> Result<Picture, StillError> {
     let options = DecoderOptions::default()
         .jpeg_set_out_colorspace(ColorSpace::RGB)
         .set_max_width(MAX_SIDE)
@@ -57,22 +86,25 @@ pub fn decode_jpeg(bytes: &[u8], pool: &mut RgbPool) -> Result<Picture, String> 
     let mut decoder = JpegDecoder::new_with_options(ZCursor::new(bytes), options);
     decoder
         .decode_headers()
-        .map_err(|e| format!("bad JPEG header: {e}"))?;
-    let info = decoder
-        .info()
-        .ok_or_else(|| "the JPEG has no frame header".to_string())?;
+        .map_err(|e| StillError::JpegHeader {
+            reason: e.to_string(),
+        })?;
+    let info = decoder.info().ok_or(StillError::JpegNoFrame)?;
     let (width, height) = (info.width as usize, info.height as usize);
     let mut rgb = pool.take(width * height * 3);
     if decoder.output_buffer_size() != Some(rgb.len()) {
-        return Err(format!(
-            "the JPEG decodes to {:?} bytes, expected {} for {width}x{height} RGB",
-            decoder.output_buffer_size(),
-            rgb.len()
-        ));
+        return Err(StillError::JpegSize {
+            decoded: decoder.output_buffer_size(),
+            expected: rgb.len(),
+            width,
+            height,
+        });
     }
     decoder
         .decode_into(&mut rgb)
-        .map_err(|e| format!("bad JPEG data: {e}"))?;
+        .map_err(|e| StillError::JpegData {
+            reason: e.to_string(),
+        })?;
     Ok(Picture {
         width: width as u32,
         height: height as u32,
@@ -81,28 +113,26 @@ pub fn decode_jpeg(bytes: &[u8], pool: &mut RgbPool) -> Result<Picture, String> 
 }
 
 /// Decodes a PNG (any bit depth and colour type, alpha dropped) into RGB.
-pub fn decode_png(bytes: &[u8], pool: &mut RgbPool) -> Result<Picture, String> {
+pub fn decode_png(bytes: &[u8], pool: &mut RgbPool) -> Result<Picture, StillError> {
     let mut decoder = png::Decoder::new(Cursor::new(bytes));
     decoder.set_transformations(png::Transformations::normalize_to_color8());
-    let mut reader = decoder
-        .read_info()
-        .map_err(|e| format!("bad PNG header: {e}"))?;
+    let mut reader = decoder.read_info().map_err(|e| StillError::PngHeader {
+        reason: e.to_string(),
+    })?;
     let (width, height) = {
         let info = reader.info();
         (info.width as usize, info.height as usize)
     };
     if width > MAX_SIDE || height > MAX_SIDE {
-        return Err(format!(
-            "{width}x{height} PNG is larger than {MAX_SIDE} pixels a side"
-        ));
+        return Err(StillError::PngTooLarge { width, height });
     }
-    let size = reader
-        .output_buffer_size()
-        .ok_or_else(|| "the PNG is too large to decode".to_string())?;
+    let size = reader.output_buffer_size().ok_or(StillError::PngBuffer)?;
     let mut raw = vec![0; size];
     let out = reader
         .next_frame(&mut raw)
-        .map_err(|e| format!("bad PNG data: {e}"))?;
+        .map_err(|e| StillError::PngData {
+            reason: e.to_string(),
+        })?;
     let channels = out.color_type.samples();
     let mut rgb = pool.take(width * height * 3);
     for y in 0..height {
@@ -181,9 +211,14 @@ mod tests {
 
     #[test]
     fn bytes_that_are_no_image_say_what_they_start_with() {
-        let err = decode(b"GIF89a....", &mut RgbPool::default()).unwrap_err();
+        let err = decode(b"GIF89a....", &mut RgbPool::default())
+            .unwrap_err()
+            .to_string();
         assert!(err.starts_with("not a JPEG or PNG image"), "{err}");
-        let err = decode(&[0xFF, 0xD8, 0xFF, 0x00], &mut RgbPool::default()).unwrap_err();
+        assert!(err.contains("[47, 49, 46, 38], 10 bytes"), "{err}");
+        let err = decode(&[0xFF, 0xD8, 0xFF, 0x00], &mut RgbPool::default())
+            .unwrap_err()
+            .to_string();
         assert!(err.contains("JPEG"), "{err}");
     }
 }

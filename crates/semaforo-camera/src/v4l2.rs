@@ -179,10 +179,10 @@ impl CameraDevice for V4l2Camera {
         let bytes = &bytes[..used];
         let (width, height, rgb) = if &self.fourcc == b"MJPG" {
             let picture =
-                still::decode_jpeg(bytes, &mut self.pool).map_err(|reason| SourceError::Image {
+                still::decode_jpeg(bytes, &mut self.pool).map_err(|e| SourceError::Image {
                     camera: self.path.clone(),
                     what: format!("frame {}", self.seq),
-                    reason,
+                    reason: e.to_string(),
                 })?;
             (picture.width, picture.height, picture.rgb)
         } else {

@@ -9,8 +9,8 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, SystemTime};
 
 use semaforo_camera::{
-    Backoff, Frame, LiveConfig, LiveDevice, LiveSource, LiveState, Opener, RetryClock, SourceError,
-    StopSignal,
+    Backoff, Frame, LiveConfig, LiveDevice, LiveSource, LiveState, Opener, RetryClock, SetError,
+    SourceError, StopSignal,
 };
 use semaforo_resources::{CameraDevice, CameraProperty, ResourceTracker};
 
@@ -339,7 +339,7 @@ fn set_between_reads(
     conn: &Sender<Step>,
     property: CameraProperty,
     value: f64,
-) -> Result<(), String> {
+) -> Result<(), SetError> {
     let reply = live.request_set(property, value);
     conn.send(Step::Frame).unwrap();
     script.wait_asked();
@@ -354,7 +354,9 @@ fn settings_apply_on_the_thread_and_survive_a_reconnect() {
     script.wait_asked();
     set_between_reads(&live, &script, &conn, CameraProperty::FrameWidth, 8.0).unwrap();
     assert_eq!(live.get(CameraProperty::FrameWidth), Some(8.0));
-    let err = set_between_reads(&live, &script, &conn, CameraProperty::Exposure, 1.0).unwrap_err();
+    let err = set_between_reads(&live, &script, &conn, CameraProperty::Exposure, 1.0)
+        .unwrap_err()
+        .to_string();
     assert!(err.contains("width only"), "{err}");
     // The connection breaks; the new device gets the width again.
     drop(conn);

@@ -15,7 +15,21 @@ use openh264::decoder::{DecodedYUV, Decoder, DecoderConfig, Flush};
 use openh264::formats::YUVSource;
 use openh264::OpenH264API;
 
-use super::annexb::AnnexBWriter;
+use super::annexb::{AnnexBWriter, AvccError};
+
+/// Why OpenH264 could not start or decode. The caller names the file or camera and the frame.
+#[derive(Debug, thiserror::Error)]
+pub enum H264Error {
+    #[error("OpenH264 did not start: {reason}")]
+    Start { reason: String },
+    /// A sample's NAL unit lengths do not fit it (the error gives the byte and the sample's
+    /// size).
+    #[error(transparent)]
+    Sample(#[from] AvccError),
+    /// OpenH264 refused a sample of `size` bytes (or, with `size` 0, the end-of-stream flush).
+    #[error("{reason}")]
+    Decode { size: usize, reason: String },
+}
 
 /// A decoded picture in RGB.
 #[derive(Debug)]
@@ -91,10 +105,14 @@ pub struct H264Decoder {
 }
 
 impl H264Decoder {
-    pub fn new(length_size: usize, sps: &[Vec<u8>], pps: &[Vec<u8>]) -> Result<Self, String> {
+    pub fn new(length_size: usize, sps: &[Vec<u8>], pps: &[Vec<u8>]) -> Result<Self, H264Error> {
         let config = DecoderConfig::new().flush_after_decode(Flush::NoFlush);
-        let decoder = Decoder::with_api_config(OpenH264API::from_source(), config)
-            .map_err(|e| format!("OpenH264 did not start: {e}"))?;
+        let decoder =
+            Decoder::with_api_config(OpenH264API::from_source(), config).map_err(|e| {
+                H264Error::Start {
+                    reason: e.to_string(),
+                }
+            })?;
         let sps: Vec<&[u8]> = sps.iter().map(Vec::as_slice).collect();
         let pps: Vec<&[u8]> = pps.iter().map(Vec::as_slice).collect();
         Ok(H264Decoder {
@@ -111,15 +129,17 @@ impl H264Decoder {
         sync: bool,
         pool: &mut RgbPool,
         ready: &mut VecDeque<Picture>,
-    ) -> Result<(), String> {
-        let stream = self
-            .annexb
-            .convert(sample, sync)
-            .map_err(|e| e.to_string())?;
+    ) -> Result<(), H264Error> {
+        let stream = self.annexb.convert(sample, sync)?;
         match self.decoder.decode(stream) {
             Ok(Some(picture)) => ready.push_back(to_rgb(&picture, pool)),
             Ok(None) => {}
-            Err(e) => return Err(e.to_string()),
+            Err(e) => {
+                return Err(H264Error::Decode {
+                    size: sample.len(),
+                    reason: e.to_string(),
+                })
+            }
         }
         Ok(())
     }
@@ -130,8 +150,14 @@ impl H264Decoder {
         &mut self,
         pool: &mut RgbPool,
         ready: &mut VecDeque<Picture>,
-    ) -> Result<(), String> {
-        let pictures = self.decoder.flush_remaining().map_err(|e| e.to_string())?;
+    ) -> Result<(), H264Error> {
+        let pictures = self
+            .decoder
+            .flush_remaining()
+            .map_err(|e| H264Error::Decode {
+                size: 0,
+                reason: e.to_string(),
+            })?;
         for picture in &pictures {
             ready.push_back(to_rgb(picture, pool));
         }

@@ -169,11 +169,11 @@ impl VideoFile {
     }
 
     fn new_decoder(path: &Path, track: &container::VideoTrack) -> Result<H264Decoder, SourceError> {
-        H264Decoder::new(track.length_size, &track.sps, &track.pps).map_err(|reason| {
+        H264Decoder::new(track.length_size, &track.sps, &track.pps).map_err(|e| {
             SourceError::Decode {
                 path: path.to_path_buf(),
                 what: "the stream".into(),
-                reason,
+                reason: e.to_string(),
             }
         })
     }
@@ -255,17 +255,17 @@ impl VideoFile {
                 };
                 decoder
                     .decode(&sample.bytes, sample.is_sync, pool, ready)
-                    .map_err(decode_error)?;
+                    .map_err(|e| decode_error(e.to_string()))?;
                 continue;
             }
             if !self.flushed {
                 self.flushed = true;
                 decoder
                     .flush(pool, ready)
-                    .map_err(|reason| SourceError::Decode {
+                    .map_err(|e| SourceError::Decode {
                         path: path.clone(),
                         what: "the last frames".into(),
-                        reason,
+                        reason: e.to_string(),
                     })?;
                 continue;
             }
