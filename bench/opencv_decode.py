@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""Peer benchmark for semaforo-vision's video-file decoding: OpenCV's cv2.VideoCapture.
+"""Peer benchmark for semaforo-camera's video-file decoding: OpenCV's cv2.VideoCapture.
 
 Reads every frame of the given file (decoded by OpenCV's bundled FFmpeg and converted to
 BGR, the same work as the Rust side's H.264 decode and RGB conversion), on one thread:

@@ -4,7 +4,7 @@
 //! `release_all()` can also release it at shutdown; reads after that return
 //! [`CameraError::Released`] instead of touching a closed device.
 //!
-//! Real sources (V4L2, RTSP, files) implement [`CameraDevice`] in `semaforo-vision`; tests
+//! Real sources (V4L2, RTSP, files) implement [`CameraDevice`] in `semaforo-camera`; tests
 //! use fakes.
 
 use std::fmt;

@@ -12,15 +12,15 @@
 //! default scale), writes nothing, and needs no Python: for comparing two builds of the
 //! detector, run one after the other a few times.
 
+// One copy of the helpers, in semaforo-camera (whose decode bench uses them too).
+#[path = "../../semaforo-camera/benches/support/mod.rs"]
 mod support;
 
 use std::time::Instant;
 
+use semaforo_camera::{Frame, Pacing, VideoFile, VideoFileOptions};
 use semaforo_resources::CameraDevice;
-use semaforo_vision::{
-    BackgroundSubtractor, BgSubOptions, Detector, Frame, Pacing, VideoFile, VideoFileOptions,
-    ZoneSet,
-};
+use semaforo_vision::{BackgroundSubtractor, BgSubOptions, Detector, ZoneSet};
 use support::{clip, json_field, machine, median, report, run_python, script, today};
 
 const FRAMES: usize = 300;

@@ -12,14 +12,16 @@
 //! Prints a Markdown section and writes it to `crates/semaforo-vision/BENCH_RESULTS_YOLOX.md`.
 //! Run with `cargo bench -p semaforo-vision --bench yolox [--features onnxruntime]`.
 
+// One copy of the helpers, in semaforo-camera (whose decode bench uses them too).
+#[path = "../../semaforo-camera/benches/support/mod.rs"]
 mod support;
 
 use std::path::Path;
 use std::time::Instant;
 
+use semaforo_camera::{Frame, Pacing, SourceError, VideoFile, VideoFileOptions};
 use semaforo_resources::CameraDevice;
 use semaforo_vision::detect::yolox::{self, Runtime, Yolox, YoloxOptions};
-use semaforo_vision::{Frame, Pacing, SourceError, VideoFile, VideoFileOptions};
 use support::{clip, json_field, machine, median, run_python, today};
 
 const ROUNDS: usize = 5;

@@ -22,12 +22,13 @@
 use std::path::{Path, PathBuf};
 use std::time::SystemTime;
 
+use semaforo_camera::{Frame, Pacing, SourceError, VideoFile, VideoFileOptions};
 use semaforo_resources::CameraDevice;
+use semaforo_vision::detect::kinds::REGION_MARGIN;
 use semaforo_vision::detect::yolox::{Yolox, YoloxOptions};
-use semaforo_vision::detectors::REGION_MARGIN;
 use semaforo_vision::{
-    BBox, BackgroundSubtractor, BgSubOptions, Detection, Detector, Frame, ObjectClass, Pacing,
-    SourceError, TrackerOptions, VideoFile, VideoFileOptions, ZoneCounter, ZoneSet,
+    BBox, BackgroundSubtractor, BgSubOptions, Detection, Detector, ObjectClass, TrackerOptions,
+    ZoneCounter, ZoneSet,
 };
 
 type Error = Box<dyn std::error::Error>;

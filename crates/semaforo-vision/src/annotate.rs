@@ -3,7 +3,7 @@
 
 use crate::counting::{Track, ZoneCount};
 use crate::zones::{ZoneRole, ZoneSet};
-use crate::Frame;
+use semaforo_camera::Frame;
 
 /// Colours used by [`annotate`].
 pub const QUEUE_COLOUR: [u8; 3] = [255, 200, 0];

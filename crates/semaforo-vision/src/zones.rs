@@ -29,6 +29,8 @@ use std::collections::BTreeSet;
 use std::fmt;
 use std::path::{Path, PathBuf};
 
+use semaforo_camera::synthetic::Layout;
+
 use crate::detect::{BBox, Region};
 
 /// What a zone is for.
@@ -288,6 +290,46 @@ impl ZoneSet {
                 anchor: Anchor::Center,
                 points: vec![(0.0, 0.0), (w, 0.0), (w, h), (0.0, h)],
             }],
+        }
+    }
+
+    /// The zones of the `synthetic:` scene laid out as `layout` (the scene's own
+    /// [`semaforo_camera::synthetic::LAYOUT`]) in a `width` x `height` picture, counting for
+    /// `approach`: the queue zone (a vehicle is in it when its centre is, as the ground truth
+    /// counts) and the count line (crossed by a vehicle's front, as the ground truth counts
+    /// arrivals).
+    pub fn of_synthetic_scene(layout: &Layout, width: u32, height: u32, approach: &str) -> ZoneSet {
+        let (w, h) = (width as f32, height as f32);
+        let road = (0.26 * w, 0.74 * w);
+        let (top, bottom) = (
+            layout.queue_zone.0 as f32 * h,
+            layout.queue_zone.1 as f32 * h,
+        );
+        let line = layout.count_line as f32 * h;
+        ZoneSet {
+            width,
+            height,
+            zones: vec![
+                Zone {
+                    name: format!("{}-queue", approach.to_ascii_lowercase()),
+                    approach: Some(approach.to_string()),
+                    role: ZoneRole::Queue,
+                    anchor: Anchor::Center,
+                    points: vec![
+                        (road.0, top),
+                        (road.1, top),
+                        (road.1, bottom),
+                        (road.0, bottom),
+                    ],
+                },
+                Zone {
+                    name: format!("{}-arrivals", approach.to_ascii_lowercase()),
+                    approach: Some(approach.to_string()),
+                    role: ZoneRole::Line,
+                    anchor: Anchor::Bottom,
+                    points: vec![(road.0, line), (road.1, line)],
+                },
+            ],
         }
     }
 

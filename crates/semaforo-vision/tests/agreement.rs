@@ -19,12 +19,12 @@ mod fixtures;
 
 use std::path::Path;
 
+use semaforo_camera::{Pacing, SourceError, VideoFile, VideoFileOptions};
 use semaforo_resources::CameraDevice;
+use semaforo_vision::detect::kinds::REGION_MARGIN;
 use semaforo_vision::detect::yolox::{Yolox, YoloxOptions};
-use semaforo_vision::detectors::REGION_MARGIN;
 use semaforo_vision::{
-    BackgroundSubtractor, BgSubOptions, Detection, Detector, Pacing, SourceError, TrackerOptions,
-    VideoFile, VideoFileOptions, ZoneCounter, ZoneSet,
+    BackgroundSubtractor, BgSubOptions, Detection, Detector, TrackerOptions, ZoneCounter, ZoneSet,
 };
 
 /// Frame number (0-based, every 4th frame from the warm-up's end, about every half second)

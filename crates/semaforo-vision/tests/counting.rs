@@ -1,10 +1,10 @@
 //! Detection and counting against the synthetic scene's ground truth: the background model,
 //! the tracker and the zone counter together, on rendered frames with noise and drift.
 
-use semaforo_vision::synthetic::LAYOUT;
+use semaforo_camera::synthetic::LAYOUT;
+use semaforo_camera::{Aspect, Frame, GroundTruth, SceneConfig, SyntheticScene};
 use semaforo_vision::{
-    Aspect, BackgroundSubtractor, BgSubOptions, Detection, Detector, Frame, GroundTruth,
-    SceneConfig, SyntheticScene, TrackerOptions, ZoneCounter,
+    BackgroundSubtractor, BgSubOptions, Detection, Detector, TrackerOptions, ZoneCounter, ZoneSet,
 };
 
 const FPS: f64 = 15.0;
@@ -28,7 +28,7 @@ impl Run {
             arrivals_per_minute: rate,
             ..SceneConfig::default()
         };
-        let zones = LAYOUT.zones(640, 480, "A");
+        let zones = ZoneSet::of_synthetic_scene(&LAYOUT, 640, 480, "A");
         Run {
             scene: SyntheticScene::new(config),
             detector: BackgroundSubtractor::new(640, 480, &zones, options).unwrap(),

@@ -117,7 +117,7 @@ pub fn run(sources: &Sources, run_for: Option<Duration>, fast: bool) -> ExitCode
     if fast {
         for (name, camera) in &mut config.cameras.cameras {
             let source = &mut camera.source;
-            match semaforo_vision::kind_of(source) {
+            match semaforo_camera::kind_of(source) {
                 "synthetic" | "testsrc" => {}
                 // A file read on simulated time is read as fast as it decodes.
                 "video-file" if !source.contains("pace=") => {
@@ -131,7 +131,7 @@ pub fn run(sources: &Sources, run_for: Option<Duration>, fast: bool) -> ExitCode
                         "error: --fast runs on simulated time, which a live camera cannot follow: \
                          camera {} is {kind} ({})",
                         config::CameraConfig::approach(name),
-                        config::load::redact_credentials(source)
+                        semaforo_camera::redact(source)
                     );
                     return ExitCode::from(2);
                 }
@@ -181,14 +181,14 @@ pub fn run(sources: &Sources, run_for: Option<Duration>, fast: bool) -> ExitCode
 
 /// `semaforo probe SOURCE`
 pub fn probe(sources: &Sources, args: &crate::cli::ProbeArgs) -> ExitCode {
+    use semaforo_camera::{kind_of, Requested, Source, SourceError};
     use semaforo_resources::{CameraDevice, CameraProperty};
-    use semaforo_vision::{kind_of, Requested, Source, SourceError};
 
     let config = match load_or_report(sources) {
         Ok(c) => c,
         Err(code) => return code,
     };
-    let shown = config::load::redact_credentials(&args.source);
+    let shown = semaforo_camera::redact(&args.source);
     let c = &config.cameras;
     let requested = Requested {
         width: c.width,
@@ -214,7 +214,7 @@ pub fn probe(sources: &Sources, args: &crate::cli::ProbeArgs) -> ExitCode {
     if let Some(codec) = source.codec() {
         println!("codec: {codec}");
     }
-    if let Some(n) = source.get(semaforo_vision::video::property::FRAME_COUNT) {
+    if let Some(n) = source.get(semaforo_camera::video::property::FRAME_COUNT) {
         println!("frames in file: {n}");
     }
     if args.all && !source.ends() {

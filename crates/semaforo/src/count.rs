@@ -11,11 +11,12 @@ use std::process::ExitCode;
 use std::time::Instant;
 
 use crate::files::write_atomically;
+use semaforo_camera::{Pacing, SourceError, VideoFile, VideoFileOptions};
 use semaforo_resources::{encode_jpeg, CameraDevice, CameraProperty};
 use semaforo_vision::detect::yolox::Runtime;
 use semaforo_vision::{
-    annotate, build_detector, DetectorKind, DetectorSettings, Pacing, SourceError, TrackerOptions,
-    VideoFile, VideoFileOptions, ZoneCounter, ZoneRole, ZoneSet,
+    annotate, build_detector, DetectorKind, DetectorSettings, TrackerOptions, ZoneCounter,
+    ZoneRole, ZoneSet,
 };
 use serde_json::{json, Value};
 
@@ -126,7 +127,7 @@ fn run(args: &CountArgs) -> Result<(), String> {
     let height = video.get(CameraProperty::FrameHeight).unwrap_or(0.0) as u32;
     let fps = video.get(CameraProperty::Fps).unwrap_or(15.0);
     let total = video
-        .get(semaforo_vision::video::property::FRAME_COUNT)
+        .get(semaforo_camera::video::property::FRAME_COUNT)
         .unwrap_or(0.0) as u64;
     let zones = match &args.zones {
         Some(path) => ZoneSet::load(path, width, height, &APPROACHES).map_err(|e| e.to_string())?,

@@ -1,16 +1,20 @@
 //! Vehicle detection: the types every detector shares and the [`Detector`] trait.
 //!
-//! Two detectors implement it: the background model (`bgsub`: moving and queued blobs, no
-//! model file, cheap enough for a Pi) and YOLOX-Nano (`yolox`: classified road users). A
-//! detector turns one frame into boxes in the frame's own pixel coordinates; zones, the
-//! tracker and the counter work on those boxes whatever produced them.
+//! Two detectors implement it: the background model ([`bgsub`]: moving and queued blobs, no
+//! model file, cheap enough for a Pi) and YOLOX-Nano ([`yolox`]: classified road users); a
+//! third, [`auto`], puts a motion gate in front of YOLOX. [`kinds`] builds the one a camera's
+//! settings name. A detector turns one frame into boxes in the frame's own pixel coordinates;
+//! zones, the tracker and the counter work on those boxes whatever produced them.
 
+pub mod auto;
+pub mod bgsub;
+pub mod kinds;
 pub mod yolox;
 
 use std::fmt;
 use std::path::PathBuf;
 
-use crate::Frame;
+use semaforo_camera::Frame;
 
 /// A rectangle of the picture, in whole pixels: the part a detector looks at.
 ///

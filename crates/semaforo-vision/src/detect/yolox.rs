@@ -16,8 +16,9 @@
 //! the network's float rounding.
 //!
 //! ```no_run
+//! use semaforo_camera::Frame;
 //! use semaforo_vision::detect::yolox::{Yolox, YoloxOptions};
-//! use semaforo_vision::{Detector, Frame};
+//! use semaforo_vision::Detector;
 //!
 //! let mut detector = Yolox::new(YoloxOptions::default())?;
 //! let mut found = Vec::new();
@@ -33,7 +34,7 @@ mod tract;
 use std::path::{Path, PathBuf};
 
 use super::{check_frame, BBox, DetectError, Detection, Detector, ObjectClass, Region};
-use crate::Frame;
+use semaforo_camera::Frame;
 
 /// Side of the square network input, pixels.
 pub const INPUT_SIZE: usize = 416;

@@ -3,7 +3,9 @@
 //! already refused on its own is skipped: that value's default stands in, and a second message
 //! about it would only mislead.
 
-use super::load::{redact_credentials, ConfigError, Origin, Settings};
+use semaforo_camera::redact;
+
+use super::load::{ConfigError, Origin, Settings};
 use super::{CameraConfig, Config};
 
 /// Adds every broken rule to `errors`.
@@ -116,7 +118,7 @@ fn no_local_camera_twice(config: &Config, settings: &Settings, errors: &mut Vec<
                 format!(
                     "opens {device}, the same device as {other_key} = \"{}\" (from {}); each \
                      camera needs its own device",
-                    redact_credentials(&c.source),
+                    redact(&c.source),
                     settings.origin_or_default(&other_key)
                 ),
             ));

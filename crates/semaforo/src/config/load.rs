@@ -12,6 +12,8 @@ use std::collections::{BTreeSet, HashMap};
 use std::fmt;
 use std::path::{Path, PathBuf};
 
+use semaforo_camera::redact;
+
 use super::dotenv;
 use super::schema::{self, Default, Kind, Spec, DEFAULT_CAMERAS, SETTINGS};
 
@@ -76,7 +78,7 @@ impl fmt::Display for Value {
             Value::Int(v) => write!(f, "{v}"),
             Value::Float(v) => write!(f, "{v}"),
             Value::Bool(v) => write!(f, "{v}"),
-            Value::Text(v) => write!(f, "\"{}\"", redact_credentials(v)),
+            Value::Text(v) => write!(f, "\"{}\"", redact(v)),
         }
     }
 }
@@ -99,7 +101,7 @@ impl fmt::Display for ConfigError {
             (Some(key), Some(value)) => write!(
                 f,
                 "{key} = {} (from {}): {}",
-                redact_credentials(value),
+                redact(value),
                 self.origin,
                 self.message
             ),
@@ -618,27 +620,6 @@ fn check_camera_source(text: &str) -> Result<String, String> {
     Ok(text.to_string())
 }
 
-/// Hides the password in `scheme://user:password@host/...` so it never reaches a log.
-pub fn redact_credentials(text: &str) -> String {
-    let Some(scheme_end) = text.find("://") else {
-        return text.to_string();
-    };
-    let rest = &text[scheme_end + 3..];
-    let authority_end = rest.find('/').unwrap_or(rest.len());
-    let authority = &rest[..authority_end];
-    let Some(at) = authority.rfind('@') else {
-        return text.to_string();
-    };
-    let userinfo = &authority[..at];
-    let user = userinfo.split(':').next().unwrap_or("");
-    format!(
-        "{}{}:***@{}",
-        &text[..scheme_end + 3],
-        user,
-        &rest[at + 1..]
-    )
-}
-
 #[cfg(test)]
 mod tests {
     use super::super::Config;
@@ -803,10 +784,10 @@ mod tests {
     #[test]
     fn credentials_never_appear_in_messages() {
         assert_eq!(
-            redact_credentials("rtsp://admin:s3cret@10.0.0.5:554/h264"),
+            redact("rtsp://admin:s3cret@10.0.0.5:554/h264"),
             "rtsp://admin:***@10.0.0.5:554/h264"
         );
-        assert_eq!(redact_credentials("rtsp://cam/h264"), "rtsp://cam/h264");
+        assert_eq!(redact("rtsp://cam/h264"), "rtsp://cam/h264");
         let mut inputs = Inputs::defaults();
         inputs.env.insert(
             "CAMERA_A_SOURCE".into(),

@@ -18,18 +18,19 @@ use std::sync::Arc;
 use std::thread::{Scope, ScopedJoinHandle};
 use std::time::Duration;
 
+use semaforo_camera::synthetic::LAYOUT;
+use semaforo_camera::{
+    kind_of, redact, FrameReader, LiveConfig, LiveSource, NetworkOptions, Requested, Source,
+};
 use semaforo_resources::{CameraProperty, FrameStore, ManagedCamera, ResourceTracker, SaveOutcome};
 use semaforo_signal::HeadState;
-use semaforo_vision::synthetic::LAYOUT;
 use semaforo_vision::{
-    build_detector, kind_of, Detection, Detector, DetectorKind, DetectorSettings, FrameReader,
-    LiveConfig, LiveSource, NetworkOptions, Requested, Source, TrackerOptions, ZoneCounter,
-    ZoneSet,
+    build_detector, Detection, Detector, DetectorKind, DetectorSettings, TrackerOptions,
+    ZoneCounter, ZoneSet,
 };
 
 use super::signal::aspect_of;
 use super::timings::StageTimings;
-use crate::config::load::redact_credentials;
 use crate::config::{CameraConfig, Config};
 
 /// Longest the loop waits for the workers' reports in a tick on the real clock.
@@ -243,7 +244,7 @@ struct Camera {
     approach: String,
     source: String,
     input: Input,
-    feed: Option<semaforo_vision::AspectFeed>,
+    feed: Option<semaforo_camera::AspectFeed>,
     /// Built when the first frame gives the picture's size.
     detection: DetectionState,
     detections: Vec<Detection>,
@@ -307,7 +308,7 @@ fn open_camera(
 ) -> Option<Camera> {
     let config = shared.config;
     let c = &config.cameras;
-    let shown = redact_credentials(source);
+    let shown = redact(source);
     let label = format!("camera {approach} ({shown})");
     let requested = Requested {
         width: c.width,
@@ -394,7 +395,9 @@ fn detection_for(
     let approaches: Vec<&str> = approaches.iter().map(String::as_str).collect();
     let zones = match &d.zones {
         Some(path) => ZoneSet::load(path, width, height, &approaches).map_err(|e| e.to_string())?,
-        None if kind_of(source) == "synthetic" => LAYOUT.zones(width, height, approach),
+        None if kind_of(source) == "synthetic" => {
+            ZoneSet::of_synthetic_scene(&LAYOUT, width, height, approach)
+        }
         None => {
             tracing::warn!(
                 "camera {approach}: no zones file (cameras.{}.zones): the whole picture counts as \
@@ -495,7 +498,7 @@ impl Camera {
         &mut self,
         config: &Config,
         now: Duration,
-        frame: &semaforo_vision::Frame,
+        frame: &semaforo_camera::Frame,
         save_interval: u64,
         store: Option<&FrameStore>,
         report: &mut Report,
@@ -582,7 +585,7 @@ impl Camera {
     /// Saves the frame to the store, or says why it was not saved.
     fn save(
         &self,
-        frame: &semaforo_vision::Frame,
+        frame: &semaforo_camera::Frame,
         store: &FrameStore,
         save_interval: u64,
         timings: &mut StageTimings,

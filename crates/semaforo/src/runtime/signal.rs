@@ -15,7 +15,7 @@ use semaforo_signal::{
 };
 
 use super::events::EventLog;
-use semaforo_vision::Aspect;
+use semaforo_camera::Aspect;
 
 use crate::config::Config;
 

@@ -337,29 +337,51 @@ fn as_ort_opens(path: &Path) -> PathBuf {
     }
 }
 
+/// Why a library is not an ONNX Runtime `ort` can use. The caller names the library's path
+/// and where it was found.
+#[derive(Debug, thiserror::Error)]
+enum Rejected {
+    /// The system's loader refused it (its own reason).
+    #[error("{reason}")]
+    Open { reason: String },
+    #[error("it does not export OrtGetApiBase, so it is not ONNX Runtime")]
+    NotOnnxRuntime,
+    #[error("its OrtGetApiBase returned nothing")]
+    NoApiBase,
+    #[error(
+        "it is ONNX Runtime {version}; 1.{} or later is needed",
+        ort::MINOR_VERSION
+    )]
+    TooOld { version: String },
+    #[error(
+        "ONNX Runtime {version} does not serve API version {}",
+        ort::MINOR_VERSION
+    )]
+    NoApi { version: String },
+}
+
 /// Opens `path` and checks that it is an ONNX Runtime `ort` can use: it exports
 /// `OrtGetApiBase`, its version is 1.x with x at least `ort::MINOR_VERSION`, and it serves that
 /// API version. Returns the open library (to keep it loaded until `ort` has its own handle)
 /// and the version. These are the checks `ort` makes, done where a failure can be survived.
-fn probe(path: &Path) -> Result<(libloading::Library, String), String> {
+fn probe(path: &Path) -> Result<(libloading::Library, String), Rejected> {
     // SAFETY: opening a shared library runs its initialisers; this is the library the detector
     // is configured to run (or found where ONNX Runtime is installed), the one `ort` opens next
     // with the same call, so nothing runs here that would not run anyway.
-    let library = unsafe { libloading::Library::new(path) }.map_err(|e| {
+    let library = unsafe { libloading::Library::new(path) }.map_err(|e| Rejected::Open {
         // libloading's own text is only "dlopen failed"; the system's reason is its source.
-        std::error::Error::source(&e).map_or_else(|| e.to_string(), |why| why.to_string())
+        reason: std::error::Error::source(&e).map_or_else(|| e.to_string(), |why| why.to_string()),
     })?;
     // SAFETY: `OrtGetApiBase` is ONNX Runtime's one exported entry point, declared in its C API
     // as `const OrtApiBase* OrtGetApiBase(void)`, the signature `ort_sys` gives it.
     let get_api_base: libloading::Symbol<
         unsafe extern "system" fn() -> *const ort::sys::OrtApiBase,
-    > = unsafe { library.get(b"OrtGetApiBase") }
-        .map_err(|_| "it does not export OrtGetApiBase, so it is not ONNX Runtime".to_string())?;
+    > = unsafe { library.get(b"OrtGetApiBase") }.map_err(|_| Rejected::NotOnnxRuntime)?;
     // SAFETY: the entry point takes no arguments and returns a pointer to a static table, or
     // null, which is checked.
     let base = unsafe { get_api_base() };
     if base.is_null() {
-        return Err("its OrtGetApiBase returned nothing".into());
+        return Err(Rejected::NoApiBase);
     }
     // SAFETY: `base` is non-null and points to the library's static `OrtApiBase`, whose
     // `GetVersionString` returns a static NUL-terminated string ("1.32.0"), alive while the
@@ -370,19 +392,13 @@ fn probe(path: &Path) -> Result<(libloading::Library, String), String> {
     let mut numbers = version.split('.').map(|n| n.parse::<u32>().ok());
     let (major, minor) = (numbers.next().flatten(), numbers.next().flatten());
     if major != Some(1) || minor.is_none_or(|m| m < ort::MINOR_VERSION) {
-        return Err(format!(
-            "it is ONNX Runtime {version}; 1.{} or later is needed",
-            ort::MINOR_VERSION
-        ));
+        return Err(Rejected::TooOld { version });
     }
     // SAFETY: as above, `base` points to the static `OrtApiBase`; `GetApi` takes the API
     // version and returns a pointer to a static table or null, only compared with null here.
     let api = unsafe { ((*base).GetApi)(ort::MINOR_VERSION) };
     if api.is_null() {
-        return Err(format!(
-            "ONNX Runtime {version} does not serve API version {}",
-            ort::MINOR_VERSION
-        ));
+        return Err(Rejected::NoApi { version });
     }
     Ok((library, version))
 }

@@ -1,0 +1,118 @@
+//! The `ffmpeg` feature: files decoded through the system's FFmpeg libraries, compared with
+//! the `ffmpeg` command line, and an H.265 file (which OpenH264 cannot decode) opened by its
+//! bare path, falling back to FFmpeg.
+#![cfg(feature = "ffmpeg")]
+
+mod fixtures;
+
+use semaforo_camera::{Requested, Source, SourceError};
+use semaforo_resources::{CameraDevice, CameraProperty};
+
+const REQ: Requested = Requested {
+    width: 640,
+    height: 352,
+    fps: 15.0,
+};
+
+fn read_all(source: &mut Source) -> Vec<semaforo_camera::Frame> {
+    let mut frames = Vec::new();
+    loop {
+        match source.read() {
+            Ok(frame) => frames.push(frame),
+            Err(SourceError::EndOfStream { frames: n, .. }) => {
+                assert_eq!(n as usize, frames.len());
+                return frames;
+            }
+            Err(e) => panic!("frame {} did not decode: {e}", frames.len()),
+        }
+    }
+}
+
+#[test]
+fn street_a_decodes_through_ffmpeg_like_the_ffmpeg_command() {
+    let Some(clip) = fixtures::street_a() else {
+        return;
+    };
+    if !fixtures::ffmpeg() {
+        return;
+    }
+    let mut source = Source::open(&format!("ffmpeg:{}", clip.display()), REQ).unwrap();
+    assert_eq!(
+        source.codec(),
+        Some("H.264 / AVC / MPEG-4 AVC / MPEG-4 part 10 (FFmpeg)")
+    );
+    assert!(source.ends());
+    assert_eq!(source.get(CameraProperty::FrameWidth), Some(640.0));
+    let mut count = 0u64;
+    let mut sampled = Vec::new();
+    loop {
+        match source.read() {
+            Ok(frame) => {
+                assert_eq!(frame.seq, count);
+                if [0, 500, 1037].contains(&count) {
+                    sampled.push(frame.rgb.clone());
+                }
+                count += 1;
+                source.recycle(frame);
+            }
+            Err(SourceError::EndOfStream { .. }) => break,
+            Err(e) => panic!("frame {count}: {e}"),
+        }
+    }
+    assert_eq!(count, 1038);
+    let dir = tempfile::tempdir().unwrap();
+    let reference = fixtures::ffmpeg_rgb_frames(&clip, &[0, 500, 1037], dir.path());
+    for (ours, theirs) in sampled.iter().zip(&reference) {
+        // The same decoder and the same bicubic swscale conversion: identical.
+        assert_eq!(fixtures::max_abs_diff(ours, theirs), 0);
+    }
+}
+
+#[test]
+fn an_h265_file_falls_back_to_ffmpeg() {
+    if !fixtures::ffmpeg() || !fixtures::ffmpeg_encoder("libx265") {
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let clip = dir.path().join("hevc.mp4");
+    fixtures::run_ffmpeg(&[
+        "-f",
+        "lavfi",
+        "-i",
+        "testsrc=size=320x240:rate=25",
+        "-t",
+        "1",
+        "-c:v",
+        "libx265",
+        "-x265-params",
+        "log-level=error",
+        "-tag:v",
+        "hvc1",
+        "-pix_fmt",
+        "yuv420p",
+        clip.to_str().unwrap(),
+    ]);
+    let mut source = Source::open(clip.to_str().unwrap(), REQ).unwrap();
+    assert!(
+        source
+            .codec()
+            .is_some_and(|c| c.contains("HEVC") && c.ends_with("(FFmpeg)")),
+        "{:?}",
+        source.codec()
+    );
+    let frames = read_all(&mut source);
+    assert_eq!(frames.len(), 25);
+    let reference = fixtures::ffmpeg_rgb_frames(&clip, &[0, 24], dir.path());
+    assert_eq!(fixtures::max_abs_diff(&frames[0].rgb, &reference[0]), 0);
+    assert_eq!(fixtures::max_abs_diff(&frames[24].rgb, &reference[1]), 0);
+}
+
+#[test]
+fn a_missing_file_is_named() {
+    let err = Source::open("ffmpeg:/no/such/clip.mkv", REQ).unwrap_err();
+    assert!(
+        err.to_string()
+            .starts_with("cannot read video file /no/such/clip.mkv"),
+        "{err}"
+    );
+}
