@@ -23,9 +23,10 @@ use std::time::Duration;
 use semaforo_resources::{CameraDevice, CameraProperty};
 
 use crate::video::h264::RgbPool;
-use crate::video::pacing::{Pacer, PlaybackClock, SystemPlaybackClock};
+use crate::video::pacing::Pacer;
 use crate::video::playback_param;
 use crate::{still, Frame, Pacing, SourceError};
+use semaforo_base::{Clocks, SystemClocks};
 
 /// How an image folder is played.
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -127,14 +128,14 @@ pub struct ImageFolder {
 impl ImageFolder {
     /// Lists `dir` (its JPEG and PNG files, by natural name order), paced by the system clock.
     pub fn open(dir: &Path, options: ImageFolderOptions) -> Result<Self, SourceError> {
-        Self::open_with_clock(dir, options, Box::new(SystemPlaybackClock::new()))
+        Self::open_with_clock(dir, options, Box::new(SystemClocks::new()))
     }
 
     /// As [`ImageFolder::open`], with pacing measured on `clock` (tests pass a fake one).
     pub fn open_with_clock(
         dir: &Path,
         options: ImageFolderOptions,
-        clock: Box<dyn PlaybackClock>,
+        clock: Box<dyn Clocks>,
     ) -> Result<Self, SourceError> {
         let folder_error = |reason: String| SourceError::ImageFolder {
             path: dir.to_path_buf(),

@@ -41,7 +41,7 @@ pub use frame::Frame;
 pub use image_dir::{ImageFolder, ImageFolderOptions};
 pub use live::{
     Backoff, FrameReader, LiveConfig, LiveDevice, LiveSource, LiveState, LiveStats, Opener,
-    RetryClock, SetError, StateChange, StopSignal, SystemRetryClock, WaitError,
+    SetError, StateChange, WaitError,
 };
 pub use mjpeg::MjpegStream;
 pub use net::NetworkOptions;
@@ -52,7 +52,7 @@ pub use synthetic::{
     Aspect, AspectFeed, GroundTruth, SceneConfig, SyntheticCamera, SyntheticScene,
 };
 pub use test_pattern::{TestPattern, TestPatternCamera};
-pub use video::{Pacing, PlaybackClock, SystemPlaybackClock, VideoFile, VideoFileOptions};
+pub use video::{Pacing, VideoFile, VideoFileOptions};
 
 use std::path::PathBuf;
 

@@ -24,7 +24,8 @@
 //!   drop, whatever its connection state; the tracker's `release_all()` stops the thread
 //!   too. Frames evicted from the ring that no consumer still holds go back to the device's
 //!   buffer pool ([`LiveDevice::recycle`]).
-//! - **Time is injected** ([`RetryClock`]): tests check the backoff without sleeping.
+//! - **Time is injected** ([`Clocks`](semaforo_base::Clocks)): tests check the backoff without
+//!   sleeping.
 //!
 //! ```
 //! use std::time::Duration;
@@ -54,8 +55,9 @@
 //! use std::sync::{Arc, Mutex};
 //! use semaforo_resources::ResourceTracker;
 //! use semaforo_camera::{
-//!     AspectFeed, LiveConfig, LiveDevice, LiveSource, Opener, Requested, Source, SystemRetryClock,
+//!     AspectFeed, LiveConfig, LiveDevice, LiveSource, Opener, Requested, Source,
 //! };
+//! use semaforo_base::SystemClocks;
 //!
 //! let requested = Requested { width: 320, height: 240, fps: 15.0 };
 //! let feed: Arc<Mutex<Option<AspectFeed>>> = Arc::default();
@@ -66,7 +68,7 @@
 //!     Ok(Box::new(source) as Box<dyn LiveDevice>)
 //! });
 //! let tracker = ResourceTracker::new();
-//! let camera = LiveSource::start(LiveConfig::new("A"), &tracker, opener, Box::new(SystemRetryClock));
+//! let camera = LiveSource::start(LiveConfig::new("A"), &tracker, opener, Box::new(SystemClocks::new()));
 //! let mut detector = camera.reader();
 //! detector.wait_newer(std::time::Duration::from_secs(5)).unwrap();
 //! assert!(feed.lock().unwrap().is_some());
@@ -78,6 +80,7 @@ use std::sync::{Arc, Condvar, Mutex, MutexGuard, Weak};
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant, SystemTime};
 
+use semaforo_base::{Clocks, Shutdown, SystemClocks, Wake};
 use semaforo_resources::{CameraDevice, CameraProperty, HandleGuard, HandleKind, ResourceTracker};
 
 use crate::{redact, Frame, NetworkOptions, Requested, Source, SourceError};
@@ -249,53 +252,6 @@ pub enum SetError {
     },
 }
 
-/// How a camera thread waits between reconnect attempts. The system one waits on the clock,
-/// waking early when the camera is stopped; tests record the waits instead.
-pub trait RetryClock: Send {
-    /// Waits `delay` or until `stop` is raised; `false` when stopped.
-    fn wait(&mut self, delay: Duration, stop: &StopSignal) -> bool;
-}
-
-/// Waits on the real clock.
-#[derive(Debug, Default, Clone, Copy)]
-pub struct SystemRetryClock;
-
-impl RetryClock for SystemRetryClock {
-    fn wait(&mut self, delay: Duration, stop: &StopSignal) -> bool {
-        stop.wait(delay)
-    }
-}
-
-/// The stop request of one camera thread, as seen from that thread.
-pub struct StopSignal {
-    shared: Arc<Shared>,
-}
-
-impl StopSignal {
-    pub fn is_stopped(&self) -> bool {
-        self.shared.lock().stop
-    }
-
-    /// Waits up to `timeout` for a stop; `true` when the time passed without one.
-    pub fn wait(&self, timeout: Duration) -> bool {
-        let deadline = Instant::now() + timeout;
-        let mut inner = self.shared.lock();
-        while !inner.stop {
-            let left = deadline.saturating_duration_since(Instant::now());
-            if left.is_zero() {
-                return true;
-            }
-            inner = self
-                .shared
-                .changed
-                .wait_timeout(inner, left)
-                .map(|(g, _)| g)
-                .unwrap_or_else(|p| p.into_inner().0);
-        }
-        false
-    }
-}
-
 struct Slot {
     frame: Arc<Frame>,
     taken: bool,
@@ -307,7 +263,6 @@ struct Inner {
     ring: VecDeque<Slot>,
     next_seq: u64,
     state: LiveState,
-    stop: bool,
     stats: LiveStats,
     properties: [Option<f64>; 3],
     codec: Option<String>,
@@ -321,6 +276,9 @@ struct Shared {
     label: String,
     inner: Mutex<Inner>,
     changed: Condvar,
+    /// Raised when the camera is dropped or released: the thread stops reading, and its wait
+    /// between reconnects ends at once.
+    stop: Shutdown,
 }
 
 impl Shared {
@@ -330,7 +288,9 @@ impl Shared {
     }
 
     fn request_stop(&self) {
-        self.lock().stop = true;
+        self.stop.request(format!("camera {} closed", self.label));
+        // Under the lock, so that no waiter checks the state and then misses this wake-up.
+        let _inner = self.lock();
         self.changed.notify_all();
     }
 
@@ -387,16 +347,16 @@ impl LiveSource {
         let opener: Opener = Box::new(move || {
             Source::open_with(&uri, requested, network).map(|s| Box::new(s) as Box<dyn LiveDevice>)
         });
-        Self::start(config, tracker, opener, Box::new(SystemRetryClock))
+        Self::start(config, tracker, opener, Box::new(SystemClocks::new()))
     }
 
     /// Starts a camera thread that opens its device with `opener` (called again for each
-    /// reconnect) and waits between attempts on `clock`.
+    /// reconnect) and waits between attempts on `clocks`.
     pub fn start(
         config: LiveConfig,
         tracker: &ResourceTracker,
         opener: Opener,
-        clock: Box<dyn RetryClock>,
+        clocks: Box<dyn Clocks>,
     ) -> LiveSource {
         let shared = Arc::new(Shared {
             label: config.label.clone(),
@@ -404,7 +364,6 @@ impl LiveSource {
                 ring: VecDeque::new(),
                 next_seq: 0,
                 state: LiveState::Connecting { attempt: 1 },
-                stop: false,
                 stats: LiveStats::default(),
                 properties: [None; 3],
                 codec: None,
@@ -413,6 +372,7 @@ impl LiveSource {
                 pending: Vec::new(),
             }),
             changed: Condvar::new(),
+            stop: Shutdown::new(),
         });
         let weak: Weak<Shared> = Arc::downgrade(&shared);
         let guard =
@@ -428,7 +388,7 @@ impl LiveSource {
                 ..config
             },
             opener,
-            clock,
+            clocks,
             settings: Vec::new(),
         };
         let name = format!("camera-{}", shared.label);
@@ -652,7 +612,7 @@ struct Worker {
     shared: Arc<Shared>,
     config: LiveConfig,
     opener: Opener,
-    clock: Box<dyn RetryClock>,
+    clocks: Box<dyn Clocks>,
     /// Settings that took, applied again after a reconnect.
     settings: Vec<(CameraProperty, f64)>,
 }
@@ -671,7 +631,7 @@ impl Worker {
         let mut failures = 0u32;
         let mut opened_before = false;
         loop {
-            if self.shared.lock().stop {
+            if self.shared.stop.is_requested() {
                 break;
             }
             self.shared.set_state(LiveState::Connecting {
@@ -708,10 +668,7 @@ impl Worker {
                 retry_in,
                 reason,
             });
-            let stop = StopSignal {
-                shared: self.shared.clone(),
-            };
-            if !self.clock.wait(retry_in, &stop) || stop.is_stopped() {
+            if self.clocks.sleep(retry_in, &self.shared.stop) == Wake::Shutdown {
                 break;
             }
         }
@@ -745,7 +702,7 @@ impl Worker {
         loop {
             let pending = {
                 let mut inner = self.shared.lock();
-                if inner.stop {
+                if self.shared.stop.is_requested() {
                     return Outcome::Stopped;
                 }
                 std::mem::take(&mut inner.pending)

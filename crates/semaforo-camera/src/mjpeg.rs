@@ -21,8 +21,9 @@ use semaforo_resources::{CameraDevice, CameraProperty};
 
 use crate::net::{basic_authorization, CameraUrl, NetworkOptions};
 use crate::video::h264::RgbPool;
-use crate::video::pacing::{Pacer, SystemPlaybackClock};
+use crate::video::pacing::Pacer;
 use crate::{still, Frame, Pacing, SourceError};
+use semaforo_base::SystemClocks;
 
 /// The largest JPEG accepted in one part (a 4K frame at high quality is about 2 MB).
 const MAX_FRAME_BYTES: usize = 16 << 20;
@@ -479,7 +480,7 @@ impl MjpegStream {
         } else if lower.starts_with("image/jpeg") || lower.starts_with("image/jpg") {
             if let Mode::Multipart { .. } = self.mode {
                 self.mode = Mode::Snapshot {
-                    pacer: Pacer::new(Pacing::RealTime, Box::new(SystemPlaybackClock::new())),
+                    pacer: Pacer::new(Pacing::RealTime, Box::new(SystemClocks::new())),
                     polls: 0,
                 };
             }

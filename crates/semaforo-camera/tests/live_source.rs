@@ -8,9 +8,9 @@ use std::sync::mpsc::{self, Receiver, Sender};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, SystemTime};
 
+use semaforo_base::{Clocks, Shutdown, SimulatedClocks, Wake};
 use semaforo_camera::{
-    Backoff, Frame, LiveConfig, LiveDevice, LiveSource, LiveState, Opener, RetryClock, SetError,
-    SourceError, StopSignal,
+    Backoff, Frame, LiveConfig, LiveDevice, LiveSource, LiveState, Opener, SetError, SourceError,
 };
 use semaforo_resources::{CameraDevice, CameraProperty, ResourceTracker};
 
@@ -76,13 +76,24 @@ impl LiveDevice for FakeDevice {
     }
 }
 
-/// Records the backoff waits instead of waiting.
-struct RecordingClock(Arc<Mutex<Vec<Duration>>>);
+/// Simulated time that also records each backoff wait.
+#[derive(Debug)]
+struct RecordingClocks {
+    time: SimulatedClocks,
+    waits: Arc<Mutex<Vec<Duration>>>,
+}
 
-impl RetryClock for RecordingClock {
-    fn wait(&mut self, delay: Duration, stop: &StopSignal) -> bool {
-        self.0.lock().unwrap().push(delay);
-        !stop.is_stopped()
+impl Clocks for RecordingClocks {
+    fn monotonic(&self) -> Duration {
+        self.time.monotonic()
+    }
+    fn realtime(&self) -> std::time::SystemTime {
+        self.time.realtime()
+    }
+    fn sleep_until(&self, deadline: Duration, stop: &Shutdown) -> Wake {
+        let wait = deadline.saturating_sub(self.time.monotonic());
+        self.waits.lock().unwrap().push(wait);
+        self.time.sleep_until(deadline, stop)
     }
 }
 
@@ -148,7 +159,10 @@ fn start(config: LiveConfig, tracker: &ResourceTracker) -> (LiveSource, Script) 
         config,
         tracker,
         opener,
-        Box::new(RecordingClock(waits.clone())),
+        Box::new(RecordingClocks {
+            time: SimulatedClocks::new(),
+            waits: waits.clone(),
+        }),
     );
     let script = Script {
         opens: opens_tx,

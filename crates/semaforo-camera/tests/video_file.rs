@@ -5,13 +5,11 @@
 mod fixtures;
 
 use std::path::Path;
-use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
+use semaforo_base::{Clocks, SimulatedClocks};
 use semaforo_camera::video::property;
-use semaforo_camera::{
-    Frame, Pacing, PlaybackClock, Requested, Source, SourceError, VideoFile, VideoFileOptions,
-};
+use semaforo_camera::{Frame, Pacing, Requested, Source, SourceError, VideoFile, VideoFileOptions};
 use semaforo_resources::{CameraDevice, CameraProperty};
 
 const FAST: VideoFileOptions = VideoFileOptions {
@@ -135,46 +133,19 @@ fn looping_wraps_to_frame_zero_with_seq_continuing() {
     assert_eq!(video.read().unwrap().seq, 1039);
 }
 
-/// A clock that moves only when something sleeps on it or the test advances it.
-#[derive(Debug, Clone, Default)]
-struct FakeClock(Arc<Mutex<(Duration, Vec<Duration>)>>);
-
-impl FakeClock {
-    fn now(&self) -> Duration {
-        self.0.lock().unwrap().0
-    }
-    fn advance(&self, by: Duration) {
-        self.0.lock().unwrap().0 += by;
-    }
-    fn sleeps(&self) -> usize {
-        self.0.lock().unwrap().1.len()
-    }
-}
-
-impl PlaybackClock for FakeClock {
-    fn now(&self) -> Duration {
-        FakeClock::now(self)
-    }
-    fn sleep(&self, duration: Duration) {
-        let mut t = self.0.lock().unwrap();
-        t.0 += duration;
-        t.1.push(duration);
-    }
-}
-
 #[test]
 fn real_time_pacing_hands_each_frame_out_at_its_presentation_time() {
     let Some(clip) = fixtures::street_a() else {
         return;
     };
-    let clock = FakeClock::default();
+    let clock = SimulatedClocks::new();
     clock.advance(Duration::from_secs(3600)); // the clock's origin is not the file's
     let options = VideoFileOptions {
         looping: true,
         pacing: Pacing::RealTime,
     };
     let mut video = VideoFile::open_with_clock(&clip, options, Box::new(clock.clone())).unwrap();
-    let opened = clock.now();
+    let opened = clock.monotonic();
     // 60000/1001 fps: frame k is due k * 1001/60000 s after open.
     let due = |k: u64| Duration::from_nanos(k * 1_001_000_000_000 / 60_000);
     let close = |a: Duration, b: Duration| a.abs_diff(b) < Duration::from_micros(50);
@@ -182,18 +153,22 @@ fn real_time_pacing_hands_each_frame_out_at_its_presentation_time() {
         let frame = video.read().unwrap();
         assert_eq!(frame.seq, k);
         assert!(
-            close(clock.now() - opened, due(k)),
+            close(clock.monotonic() - opened, due(k)),
             "frame {k} came out at {:?}, due at {:?}",
-            clock.now() - opened,
+            clock.monotonic() - opened,
             due(k)
         );
         video.recycle(frame);
     }
     // A consumer that falls a second behind gets the next frames at once, none skipped.
     clock.advance(Duration::from_secs(1));
-    let sleeps = clock.sleeps();
+    let before = clock.monotonic();
     let frame = video.read().unwrap();
-    assert_eq!((frame.seq, clock.sleeps()), (10, sleeps));
+    assert_eq!(
+        (frame.seq, clock.monotonic()),
+        (10, before),
+        "read without sleeping"
+    );
     video.recycle(frame);
     // Across a loop the timeline goes on: the first frame of the second pass is due one file
     // duration after open.
@@ -203,9 +178,9 @@ fn real_time_pacing_hands_each_frame_out_at_its_presentation_time() {
     }
     video.read().unwrap();
     assert!(
-        close(clock.now() - opened, video.duration()),
+        close(clock.monotonic() - opened, video.duration()),
         "{:?} vs {:?}",
-        clock.now() - opened,
+        clock.monotonic() - opened,
         video.duration()
     );
     assert!(close(video.duration(), due(1038)));

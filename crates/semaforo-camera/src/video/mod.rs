@@ -34,12 +34,13 @@ use std::collections::VecDeque;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
+use semaforo_base::{Clocks, SystemClocks};
 use semaforo_resources::{CameraDevice, CameraProperty};
 
 use crate::{Frame, SourceError};
 use h264::{H264Decoder, Picture, RgbPool};
 use pacing::Pacer;
-pub use pacing::{Pacing, PlaybackClock, SystemPlaybackClock};
+pub use pacing::Pacing;
 
 /// OpenCV's property numbers, so code written against `cv2.VideoCapture` reads the same.
 pub mod property {
@@ -138,14 +139,14 @@ impl std::fmt::Debug for VideoFile {
 impl VideoFile {
     /// Opens `path`, paced (if asked) by the system clock.
     pub fn open(path: &Path, options: VideoFileOptions) -> Result<Self, SourceError> {
-        Self::open_with_clock(path, options, Box::new(SystemPlaybackClock::new()))
+        Self::open_with_clock(path, options, Box::new(SystemClocks::new()))
     }
 
     /// Opens `path` with pacing measured on `clock` (tests pass a fake one).
     pub fn open_with_clock(
         path: &Path,
         options: VideoFileOptions,
-        clock: Box<dyn PlaybackClock>,
+        clock: Box<dyn Clocks>,
     ) -> Result<Self, SourceError> {
         let track = container::open(path)?;
         let decoder = Self::new_decoder(path, &track)?;
