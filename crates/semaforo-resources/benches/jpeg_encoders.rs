@@ -5,16 +5,16 @@
 //! bench times the encoders that could do it on the same frames, one encode at a time, in
 //! rounds that rotate the encoders' order so the shared machine's drift hits all of them:
 //!
-//! - `semaforo_resources::encode_jpeg` (what the frame store writes);
+//! - `semaforo_resources::encode_jpeg` (what the frame store writes: MozJPEG 4 through the
+//!   `mozjpeg` crate, at libjpeg's v6 defaults);
 //! - `jpeg-encoder` 0.7 with its `simd` feature (AVX2 chosen at run time), 4:2:0 box-averaged
-//!   chroma as libjpeg does;
-//! - libjpeg-turbo through the `turbojpeg` crate, only when built with the crate's
-//!   `turbojpeg-peer` feature (it builds libjpeg-turbo 3.1 from source: needs cmake and nasm;
-//!   Debian 12's libturbojpeg 2.1 is too old for the crate's `tj3` API);
-//! - MozJPEG 4 (a fork of libjpeg-turbo) through the `mozjpeg` crate, only with the
-//!   `mozjpeg-peer` feature (built with the `cc` crate: a C compiler, and nasm for its x86
-//!   SIMD), set to libjpeg's v6 defaults (baseline, standard tables, no trellis). The two
-//!   libjpeg builds define the same C symbols: one bench binary links one of them.
+//!   chroma as libjpeg does: the fastest pure-Rust encoder, which needs no C compiler.
+//!
+//! The comparison that chose MozJPEG (against the project's former own encoder and
+//! libjpeg-turbo 3.1 through the `turbojpeg` crate) is in BENCHMARKS.md; its bench is this
+//! file at commit 8f65c96 (features `turbojpeg-peer`, `mozjpeg-peer`). libjpeg-turbo cannot
+//! be linked beside MozJPEG (the same C symbols), so it is not a peer here any more; the
+//! `frame_store` bench still runs it as OpenCV's `imencode`.
 //!
 //! Frames: the synthetic road scene of the tests (sensor noise everywhere, a hard case) and,
 //! when `ffmpeg` and `../shared/media/street-a.mp4` are there, 8 frames spread over that clip,
@@ -25,11 +25,7 @@
 //! Reports per encoder and frame set: median and 95th-percentile milliseconds per encode,
 //! mean bytes, and PSNR against the source (decoded with `zune-jpeg`, all three channels).
 //! Prints a Markdown section and writes it to `crates/semaforo-resources/BENCH_JPEG.md`.
-//! Run with `cargo bench -p semaforo-resources --bench jpeg_encoders [--features turbojpeg-peer]`
-//! (or `--features mozjpeg-peer`).
-
-#[cfg(all(feature = "turbojpeg-peer", feature = "mozjpeg-peer"))]
-compile_error!("build this bench with one of `turbojpeg-peer` and `mozjpeg-peer`, not both");
+//! Run with `cargo bench -p semaforo-resources --bench jpeg_encoders`.
 
 #[path = "../tests/common/scene.rs"]
 mod scene;
@@ -55,40 +51,21 @@ struct FrameSet {
     frames: Vec<Vec<u8>>,
 }
 
-/// One candidate encoder, holding whatever it reuses between frames.
+/// One candidate encoder.
 enum Encoder {
     Ours,
     JpegEncoderCrate,
-    #[cfg(feature = "turbojpeg-peer")]
-    TurboJpeg(turbojpeg::Compressor, Vec<u8>),
-    #[cfg(feature = "mozjpeg-peer")]
-    MozJpeg,
 }
 
 impl Encoder {
     fn all() -> Vec<Encoder> {
-        #[allow(unused_mut)] // pushed to only with a peer feature
-        let mut all = vec![Encoder::Ours, Encoder::JpegEncoderCrate];
-        #[cfg(feature = "turbojpeg-peer")]
-        {
-            let mut c = turbojpeg::Compressor::new().expect("a TurboJPEG compressor");
-            c.set_quality(i32::from(QUALITY)).expect("quality");
-            c.set_subsamp(turbojpeg::Subsamp::Sub2x2).expect("4:2:0");
-            all.push(Encoder::TurboJpeg(c, Vec::new()));
-        }
-        #[cfg(feature = "mozjpeg-peer")]
-        all.push(Encoder::MozJpeg);
-        all
+        vec![Encoder::Ours, Encoder::JpegEncoderCrate]
     }
 
     fn name(&self) -> &'static str {
         match self {
-            Encoder::Ours => "semaforo `encode_jpeg` (own, AVX2)",
+            Encoder::Ours => "semaforo `encode_jpeg` (MozJPEG 4 via `mozjpeg` 0.10)",
             Encoder::JpegEncoderCrate => "`jpeg-encoder` 0.7 (simd: AVX2)",
-            #[cfg(feature = "turbojpeg-peer")]
-            Encoder::TurboJpeg(..) => "libjpeg-turbo 3.1 via `turbojpeg` 1.5 (bundled, nasm)",
-            #[cfg(feature = "mozjpeg-peer")]
-            Encoder::MozJpeg => "MozJPEG 4 via `mozjpeg` 0.10 (bundled, nasm, fastest defaults)",
         }
     }
 
@@ -113,37 +90,6 @@ impl Encoder {
                     jpeg_encoder::ColorType::Rgb,
                 )
                 .expect("encode");
-            }
-            #[cfg(feature = "turbojpeg-peer")]
-            Encoder::TurboJpeg(c, scratch) => {
-                // Worst-case sized once per frame size, so TurboJPEG never reallocates.
-                let worst = c.buf_len(width, height).expect("buffer size");
-                if scratch.len() != worst {
-                    scratch.resize(worst, 0);
-                }
-                let image = turbojpeg::Image {
-                    pixels,
-                    width,
-                    pitch: width * 3,
-                    height,
-                    format: turbojpeg::PixelFormat::RGB,
-                };
-                let n = c.compress_to_slice(image, scratch).expect("encode");
-                out.clear();
-                out.extend_from_slice(&scratch[..n]);
-            }
-            #[cfg(feature = "mozjpeg-peer")]
-            Encoder::MozJpeg => {
-                // libjpeg's v6 settings: baseline, Annex K tables, no trellis, 4:2:0.
-                let mut c = mozjpeg::Compress::new(mozjpeg::ColorSpace::JCS_RGB);
-                c.set_fastest_defaults();
-                c.set_size(width, height);
-                c.set_quality(f32::from(QUALITY));
-                c.set_chroma_sampling_pixel_sizes((2, 2), (2, 2));
-                out.clear();
-                let mut started = c.start_compress(&mut *out).expect("start");
-                started.write_scanlines(pixels).expect("encode");
-                started.finish().expect("finish");
             }
         }
     }
@@ -361,13 +307,6 @@ fn main() {
     drop(tmp);
 
     let mut encoders = Encoder::all();
-    if !cfg!(any(feature = "turbojpeg-peer", feature = "mozjpeg-peer")) {
-        notes.push(
-            "libjpeg-turbo not measured: build with `--features turbojpeg-peer` (needs cmake and \
-             nasm) or `--features mozjpeg-peer` (MozJPEG, a libjpeg-turbo fork; nasm)."
-                .into(),
-        );
-    }
     for e in &mut encoders {
         let mut out = Vec::new();
         for _ in 0..10 {
@@ -379,20 +318,13 @@ fn main() {
     let mut md = String::from("## JPEG encoders for live snapshots (`semaforo-resources`)\n\n");
     md += &format!(
         "Machine: {cpu}, {cpus} CPUs (shared with other work while measured). Date: {}. \
-         `cargo bench -p semaforo-resources --bench jpeg_encoders{}`.\n\n\
+         `cargo bench -p semaforo-resources --bench jpeg_encoders`.\n\n\
          Quality {QUALITY}, 4:2:0, baseline, RGB in, bytes in a `Vec<u8>` out, one thread. \
          {SAMPLES} timed encodes per encoder and frame set, the encoders' order rotating every \
          pass. PSNR: decoded with `zune-jpeg`, against the source, mean over the set's frames. \
          Load: {ENCODES_PER_SECOND} encodes/s (4 cameras at 5 frames/s) at the median time, \
          in % of one core.\n\n",
-        today(),
-        if cfg!(feature = "turbojpeg-peer") {
-            " --features turbojpeg-peer"
-        } else if cfg!(feature = "mozjpeg-peer") {
-            " --features mozjpeg-peer"
-        } else {
-            ""
-        }
+        today()
     );
     md += "| frames | size | encoder | median ms | p95 ms | bytes | PSNR dB | load % | median ÷ ours |\n";
     md += "|---|---|---|---:|---:|---:|---:|---:|---:|\n";

@@ -11,7 +11,8 @@
 //!   for `performance.log`.
 //! - [`FrameStore`]: the Guide's FrameBuffer: rotating JPEG snapshots per camera, written
 //!   atomically, bounded by count and by its own bytes, checked against free disk.
-//!   [`encode_jpeg`] is its JPEG encoder (baseline, 4:2:0), public for other JPEG consumers.
+//!   [`encode_jpeg`] is its JPEG encoder (MozJPEG at libjpeg's defaults: baseline, 4:2:0),
+//!   public for other JPEG consumers.
 //! - [`ManagedCamera`]: a camera guard registered with the tracker.
 //! - [`process_rss_bytes`], [`open_fd_count`], [`disk_space`]: the raw figures.
 //!
