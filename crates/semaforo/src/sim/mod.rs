@@ -271,13 +271,12 @@ fn evaluate(args: &SimArgs) -> Result<()> {
     }
     if let Some(path) = &args.json {
         let text = serde_json::to_string_pretty(&report::json_document(&reports))?;
-        crate::files::write_atomically(path, (text + "\n").as_bytes())
-            .map_err(|e| anyhow::anyhow!("--json: {e}"))?;
+        semaforo_resources::atomic_write(path, (text + "\n").as_bytes()).context("--json")?;
         eprintln!("wrote {}", path.display());
     }
     if let Some(path) = &args.plot {
-        crate::files::write_atomically(path, report::svg(&reports).as_bytes())
-            .map_err(|e| anyhow::anyhow!("--plot: {e}"))?;
+        semaforo_resources::atomic_write(path, report::svg(&reports).as_bytes())
+            .context("--plot")?;
         eprintln!("wrote {}", path.display());
     }
     let conflicts: u64 = reports
