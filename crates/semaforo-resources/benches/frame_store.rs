@@ -263,10 +263,10 @@ fn main() {
             ));
             md.push_str(&format!(
                 "Ratio (semaforo `save_current` frames/s ÷ OpenCV `imwrite` frames/s): **{:.2}** \
-                 (goal ≥ 1.00). Encoder alone against libjpeg-turbo's: {:.2}. The save wins on \
-                 file handling (a rotated frame's file is recycled in place; OpenCV truncates \
-                 and rewrites), while libjpeg-turbo's hand-written SIMD encoder is still \
-                 faster than ours.\n\n",
+                 (goal ≥ 1.00). Encoder alone against OpenCV's libjpeg-turbo: {:.2}. The \
+                 encoders run the same code (MozJPEG is a fork of libjpeg-turbo, used at the \
+                 same libjpeg v6 settings); the save wins on file handling (a rotated frame's \
+                 file is recycled in place; OpenCV truncates and rewrites).\n\n",
                 peer / rust,
                 peer_encode / encode_ms
             ));
@@ -284,10 +284,9 @@ fn main() {
         cost_10k / cost_100
     ));
     md.push_str(
-        "\nEncoder choice: our own baseline encoder (`src/frame_store/jpeg.rs`), because no \
-         crate that builds with cargo alone came close: `jpeg-encoder` (row above), and in a \
-         one-off probe on the same machine `rusty_jpeg` 0.4 at 1.3 ms and `mozjpeg` without \
-         nasm at 3.4 ms per frame.\n",
+        "\nEncoder: MozJPEG 4 through the `mozjpeg` crate (`src/frame_store/jpeg.rs`); \
+         `benches/jpeg_encoders.rs` and BENCHMARKS.md (\"JPEG encoders for live snapshots\") \
+         say why.\n",
     );
     println!("{md}");
     let out = manifest.join("BENCH_RESULTS.md");

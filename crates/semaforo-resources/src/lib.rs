@@ -11,7 +11,11 @@
 //!   for `performance.log`.
 //! - [`FrameStore`]: the Guide's FrameBuffer: rotating JPEG snapshots per camera, written
 //!   atomically, bounded by count and by its own bytes, checked against free disk.
-//!   [`encode_jpeg`] is its JPEG encoder (baseline, 4:2:0), public for other JPEG consumers.
+//!   [`encode_jpeg`] is its JPEG encoder (MozJPEG at libjpeg's defaults: baseline, 4:2:0),
+//!   public for other JPEG consumers.
+//! - [`atomic_write`]: a file replaced whole (temporary file beside it, fsync, rename, fsync of
+//!   the directory), so no reader and no crash sees half of it; the frame store and the
+//!   binary's reports write through it.
 //! - [`ManagedCamera`]: a camera guard registered with the tracker.
 //! - [`process_rss_bytes`], [`open_fd_count`], [`disk_space`]: the raw figures.
 //!
@@ -38,12 +42,16 @@
 //! assert!(!scratch.exists());
 //! ```
 
+mod atomic;
 mod camera;
 mod frame_store;
 mod process;
 mod temp;
 mod tracker;
 
+pub use atomic::{
+    atomic_write, atomic_write_with, partial_path, AtomicWriteError, Durability, WriteStep,
+};
 pub use camera::{CameraDevice, CameraError, CameraProperty, ManagedCamera};
 pub use frame_store::{
     encode_jpeg, AddOutcome, BufferedFrame, EncodeError, FrameStore, FrameStoreConfig,

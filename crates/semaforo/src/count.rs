@@ -10,9 +10,10 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 use std::time::Instant;
 
-use crate::files::write_atomically;
 use semaforo_camera::{Pacing, SourceError, VideoFile, VideoFileOptions};
-use semaforo_resources::{encode_jpeg, CameraDevice, CameraProperty};
+use semaforo_resources::{
+    atomic_write, atomic_write_with, encode_jpeg, CameraDevice, CameraProperty, Durability,
+};
 use semaforo_vision::detect::yolox::Runtime;
 use semaforo_vision::{
     annotate, build_detector, DetectorKind, DetectorSettings, TrackerOptions, ZoneCounter,
@@ -248,7 +249,8 @@ fn run(args: &CountArgs) -> Result<(), String> {
             let image = frame.image().map_err(|e| format!("frame {index}: {e}"))?;
             encode_jpeg(image, 85, &mut jpeg).map_err(|e| format!("frame {index}: {e}"))?;
             let path = dir.join(format!("frame_{index:06}.jpg"));
-            write_atomically(&path, &jpeg)?;
+            // One file per frame: an fsync each would cost more than the count itself.
+            atomic_write_with(&path, &jpeg, Durability::RenameOnly).map_err(|e| e.to_string())?;
         }
         video.recycle(frame);
         index += 1;
@@ -280,11 +282,11 @@ fn run(args: &CountArgs) -> Result<(), String> {
             "summary": summary_json,
         });
         let text = serde_json::to_string(&doc).map_err(|e| format!("--json: {e}"))?;
-        write_atomically(path, text.as_bytes())?;
+        atomic_write(path, text.as_bytes()).map_err(|e| e.to_string())?;
         println!("wrote {}", path.display());
     }
     if let Some(path) = &args.csv {
-        write_atomically(path, csv.as_bytes())?;
+        atomic_write(path, csv.as_bytes()).map_err(|e| e.to_string())?;
         println!("wrote {}", path.display());
     }
     if let Some(dir) = &args.annotate {

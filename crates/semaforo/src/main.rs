@@ -5,7 +5,6 @@ mod cli;
 mod commands;
 mod config;
 mod count;
-mod files;
 mod logging;
 mod orchestrator;
 mod runtime;

@@ -11,7 +11,6 @@ use anyhow::{bail, Context, Result};
 use semaforo_sim::{report, Contender, Options, Progress, Scenarios, TimingOverrides};
 
 use crate::cli::SimArgs;
-use crate::files::write_atomically;
 
 /// `semaforo sim`
 pub fn command(args: &SimArgs) -> ExitCode {
@@ -79,13 +78,12 @@ fn evaluate(args: &SimArgs) -> Result<()> {
     }
     if let Some(path) = &args.json {
         let text = serde_json::to_string_pretty(&report::json_document(&reports))?;
-        write_atomically(path, (text + "\n").as_bytes())
-            .map_err(|e| anyhow::anyhow!("--json: {e}"))?;
+        semaforo_resources::atomic_write(path, (text + "\n").as_bytes()).context("--json")?;
         eprintln!("wrote {}", path.display());
     }
     if let Some(path) = &args.plot {
-        write_atomically(path, report::svg(&reports).as_bytes())
-            .map_err(|e| anyhow::anyhow!("--plot: {e}"))?;
+        semaforo_resources::atomic_write(path, report::svg(&reports).as_bytes())
+            .context("--plot")?;
         eprintln!("wrote {}", path.display());
     }
     let conflicts: u64 = reports.iter().map(|r| r.conflicts()).sum();

@@ -12,9 +12,9 @@
 //!   one-second timestamp; a camera's saves are serialised by its own lock from sequence
 //!   allocation to rotation, while the expensive JPEG encoding runs outside any lock.
 //! - **Atomic files.** A frame is written to a hidden `.partial` file in the same directory
-//!   and renamed into place: a crash never leaves a truncated `.jpg`. Leftover `.partial`
-//!   files are removed at open. With `sync_writes` the data and the directory are fsynced
-//!   too, which also covers power loss.
+//!   and renamed into place ([`atomic_write_with`](crate::atomic_write_with)): a crash never
+//!   leaves a truncated `.jpg`. Leftover `.partial` files are removed at open. With
+//!   `sync_writes` the file and the directory are fsynced too, which also covers power loss.
 //! - **Cheap rotation.** When a camera is full, its oldest file is renamed to the new frame's
 //!   `.partial` name and overwritten in place rather than deleted: creating a file and
 //!   freeing another's blocks cost about ten times the write itself on ext4 (measured on
@@ -38,12 +38,13 @@ use std::cell::RefCell;
 use std::collections::{BTreeMap, HashMap, VecDeque};
 use std::fmt;
 use std::fs;
-use std::io::{self, Write};
-use std::path::{Path, PathBuf};
+use std::io;
+use std::path::PathBuf;
 use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::SystemTime;
 
+use crate::atomic::{atomic_write_with, partial_path, AtomicWriteError, Durability};
 use crate::process::disk_space;
 
 const MIB: f64 = 1024.0 * 1024.0;
@@ -125,9 +126,9 @@ pub enum FrameStoreError {
     /// The JPEG encoder failed.
     #[error("camera {camera}: {source}")]
     Encode { camera: String, source: EncodeError },
-    /// Writing or renaming the file failed.
-    #[error("cannot write frame file {path}: {source}")]
-    Write { path: PathBuf, source: io::Error },
+    /// Writing or renaming the file failed (the error names the frame file and the step).
+    #[error(transparent)]
+    Write(AtomicWriteError),
 }
 
 /// Why a frame was not saved or buffered.
@@ -623,24 +624,19 @@ impl FrameStore {
         let seq = (self.seq_base + ordinal) % self.cfg.sequence_modulus;
         let name = naming::frame_file_name(seq, self.seq_width, camera, cycle, SystemTime::now());
         let path = self.cfg.dir.join(&name);
-        let partial = self
-            .cfg
-            .dir
-            .join(format!(".{name}{}", naming::PARTIAL_SUFFIX));
+        let partial = partial_path(&path).expect("a frame path ends in its file name");
         // A full camera's oldest file is recycled for the new frame: renamed to the partial
-        // name (it leaves the frame namespace atomically: that is its rotation), then
-        // overwritten in place. Reusing an inode and its blocks avoids creating a file and
-        // freeing another's blocks, which cost ten times the write itself on ext4.
+        // name (it leaves the frame namespace atomically: that is its rotation), where
+        // `atomic_write_with` overwrites it in place. Reusing an inode and its blocks avoids
+        // creating a file and freeing another's blocks, which cost ten times the write itself
+        // on ext4.
         let mut rotated = 0;
-        let mut reuse = false;
         if frames.frames.len() >= self.cfg.max_frames {
             if let Some(oldest) = frames.frames.pop_front() {
                 rotated += 1;
                 self.forget(&oldest);
-                match fs::rename(&oldest.path, &partial) {
-                    Ok(()) => reuse = true,
-                    Err(e) if e.kind() == io::ErrorKind::NotFound => {}
-                    Err(e) => {
+                if let Err(e) = fs::rename(&oldest.path, &partial) {
+                    if e.kind() != io::ErrorKind::NotFound {
                         tracing::warn!(
                             "cannot recycle rotated frame {}: {e}",
                             oldest.path.display()
@@ -650,10 +646,14 @@ impl FrameStore {
                 }
             }
         }
-        if let Err(source) = self.write_atomically(&partial, &path, jpeg, reuse) {
-            let _ = fs::remove_file(&partial);
+        let durability = if self.cfg.sync_writes {
+            Durability::Synced
+        } else {
+            Durability::RenameOnly
+        };
+        if let Err(e) = atomic_write_with(&path, jpeg, durability) {
             self.rotated.fetch_add(rotated as u64, Ordering::Relaxed);
-            return Err(FrameStoreError::Write { path, source });
+            return Err(FrameStoreError::Write(e));
         }
         let bytes = jpeg.len() as u64;
         frames.frames.push_back(DiskFrame {
@@ -679,38 +679,6 @@ impl FrameStore {
     fn forget(&self, frame: &DiskFrame) {
         self.disk_frames.fetch_sub(1, Ordering::Relaxed);
         self.disk_bytes.fetch_sub(frame.bytes, Ordering::Relaxed);
-    }
-
-    /// Writes `data` to `partial` (a fresh file, or with `reuse` the recycled one, overwritten
-    /// and cut to length) and renames it to `path`.
-    fn write_atomically(
-        &self,
-        partial: &Path,
-        path: &Path,
-        data: &[u8],
-        reuse: bool,
-    ) -> io::Result<()> {
-        let mut file = if reuse {
-            fs::OpenOptions::new().write(true).open(partial)?
-        } else {
-            fs::OpenOptions::new()
-                .write(true)
-                .create_new(true)
-                .open(partial)?
-        };
-        file.write_all(data)?;
-        if reuse {
-            file.set_len(data.len() as u64)?;
-        }
-        if self.cfg.sync_writes {
-            file.sync_data()?;
-        }
-        drop(file);
-        fs::rename(partial, path)?;
-        if self.cfg.sync_writes {
-            fs::File::open(&self.cfg.dir)?.sync_all()?;
-        }
-        Ok(())
     }
 
     /// Puts a copy of `image` with its metadata in the in-memory ring, evicting the oldest

@@ -2,6 +2,7 @@
 
 use super::*;
 use std::io::Cursor;
+use std::path::Path;
 
 fn cfg(dir: &Path) -> FrameStoreConfig {
     FrameStoreConfig {
@@ -237,6 +238,9 @@ fn leftover_partial_and_empty_files_are_removed_at_open_and_foreign_files_kept()
     let dir = tempfile::tempdir().unwrap();
     let d = dir.path();
     let partial = d.join(".0000000007_camera_A_cycle_3_20251125T072242.123456Z.jpg.partial");
+    // The name the atomic writer gives a frame's temporary file.
+    let frame = d.join("0000000007_camera_A_cycle_3_20251125T072242.123456Z.jpg");
+    assert_eq!(partial_path(&frame).as_ref(), Some(&partial));
     let empty = d.join("0000000008_camera_A_cycle_4_20251125T072242.123456Z.jpg");
     let foreign = d.join("notes.jpg");
     fs::write(&partial, b"\xff\xd8 half a frame").unwrap();
