@@ -9,6 +9,8 @@
 //! Prints a Markdown section and writes it to `crates/semaforo-camera/BENCH_RESULTS.md`.
 //! Run with `cargo bench -p semaforo-camera --bench decode`.
 
+#![allow(clippy::unwrap_used)] // a bench: an unwrap that fails stops it at its line
+
 mod support;
 
 use std::path::Path;

@@ -1,6 +1,8 @@
 //! Renders the synthetic scene to JPEG files, to look at what the detectors will see:
 //! `cargo run -p semaforo-camera --example render_scene -- OUT_DIR [SECONDS_OF_RED]`.
 
+#![allow(clippy::unwrap_used)] // a example: an unwrap that fails stops it at its line
+
 use semaforo_camera::{Aspect, SceneConfig, SyntheticScene};
 use semaforo_resources::encode_jpeg;
 

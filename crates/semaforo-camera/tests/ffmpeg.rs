@@ -1,6 +1,8 @@
 //! The `ffmpeg` feature: files decoded through the system's FFmpeg libraries, compared with
 //! the `ffmpeg` command line, and an H.265 file (which OpenH264 cannot decode) opened by its
 //! bare path, falling back to FFmpeg.
+
+#![allow(clippy::unwrap_used)] // a test: an unwrap that fails stops it at its line
 #![cfg(feature = "ffmpeg")]
 
 mod fixtures;

@@ -3,6 +3,8 @@
 //! changes, decode errors, the tracker's count, and stopping. Nothing here sleeps: the test
 //! drives the fake through channels, and the backoff clock only records its waits.
 
+#![allow(clippy::unwrap_used)] // a test: an unwrap that fails stops it at its line
+
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::mpsc::{self, Receiver, Sender};
 use std::sync::{Arc, Mutex};

@@ -9,6 +9,8 @@
 //! gstreamer1.0-plugins-bad python3-gi`); without them the tests say so loudly, and fail
 //! under `CI=true`.
 
+#![allow(clippy::unwrap_used)] // a test: an unwrap that fails stops it at its line
+
 mod fixtures;
 
 use std::io::{BufRead, BufReader};

@@ -2,6 +2,8 @@
 //! URLs, the latter against a small HTTP server this test runs on loopback (its JPEGs come from
 //! the project's own encoder). Also the camera thread reconnecting to an MJPEG stream.
 
+#![allow(clippy::unwrap_used)] // a test: an unwrap that fails stops it at its line
+
 mod fixtures;
 
 use std::io::{BufRead, BufReader, Write};

@@ -2,6 +2,8 @@
 //! pacing behave, other H.264 profiles and MOV decode, and bad inputs give errors that name
 //! the file and what is wrong with it.
 
+#![allow(clippy::unwrap_used)] // a test: an unwrap that fails stops it at its line
+
 mod fixtures;
 
 use std::path::Path;

@@ -9,6 +9,8 @@
 //! Prints a Markdown section and writes it to `crates/semaforo-resources/BENCH_RESULTS.md`.
 //! Run with `cargo bench -p semaforo-resources`.
 
+#![allow(clippy::unwrap_used)] // a bench: an unwrap that fails stops it at its line
+
 #[path = "../tests/common/scene.rs"]
 mod scene;
 

@@ -27,6 +27,8 @@
 //! Prints a Markdown section and writes it to `crates/semaforo-resources/BENCH_JPEG.md`.
 //! Run with `cargo bench -p semaforo-resources --bench jpeg_encoders`.
 
+#![allow(clippy::unwrap_used)] // a bench: an unwrap that fails stops it at its line
+
 #[path = "../tests/common/scene.rs"]
 mod scene;
 

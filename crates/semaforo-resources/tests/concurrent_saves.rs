@@ -1,6 +1,8 @@
 //! Several threads saving into one store at once: nothing lost, nothing duplicated, every
 //! file whole, the per-camera bound held, and the index equal to the directory.
 
+#![allow(clippy::unwrap_used)] // a test: an unwrap that fails stops it at its line
+
 mod common;
 
 use std::collections::HashSet;

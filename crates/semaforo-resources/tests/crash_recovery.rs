@@ -6,6 +6,8 @@
 //! (no sleeping) and kills the child after a number of them, at whatever point of a write
 //! it happens to be.
 
+#![allow(clippy::unwrap_used)] // a test: an unwrap that fails stops it at its line
+
 mod common;
 
 use std::io::{BufRead, BufReader};

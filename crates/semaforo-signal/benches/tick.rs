@@ -7,6 +7,8 @@
 //! Reported: the median of 7 runs, in ns per tick, for `tick_into` (reused output buffer, what
 //! the daemon and the SUMO bridge should call) and `tick` (allocates a fresh output).
 
+#![allow(clippy::unwrap_used)] // a bench: an unwrap that fails stops it at its line
+
 use std::hint::black_box;
 use std::time::Instant;
 

@@ -8,6 +8,8 @@
 //!
 //! `cargo run --release -p semaforo-signal --example queue_model [MIN_GREEN YELLOW RED]`
 
+#![allow(clippy::unwrap_used)] // a example: an unwrap that fails stops it at its line
+
 use std::time::Duration;
 
 use semaforo_signal::policy::{Compare, MaxPressure};

@@ -20,6 +20,8 @@
 //! saturation flow (one per 2 s) while their group is green, so queues build and clear as they
 //! would in front of a camera.
 
+#![allow(clippy::unwrap_used)] // a test: an unwrap that fails stops it at its line
+
 use std::time::Duration;
 
 use proptest::prelude::*;

@@ -12,6 +12,8 @@
 //! default scale), writes nothing, and needs no Python: for comparing two builds of the
 //! detector, run one after the other a few times.
 
+#![allow(clippy::unwrap_used)] // a bench: an unwrap that fails stops it at its line
+
 // One copy of the helpers, in semaforo-camera (whose decode bench uses them too).
 #[path = "../../semaforo-camera/benches/support/mod.rs"]
 mod support;

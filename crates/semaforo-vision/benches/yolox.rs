@@ -12,6 +12,8 @@
 //! Prints a Markdown section and writes it to `crates/semaforo-vision/BENCH_RESULTS_YOLOX.md`.
 //! Run with `cargo bench -p semaforo-vision --bench yolox [--features onnxruntime]`.
 
+#![allow(clippy::unwrap_used)] // a bench: an unwrap that fails stops it at its line
+
 // One copy of the helpers, in semaforo-camera (whose decode bench uses them too).
 #[path = "../../semaforo-camera/benches/support/mod.rs"]
 mod support;

@@ -19,6 +19,8 @@
 //! one of the eye, and a digest of every foreground mask and box `bgsub` produced (a change
 //! meant to leave the output alone, such as a speed-up, must leave the digest alone).
 
+#![allow(clippy::unwrap_used)] // a example: an unwrap that fails stops it at its line
+
 use std::path::{Path, PathBuf};
 use std::time::SystemTime;
 

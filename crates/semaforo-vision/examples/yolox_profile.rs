@@ -4,6 +4,8 @@
 //! `cargo run --release -p semaforo-vision --example yolox_profile [MODEL] [RUNS]`
 //! (the model defaults to the project's `models/yolox_nano.onnx`).
 
+#![allow(clippy::unwrap_used)] // a example: an unwrap that fails stops it at its line
+
 use std::collections::HashMap;
 use std::time::{Duration, Instant};
 

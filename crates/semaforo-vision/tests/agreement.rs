@@ -15,6 +15,8 @@
 //! `SEMAFORO_TRACE=1 cargo test -p semaforo-vision --test agreement -- --nocapture` prints
 //! both counts and both detectors' boxes for every analysed frame.
 
+#![allow(clippy::unwrap_used)] // a test: an unwrap that fails stops it at its line
+
 mod fixtures;
 
 use std::path::Path;

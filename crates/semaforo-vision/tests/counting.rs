@@ -1,6 +1,8 @@
 //! Detection and counting against the synthetic scene's ground truth: the background model,
 //! the tracker and the zone counter together, on rendered frames with noise and drift.
 
+#![allow(clippy::unwrap_used)] // a test: an unwrap that fails stops it at its line
+
 use semaforo_camera::synthetic::LAYOUT;
 use semaforo_camera::{Aspect, Frame, GroundTruth, SceneConfig, SyntheticScene};
 use semaforo_vision::{

@@ -3,6 +3,8 @@
 //! detections match onnxruntime running the same model on the same input tensors
 //! (`bench/yolox_reference.py`).
 
+#![allow(clippy::unwrap_used)] // a test: an unwrap that fails stops it at its line
+
 mod fixtures;
 
 use std::path::{Path, PathBuf};

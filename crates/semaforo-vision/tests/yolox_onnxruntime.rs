@@ -6,6 +6,7 @@
 //! Needs ONNX Runtime's shared library (`pip install onnxruntime`, or `ORT_DYLIB_PATH`): without
 //! it the comparison says SKIPPED, and fails under `CI=true`.
 
+#![allow(clippy::unwrap_used)] // a test: an unwrap that fails stops it at its line
 #![cfg(feature = "onnxruntime")]
 
 mod fixtures;

@@ -1,6 +1,8 @@
 //! End-to-end tests of the `semaforo` binary: configuration checking, the run command's
 //! lifecycle and log files, and the orphan sweep.
 
+#![allow(clippy::unwrap_used)] // a test: an unwrap that fails stops it at its line
+
 use std::io::{BufRead, BufReader};
 use std::path::Path;
 use std::process::{Command, Output, Stdio};

@@ -5,6 +5,8 @@
 //! The runs use `run --fast` (simulated time, as fast as the machine computes), so a minute or
 //! more of intersection time takes seconds and is the same on every run.
 
+#![allow(clippy::unwrap_used)] // a test: an unwrap that fails stops it at its line
+
 use std::collections::BTreeMap;
 use std::io::Read;
 use std::net::TcpListener;

@@ -5,6 +5,8 @@
 //! SUMO is a system package (`apt-get install sumo`). Without it the SUMO test says SKIPPED
 //! on standard error and returns, except under `CI=true`, where a missing simulator fails.
 
+#![allow(clippy::unwrap_used)] // a test: an unwrap that fails stops it at its line
+
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
