@@ -32,7 +32,7 @@ fn read_all(source: &mut Source) -> Vec<semaforo_camera::Frame> {
 
 #[test]
 fn street_a_decodes_through_ffmpeg_like_the_ffmpeg_command() {
-    let Some(clip) = fixtures::street_a() else {
+    let Some(clip) = semaforo_testkit::street_a() else {
         return;
     };
     if !fixtures::ffmpeg() {

@@ -87,7 +87,7 @@ fn gst_rtsp_server() -> bool {
         .output()
         .is_ok_and(|o| o.status.success());
     if !ok {
-        fixtures::missing(
+        semaforo_testkit::skip(
             "GStreamer's RTSP server for Python",
             "Install it (Debian: apt-get install gir1.2-gst-rtsp-server-1.0 \
              gstreamer1.0-plugins-good gstreamer1.0-plugins-bad python3-gi).",
@@ -237,7 +237,7 @@ fn a_camera_whose_server_goes_away_reconnects_when_it_comes_back() {
 
 #[test]
 fn an_unreachable_camera_is_named_with_its_address() {
-    let (_held, free) = fixtures::refusing_port();
+    let (_held, free) = semaforo_testkit::refusing_port();
     let err = Source::open(&format!("rtsp://admin:pw@127.0.0.1:{free}/live"), REQ).unwrap_err();
     let text = err.to_string();
     assert!(

@@ -205,7 +205,7 @@ fn bad_answers_unreachable_hosts_and_stalls_are_named() {
         "{err}"
     );
 
-    let (_held, free) = fixtures::refusing_port();
+    let (_held, free) = semaforo_testkit::refusing_port();
     let err = Source::open(&format!("http://127.0.0.1:{free}/video"), REQ).unwrap_err();
     assert!(matches!(err, SourceError::Unreachable { .. }), "{err}");
     assert!(

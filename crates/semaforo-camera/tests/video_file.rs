@@ -44,7 +44,7 @@ fn read_all(clip: &mut VideoFile) -> Vec<Frame> {
 
 #[test]
 fn every_frame_of_street_a_decodes_in_order() {
-    let Some(clip) = fixtures::street_a() else {
+    let Some(clip) = semaforo_testkit::street_a() else {
         return;
     };
     let mut video = VideoFile::open(&clip, FAST).unwrap();
@@ -79,7 +79,7 @@ fn every_frame_of_street_a_decodes_in_order() {
 
 #[test]
 fn sampled_street_a_frames_match_ffmpeg() {
-    let Some(clip) = fixtures::street_a() else {
+    let Some(clip) = semaforo_testkit::street_a() else {
         return;
     };
     if !fixtures::ffmpeg() {
@@ -106,7 +106,7 @@ fn sampled_street_a_frames_match_ffmpeg() {
 
 #[test]
 fn looping_wraps_to_frame_zero_with_seq_continuing() {
-    let Some(clip) = fixtures::street_a() else {
+    let Some(clip) = semaforo_testkit::street_a() else {
         return;
     };
     let mut video = Source::open(
@@ -137,7 +137,7 @@ fn looping_wraps_to_frame_zero_with_seq_continuing() {
 
 #[test]
 fn real_time_pacing_hands_each_frame_out_at_its_presentation_time() {
-    let Some(clip) = fixtures::street_a() else {
+    let Some(clip) = semaforo_testkit::street_a() else {
         return;
     };
     let clock = SimulatedClocks::new();
@@ -301,7 +301,7 @@ fn a_missing_file_a_text_file_and_a_damaged_file_are_named_in_the_error() {
     assert!(open_err(&empty).contains("only 0 bytes long"));
 
     // The first 64 kB of a real file: the header box is there, the rest is cut off.
-    if let Some(clip) = fixtures::street_a() {
+    if let Some(clip) = semaforo_testkit::street_a() {
         let bytes = std::fs::read(&clip).unwrap();
         let cut = dir.path().join("cut.mp4");
         std::fs::write(&cut, &bytes[..65536]).unwrap();
@@ -383,7 +383,7 @@ fn a_file_without_video_and_unsupported_codecs_say_what_they_hold() {
 
 #[test]
 fn properties_report_the_file_and_only_a_rewind_can_be_set() {
-    let Some(clip) = fixtures::street_a() else {
+    let Some(clip) = semaforo_testkit::street_a() else {
         return;
     };
     let mut video = VideoFile::open(&clip, FAST).unwrap();

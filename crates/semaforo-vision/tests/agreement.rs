@@ -66,7 +66,7 @@ fn miss(count: u32, low: u32, high: u32) -> u32 {
 
 #[test]
 fn bgsub_and_yolox_queue_counts_on_street_a() {
-    let Some(clip) = fixtures::street_a() else {
+    let Some(clip) = semaforo_testkit::street_a() else {
         return;
     };
     let zones_file = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../zones/street-a.toml");

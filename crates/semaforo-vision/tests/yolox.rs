@@ -167,7 +167,7 @@ fn an_onnx_model_of_other_shapes_is_refused_naming_what_it_has() {
 
 #[test]
 fn street_a_vehicles_are_found_inside_the_frame() {
-    let Some(clip) = fixtures::street_a() else {
+    let Some(clip) = semaforo_testkit::street_a() else {
         return;
     };
     let mut detector = Yolox::new(options()).unwrap();
@@ -212,7 +212,7 @@ fn reference_detections(frame: &serde_json::Value) -> Vec<Detection> {
 
 #[test]
 fn street_a_detections_match_onnxruntime_on_the_same_input() {
-    let Some(clip) = fixtures::street_a() else {
+    let Some(clip) = semaforo_testkit::street_a() else {
         return;
     };
     let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../bench/yolox_reference.py");
@@ -262,7 +262,7 @@ fn street_a_detections_match_onnxruntime_on_the_same_input() {
         .output();
     let output = match output {
         Ok(o) if o.status.code() == Some(2) => {
-            fixtures::missing(
+            semaforo_testkit::skip(
                 &format!(
                     "python3's onnxruntime ({})",
                     String::from_utf8_lossy(&o.stderr).trim()
@@ -273,7 +273,7 @@ fn street_a_detections_match_onnxruntime_on_the_same_input() {
             return;
         }
         Err(e) => {
-            fixtures::missing(
+            semaforo_testkit::skip(
                 &format!("python3 ({e})"),
                 "Install python3 with onnxruntime (python3 -m pip install onnxruntime numpy).",
             );

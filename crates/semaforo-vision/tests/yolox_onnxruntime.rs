@@ -37,7 +37,7 @@ fn onnxruntime_detector() -> Option<Yolox> {
     match Yolox::new(options(Runtime::OnnxRuntime)) {
         Ok(detector) => Some(detector),
         Err(DetectError::Runtime { reason, .. }) => {
-            fixtures::missing(
+            semaforo_testkit::skip(
                 &format!("ONNX Runtime's shared library ({reason})"),
                 "Install it: python3 -m pip install onnxruntime (the wheel ships \
                  libonnxruntime.so), or set ORT_DYLIB_PATH to the library.",
@@ -50,7 +50,7 @@ fn onnxruntime_detector() -> Option<Yolox> {
 
 #[test]
 fn street_a_detections_on_onnxruntime_equal_tracts() {
-    let Some(clip) = fixtures::street_a() else {
+    let Some(clip) = semaforo_testkit::street_a() else {
         return;
     };
     let Some(mut ort) = onnxruntime_detector() else {
