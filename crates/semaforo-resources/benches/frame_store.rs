@@ -21,6 +21,7 @@ use std::time::Instant;
 use semaforo_resources::{
     encode_jpeg, FrameStore, FrameStoreConfig, ImageRef, PixelFormat, SaveOutcome,
 };
+use semaforo_testkit::{machine, today};
 
 const W: usize = 640;
 const H: usize = 480;
@@ -131,29 +132,6 @@ fn run_peer(script: &Path, ppm: &Path, out_dir: &Path) -> Result<Peer, String> {
 fn median(v: &mut [f64]) -> f64 {
     v.sort_by(f64::total_cmp);
     v[v.len() / 2]
-}
-
-fn machine() -> (String, String) {
-    let out = Command::new("lscpu")
-        .output()
-        .map(|o| String::from_utf8_lossy(&o.stdout).into_owned());
-    let text = out.unwrap_or_default();
-    let field = |name: &str| {
-        text.lines()
-            .find(|l| l.starts_with(name))
-            .and_then(|l| l.split_once(':'))
-            .map(|(_, v)| v.trim().to_owned())
-            .unwrap_or_else(|| "unknown".into())
-    };
-    (field("Model name"), field("CPU(s)"))
-}
-
-fn today() -> String {
-    Command::new("date")
-        .args(["-u", "+%Y-%m-%d %H:%M UTC"])
-        .output()
-        .map(|o| String::from_utf8_lossy(&o.stdout).trim().to_owned())
-        .unwrap_or_else(|_| "unknown".into())
 }
 
 /// Microseconds per save with `retained` frames kept, median of batches.

@@ -38,6 +38,7 @@ use std::process::Command;
 use std::time::Instant;
 
 use semaforo_resources::{encode_jpeg, ImageRef, PixelFormat};
+use semaforo_testkit::{machine, today};
 
 const QUALITY: u8 = 85;
 /// Timed encodes per encoder and frame set (spread evenly over the set's frames).
@@ -254,29 +255,6 @@ fn measure(set: &FrameSet, encoders: &mut [Encoder]) -> Vec<Row> {
             psnr_db,
         })
         .collect()
-}
-
-fn machine() -> (String, String) {
-    let text = Command::new("lscpu")
-        .output()
-        .map(|o| String::from_utf8_lossy(&o.stdout).into_owned())
-        .unwrap_or_default();
-    let field = |name: &str| {
-        text.lines()
-            .find(|l| l.starts_with(name))
-            .and_then(|l| l.split_once(':'))
-            .map(|(_, v)| v.trim().to_owned())
-            .unwrap_or_else(|| "unknown".into())
-    };
-    (field("Model name"), field("CPU(s)"))
-}
-
-fn today() -> String {
-    Command::new("date")
-        .args(["-u", "+%Y-%m-%d %H:%M UTC"])
-        .output()
-        .map(|o| String::from_utf8_lossy(&o.stdout).trim().to_owned())
-        .unwrap_or_else(|_| "unknown".into())
 }
 
 fn main() {

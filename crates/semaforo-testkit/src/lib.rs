@@ -1,6 +1,7 @@
-//! What semaforo's tests share, as a dev-dependency of every crate: where the shared data is
-//! (`../shared`: the street footage), whether a tool a test needs is installed, and one way to
-//! skip a test whose data or tool is missing.
+//! What semaforo's tests and benchmarks share, as a dev-dependency of every crate: where the
+//! shared data is (`../shared`: the street footage), whether a tool a test needs is installed,
+//! one way to skip a test whose data or tool is missing, and the machine and date a benchmark
+//! reports.
 //!
 //! A skip is loud: it goes straight to standard error, past the test harness's capture (which
 //! hides a passing test's `eprintln!`), names the test and says how to get what is missing.
@@ -93,6 +94,31 @@ pub fn refusing_port() -> (socket2::Socket, u16) {
         .expect("a bound IPv4 address")
         .port();
     (socket, port)
+}
+
+/// The CPU model and the number of CPUs, from `lscpu`, for a benchmark's report.
+pub fn machine() -> (String, String) {
+    let text = std::process::Command::new("lscpu")
+        .output()
+        .map(|o| String::from_utf8_lossy(&o.stdout).into_owned())
+        .unwrap_or_default();
+    let field = |name: &str| {
+        text.lines()
+            .find(|l| l.starts_with(name))
+            .and_then(|l| l.split_once(':'))
+            .map(|(_, v)| v.trim().to_owned())
+            .unwrap_or_else(|| "unknown".into())
+    };
+    (field("Model name"), field("CPU(s)"))
+}
+
+/// The date and time now, in UTC, for a benchmark's report.
+pub fn today() -> String {
+    std::process::Command::new("date")
+        .args(["-u", "+%Y-%m-%d %H:%M UTC"])
+        .output()
+        .map(|o| String::from_utf8_lossy(&o.stdout).trim().to_owned())
+        .unwrap_or_else(|_| "unknown".into())
 }
 
 #[cfg(test)]

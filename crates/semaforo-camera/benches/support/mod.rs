@@ -65,33 +65,12 @@ pub fn run_python(script: &Path, args: &[&str]) -> Result<String, String> {
     Ok(line)
 }
 
+#[allow(unused_imports)] // each bench uses its own part
+pub use semaforo_testkit::{machine, today};
+
 pub fn median(v: &mut [f64]) -> f64 {
     v.sort_by(f64::total_cmp);
     v[v.len() / 2]
-}
-
-/// CPU model and count, from `lscpu`.
-pub fn machine() -> (String, String) {
-    let text = Command::new("lscpu")
-        .output()
-        .map(|o| String::from_utf8_lossy(&o.stdout).into_owned())
-        .unwrap_or_default();
-    let field = |name: &str| {
-        text.lines()
-            .find(|l| l.starts_with(name))
-            .and_then(|l| l.split_once(':'))
-            .map(|(_, v)| v.trim().to_owned())
-            .unwrap_or_else(|| "unknown".into())
-    };
-    (field("Model name"), field("CPU(s)"))
-}
-
-pub fn today() -> String {
-    Command::new("date")
-        .args(["-u", "+%Y-%m-%d %H:%M UTC"])
-        .output()
-        .map(|o| String::from_utf8_lossy(&o.stdout).trim().to_owned())
-        .unwrap_or_else(|_| "unknown".into())
 }
 
 /// Writes a benchmark's Markdown section to `<name>` in its crate's directory, and prints it.
