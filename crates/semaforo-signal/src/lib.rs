@@ -61,7 +61,7 @@ pub use events::{EventCode, HiResEvent, HiResRecord, LogEpoch, WallTime, CSV_HEA
 pub use heads::HeadState;
 pub use intersection::{
     ConflictSpec, GroupSet, Intersection, IntersectionError, IntersectionSpec, Phase, PhaseId,
-    PhaseSet, PhaseSpec, SignalGroup, SignalGroupId,
+    PhaseSet, PhaseSpec, SignalGroup, SignalGroupId, SpecEntry, MAX_PHASES, MAX_SIGNAL_GROUPS,
 };
 pub use monitor::{ConflictFault, ConflictMonitor};
 pub use policy::{BuiltinPolicy, FixedTime, PlanError, Policy, PolicyKind, UnknownPolicy};
