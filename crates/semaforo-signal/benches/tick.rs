@@ -1,4 +1,4 @@
-//! Cost of one `Controller::tick` per policy and built-in intersection, in release mode.
+//! Cost of one `Controller::tick` per policy and intersection, in release mode.
 //!
 //! `cargo bench -p semaforo-signal` (harness = false: plain `std::time::Instant`, no framework).
 //! Each run drives the controller at 10 Hz through 10 simulated hours of a varying demand
@@ -6,14 +6,21 @@
 //! so the figure includes interval changes, policy decisions, events and the conflict monitor.
 //! Reported: the median of 7 runs, in ns per tick, for `tick_into` (reused output buffer, what
 //! the daemon and the SUMO bridge should call) and `tick` (allocates a fresh output).
+//!
+//! Intersections: the two built-ins with one `Timings` for every group, and a NEMA eight-phase
+//! intersection (eight movements, dual ring, the eight concurrent pairs as phases) with
+//! per-group timings and recall. The last column is each row's `tick_into` over the
+//! two-approach figure of the same policy in the same run, so machine load and frequency
+//! cancel out of the comparison.
 
 #![allow(clippy::unwrap_used)] // a bench: an unwrap that fails stops it at its line
 
 use std::hint::black_box;
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 use semaforo_signal::{
-    Controller, DetectorReading, HeadState, Intersection, PolicyKind, SignalTime, Timings,
+    BuiltinPolicy, Controller, DetectorReading, GroupTiming, GroupTimings, HeadState, Intersection,
+    IntersectionSpec, PhaseSpec, PolicyKind, Recall, SignalTime, Timings,
 };
 
 /// 10 h at 10 Hz in release; a quick smoke run in debug builds (`cargo test --benches`).
@@ -54,13 +61,68 @@ fn demand(groups: usize) -> Vec<Vec<DetectorReading>> {
         .collect()
 }
 
+/// NEMA's standard eight-phase layout: movements 1-8 (odd: left turns, even: throughs; 1, 2,
+/// 5, 6 on the main street), rings 1-2-3-4 and 5-6-7-8, a barrier between 2|6 and 3|7. Each
+/// concurrent pair is a phase; conflicts are every pair no phase greens together.
+fn nema_eight_phase() -> Intersection {
+    let groups: Vec<String> = (1..=8).map(|g| g.to_string()).collect();
+    let pairs = [
+        (1, 5),
+        (1, 6),
+        (2, 5),
+        (2, 6),
+        (3, 7),
+        (3, 8),
+        (4, 7),
+        (4, 8),
+    ];
+    let phases = pairs
+        .iter()
+        .map(|(a, b)| PhaseSpec::new(&format!("{a}+{b}"), &[&a.to_string(), &b.to_string()]))
+        .collect();
+    match Intersection::from_spec(&IntersectionSpec {
+        groups,
+        phases,
+        conflicts: Default::default(),
+    }) {
+        Ok(i) => i,
+        Err(e) => panic!("bench layout: {e}"),
+    }
+}
+
+/// Lefts short, main-street throughs on min recall, side-street throughs in between.
+fn nema_timings(intersection: &Intersection) -> GroupTimings {
+    let t = |min: u64, max: u64, passage_ms: u64, yellow_ms: u64, red_ms: u64| Timings {
+        min_green: Duration::from_secs(min),
+        max_green: Duration::from_secs(max),
+        passage: Duration::from_millis(passage_ms),
+        yellow: Duration::from_millis(yellow_ms),
+        red_clearance: Duration::from_millis(red_ms),
+    };
+    let left = GroupTiming::new(t(5, 20, 2_000, 3_000, 1_000));
+    let main = GroupTiming::new(t(10, 50, 3_000, 4_000, 1_500)).with_recall(Recall::Min);
+    let side = GroupTiming::new(t(8, 35, 3_000, 3_500, 2_000));
+    let entries = vec![left, main, left, side, left, main, left, side];
+    match GroupTimings::new(intersection, entries) {
+        Ok(t) => t,
+        Err(e) => panic!("bench timings: {e:?}"),
+    }
+}
+
 fn controller(intersection: &Intersection, policy: PolicyKind) -> Controller {
-    match Controller::new(
-        intersection.clone(),
-        Timings::default(),
-        policy,
-        SignalTime::ZERO,
-    ) {
+    let made = if intersection.phases().len() == 8 {
+        let timings = nema_timings(intersection);
+        let policy = BuiltinPolicy::new(policy, intersection, &timings);
+        Controller::with_group_timings(intersection.clone(), timings, policy, SignalTime::ZERO)
+    } else {
+        Controller::new(
+            intersection.clone(),
+            Timings::default(),
+            policy,
+            SignalTime::ZERO,
+        )
+    };
+    match made {
         Ok(c) => c,
         Err(e) => panic!("bench controller: {e}"),
     }
@@ -103,18 +165,24 @@ fn main() {
         println!("debug build: a smoke run, not a measurement (use cargo bench)");
     }
     println!(
-        "{:<26} {:<13} {:>16} {:>12} {:>14}",
-        "intersection", "policy", "tick_into ns", "tick ns", "greens"
+        "{:<26} {:<13} {:>16} {:>12} {:>14} {:>10}",
+        "intersection", "policy", "tick_into ns", "tick ns", "greens", "ratio"
     );
+    let mut two_approach = [0.0f64; PolicyKind::ALL.len()];
     for (name, intersection) in [
         ("two_approach", Intersection::two_approach()),
         ("four_arm_two_phase", Intersection::four_arm_two_phase()),
+        ("nema_eight_phase", nema_eight_phase()),
     ] {
-        for policy in PolicyKind::ALL {
+        for (k, policy) in PolicyKind::ALL.into_iter().enumerate() {
             let (reused, greens) = bench(&intersection, policy, true);
             let (fresh, _) = bench(&intersection, policy, false);
+            if name == "two_approach" {
+                two_approach[k] = reused;
+            }
+            let ratio = reused / two_approach[k];
             println!(
-                "{name:<26} {:<13} {reused:>16.1} {fresh:>12.1} {greens:>14}",
+                "{name:<26} {:<13} {reused:>16.1} {fresh:>12.1} {greens:>14} {ratio:>10.2}",
                 policy.name()
             );
         }

@@ -7,12 +7,24 @@
 //! phase's green. The policy only requests the end of a green and picks the next phase; the
 //! state machine decides when that is allowed.
 //!
+//! Every group has its own timings and recall mode ([`GroupTimings`]); a phase combines its
+//! groups' values as a real controller does (see [`group_timing`](crate::group_timing)): it ends
+//! no earlier than every group's own minimum green, maxes out at the largest maximum green of
+//! its groups, and each ending group times its own yellow change and red clearance; the next
+//! green starts when all of them have cleared. [`Controller::new`] still takes one [`Timings`]
+//! for every group; [`Controller::with_group_timings`] takes the table.
+//!
 //! Calls use locking memory: a vehicle seen on a group that is not green places a call that stays
 //! until the group turns green, so the "maximum wait" of every call is bounded
-//! ([`Controller::max_wait`]). A group whose detector is unhealthy is on recall (it always calls)
-//! and, while it is green, gets the fail-safe plan's green instead of the policy's decision. When
-//! every detector is unhealthy the whole controller runs the fail-safe fixed-time plan
-//! ([`Mode::FailSafe`]) until any detector recovers.
+//! ([`Controller::max_wait`]). A group on min or max recall calls whenever it is not green. A
+//! group whose detector is unhealthy is on recall (it always calls) and, while it is green, gets
+//! the fail-safe plan's green instead of the policy's decision. When every detector is unhealthy
+//! the whole controller runs the fail-safe fixed-time plan ([`Mode::FailSafe`]) until any
+//! detector recovers.
+//!
+//! Every green comes with the reason its phase was chosen ([`GreenDecision`]: the policy's, or
+//! the controller's when it overrode the policy), in [`TickOutput::green_began`] and
+//! [`ControllerStatus::green`].
 //!
 //! Every output passes through the [`ConflictMonitor`] before it is returned; on a fault the
 //! controller latches flashing red on all heads ([`Mode::Flash`]) until
@@ -26,16 +38,19 @@
 use std::fmt;
 use std::time::Duration;
 
+use crate::decision::{GreenDecision, GreenReason};
 use crate::detection::DetectorReading;
 use crate::events::{flash_status, pattern, EventCode, HiResEvent, COUNT_CHANNEL_OFFSET};
+use crate::group_timing::{GroupTiming, GroupTimingError, GroupTimings, PhaseTiming, Recall};
 use crate::heads::HeadState;
 use crate::intersection::{GroupSet, Intersection, PhaseId, PhaseSet, SignalGroupId};
 use crate::monitor::{ConflictFault, ConflictMonitor};
 use crate::policy::{
-    BuiltinPolicy, FixedTime, GroupState, PlanError, Policy, PolicyKind, PolicyView, Request,
+    BuiltinPolicy, FixedTime, GroupState, ParameterError, PlanError, Policy, PolicyKind,
+    PolicyView, Request,
 };
-use crate::time::SignalTime;
-use crate::timing::{TimingError, Timings, TimingsMs};
+use crate::time::{duration_ms, SignalTime};
+use crate::timing::{TimingError, Timings};
 
 /// At most this many count-line on/off pairs are logged per group and tick (a burst of counts
 /// from a confused detector must not flood the event log).
@@ -71,9 +86,11 @@ impl fmt::Display for Mode {
 pub enum Interval {
     /// A phase is green.
     Green,
-    /// The ending groups show yellow.
+    /// Ending groups show yellow (each for its own yellow time; the interval lasts until the
+    /// last of them turns red).
     YellowChange,
-    /// All conflicting groups red before the next green (also the start-up all-red).
+    /// Ending groups are red, each timing its own red clearance, before the next green (also
+    /// the start-up all-red).
     RedClearance,
     /// Flashing red after a conflict monitor fault.
     Flash,
@@ -114,6 +131,16 @@ impl Termination {
     }
 }
 
+impl fmt::Display for Termination {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            Termination::GapOut => "gap-out",
+            Termination::MaxOut => "max-out",
+            Termination::ForceOff => "force-off",
+        })
+    }
+}
+
 /// The controller's state after a tick.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ControllerStatus {
@@ -134,6 +161,8 @@ pub struct ControllerStatus {
     pub policy: &'static str,
     /// The conflict monitor's latched fault, in flash.
     pub fault: Option<ConflictFault>,
+    /// Why `phase` got its green; `None` whenever `phase` is.
+    pub green: Option<GreenDecision>,
 }
 
 /// What one tick produced.
@@ -145,6 +174,8 @@ pub struct TickOutput {
     pub events: Vec<HiResEvent>,
     /// The state after the tick.
     pub status: ControllerStatus,
+    /// The green that began in this tick, and why its phase was chosen (at most one per tick).
+    pub green_began: Option<GreenDecision>,
 }
 
 /// A controller configuration that cannot run.
@@ -153,41 +184,96 @@ pub enum ControllerError {
     /// Bad timings.
     #[error(transparent)]
     Timing(#[from] TimingError),
+    /// Bad per-group timings, or a table built for another intersection.
+    #[error(transparent)]
+    GroupTiming(#[from] GroupTimingError),
+    /// A policy parameter out of range (the first; [`BuiltinPolicy::problems`] lists all).
+    #[error(transparent)]
+    Parameter(#[from] ParameterError),
     /// A bad fixed-time plan.
     #[error(transparent)]
     Plan(#[from] PlanError),
+}
+
+/// One group's timings in milliseconds, as the state machine counts them.
+#[derive(Debug, Clone, Copy)]
+struct GroupMs {
+    min_green: u64,
+    yellow: u64,
+    red_clearance: u64,
+}
+
+/// One phase's combined timings in milliseconds ([`PhaseTiming`]).
+#[derive(Debug, Clone, Copy)]
+struct PhaseMs {
+    max_green: u64,
+    /// 0 when no group of the phase is on max recall.
+    max_recall_hold: u64,
+}
+
+/// When each group's current indication and its last red began.
+#[derive(Debug, Clone, Copy)]
+struct GroupClock {
+    green_since: SignalTime,
+    yellow_since: SignalTime,
+    red_since: SignalTime,
 }
 
 /// The signal controller. See the module documentation.
 #[derive(Debug, Clone)]
 pub struct Controller {
     intersection: Intersection,
-    timings: Timings,
-    ms: TimingsMs,
+    timings: GroupTimings,
+    group_ms: Vec<GroupMs>,
+    phase_ms: Vec<PhaseMs>,
+    /// The start-up all-red: the longest red clearance of any group.
+    startup_red_ms: u64,
+    /// The longest maximum green of any phase: a call that has waited this long is served
+    /// before any younger one (more than two phases).
+    longest_max_green_ms: u64,
+    /// Groups on min or max recall.
+    recalled: GroupSet,
     policy: BuiltinPolicy,
     fail_safe_plan: FixedTime,
     monitor: ConflictMonitor,
     groups: Vec<GroupState>,
+    clocks: Vec<GroupClock>,
     mode: Mode,
     /// The phase green or being cleared; `None` during start-up.
     phase: Option<PhaseId>,
     next: Option<PhaseId>,
+    /// Why `next` was chosen.
+    next_reason: GreenReason,
     interval: Interval,
     interval_start: SignalTime,
     green_start: SignalTime,
+    /// The green may not end before this: every group's own minimum green has run.
+    min_green_until: SignalTime,
+    /// How long the current all-red must last although no group is clearing (start-up, reset,
+    /// resume); zero after a change.
+    all_red_ms: u64,
     /// Groups showing green.
     green: GroupSet,
     /// Groups in the yellow or red clearance of the last termination.
     clearing: GroupSet,
+    /// The clearing groups still in yellow.
+    yellow: GroupSet,
+    /// Groups whose call came from a detector (not only from recall or a failed detector).
+    detector_calls: GroupSet,
     last_termination: Option<Termination>,
+    /// How the previous green ended, for the next green's decision.
+    ended: Option<Termination>,
+    decision: Option<GreenDecision>,
+    began: Option<GreenDecision>,
     last_now: SignalTime,
     /// Events raised between ticks (start-up, reset), delivered with the next tick.
     pending: Vec<HiResEvent>,
 }
 
 impl Controller {
-    /// A controller running the built-in `policy` with its default parameters, starting with
-    /// an all-red start-up interval (the red clearance) at `start`.
+    /// A controller running the built-in `policy` with its default parameters, with the same
+    /// `timings` (and no recall) for every signal group, starting with an all-red start-up
+    /// interval (the red clearance) at `start`.
     pub fn new(
         intersection: Intersection,
         timings: Timings,
@@ -198,7 +284,8 @@ impl Controller {
         Self::with_policy(intersection, timings, policy, start)
     }
 
-    /// A controller running `policy` as configured.
+    /// A controller running `policy` as configured, with the same `timings` (and no recall) for
+    /// every signal group.
     pub fn with_policy(
         intersection: Intersection,
         timings: Timings,
@@ -206,6 +293,26 @@ impl Controller {
         start: SignalTime,
     ) -> Result<Self, ControllerError> {
         timings.validate()?;
+        let table = GroupTimings::uniform(&intersection, GroupTiming::new(timings))
+            .map_err(|mut problems| problems.swap_remove(0))?;
+        Self::with_group_timings(intersection, table, policy, start)
+    }
+
+    /// A controller running `policy` as configured on `intersection`, each signal group timed
+    /// by its own entry of `timings` (built for this intersection), starting with the start-up
+    /// all-red (the longest red clearance of any group) at `start`. Refuses a table built for
+    /// another intersection, a policy parameter out of range, and a fixed-time plan whose
+    /// greens are outside their phases' minimum and maximum greens.
+    pub fn with_group_timings(
+        intersection: Intersection,
+        timings: GroupTimings,
+        policy: BuiltinPolicy,
+        start: SignalTime,
+    ) -> Result<Self, ControllerError> {
+        timings.check_fits(&intersection)?;
+        if let Some(e) = policy.problems().into_iter().next() {
+            return Err(e.into());
+        }
         if let BuiltinPolicy::Fixed(plan) = &policy {
             check_plan(&intersection, &timings, plan)?;
         }
@@ -214,10 +321,39 @@ impl Controller {
             _ => FixedTime::equal_splits(&intersection, &timings),
         };
         let monitor = ConflictMonitor::new(&intersection, &timings, start);
+        let group_ms: Vec<GroupMs> = timings
+            .entries()
+            .iter()
+            .map(|e| GroupMs {
+                min_green: duration_ms(e.timings.min_green),
+                yellow: duration_ms(e.timings.yellow),
+                red_clearance: duration_ms(e.timings.red_clearance),
+            })
+            .collect();
+        let phase_ms: Vec<PhaseMs> = intersection
+            .phase_ids()
+            .map(|p| {
+                let t = PhaseTiming::of(&intersection, &timings, p);
+                PhaseMs {
+                    max_green: duration_ms(t.max_green),
+                    max_recall_hold: t.max_recall_hold.map_or(0, duration_ms),
+                }
+            })
+            .collect();
+        let startup_red_ms = group_ms.iter().map(|g| g.red_clearance).max().unwrap_or(0);
+        let longest_max_green_ms = phase_ms.iter().map(|p| p.max_green).max().unwrap_or(0);
+        let recalled = intersection
+            .group_ids()
+            .filter(|&g| timings.get(g).recall != Recall::None)
+            .fold(GroupSet::EMPTY, GroupSet::with);
         let n = intersection.groups().len();
         let pattern = pattern_of(&policy);
         Ok(Controller {
-            ms: timings.in_ms(),
+            group_ms,
+            phase_ms,
+            startup_red_ms,
+            longest_max_green_ms,
+            recalled,
             monitor,
             groups: vec![
                 GroupState {
@@ -228,15 +364,31 @@ impl Controller {
                 };
                 n
             ],
+            clocks: vec![
+                GroupClock {
+                    green_since: start,
+                    yellow_since: start,
+                    red_since: start,
+                };
+                n
+            ],
             mode: Mode::Normal,
             phase: None,
             next: None,
+            next_reason: GreenReason::NoCall,
             interval: Interval::RedClearance,
             interval_start: start,
             green_start: start,
+            min_green_until: start,
+            all_red_ms: startup_red_ms,
             green: GroupSet::EMPTY,
             clearing: GroupSet::EMPTY,
+            yellow: GroupSet::EMPTY,
+            detector_calls: GroupSet::EMPTY,
             last_termination: None,
+            ended: None,
+            decision: None,
+            began: None,
             last_now: start,
             pending: vec![HiResEvent {
                 at: start,
@@ -263,9 +415,14 @@ impl Controller {
         &self.intersection
     }
 
-    /// The interval lengths.
-    pub fn timings(&self) -> &Timings {
+    /// Each group's timings and recall.
+    pub fn timings(&self) -> &GroupTimings {
         &self.timings
+    }
+
+    /// A phase's timing, combined from its groups'.
+    pub fn phase_timing(&self, phase: PhaseId) -> PhaseTiming {
+        PhaseTiming::of(&self.intersection, &self.timings, phase)
     }
 
     /// The configured policy.
@@ -291,19 +448,25 @@ impl Controller {
     /// The longest a call can wait for green, whatever the policy and the demand, give or take
     /// one tick per interval change (transitions happen at ticks).
     ///
-    /// With two phases, a call placed as its own green ends waits at most one yellow and red
-    /// clearance, the other phase's maximum green, and its yellow and red clearance. With more
-    /// phases, a call that has waited a maximum green is served before any younger one, which
-    /// bounds the wait by a maximum green plus one clearance plus (phases - 1) full services.
+    /// Let `M` be the longest maximum green of any phase and `C` the longest yellow + red
+    /// clearance of any group (no change lasts longer; the start-up all-red is shorter). With
+    /// two phases, a call placed as its own green ends waits at most one change, the other
+    /// phase's maximum green and its change: `2 C + M`. With more phases, a call that has
+    /// waited `M` is served before any younger one, and each phase with an older call is served
+    /// at most once before it, which bounds the wait by `M + C + (phases - 1) (M + C)`.
     pub fn max_wait(&self) -> Duration {
-        let clear = self.timings.yellow + self.timings.red_clearance;
-        let service = self.timings.max_green + clear;
-        let n = self.intersection.phases().len() as u32;
-        if n <= 2 {
-            clear + service
+        let clear = (0..self.group_ms.len())
+            .map(|g| self.group_ms[g].yellow + self.group_ms[g].red_clearance)
+            .max()
+            .unwrap_or(0);
+        let mg = self.longest_max_green_ms;
+        let n = self.intersection.phases().len() as u64;
+        let ms = if n <= 2 {
+            2 * clear + mg
         } else {
-            self.timings.max_green + clear + service * (n - 1)
-        }
+            mg + clear + (mg + clear) * (n - 1)
+        };
+        Duration::from_millis(ms)
     }
 
     /// The status as of the last tick.
@@ -321,6 +484,7 @@ impl Controller {
                 self.policy.name()
             },
             fault: self.monitor.fault().cloned(),
+            green: self.decision,
         }
     }
 
@@ -330,6 +494,7 @@ impl Controller {
             heads: Vec::with_capacity(self.groups.len()),
             events: Vec::with_capacity(32),
             status: self.status(),
+            green_began: None,
         }
     }
 
@@ -353,6 +518,7 @@ impl Controller {
         out.events.append(&mut self.pending);
         let now = now.max(self.last_now);
         self.last_now = now;
+        self.began = None;
 
         if self.mode != Mode::Flash {
             let all_lost = self.ingest(now, readings, &mut out.events);
@@ -368,6 +534,7 @@ impl Controller {
             g.head = h;
         }
         out.status = self.status();
+        out.green_began = self.began;
     }
 
     /// Clears a latched conflict monitor fault and restarts from the start-up all-red at
@@ -382,12 +549,17 @@ impl Controller {
         self.mode = Mode::Normal;
         self.phase = None;
         self.next = None;
+        self.decision = None;
+        self.ended = None;
         self.interval = Interval::RedClearance;
         self.interval_start = now;
+        self.all_red_ms = self.startup_red_ms;
         self.green = GroupSet::EMPTY;
         self.clearing = GroupSet::EMPTY;
-        for g in &mut self.groups {
+        self.yellow = GroupSet::EMPTY;
+        for (g, c) in self.groups.iter_mut().zip(self.clocks.iter_mut()) {
             g.head = HeadState::Red;
+            c.red_since = now;
         }
         self.pending.push(HiResEvent {
             at: now,
@@ -409,10 +581,11 @@ impl Controller {
     /// (the start-up all-red included) just completes. The stop is logged as a pattern change
     /// to [`pattern::STOPPED`] (event 131, parameter 252) at `now`.
     ///
-    /// Ticked every `tick`, the controller is [`Controller::is_all_red`] at most yellow + red
-    /// clearance + `tick` after the request (plus one tick per interval change when ticks do
-    /// not land on the interval ends). Fail-safe stops the same way. In flash, or when already
-    /// stopped, it does nothing: flash stays latched, and flashing red is already a stop.
+    /// Ticked every `tick`, the controller is [`Controller::is_all_red`] at most the longest
+    /// yellow + red clearance of the ending groups + `tick` after the request (plus one tick per
+    /// interval change when ticks do not land on the interval ends). Fail-safe stops the same
+    /// way. In flash, or when already stopped, it does nothing: flash stays latched, and
+    /// flashing red is already a stop.
     ///
     /// Where a group stays green from one phase into the next (it belongs to both), the stop
     /// can find it green during the change: it begins its yellow at once, and groups already
@@ -437,9 +610,8 @@ impl Controller {
     /// next tick switches to fail-safe if all detection is lost). From the all-red hold it
     /// restarts with the start-up all-red, like a new controller; during the stop's clearance
     /// the clearance completes and then the policy picks among the calls, as at start-up;
-    /// before the stop
-    /// took effect (no tick since the request) the green simply continues. Does nothing
-    /// unless stopped.
+    /// before the stop took effect (no tick since the request) the green simply continues.
+    /// Does nothing unless stopped.
     pub fn resume(&mut self, now: SignalTime) {
         if self.mode != Mode::Stopped {
             return;
@@ -450,6 +622,8 @@ impl Controller {
         if self.interval == Interval::AllRed {
             self.interval = Interval::RedClearance;
             self.interval_start = now;
+            self.all_red_ms = self.startup_red_ms;
+            self.ended = None;
         }
         self.pending.push(HiResEvent {
             at: now,
@@ -527,12 +701,16 @@ impl Controller {
             {
                 st.last_departure = Some(now);
             }
-            let demand = recall_all || !r.healthy || active;
-            if demand && !self.green.contains(id) && st.call_since.is_none() {
+            let green = self.green.contains(id);
+            let demand = recall_all || !r.healthy || active || self.recalled.contains(id);
+            if demand && !green && st.call_since.is_none() {
                 st.call_since = Some(now);
                 if active && !recall_all {
                     events.push(ev(EventCode::PHASE_CALL_REGISTERED, num));
                 }
+            }
+            if active && !green {
+                self.detector_calls = self.detector_calls.with(id);
             }
             st.reading = r;
         }
@@ -565,52 +743,31 @@ impl Controller {
             self.end_greens_for_stop(now, events);
         }
         for _ in 0..4 {
-            let elapsed = now
-                .as_millis()
-                .saturating_sub(self.interval_start.as_millis());
             match self.interval {
-                Interval::RedClearance => {
-                    if elapsed < self.ms.red_clearance {
+                Interval::YellowChange | Interval::RedClearance => {
+                    if !self.time_clearance(now, events) {
                         return;
                     }
-                    for g in self.clearing.iter() {
-                        push(events, now, EventCode::PHASE_END_RED_CLEARANCE, g.number());
-                        push(events, now, EventCode::PHASE_INACTIVE, g.number());
-                    }
-                    self.clearing = GroupSet::EMPTY;
                     if self.mode == Mode::Stopped {
                         self.interval = Interval::AllRed;
                         self.interval_start = now;
                         self.phase = None;
                         self.next = None;
+                        self.decision = None;
                         return;
                     }
                     let next = match self.next {
                         Some(q) => q,
-                        None => self.start_up_phase(now),
+                        None => {
+                            let q = self.start_up_phase(now);
+                            self.next = Some(q);
+                            q
+                        }
                     };
-                    self.begin_green(next, now, events);
-                }
-                Interval::YellowChange => {
-                    if elapsed < self.ms.yellow {
+                    if !self.clear_to_start(next, now) {
                         return;
                     }
-                    for g in self.clearing.iter() {
-                        push(
-                            events,
-                            now,
-                            EventCode::PHASE_END_YELLOW_CLEARANCE,
-                            g.number(),
-                        );
-                        push(
-                            events,
-                            now,
-                            EventCode::PHASE_BEGIN_RED_CLEARANCE,
-                            g.number(),
-                        );
-                    }
-                    self.interval = Interval::RedClearance;
-                    self.interval_start = now;
+                    self.begin_green(next, now, events);
                 }
                 Interval::Green => {
                     match self.termination(now) {
@@ -626,6 +783,67 @@ impl Controller {
                 Interval::Flash | Interval::AllRed => return,
             }
         }
+    }
+
+    /// Times every clearing group's own yellow and red clearance up to `now`, logging each
+    /// group's ends (yellow ends first, for every group, then red clearances). Returns whether
+    /// the change (or the start-up all-red) is complete.
+    fn time_clearance(&mut self, now: SignalTime, events: &mut Vec<HiResEvent>) -> bool {
+        let at = now.as_millis();
+        for g in self.yellow.iter() {
+            let c = &mut self.clocks[g.index()];
+            if at.saturating_sub(c.yellow_since.as_millis()) >= self.group_ms[g.index()].yellow {
+                push(
+                    events,
+                    now,
+                    EventCode::PHASE_END_YELLOW_CLEARANCE,
+                    g.number(),
+                );
+                push(
+                    events,
+                    now,
+                    EventCode::PHASE_BEGIN_RED_CLEARANCE,
+                    g.number(),
+                );
+                c.red_since = now;
+                self.yellow = GroupSet(self.yellow.0 & !(1u64 << g.index()));
+            }
+        }
+        if self.interval == Interval::YellowChange && self.yellow.is_empty() {
+            self.interval = Interval::RedClearance;
+            self.interval_start = now;
+        }
+        let in_red = GroupSet(self.clearing.0 & !self.yellow.0);
+        for g in in_red.iter() {
+            let red_for = at.saturating_sub(self.clocks[g.index()].red_since.as_millis());
+            if red_for >= self.group_ms[g.index()].red_clearance {
+                push(events, now, EventCode::PHASE_END_RED_CLEARANCE, g.number());
+                push(events, now, EventCode::PHASE_INACTIVE, g.number());
+                self.clearing = GroupSet(self.clearing.0 & !(1u64 << g.index()));
+            }
+        }
+        self.clearing.is_empty()
+            && at.saturating_sub(self.interval_start.as_millis()) >= self.all_red_ms
+    }
+
+    /// Whether every group conflicting with a group that `next` turns green has been red for
+    /// its own red clearance: what the conflict monitor will check. The clearance timing above
+    /// makes it so after every change; this also covers the groups whose red clearance a stop
+    /// cut short, should the controller resume before they are done.
+    fn clear_to_start(&self, next: PhaseId, now: SignalTime) -> bool {
+        let starting = self.intersection.phase(next).groups().0 & !self.green.0;
+        let mut guarded = 0u64;
+        for g in GroupSet(starting).iter() {
+            guarded |= self.intersection.conflicts_of(g).0;
+        }
+        GroupSet(guarded).iter().all(|c| {
+            let red_for = now
+                .as_millis()
+                .saturating_sub(self.clocks[c.index()].red_since.as_millis());
+            !self.green.contains(c)
+                && !self.clearing.contains(c)
+                && red_for >= self.group_ms[c.index()].red_clearance
+        })
     }
 
     /// Phases with a call, except `except`.
@@ -648,22 +866,24 @@ impl Controller {
     /// Whether (and why) the green should end now, and which phase follows.
     fn termination(&mut self, now: SignalTime) -> Option<(Termination, PhaseId)> {
         let p = self.phase?;
-        let in_green = now.as_millis().saturating_sub(self.green_start.as_millis());
-        if in_green < self.ms.min_green {
+        if now < self.min_green_until {
             return None;
         }
+        let in_green = now.as_millis().saturating_sub(self.green_start.as_millis());
         let candidates = self.candidates(Some(p));
         if candidates.is_empty() {
             return None;
         }
         let earliest_call = self.groups.iter().filter_map(|g| g.call_since).min()?;
         let max_from = earliest_call.max(self.green_start);
-        let reason = if now.as_millis().saturating_sub(max_from.as_millis()) >= self.ms.max_green {
+        let since_call = now.as_millis().saturating_sub(max_from.as_millis());
+        let fixed_time = self.mode == Mode::FailSafe || self.policy.recalls_every_phase();
+        let timing = self.phase_ms[p.index()];
+        let reason = if since_call >= timing.max_green {
             Termination::MaxOut
-        } else if self.mode == Mode::Normal
-            && !self.policy.recalls_every_phase()
-            && self.phase_has_failed_detector(p)
-        {
+        } else if !fixed_time && since_call < timing.max_recall_hold {
+            return None;
+        } else if self.mode == Mode::Normal && !fixed_time && self.phase_has_failed_detector(p) {
             if in_green < self.fail_safe_plan.green_ms(p) {
                 return None;
             }
@@ -701,8 +921,8 @@ impl Controller {
     }
 
     /// The policy's choice among `candidates`, overruled when it is not a candidate, and (with
-    /// more than two phases) when some call has waited a maximum green: then the oldest call
-    /// goes first, which is what bounds every wait.
+    /// more than two phases) when some call has waited the longest maximum green: then the
+    /// oldest call goes first, which is what bounds every wait. Records why in `next_reason`.
     fn select_next(&mut self, now: SignalTime, from: PhaseId, candidates: PhaseSet) -> PhaseId {
         let view = PolicyView {
             now,
@@ -713,28 +933,44 @@ impl Controller {
             groups: &self.groups,
             candidates,
         };
-        let proposed = if self.mode == Mode::FailSafe {
-            self.fail_safe_plan.choose_next(&view)
+        let (proposed, mut reason) = if self.mode == Mode::FailSafe {
+            let q = self.fail_safe_plan.choose_next(&view);
+            (q, GreenReason::FailSafePlan)
         } else {
-            self.policy.choose_next(&view)
+            let q = self.policy.choose_next(&view);
+            (q, self.policy.reason(&view, q))
         };
         let oldest = view.longest_waiting(candidates);
-        let mut next = if candidates.contains(proposed) {
-            proposed
-        } else {
-            oldest.unwrap_or(from)
+        let waited = |q: PhaseId| {
+            view.waiting_since(q)
+                .map_or(0, |t| now.as_millis().saturating_sub(t.as_millis()))
         };
+        let mut next = proposed;
+        if !candidates.contains(proposed) {
+            next = oldest.unwrap_or(from);
+            reason = GreenReason::LongestWait {
+                waited: Duration::from_millis(waited(next)),
+            };
+        }
         if self.intersection.phases().len() > 2 {
             if let Some(o) = oldest {
-                let waited = view
-                    .waiting_since(o)
-                    .map(|t| now.as_millis().saturating_sub(t.as_millis()))
-                    .unwrap_or(0);
-                if waited >= self.ms.max_green {
+                let w = waited(o);
+                if w >= self.longest_max_green_ms && o != next {
                     next = o;
+                    reason = GreenReason::LongestWait {
+                        waited: Duration::from_millis(w),
+                    };
                 }
             }
         }
+        // A policy's reason is about detected demand; where the phase had none, recall is why.
+        let detector_demand = self.intersection.phase(next).groups().0 & self.detector_calls.0;
+        let adaptive = self.mode == Mode::Normal && !self.policy.recalls_every_phase();
+        let policy_reason = !matches!(reason, GreenReason::LongestWait { .. });
+        if adaptive && policy_reason && detector_demand == 0 && candidates.contains(next) {
+            reason = GreenReason::Recall;
+        }
+        self.next_reason = reason;
         next
     }
 
@@ -742,6 +978,7 @@ impl Controller {
     fn start_up_phase(&mut self, now: SignalTime) -> PhaseId {
         let candidates = self.candidates(None);
         if candidates.is_empty() {
+            self.next_reason = GreenReason::NoCall;
             return PhaseId(0);
         }
         let last = PhaseId((self.intersection.phases().len() - 1) as u8);
@@ -759,12 +996,18 @@ impl Controller {
         let ending = GroupSet(self.green.0 & !next_groups.0);
         push_green_ends(events, now, reason, ending);
         self.last_termination = Some(reason);
+        self.ended = Some(reason);
         if ending.is_empty() {
             self.begin_green(next, now, events);
             return;
         }
+        for g in ending.iter() {
+            self.clocks[g.index()].yellow_since = now;
+        }
         self.green = GroupSet(self.green.0 & next_groups.0);
         self.clearing = ending;
+        self.yellow = ending;
+        self.all_red_ms = 0;
         self.next = Some(next);
         self.interval = Interval::YellowChange;
         self.interval_start = now;
@@ -776,18 +1019,22 @@ impl Controller {
         if ending.is_empty() {
             return;
         }
-        if self.interval == Interval::RedClearance {
-            for g in self.clearing.iter() {
-                push(events, now, EventCode::PHASE_END_RED_CLEARANCE, g.number());
-                push(events, now, EventCode::PHASE_INACTIVE, g.number());
-            }
-            self.clearing = GroupSet::EMPTY;
+        let in_red = GroupSet(self.clearing.0 & !self.yellow.0);
+        for g in in_red.iter() {
+            push(events, now, EventCode::PHASE_END_RED_CLEARANCE, g.number());
+            push(events, now, EventCode::PHASE_INACTIVE, g.number());
         }
         let reason = Termination::ForceOff;
         push_green_ends(events, now, reason, ending);
         self.last_termination = Some(reason);
+        self.ended = Some(reason);
         self.green = GroupSet::EMPTY;
-        self.clearing = GroupSet(self.clearing.0 | ending.0);
+        self.yellow = GroupSet(self.yellow.0 | ending.0);
+        self.clearing = self.yellow;
+        for g in self.yellow.iter() {
+            self.clocks[g.index()].yellow_since = now;
+        }
+        self.all_red_ms = 0;
         self.next = None;
         self.interval = Interval::YellowChange;
         self.interval_start = now;
@@ -799,7 +1046,26 @@ impl Controller {
         for g in starting.iter() {
             push(events, now, EventCode::PHASE_BEGIN_GREEN, g.number());
             self.groups[g.index()].call_since = None;
+            self.clocks[g.index()].green_since = now;
         }
+        self.detector_calls = GroupSet(self.detector_calls.0 & !starting.0);
+        let min_green_until = groups
+            .iter()
+            .map(|g| {
+                let since = self.clocks[g.index()].green_since;
+                since.as_millis() + self.group_ms[g.index()].min_green
+            })
+            .max()
+            .unwrap_or(0);
+        let decision = GreenDecision {
+            phase: q,
+            at: now,
+            reason: self.next_reason,
+            after: self.ended.take(),
+        };
+        self.decision = Some(decision);
+        self.began = Some(decision);
+        self.min_green_until = SignalTime::from_millis(min_green_until);
         self.green = groups;
         self.phase = Some(q);
         self.next = None;
@@ -814,8 +1080,11 @@ impl Controller {
         self.interval_start = now;
         self.phase = None;
         self.next = None;
+        self.decision = None;
+        self.began = None;
         self.green = GroupSet::EMPTY;
         self.clearing = GroupSet::EMPTY;
+        self.yellow = GroupSet::EMPTY;
         push(events, now, EventCode::COORD_PATTERN_CHANGE, pattern::FLASH);
         push(
             events,
@@ -833,7 +1102,7 @@ impl Controller {
                 HeadState::FlashingRed
             } else if self.green.contains(id) {
                 HeadState::Green
-            } else if self.clearing.contains(id) && self.interval == Interval::YellowChange {
+            } else if self.yellow.contains(id) {
                 HeadState::Yellow
             } else {
                 HeadState::Red
@@ -880,7 +1149,7 @@ fn pattern_of(policy: &BuiltinPolicy) -> u8 {
 
 fn check_plan(
     intersection: &Intersection,
-    timings: &Timings,
+    timings: &GroupTimings,
     plan: &FixedTime,
 ) -> Result<(), PlanError> {
     if plan.phase_count() != intersection.phases().len() {

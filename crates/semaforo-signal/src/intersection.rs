@@ -5,12 +5,21 @@
 //! green together. The *conflict matrix* says which groups must never show green or yellow at
 //! the same time; the state machine sequences phases and the conflict monitor checks every output
 //! against this matrix. Layouts are validated once, when built, so the controller never runs an
-//! intersection that greens two conflicting groups.
+//! intersection that greens two conflicting groups; [`Intersection::from_spec_all`] reports every
+//! problem of a configured layout at once, each with the entry it is about ([`SpecEntry`]).
+//!
+//! An intersection has at most [`MAX_SIGNAL_GROUPS`] groups and [`MAX_PHASES`] phases (64 each:
+//! the controller keeps sets of them as bit masks), far more than a real intersection needs: a
+//! four-arm crossing with protected lefts is eight vehicle groups in four to eight phases.
 
 use std::fmt;
 
-/// The most signal groups (and phases) an intersection may have: sets of them are `u64` masks.
+/// The most signal groups an intersection may have: sets of groups are `u64` masks. (Hi-res
+/// events number groups 1 to 64 and their count-line channels 65 to 128, so they fit a byte.)
 pub const MAX_SIGNAL_GROUPS: usize = 64;
+
+/// The most phases an intersection may have: sets of phases are `u64` masks too.
+pub const MAX_PHASES: usize = 64;
 
 /// Index of a signal group in [`Intersection::groups`].
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
@@ -186,7 +195,37 @@ impl PhaseSpec {
     }
 }
 
-/// A layout the controller refuses to run.
+/// The entry of an [`IntersectionSpec`] a layout error is about, so that a configuration loader
+/// can point at the line that holds it. Indices are positions in the spec's lists (0-based).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum SpecEntry {
+    /// The group list as a whole (empty, too long).
+    Groups,
+    /// `spec.groups[i]`.
+    Group(usize),
+    /// The phase list as a whole (too short, too long).
+    Phases,
+    /// `spec.phases[i]`.
+    Phase(usize),
+    /// The `i`-th pair of [`ConflictSpec::Pairs`].
+    Conflict(usize),
+}
+
+impl fmt::Display for SpecEntry {
+    /// In words, numbered from 1 as a person counts entries: "phase 3".
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            SpecEntry::Groups => f.write_str("the signal group list"),
+            SpecEntry::Group(i) => write!(f, "signal group {}", i + 1),
+            SpecEntry::Phases => f.write_str("the phase list"),
+            SpecEntry::Phase(i) => write!(f, "phase {}", i + 1),
+            SpecEntry::Conflict(i) => write!(f, "conflict pair {}", i + 1),
+        }
+    }
+}
+
+/// A layout the controller refuses to run. [`IntersectionError::entry`] says which entry of the
+/// spec it is about; [`Intersection::from_spec_all`] reports every one at once.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum IntersectionError {
     /// No signal groups.
@@ -197,7 +236,7 @@ pub enum IntersectionError {
     TooManyGroups {
         /// Groups configured.
         count: usize,
-        /// The limit.
+        /// The limit, [`MAX_SIGNAL_GROUPS`].
         max: usize,
     },
     /// Fewer than two phases: nothing to alternate.
@@ -211,29 +250,38 @@ pub enum IntersectionError {
     TooManyPhases {
         /// Phases configured.
         count: usize,
-        /// The limit.
+        /// The limit, [`MAX_PHASES`].
         max: usize,
     },
-    /// An empty group or phase name.
-    #[error("a signal group or phase has an empty name")]
-    EmptyName,
+    /// An empty (or all-blank) group or phase name.
+    #[error("{entry} has an empty name")]
+    EmptyName {
+        /// The group or phase.
+        entry: SpecEntry,
+    },
     /// Two groups share a name.
     #[error("signal group {name:?} is defined twice")]
     DuplicateGroup {
         /// The repeated name.
         name: String,
+        /// Position of the repetition in `spec.groups`.
+        index: usize,
     },
     /// Two phases share a name.
     #[error("phase {name:?} is defined twice")]
     DuplicatePhase {
         /// The repeated name.
         name: String,
+        /// Position of the repetition in `spec.phases`.
+        index: usize,
     },
     /// A phase greens no group.
     #[error("phase {phase:?} greens no signal group")]
     EmptyPhase {
         /// The phase.
         phase: String,
+        /// Its position in `spec.phases`.
+        index: usize,
     },
     /// A phase names a group that does not exist.
     #[error("phase {phase:?} names signal group {group:?}, which is not defined")]
@@ -242,6 +290,8 @@ pub enum IntersectionError {
         phase: String,
         /// The unknown group name.
         group: String,
+        /// The phase's position in `spec.phases`.
+        index: usize,
     },
     /// A phase lists a group twice.
     #[error("phase {phase:?} lists signal group {group:?} twice")]
@@ -250,18 +300,24 @@ pub enum IntersectionError {
         phase: String,
         /// The repeated group.
         group: String,
+        /// The phase's position in `spec.phases`.
+        index: usize,
     },
     /// A conflict pair names a group that does not exist.
     #[error("the conflict list names signal group {group:?}, which is not defined")]
     UnknownGroupInConflicts {
         /// The unknown group name.
         group: String,
+        /// The pair's position in [`ConflictSpec::Pairs`].
+        index: usize,
     },
     /// A group is said to conflict with itself.
     #[error("signal group {group:?} is listed as conflicting with itself")]
     SelfConflict {
         /// The group.
         group: String,
+        /// The pair's position in [`ConflictSpec::Pairs`].
+        index: usize,
     },
     /// A phase greens two conflicting groups.
     #[error("phase {phase:?} greens signal groups {first:?} and {second:?}, which conflict")]
@@ -272,13 +328,40 @@ pub enum IntersectionError {
         first: String,
         /// The other group.
         second: String,
+        /// The phase's position in `spec.phases`.
+        index: usize,
     },
     /// A group is in no phase, so it would never be served.
     #[error("signal group {group:?} is in no phase, so it would never get green")]
     GroupNeverServed {
         /// The group.
         group: String,
+        /// Its position in `spec.groups`.
+        index: usize,
     },
+}
+
+impl IntersectionError {
+    /// The entry of the spec this error is about.
+    pub fn entry(&self) -> SpecEntry {
+        use IntersectionError as E;
+        match self {
+            E::NoGroups | E::TooManyGroups { .. } => SpecEntry::Groups,
+            E::TooFewPhases { .. } | E::TooManyPhases { .. } => SpecEntry::Phases,
+            E::EmptyName { entry } => *entry,
+            E::DuplicateGroup { index, .. } | E::GroupNeverServed { index, .. } => {
+                SpecEntry::Group(*index)
+            }
+            E::DuplicatePhase { index, .. }
+            | E::EmptyPhase { index, .. }
+            | E::UnknownGroupInPhase { index, .. }
+            | E::GroupRepeatedInPhase { index, .. }
+            | E::ConflictingGroupsInPhase { index, .. } => SpecEntry::Phase(*index),
+            E::UnknownGroupInConflicts { index, .. } | E::SelfConflict { index, .. } => {
+                SpecEntry::Conflict(*index)
+            }
+        }
+    }
 }
 
 /// A validated intersection layout.
@@ -319,35 +402,52 @@ impl Intersection {
         }
     }
 
-    /// Builds and validates a layout from configuration.
+    /// Builds and validates a layout from configuration; on failure, the first problem
+    /// ([`Intersection::from_spec_all`] reports them all).
     pub fn from_spec(spec: &IntersectionSpec) -> Result<Self, IntersectionError> {
+        Self::from_spec_all(spec).map_err(|mut problems| problems.swap_remove(0))
+    }
+
+    /// Builds and validates a layout from configuration, reporting every problem at once (never
+    /// an empty list), each naming the group, phase or conflict pair it is about and its
+    /// position in the spec ([`IntersectionError::entry`]), so a configuration loader can show
+    /// each with the line of the offending entry.
+    pub fn from_spec_all(spec: &IntersectionSpec) -> Result<Self, Vec<IntersectionError>> {
+        type E = IntersectionError;
+        let mut problems = Vec::new();
         let n = spec.groups.len();
         if n == 0 {
-            return Err(IntersectionError::NoGroups);
+            problems.push(E::NoGroups);
         }
-        if n > MAX_SIGNAL_GROUPS {
-            return Err(IntersectionError::TooManyGroups {
+        // Group sets are u64 masks: with too many groups, the checks that need them are skipped.
+        let masks_fit = n <= MAX_SIGNAL_GROUPS;
+        if !masks_fit {
+            problems.push(E::TooManyGroups {
                 count: n,
                 max: MAX_SIGNAL_GROUPS,
             });
         }
         if spec.phases.len() < 2 {
-            return Err(IntersectionError::TooFewPhases {
+            problems.push(E::TooFewPhases {
                 count: spec.phases.len(),
             });
         }
-        if spec.phases.len() > MAX_SIGNAL_GROUPS {
-            return Err(IntersectionError::TooManyPhases {
+        if spec.phases.len() > MAX_PHASES {
+            problems.push(E::TooManyPhases {
                 count: spec.phases.len(),
-                max: MAX_SIGNAL_GROUPS,
+                max: MAX_PHASES,
             });
         }
         for (i, name) in spec.groups.iter().enumerate() {
             if name.trim().is_empty() {
-                return Err(IntersectionError::EmptyName);
-            }
-            if spec.groups[..i].contains(name) {
-                return Err(IntersectionError::DuplicateGroup { name: name.clone() });
+                problems.push(E::EmptyName {
+                    entry: SpecEntry::Group(i),
+                });
+            } else if spec.groups[..i].contains(name) {
+                problems.push(E::DuplicateGroup {
+                    name: name.clone(),
+                    index: i,
+                });
             }
         }
         let lookup = |name: &str| spec.groups.iter().position(|g| g == name);
@@ -355,32 +455,44 @@ impl Intersection {
         let mut phases = Vec::with_capacity(spec.phases.len());
         for (i, p) in spec.phases.iter().enumerate() {
             if p.name.trim().is_empty() {
-                return Err(IntersectionError::EmptyName);
-            }
-            if spec.phases[..i].iter().any(|q| q.name == p.name) {
-                return Err(IntersectionError::DuplicatePhase {
+                problems.push(E::EmptyName {
+                    entry: SpecEntry::Phase(i),
+                });
+            } else if spec.phases[..i].iter().any(|q| q.name == p.name) {
+                problems.push(E::DuplicatePhase {
                     name: p.name.clone(),
+                    index: i,
                 });
             }
             if p.groups.is_empty() {
-                return Err(IntersectionError::EmptyPhase {
+                problems.push(E::EmptyPhase {
                     phase: p.name.clone(),
+                    index: i,
                 });
             }
             let mut set = GroupSet::EMPTY;
+            let mut listed: Vec<usize> = Vec::with_capacity(p.groups.len());
             for g in &p.groups {
-                let idx = lookup(g).ok_or_else(|| IntersectionError::UnknownGroupInPhase {
-                    phase: p.name.clone(),
-                    group: g.clone(),
-                })?;
-                let id = SignalGroupId(idx as u8);
-                if set.contains(id) {
-                    return Err(IntersectionError::GroupRepeatedInPhase {
+                let Some(idx) = lookup(g) else {
+                    problems.push(E::UnknownGroupInPhase {
                         phase: p.name.clone(),
                         group: g.clone(),
+                        index: i,
                     });
+                    continue;
+                };
+                if listed.contains(&idx) {
+                    problems.push(E::GroupRepeatedInPhase {
+                        phase: p.name.clone(),
+                        group: g.clone(),
+                        index: i,
+                    });
+                    continue;
                 }
-                set = set.with(id);
+                listed.push(idx);
+                if masks_fit {
+                    set = set.with(SignalGroupId(idx as u8));
+                }
             }
             phases.push(Phase {
                 name: p.name.clone(),
@@ -388,10 +500,10 @@ impl Intersection {
             });
         }
 
-        let mut conflicts = vec![GroupSet::EMPTY; n];
+        let mut conflicts = vec![GroupSet::EMPTY; if masks_fit { n } else { 0 }];
         match &spec.conflicts {
             ConflictSpec::UnlessSharingAPhase => {
-                let all = if n == 64 { u64::MAX } else { (1u64 << n) - 1 };
+                let all = if n >= 64 { u64::MAX } else { (1u64 << n) - 1 };
                 for (g, c) in conflicts.iter_mut().enumerate() {
                     let id = SignalGroupId(g as u8);
                     let mut compatible = 1u64 << g;
@@ -404,43 +516,62 @@ impl Intersection {
                 }
             }
             ConflictSpec::Pairs(pairs) => {
-                for (a, b) in pairs {
-                    let ia = lookup(a).ok_or_else(|| {
-                        IntersectionError::UnknownGroupInConflicts { group: a.clone() }
-                    })?;
-                    let ib = lookup(b).ok_or_else(|| {
-                        IntersectionError::UnknownGroupInConflicts { group: b.clone() }
-                    })?;
-                    if ia == ib {
-                        return Err(IntersectionError::SelfConflict { group: a.clone() });
+                for (k, (a, b)) in pairs.iter().enumerate() {
+                    let ia = lookup(a);
+                    let ib = lookup(b);
+                    for (name, found) in [(a, ia), (b, ib)] {
+                        if found.is_none() {
+                            problems.push(E::UnknownGroupInConflicts {
+                                group: name.clone(),
+                                index: k,
+                            });
+                        }
                     }
-                    conflicts[ia] = conflicts[ia].with(SignalGroupId(ib as u8));
-                    conflicts[ib] = conflicts[ib].with(SignalGroupId(ia as u8));
+                    let (Some(ia), Some(ib)) = (ia, ib) else {
+                        continue;
+                    };
+                    if ia == ib {
+                        problems.push(E::SelfConflict {
+                            group: a.clone(),
+                            index: k,
+                        });
+                    } else if masks_fit {
+                        conflicts[ia] = conflicts[ia].with(SignalGroupId(ib as u8));
+                        conflicts[ib] = conflicts[ib].with(SignalGroupId(ia as u8));
+                    }
                 }
             }
         }
 
-        for p in &phases {
-            for g in p.groups.iter() {
-                let clash = GroupSet(conflicts[g.index()].0 & p.groups.0);
-                if let Some(other) = clash.iter().next() {
-                    return Err(IntersectionError::ConflictingGroupsInPhase {
-                        phase: p.name.clone(),
-                        first: spec.groups[g.index()].clone(),
-                        second: spec.groups[other.index()].clone(),
+        if masks_fit {
+            for (i, p) in phases.iter().enumerate() {
+                for g in p.groups.iter() {
+                    let clash = GroupSet(conflicts[g.index()].0 & p.groups.0);
+                    for other in clash.iter().filter(|o| *o > g) {
+                        problems.push(E::ConflictingGroupsInPhase {
+                            phase: p.name.clone(),
+                            first: spec.groups[g.index()].clone(),
+                            second: spec.groups[other.index()].clone(),
+                            index: i,
+                        });
+                    }
+                }
+            }
+            for (g, name) in spec.groups.iter().enumerate() {
+                let id = SignalGroupId(g as u8);
+                let duplicate = spec.groups[..g].contains(name);
+                if !duplicate && !phases.iter().any(|p| p.groups.contains(id)) {
+                    problems.push(E::GroupNeverServed {
+                        group: name.clone(),
+                        index: g,
                     });
                 }
             }
         }
-        for (g, name) in spec.groups.iter().enumerate() {
-            let id = SignalGroupId(g as u8);
-            if !phases.iter().any(|p| p.groups.contains(id)) {
-                return Err(IntersectionError::GroupNeverServed {
-                    group: name.clone(),
-                });
-            }
-        }
 
+        if !problems.is_empty() {
+            return Err(problems);
+        }
         Ok(Intersection {
             groups: spec
                 .groups
@@ -606,6 +737,100 @@ mod tests {
             let e = Intersection::from_spec(&s).unwrap_err().to_string();
             assert!(e.contains(want), "{e:?} should contain {want:?}");
         }
+    }
+
+    #[test]
+    fn every_layout_problem_is_reported_at_once_with_its_entry() {
+        let mut s = spec(
+            &["N", "S", "E", "W", "N", "X"],
+            &[
+                ("NS", &["N", "S", "Q"]),
+                ("EW", &["E", "W", "E"]),
+                ("NE", &["N", "E"]),
+                ("", &[]),
+            ],
+        );
+        s.conflicts = ConflictSpec::Pairs(vec![
+            ("N".into(), "E".into()),
+            ("S".into(), "S".into()),
+            ("W".into(), "Z".into()),
+        ]);
+        let problems = Intersection::from_spec_all(&s).unwrap_err();
+        let got: Vec<(String, SpecEntry)> = problems
+            .iter()
+            .map(|e| (e.to_string(), e.entry()))
+            .collect();
+        let want = [
+            ("signal group \"N\" is defined twice", SpecEntry::Group(4)),
+            (
+                "phase \"NS\" names signal group \"Q\", which is not defined",
+                SpecEntry::Phase(0),
+            ),
+            (
+                "phase \"EW\" lists signal group \"E\" twice",
+                SpecEntry::Phase(1),
+            ),
+            ("phase 4 has an empty name", SpecEntry::Phase(3)),
+            ("phase \"\" greens no signal group", SpecEntry::Phase(3)),
+            (
+                "signal group \"S\" is listed as conflicting with itself",
+                SpecEntry::Conflict(1),
+            ),
+            (
+                "the conflict list names signal group \"Z\", which is not defined",
+                SpecEntry::Conflict(2),
+            ),
+            (
+                "phase \"NE\" greens signal groups \"N\" and \"E\", which conflict",
+                SpecEntry::Phase(2),
+            ),
+            (
+                "signal group \"X\" is in no phase, so it would never get green",
+                SpecEntry::Group(5),
+            ),
+        ];
+        let want: Vec<(String, SpecEntry)> =
+            want.iter().map(|(m, e)| (m.to_string(), *e)).collect();
+        assert_eq!(got, want);
+        // `from_spec` reports the first of them.
+        assert_eq!(Intersection::from_spec(&s).unwrap_err(), problems[0]);
+    }
+
+    #[test]
+    fn the_limits_are_the_masks_and_are_reported_with_the_list() {
+        let names: Vec<String> = (0..=MAX_SIGNAL_GROUPS).map(|i| format!("G{i}")).collect();
+        let s = IntersectionSpec {
+            groups: names.clone(),
+            phases: names
+                .iter()
+                .map(|n| PhaseSpec {
+                    name: n.clone(),
+                    groups: vec![n.clone()],
+                })
+                .collect(),
+            conflicts: ConflictSpec::UnlessSharingAPhase,
+        };
+        let problems = Intersection::from_spec_all(&s).unwrap_err();
+        assert_eq!(
+            problems,
+            vec![
+                IntersectionError::TooManyGroups { count: 65, max: 64 },
+                IntersectionError::TooManyPhases { count: 65, max: 64 },
+            ]
+        );
+        assert_eq!(problems[0].entry(), SpecEntry::Groups);
+        assert_eq!(problems[1].entry(), SpecEntry::Phases);
+
+        // 64 groups in 64 phases is accepted, every pair conflicting.
+        let s = IntersectionSpec {
+            groups: names[..MAX_PHASES].to_vec(),
+            phases: s.phases[..MAX_PHASES].to_vec(),
+            conflicts: ConflictSpec::UnlessSharingAPhase,
+        };
+        let i = Intersection::from_spec(&s).unwrap();
+        let last = i.group_id("G63").unwrap();
+        assert_eq!(i.conflicts_of(last).len(), 63);
+        assert_eq!(last.number(), 64);
     }
 
     #[test]

@@ -8,9 +8,9 @@
 //!
 //! - no two conflicting groups are ever green or yellow at the same time;
 //! - a green is always followed by its yellow (never straight to red), a yellow lasts at least
-//!   the yellow time and never returns to green, and red does not jump to yellow;
-//! - a group turns green only after every conflicting group has been red for at least the red
-//!   clearance time;
+//!   the group's own yellow time and never returns to green, and red does not jump to yellow;
+//! - a group turns green only after every conflicting group has been red for at least that
+//!   conflicting group's own red clearance (the all-red that follows its yellow);
 //! - every head shows something (dark is a fault) and there is one head state per group.
 //!
 //! A fault latches: [`ConflictMonitor::check`] keeps returning it until
@@ -18,10 +18,10 @@
 
 use std::time::Duration;
 
+use crate::group_timing::TimingsByGroup;
 use crate::heads::HeadState;
 use crate::intersection::Intersection;
-use crate::time::{Secs, SignalTime};
-use crate::timing::Timings;
+use crate::time::{duration_ms, Secs, SignalTime};
 
 /// An unsafe output sequence the monitor caught.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -57,7 +57,7 @@ pub enum ConflictFault {
         group: String,
         /// How long the yellow was shown.
         shown: Duration,
-        /// The configured yellow time.
+        /// The group's configured yellow time.
         required: Duration,
     },
     /// A yellow went back to green, or a red went to yellow.
@@ -83,7 +83,7 @@ pub enum ConflictFault {
         conflicting: String,
         /// How long the conflicting group had been red.
         red_for: Duration,
-        /// The configured red clearance.
+        /// The conflicting group's configured red clearance.
         required: Duration,
     },
     /// A head showed nothing.
@@ -121,15 +121,23 @@ pub struct ConflictMonitor {
     names: Vec<String>,
     /// Row `g`: bit mask of the groups conflicting with `g`, copied from the layout.
     conflict_masks: Vec<u64>,
-    yellow_ms: u64,
-    red_clearance_ms: u64,
+    /// Each group's own minimum yellow.
+    yellow_ms: Vec<u64>,
+    /// Each group's own red clearance.
+    red_clearance_ms: Vec<u64>,
     observed: Vec<Observed>,
     fault: Option<ConflictFault>,
 }
 
 impl ConflictMonitor {
-    /// A monitor for `intersection` that assumes every head has shown red since `start`.
-    pub fn new(intersection: &Intersection, timings: &Timings, start: SignalTime) -> Self {
+    /// A monitor for `intersection` that assumes every head has shown red since `start`, checking
+    /// each group's own yellow and red clearance from `timings`: a per-group table
+    /// ([`GroupTimings`](crate::GroupTimings)) or one [`Timings`](crate::Timings) for all.
+    pub fn new<T: TimingsByGroup + ?Sized>(
+        intersection: &Intersection,
+        timings: &T,
+        start: SignalTime,
+    ) -> Self {
         let n = intersection.groups().len();
         let conflict_masks = intersection
             .group_ids()
@@ -147,8 +155,14 @@ impl ConflictMonitor {
                 .map(|g| g.name().to_string())
                 .collect(),
             conflict_masks,
-            yellow_ms: u64::try_from(timings.yellow.as_millis()).unwrap_or(u64::MAX),
-            red_clearance_ms: u64::try_from(timings.red_clearance.as_millis()).unwrap_or(u64::MAX),
+            yellow_ms: intersection
+                .group_ids()
+                .map(|g| duration_ms(timings.timing_of(g).timings.yellow))
+                .collect(),
+            red_clearance_ms: intersection
+                .group_ids()
+                .map(|g| duration_ms(timings.timing_of(g).timings.red_clearance))
+                .collect(),
             observed: vec![
                 Observed {
                     state: HeadState::Red,
@@ -255,12 +269,12 @@ impl ConflictMonitor {
                 }
                 (HeadState::Yellow, HeadState::Red) => {
                     let shown = now.as_millis().saturating_sub(before.since.as_millis());
-                    if shown < self.yellow_ms {
+                    if shown < self.yellow_ms[g] {
                         return Some(ConflictFault::ShortYellow {
                             at: now,
                             group: group(),
                             shown: Duration::from_millis(shown),
-                            required: Duration::from_millis(self.yellow_ms),
+                            required: Duration::from_millis(self.yellow_ms[g]),
                         });
                     }
                 }
@@ -272,13 +286,13 @@ impl ConflictMonitor {
                         let red_for = now
                             .as_millis()
                             .saturating_sub(self.observed[c].red_since.as_millis());
-                        if red_for < self.red_clearance_ms {
+                        if red_for < self.red_clearance_ms[c] {
                             return Some(ConflictFault::ShortRedClearance {
                                 at: now,
                                 group: group(),
                                 conflicting: self.names[c].clone(),
                                 red_for: Duration::from_millis(red_for),
-                                required: Duration::from_millis(self.red_clearance_ms),
+                                required: Duration::from_millis(self.red_clearance_ms[c]),
                             });
                         }
                     }
@@ -321,6 +335,7 @@ fn class(h: HeadState) -> HeadState {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::timing::Timings;
     use HeadState::{Dark, Green as G, Red as R, Yellow as Y};
 
     fn monitor() -> ConflictMonitor {
@@ -425,5 +440,53 @@ mod tests {
                 ..
             })
         ));
+    }
+
+    #[test]
+    fn each_group_is_checked_against_its_own_yellow_and_red_clearance() {
+        use crate::group_timing::{GroupTiming, GroupTimings};
+        let i = Intersection::two_approach();
+        let a = Timings {
+            yellow: Duration::from_secs(4),
+            red_clearance: Duration::from_secs(1),
+            ..Timings::default()
+        };
+        let b = Timings {
+            yellow: Duration::from_secs(3),
+            red_clearance: Duration::from_secs(3),
+            ..Timings::default()
+        };
+        let t = GroupTimings::new(&i, vec![GroupTiming::new(a), GroupTiming::new(b)]).unwrap();
+
+        // A: 4 s yellow, then B may start after A's own 1 s red clearance.
+        let mut m = ConflictMonitor::new(&i, &t, SignalTime::ZERO);
+        for (s, heads) in [
+            (3.0, [G, R]),
+            (13.0, [Y, R]),
+            (17.0, [R, R]),
+            (18.0, [R, G]),
+        ] {
+            assert_eq!(m.check(at(s), &heads), Ok(()), "at {s}");
+        }
+        // B: its yellow of 3 s is enough for B, and A must wait B's own 3 s red clearance.
+        assert_eq!(m.check(at(28.0), &[R, Y]), Ok(()));
+        assert_eq!(m.check(at(31.0), &[R, R]), Ok(()));
+        let e = m.check(at(33.5), &[G, R]).unwrap_err();
+        assert!(
+            e.to_string()
+                .contains("2.5 s after conflicting group \"B\" turned red (red clearance is 3 s)"),
+            "{e}"
+        );
+
+        // A 3.5 s yellow is short for A (4 s).
+        let mut m = ConflictMonitor::new(&i, &t, SignalTime::ZERO);
+        m.check(at(3.0), &[G, R]).unwrap();
+        m.check(at(13.0), &[Y, R]).unwrap();
+        let e = m.check(at(16.5), &[R, R]).unwrap_err();
+        assert!(
+            e.to_string()
+                .contains("yellow for 3.5 s (at least 4 s required)"),
+            "{e}"
+        );
     }
 }

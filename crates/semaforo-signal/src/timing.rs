@@ -6,12 +6,15 @@
 //! clearance (all-red) interval. The original system read `MIN_GREEN_TIME`, `MAX_GREEN_TIME`,
 //! `YELLOW_TIME` and `RED_TIME` and never used them; here they are enforced by the state machine
 //! and checked again by the conflict monitor.
+//!
+//! One `Timings` is one signal group's set; [`GroupTimings`](crate::GroupTimings) gives each
+//! group its own, and one `Timings` still serves every group where a table is not needed.
 
 use std::time::Duration;
 
-use crate::time::{duration_ms, Secs};
+use crate::time::Secs;
 
-/// Interval lengths for every phase of an intersection.
+/// Interval lengths: one signal group's, or every group's where they all share them.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Timings {
     /// Minimum green: no green ends earlier, whatever the policy asks.
@@ -141,26 +144,6 @@ impl Timings {
             None => Ok(()),
         }
     }
-
-    pub(crate) fn in_ms(&self) -> TimingsMs {
-        TimingsMs {
-            min_green: duration_ms(self.min_green),
-            max_green: duration_ms(self.max_green),
-            passage: duration_ms(self.passage),
-            yellow: duration_ms(self.yellow),
-            red_clearance: duration_ms(self.red_clearance),
-        }
-    }
-}
-
-/// [`Timings`] in whole milliseconds, as the state machine counts them.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(crate) struct TimingsMs {
-    pub min_green: u64,
-    pub max_green: u64,
-    pub passage: u64,
-    pub yellow: u64,
-    pub red_clearance: u64,
 }
 
 #[cfg(test)]

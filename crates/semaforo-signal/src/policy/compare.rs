@@ -8,7 +8,9 @@
 //! approach goes next; ties go to the one that has waited longest. The maximum wait is enforced
 //! by the state machine's max-out, whatever the counts.
 
-use super::{Policy, PolicyView, Request};
+use super::parameters::{range_of, ParameterError};
+use super::{Policy, PolicyKind, PolicyView, Request};
+use crate::decision::GreenReason;
 use crate::intersection::PhaseId;
 
 /// The compare policy's parameters.
@@ -21,8 +23,20 @@ use crate::intersection::PhaseId;
 /// green ends as soon as anyone else waits.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Compare {
-    /// How many more vehicles the waiting side needs before the green is ended.
+    /// How many more vehicles the waiting side's busiest approach needs than the green's before
+    /// the green is forced off. Vehicles, 0 to 100; default 8.
     pub margin: u32,
+}
+
+impl Compare {
+    /// Every parameter outside its range in [`POLICY_PARAMETERS`](super::POLICY_PARAMETERS).
+    pub fn problems(&self) -> Vec<ParameterError> {
+        range_of(PolicyKind::Compare, "margin")
+            .check(f64::from(self.margin))
+            .err()
+            .into_iter()
+            .collect()
+    }
 }
 
 impl Default for Compare {
@@ -58,5 +72,14 @@ impl Policy for Compare {
     fn choose_next(&mut self, view: &PolicyView<'_>) -> PhaseId {
         view.best_candidate_by(|p| u64::from(view.busiest_approach(p)))
             .unwrap_or(view.phase)
+    }
+
+    fn reason(&self, view: &PolicyView<'_>, chosen: PhaseId) -> GreenReason {
+        let against = view.best_other_by(chosen, |p| u64::from(view.busiest_approach(p)));
+        GreenReason::Compare {
+            queue: view.busiest_approach(chosen),
+            against: u32::try_from(against).unwrap_or(u32::MAX),
+            margin: self.margin,
+        }
     }
 }

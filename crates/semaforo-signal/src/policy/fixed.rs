@@ -2,22 +2,32 @@
 //!
 //! Each phase gets its planned green, in cycle order, whatever the detectors say (every phase is
 //! on recall). Greens come from the operator, or from Webster's formula given each phase's
-//! critical flow ratio, or default to equal splits.
+//! critical flow ratio, or default to equal splits. A phase's minimum and maximum green, which
+//! bound its planned green, are the largest of its groups' ([`PhaseTiming`]).
 
 use std::time::Duration;
 
-use super::{Policy, PolicyView, Request};
+use super::parameters::{range_of, ParameterError};
+use super::{Policy, PolicyKind, PolicyView, Request};
+use crate::decision::GreenReason;
+use crate::group_timing::{PhaseTiming, TimingsByGroup};
 use crate::intersection::{Intersection, PhaseId};
 use crate::time::{duration_ms, Secs};
 use crate::timing::Timings;
 
-/// The default green of an equal-split plan, clamped to the minimum and maximum green.
+/// The default green of an equal-split plan, clamped to each phase's minimum and maximum green.
 pub const DEFAULT_SPLIT_GREEN: Duration = Duration::from_secs(20);
 
 /// A fixed-time plan: one green time per phase.
+///
+/// The cycle is not a parameter of its own: it is the sum of the greens and each phase's
+/// clearance ([`FixedTime::cycle_length`]); a phase's split is its green plus its clearance.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct FixedTime {
-    greens_ms: Vec<u64>,
+    /// Each phase's planned green, in phase order. Seconds, 1 s to 600 s
+    /// ([`POLICY_PARAMETERS`](super::POLICY_PARAMETERS)), and within the phase's minimum and
+    /// maximum green (checked when a controller is built); default [`DEFAULT_SPLIT_GREEN`].
+    pub greens: Vec<Duration>,
 }
 
 /// A plan the controller will not run.
@@ -31,16 +41,16 @@ pub enum PlanError {
         /// Values given.
         got: usize,
     },
-    /// A green outside the minimum/maximum green.
+    /// A green outside the phase's minimum/maximum green.
     #[error("the plan's green for phase {phase:?} is {}; it must be between min_green ({}) and max_green ({})", Secs(*value), Secs(*min), Secs(*max))]
     GreenOutOfRange {
         /// The phase.
         phase: String,
         /// The planned green.
         value: Duration,
-        /// Minimum green.
+        /// The phase's minimum green (the largest of its groups').
         min: Duration,
-        /// Maximum green.
+        /// The phase's maximum green (the largest of its groups').
         max: Duration,
     },
     /// A flow ratio that is not a number in [0, 1).
@@ -62,19 +72,27 @@ pub enum PlanError {
 }
 
 impl FixedTime {
-    /// Every phase gets [`DEFAULT_SPLIT_GREEN`], clamped to the minimum and maximum green.
-    pub fn equal_splits(intersection: &Intersection, timings: &Timings) -> Self {
-        let g = DEFAULT_SPLIT_GREEN.clamp(timings.min_green, timings.max_green);
+    /// Every phase gets [`DEFAULT_SPLIT_GREEN`], clamped to its minimum and maximum green.
+    pub fn equal_splits<T: TimingsByGroup + ?Sized>(
+        intersection: &Intersection,
+        timings: &T,
+    ) -> Self {
         FixedTime {
-            greens_ms: vec![duration_ms(g); intersection.phases().len()],
+            greens: intersection
+                .phase_ids()
+                .map(|p| {
+                    let t = PhaseTiming::of(intersection, timings, p);
+                    DEFAULT_SPLIT_GREEN.clamp(t.min_green, t.max_green)
+                })
+                .collect(),
         }
     }
 
-    /// A plan with these greens, one per phase in phase order, each between the minimum and
-    /// maximum green.
-    pub fn with_greens(
+    /// A plan with these greens, one per phase in phase order, each between its phase's
+    /// minimum and maximum green.
+    pub fn with_greens<T: TimingsByGroup + ?Sized>(
         intersection: &Intersection,
-        timings: &Timings,
+        timings: &T,
         greens: &[Duration],
     ) -> Result<Self, PlanError> {
         let n = intersection.phases().len();
@@ -84,28 +102,33 @@ impl FixedTime {
                 got: greens.len(),
             });
         }
-        for (p, &g) in intersection.phases().iter().zip(greens) {
-            if g < timings.min_green || g > timings.max_green {
+        for (p, &g) in intersection.phase_ids().zip(greens) {
+            let t = PhaseTiming::of(intersection, timings, p);
+            if g < t.min_green || g > t.max_green {
                 return Err(PlanError::GreenOutOfRange {
-                    phase: p.name().to_string(),
+                    phase: intersection.phase(p).name().to_string(),
                     value: g,
-                    min: timings.min_green,
-                    max: timings.max_green,
+                    min: t.min_green,
+                    max: t.max_green,
                 });
             }
         }
         Ok(FixedTime {
-            greens_ms: greens.iter().map(|&g| duration_ms(g)).collect(),
+            greens: greens
+                .iter()
+                .map(|&g| Duration::from_millis(duration_ms(g)))
+                .collect(),
         })
     }
 
     /// Webster's plan from each phase's critical flow ratio (flow / saturation flow of its
-    /// busiest group). Lost time per phase is taken as yellow + red clearance; the optimal cycle
-    /// is `C = (1.5 L + 5) / (1 - Y)`, effective green is shared in proportion to the ratios, and
-    /// each green is clamped to the minimum and maximum green.
-    pub fn webster(
+    /// busiest group). Lost time per phase is taken as its clearance (the largest yellow + red
+    /// clearance of its groups); the optimal cycle is `C = (1.5 L + 5) / (1 - Y)`, effective
+    /// green is shared in proportion to the ratios, and each green is clamped to its phase's
+    /// minimum and maximum green.
+    pub fn webster<T: TimingsByGroup + ?Sized>(
         intersection: &Intersection,
-        timings: &Timings,
+        timings: &T,
         flow_ratios: &[f64],
     ) -> Result<Self, PlanError> {
         let n = intersection.phases().len();
@@ -127,22 +150,28 @@ impl FixedTime {
         if total >= 1.0 {
             return Err(PlanError::Oversaturated { total });
         }
-        let lost = n as f64 * (timings.yellow + timings.red_clearance).as_secs_f64();
+        let phases: Vec<PhaseTiming> = intersection
+            .phase_ids()
+            .map(|p| PhaseTiming::of(intersection, timings, p))
+            .collect();
+        let lost: f64 = phases.iter().map(|t| t.clearance.as_secs_f64()).sum();
         let cycle = (1.5 * lost + 5.0) / (1.0 - total);
         let effective = (cycle - lost).max(0.0);
-        let greens_ms = flow_ratios
+        let greens = flow_ratios
             .iter()
-            .map(|&y| {
+            .zip(&phases)
+            .map(|(&y, t)| {
                 let g = if total > 0.0 {
                     effective * y / total
                 } else {
                     0.0
                 };
                 let g = Duration::from_secs_f64(g.min(1.0e6));
-                duration_ms(g.clamp(timings.min_green, timings.max_green))
+                let g = g.clamp(t.min_green, t.max_green);
+                Duration::from_millis(duration_ms(g))
             })
             .collect();
-        Ok(FixedTime { greens_ms })
+        Ok(FixedTime { greens })
     }
 
     /// The planned green of `phase`.
@@ -151,28 +180,51 @@ impl FixedTime {
     }
 
     pub(crate) fn green_ms(&self, phase: PhaseId) -> u64 {
-        self.greens_ms.get(phase.index()).copied().unwrap_or(0)
+        self.greens
+            .get(phase.index())
+            .map_or(0, |&g| duration_ms(g))
     }
 
     /// The planned greens in phase order.
     pub fn greens(&self) -> Vec<Duration> {
-        self.greens_ms
-            .iter()
-            .map(|&g| Duration::from_millis(g))
-            .collect()
+        self.greens.clone()
     }
 
-    /// Cycle length: greens plus each phase's yellow and red clearance.
+    /// Cycle length with one [`Timings`] for every group: the greens plus each phase's yellow and
+    /// red clearance.
     pub fn cycle_length(&self, timings: &Timings) -> Duration {
         let clear = timings.yellow + timings.red_clearance;
-        self.greens()
-            .into_iter()
-            .map(|g| g + clear)
+        self.greens.iter().map(|&g| g + clear).sum::<Duration>()
+    }
+
+    /// Cycle length with per-group timings: each phase's green plus its clearance (the largest
+    /// yellow + red clearance of its groups; a change where some of them stay green is
+    /// shorter, so this is the longest the cycle runs).
+    pub fn cycle_length_for<T: TimingsByGroup + ?Sized>(
+        &self,
+        intersection: &Intersection,
+        timings: &T,
+    ) -> Duration {
+        intersection
+            .phase_ids()
+            .zip(&self.greens)
+            .map(|(p, &g)| g + PhaseTiming::of(intersection, timings, p).clearance)
             .sum::<Duration>()
     }
 
     pub(crate) fn phase_count(&self) -> usize {
-        self.greens_ms.len()
+        self.greens.len()
+    }
+
+    /// Every green outside the range in [`POLICY_PARAMETERS`](super::POLICY_PARAMETERS) (the
+    /// phases' own minimum and maximum greens are checked against the intersection when the
+    /// controller is built, [`FixedTime::with_greens`]).
+    pub fn problems(&self) -> Vec<ParameterError> {
+        let range = range_of(PolicyKind::Fixed, "greens");
+        self.greens
+            .iter()
+            .filter_map(|g| range.check(g.as_secs_f64()).err())
+            .collect()
     }
 }
 
@@ -195,6 +247,10 @@ impl Policy for FixedTime {
 
     fn choose_next(&mut self, view: &PolicyView<'_>) -> PhaseId {
         view.next_in_cycle().unwrap_or(view.phase)
+    }
+
+    fn reason(&self, _view: &PolicyView<'_>, _chosen: PhaseId) -> GreenReason {
+        GreenReason::Plan
     }
 }
 
@@ -250,5 +306,40 @@ mod tests {
         );
         let e = FixedTime::webster(&i, &t, &[f64::NAN, 0.1]).unwrap_err();
         assert!(e.to_string().contains("phase \"NS\""), "{e}");
+    }
+
+    #[test]
+    fn per_group_timings_bound_each_phase_by_its_own_groups() {
+        use crate::group_timing::{GroupTiming, GroupTimings};
+        let i = Intersection::two_approach();
+        let short = Timings {
+            min_green: Duration::from_secs(5),
+            max_green: Duration::from_secs(15),
+            yellow: Duration::from_secs(4),
+            red_clearance: Duration::from_secs(1),
+            ..Timings::default()
+        };
+        let t = GroupTimings::new(
+            &i,
+            vec![
+                GroupTiming::new(short),
+                GroupTiming::new(Timings::default()),
+            ],
+        )
+        .unwrap();
+        // A's green is clamped to its own 15 s maximum, B's default 20 s stands.
+        let p = FixedTime::equal_splits(&i, &t);
+        assert_eq!(
+            p.greens,
+            vec![Duration::from_secs(15), Duration::from_secs(20)]
+        );
+        // A: 15 + 4 + 1; B: 20 + 3 + 2.
+        assert_eq!(p.cycle_length_for(&i, &t), Duration::from_secs(45));
+        let e = FixedTime::with_greens(&i, &t, &[Duration::from_secs(16), Duration::from_secs(20)])
+            .unwrap_err();
+        assert_eq!(
+            e.to_string(),
+            "the plan's green for phase \"A\" is 16 s; it must be between min_green (5 s) and max_green (15 s)"
+        );
     }
 }

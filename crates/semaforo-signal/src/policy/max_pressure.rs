@@ -30,22 +30,45 @@
 
 use std::time::Duration;
 
-use super::{Policy, PolicyView, Request};
+use super::parameters::{range_of, ParameterError};
+use super::{Policy, PolicyKind, PolicyView, Request};
+use crate::decision::GreenReason;
 use crate::intersection::PhaseId;
 use crate::time::duration_ms;
 
-/// The max-pressure policy's parameters.
+/// The max-pressure policy's parameters (ranges and defaults also in
+/// [`POLICY_PARAMETERS`](super::POLICY_PARAMETERS)).
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct MaxPressure {
-    /// A waiting phase takes over when its pressure is at least `ratio` x the green's + `margin`.
+    /// A waiting phase forces the green off when its pressure is at least `ratio` x the green's
+    /// pressure + `margin` (hysteresis). A ratio, 1 to 10; default 3.
     pub ratio: f64,
-    /// See `ratio`; in vehicles.
+    /// See `ratio`. Vehicles, 0 to 100; default 3.
     pub margin: u32,
-    /// The green gaps out when its detectors have seen no vehicle for this long.
+    /// The green gaps out when its detectors have seen no vehicle for this long (its queue has
+    /// cleared). 0.1 s to 30 s; default 1 s.
     pub empty_gap: Duration,
     /// The green gaps out when, after vehicles have crossed the stop line during it, none has
-    /// for this long (`None`: never).
+    /// for this long (its discharge has stalled); `None`: never. 0.5 s to 60 s; default 3 s.
     pub stall_gap: Option<Duration>,
+}
+
+impl MaxPressure {
+    /// Every parameter outside its range in [`POLICY_PARAMETERS`](super::POLICY_PARAMETERS).
+    pub fn problems(&self) -> Vec<ParameterError> {
+        let mut values = vec![
+            ("ratio", self.ratio),
+            ("margin", f64::from(self.margin)),
+            ("empty_gap", self.empty_gap.as_secs_f64()),
+        ];
+        if let Some(stall) = self.stall_gap {
+            values.push(("stall_gap", stall.as_secs_f64()));
+        }
+        values
+            .into_iter()
+            .filter_map(|(name, v)| range_of(PolicyKind::MaxPressure, name).check(v).err())
+            .collect()
+    }
 }
 
 impl Default for MaxPressure {
@@ -105,5 +128,12 @@ impl Policy for MaxPressure {
     fn choose_next(&mut self, view: &PolicyView<'_>) -> PhaseId {
         view.best_candidate_by(|p| view.queue(p))
             .unwrap_or(view.phase)
+    }
+
+    fn reason(&self, view: &PolicyView<'_>, chosen: PhaseId) -> GreenReason {
+        GreenReason::MaxPressure {
+            pressure: view.queue(chosen),
+            against: view.best_other_by(chosen, |p| view.queue(p)),
+        }
     }
 }

@@ -8,12 +8,15 @@
 //!
 //! Four policies are built in ([`PolicyKind`] names them): [`FixedTime`], [`Compare`],
 //! [`Actuated`] and [`MaxPressure`]. [`BuiltinPolicy`] holds any of them; other policies
-//! implement [`Policy`].
+//! implement [`Policy`]. Their parameters are public fields whose units, accepted ranges and
+//! defaults are listed in [`POLICY_PARAMETERS`]. Each policy also says why it chose a phase
+//! ([`Policy::reason`]), which the controller reports with the green.
 
 mod actuated;
 mod compare;
 mod fixed;
 mod max_pressure;
+mod parameters;
 
 use std::fmt;
 use std::str::FromStr;
@@ -23,12 +26,16 @@ pub use actuated::Actuated;
 pub use compare::Compare;
 pub use fixed::{FixedTime, PlanError, DEFAULT_SPLIT_GREEN};
 pub use max_pressure::MaxPressure;
+pub use parameters::{
+    parameter_range, ParameterError, ParameterRange, ParameterUnit, POLICY_PARAMETERS,
+};
 
+use crate::decision::GreenReason;
 use crate::detection::DetectorReading;
+use crate::group_timing::{GroupTimings, TimingsByGroup};
 use crate::heads::HeadState;
 use crate::intersection::{Intersection, PhaseId, PhaseSet};
-use crate::time::SignalTime;
-use crate::timing::Timings;
+use crate::time::{duration_ms, SignalTime};
 
 /// A policy's answer while a green runs.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -66,8 +73,8 @@ pub struct PolicyView<'a> {
     pub now: SignalTime,
     /// The layout.
     pub intersection: &'a Intersection,
-    /// The interval lengths.
-    pub timings: &'a Timings,
+    /// Each group's timings and recall.
+    pub timings: &'a GroupTimings,
     /// The phase that is green (or, when choosing the next phase, the one being left; at
     /// start-up, the last phase, so that cyclic policies start from the first).
     pub phase: PhaseId,
@@ -148,6 +155,21 @@ impl PolicyView<'_> {
             .map(|t| self.now.saturating_since(t))
     }
 
+    /// Whether every group of the phase has gone its own passage time without a vehicle (a
+    /// group whose detector has never seen one has): the phase gaps out, NEMA-style, when all
+    /// of its groups have.
+    pub fn gapped_out(&self, phase: PhaseId) -> bool {
+        self.intersection.phase(phase).groups().iter().all(|g| {
+            match self.groups[g.index()].last_active {
+                Some(t) => {
+                    let passage = duration_ms(self.timings.get(g).timings.passage);
+                    duration_ms(self.now.saturating_since(t)) >= passage
+                }
+                None => true,
+            }
+        })
+    }
+
     /// When a vehicle last left any of the phase's zones (`None`: never).
     pub fn last_departure(&self, phase: PhaseId) -> Option<SignalTime> {
         self.intersection
@@ -179,6 +201,14 @@ impl PolicyView<'_> {
         (1..=n)
             .map(move |k| PhaseId((start + k) % n))
             .filter(move |p| set.contains(*p))
+    }
+
+    /// The highest `score` among the phases other than `chosen` that were waiting (the
+    /// candidates) or green (the phase being left): what `chosen` was preferred to, for a
+    /// policy's [`Policy::reason`].
+    pub fn best_other_by(&self, chosen: PhaseId, score: impl Fn(PhaseId) -> u64) -> u64 {
+        let others = (self.candidates.0 | (1u64 << self.phase.0)) & !(1u64 << chosen.0);
+        PhaseSet(others).iter().map(score).max().unwrap_or(0)
     }
 
     /// Among the candidates, the one with the highest `score`; ties go to the longest-waiting,
@@ -218,6 +248,13 @@ pub trait Policy {
     /// Asked when a green ends (and after start-up): which of `view.candidates` goes next. An
     /// answer outside the candidates is replaced by the longest-waiting candidate.
     fn choose_next(&mut self, view: &PolicyView<'_>) -> PhaseId;
+
+    /// Why `chosen`, this policy's answer to [`Policy::choose_next`] for the same `view`, was
+    /// chosen: reported with the green ([`GreenDecision`](crate::GreenDecision)).
+    fn reason(&self, view: &PolicyView<'_>, chosen: PhaseId) -> GreenReason {
+        let _ = (view, chosen);
+        GreenReason::Policy { name: self.name() }
+    }
 }
 
 /// The built-in policies by name.
@@ -296,8 +333,13 @@ pub enum BuiltinPolicy {
 }
 
 impl BuiltinPolicy {
-    /// The policy `kind` with default parameters for this layout and timing.
-    pub fn new(kind: PolicyKind, intersection: &Intersection, timings: &Timings) -> Self {
+    /// The policy `kind` with default parameters for this layout and timing (one
+    /// [`Timings`](crate::Timings) for all groups, or a [`GroupTimings`] table).
+    pub fn new<T: TimingsByGroup + ?Sized>(
+        kind: PolicyKind,
+        intersection: &Intersection,
+        timings: &T,
+    ) -> Self {
         match kind {
             PolicyKind::Fixed => {
                 BuiltinPolicy::Fixed(FixedTime::equal_splits(intersection, timings))
@@ -305,6 +347,18 @@ impl BuiltinPolicy {
             PolicyKind::Compare => BuiltinPolicy::Compare(Compare::default()),
             PolicyKind::Actuated => BuiltinPolicy::Actuated(Actuated),
             PolicyKind::MaxPressure => BuiltinPolicy::MaxPressure(MaxPressure::default()),
+        }
+    }
+
+    /// Every parameter outside its range in [`POLICY_PARAMETERS`] (empty when the policy can
+    /// run). A fixed-time plan's greens are also checked against each phase's minimum and
+    /// maximum green when the controller is built.
+    pub fn problems(&self) -> Vec<ParameterError> {
+        match self {
+            BuiltinPolicy::Fixed(p) => p.problems(),
+            BuiltinPolicy::Compare(p) => p.problems(),
+            BuiltinPolicy::Actuated(_) => Vec::new(),
+            BuiltinPolicy::MaxPressure(p) => p.problems(),
         }
     }
 
@@ -345,6 +399,15 @@ impl Policy for BuiltinPolicy {
             BuiltinPolicy::MaxPressure(p) => p.choose_next(view),
         }
     }
+
+    fn reason(&self, view: &PolicyView<'_>, chosen: PhaseId) -> GreenReason {
+        match self {
+            BuiltinPolicy::Fixed(p) => p.reason(view, chosen),
+            BuiltinPolicy::Compare(p) => p.reason(view, chosen),
+            BuiltinPolicy::Actuated(p) => p.reason(view, chosen),
+            BuiltinPolicy::MaxPressure(p) => p.reason(view, chosen),
+        }
+    }
 }
 
 #[cfg(test)]
@@ -362,5 +425,69 @@ mod tests {
             e.to_string(),
             "unknown policy \"webster\"; accepted: fixed, compare, actuated, max-pressure"
         );
+    }
+
+    #[test]
+    fn the_parameter_table_holds_the_policies_defaults() {
+        let compare = Compare::default();
+        let mp = MaxPressure::default();
+        let default = |k, n| parameter_range(k, n).unwrap().default;
+        assert_eq!(
+            default(PolicyKind::Compare, "margin"),
+            f64::from(compare.margin)
+        );
+        assert_eq!(default(PolicyKind::MaxPressure, "ratio"), mp.ratio);
+        assert_eq!(
+            default(PolicyKind::MaxPressure, "margin"),
+            f64::from(mp.margin)
+        );
+        assert_eq!(
+            default(PolicyKind::MaxPressure, "empty_gap"),
+            mp.empty_gap.as_secs_f64()
+        );
+        assert_eq!(
+            default(PolicyKind::MaxPressure, "stall_gap"),
+            mp.stall_gap.unwrap().as_secs_f64()
+        );
+        assert_eq!(
+            default(PolicyKind::Fixed, "greens"),
+            DEFAULT_SPLIT_GREEN.as_secs_f64()
+        );
+        for r in POLICY_PARAMETERS {
+            assert!(r.accepts(r.default), "{}.{}", r.policy, r.name);
+        }
+        // Every default policy is within its ranges.
+        let i = Intersection::four_arm_two_phase();
+        for k in PolicyKind::ALL {
+            let p = BuiltinPolicy::new(k, &i, &crate::Timings::default());
+            assert_eq!(p.problems(), vec![], "{k}");
+        }
+    }
+
+    #[test]
+    fn out_of_range_parameters_are_all_reported_with_unit_and_range() {
+        let p = BuiltinPolicy::MaxPressure(MaxPressure {
+            ratio: 0.5,
+            margin: 101,
+            empty_gap: Duration::ZERO,
+            stall_gap: Some(Duration::from_secs(61)),
+        });
+        let text: Vec<String> = p.problems().iter().map(|e| e.to_string()).collect();
+        assert_eq!(
+            text,
+            vec![
+                "max-pressure.ratio is 0.5; accepted range is 1 to 10",
+                "max-pressure.margin is 101 vehicles; accepted range is 0 vehicles to 100 vehicles",
+                "max-pressure.empty_gap is 0 s; accepted range is 0.1 s to 30 s",
+                "max-pressure.stall_gap is 61 s; accepted range is 0.5 s to 60 s",
+            ]
+        );
+        let p = BuiltinPolicy::Compare(Compare { margin: 1_000 });
+        assert_eq!(p.problems()[0].name, "margin");
+        let nan = BuiltinPolicy::MaxPressure(MaxPressure {
+            ratio: f64::NAN,
+            ..MaxPressure::default()
+        });
+        assert_eq!(nan.problems().len(), 1);
     }
 }
