@@ -2,6 +2,8 @@
 //! reported with every green, through the public API only. Ticks are every 100 ms; timelines
 //! list the phase events (codes 1 and 4–12) as `(seconds, code, signal group number)`.
 
+#![allow(clippy::unwrap_used)] // a test: an unwrap that fails stops it at its line
+
 use std::time::Duration;
 
 use semaforo_signal::{
