@@ -207,8 +207,13 @@ fn the_default_intersection_serves_the_busier_approach_longer_and_reports_it() {
     );
 
     let log = std::fs::read_to_string(dir.path().join("logs/traffic_light.log")).unwrap();
+    // The default policy is max-pressure, and each green says why it was given.
     assert!(
-        log.contains("approach A green (normal mode, compare plan); queues A "),
+        log.contains("approach A green (normal mode, max-pressure plan, because no call: first phase); queues A "),
+        "{log}"
+    );
+    assert!(
+        log.contains("plan, because max-pressure: pressure "),
         "{log}"
     );
 }

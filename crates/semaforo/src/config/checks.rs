@@ -11,6 +11,7 @@ use super::{CameraConfig, Config};
 /// Adds every broken rule to `errors`.
 pub(super) fn across_settings(config: &Config, settings: &Settings, errors: &mut Vec<ConfigError>) {
     min_green_below_max_green(config, settings, errors);
+    policy_parameters(config, settings, errors);
     runtime_is_built_in(config, settings, errors);
     cameras_watch_approaches(config, settings, errors);
     no_local_camera_twice(config, settings, errors);
@@ -43,6 +44,30 @@ fn min_green_below_max_green(config: &Config, settings: &Settings, errors: &mut 
                 settings.origin_or_default(max)
             ),
         ));
+    }
+}
+
+/// What the policies' own checks refuse beyond each setting's range (a stall gap between 0,
+/// which turns it off, and its least 0.5 s), for every policy, not only the one chosen: a
+/// setting is either valid or reported.
+fn policy_parameters(config: &Config, settings: &Settings, errors: &mut Vec<ConfigError>) {
+    let s = &config.signal;
+    let problems = s.compare().problems().into_iter();
+    for problem in problems.chain(s.max_pressure().problems()) {
+        let key = format!(
+            "signal.{}_{}",
+            problem.policy.name().replace('-', "_"),
+            problem.name
+        );
+        if settings.is_refused(&key) {
+            continue;
+        }
+        errors.push(ConfigError {
+            key: Some(key.clone()),
+            origin: settings.origin_or_default(&key),
+            value: Some(problem.value.to_string()),
+            message: format!("{problem}"),
+        });
     }
 }
 

@@ -903,4 +903,25 @@ mod tests {
             "semaforo.toml line 2"
         );
     }
+
+    #[test]
+    fn policy_parameters_are_settings_checked_by_the_policies_themselves() {
+        let c = config(&with_file(
+            "[signal]\npolicy = \"compare\"\ncompare_margin = 2\nmax_pressure_stall_gap = 0\n",
+        ));
+        assert_eq!(c.signal.compare().margin, 2);
+        assert_eq!(c.signal.max_pressure().stall_gap, None, "0 turns it off");
+        // Within the setting's range (0 to 60) but below the policy's least stall gap (0.5 s):
+        // reported even though `compare` is the policy chosen.
+        let errors = errors_of(&with_file(
+            "[signal]\npolicy = \"compare\"\nmax_pressure_stall_gap = 0.2\n",
+        ));
+        assert_eq!(errors.len(), 1, "{errors:?}");
+        assert!(
+            errors[0]
+                .starts_with("signal.max_pressure_stall_gap = 0.2 (from semaforo.toml line 3)"),
+            "{}",
+            errors[0]
+        );
+    }
 }

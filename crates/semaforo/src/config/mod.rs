@@ -18,7 +18,8 @@ use std::time::Duration;
 
 use serde::{Deserialize, Deserializer};
 
-use semaforo_signal::PolicyKind;
+use semaforo_signal::policy::{Compare, MaxPressure};
+use semaforo_signal::{BuiltinPolicy, Intersection, PolicyKind, Timings};
 use semaforo_vision::detect::yolox::Runtime;
 use semaforo_vision::DetectorKind;
 
@@ -152,6 +153,56 @@ pub struct SignalConfig {
     pub red_clearance: Duration,
     #[serde(deserialize_with = "seconds")]
     pub decision_interval: Duration,
+    #[serde(deserialize_with = "seconds")]
+    pub passage: Duration,
+    pub compare_margin: u32,
+    pub max_pressure_ratio: f64,
+    pub max_pressure_margin: u32,
+    #[serde(deserialize_with = "seconds")]
+    pub max_pressure_empty_gap: Duration,
+    /// Zero: the stall gap-out is off.
+    #[serde(deserialize_with = "seconds")]
+    pub max_pressure_stall_gap: Duration,
+}
+
+impl SignalConfig {
+    /// The interval lengths every group is timed with.
+    pub fn timings(&self) -> Timings {
+        Timings {
+            min_green: self.min_green,
+            max_green: self.max_green,
+            passage: self.passage,
+            yellow: self.yellow,
+            red_clearance: self.red_clearance,
+        }
+    }
+
+    /// `compare` with the configured margin.
+    pub fn compare(&self) -> Compare {
+        Compare {
+            margin: self.compare_margin,
+        }
+    }
+
+    /// `max-pressure` with the configured parameters.
+    pub fn max_pressure(&self) -> MaxPressure {
+        MaxPressure {
+            ratio: self.max_pressure_ratio,
+            margin: self.max_pressure_margin,
+            empty_gap: self.max_pressure_empty_gap,
+            stall_gap: (!self.max_pressure_stall_gap.is_zero())
+                .then_some(self.max_pressure_stall_gap),
+        }
+    }
+
+    /// The configured policy with its configured parameters.
+    pub fn policy(&self, intersection: &Intersection) -> BuiltinPolicy {
+        match self.policy {
+            PolicyKind::Compare => BuiltinPolicy::Compare(self.compare()),
+            PolicyKind::MaxPressure => BuiltinPolicy::MaxPressure(self.max_pressure()),
+            kind => BuiltinPolicy::new(kind, intersection, &self.timings()),
+        }
+    }
 }
 
 /// The validated, typed configuration.

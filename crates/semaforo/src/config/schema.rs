@@ -362,8 +362,8 @@ pub const SETTINGS: &[Spec] = &[
         key: "signal.policy",
         env: &["SIGNAL_POLICY"],
         kind: Kind::Choice(&["fixed", "compare", "actuated", "max-pressure"]),
-        default: Default::Text("compare"),
-        help: "how green time is allocated",
+        default: Default::Text("max-pressure"),
+        help: "how green time is allocated: max-pressure (Varaiya's rule: the phase whose queues press hardest, with hysteresis and gap-out; the lowest total delay of the four over `semaforo sim`'s shipped scenarios, see BENCHMARKS.md), actuated (extend on arrivals, gap out, max out), compare (the original's rule: more vehicles wins, bounded waits) or fixed (a fixed-time plan)",
     },
     Spec {
         key: "signal.min_green",
@@ -399,6 +399,49 @@ pub const SETTINGS: &[Spec] = &[
         kind: Kind::Float { min: 0.5, max: 3600.0, unit: "seconds" },
         default: Default::Float(2.0),
         help: "how often status (counts) is reported to the orchestrator and the log",
+    },
+    Spec {
+        key: "signal.passage",
+        env: &["PASSAGE_TIME"],
+        kind: Kind::Float { min: 0.0, max: 30.0, unit: "seconds" },
+        default: Default::Float(3.0),
+        help: "passage (gap) time: an actuated green gaps out when no vehicle has arrived for this long",
+    },
+    // --- policy parameters (semaforo_signal::POLICY_PARAMETERS; a test keeps them equal) ---
+    Spec {
+        key: "signal.compare_margin",
+        env: &["COMPARE_MARGIN"],
+        kind: Kind::Int { min: 0, max: 100, unit: "vehicles" },
+        default: Default::Int(8),
+        help: "compare: how many more vehicles the waiting approach needs than the green one before the green is ended (after its minimum green)",
+    },
+    Spec {
+        key: "signal.max_pressure_ratio",
+        env: &["MAX_PRESSURE_RATIO"],
+        kind: Kind::Float { min: 1.0, max: 10.0, unit: "ratio" },
+        default: Default::Float(3.0),
+        help: "max-pressure: a waiting phase ends the green when its pressure is at least this many times the green's plus max_pressure_margin (hysteresis)",
+    },
+    Spec {
+        key: "signal.max_pressure_margin",
+        env: &["MAX_PRESSURE_MARGIN"],
+        kind: Kind::Int { min: 0, max: 100, unit: "vehicles" },
+        default: Default::Int(3),
+        help: "max-pressure: the vehicles added to the green's pressure in that comparison",
+    },
+    Spec {
+        key: "signal.max_pressure_empty_gap",
+        env: &["MAX_PRESSURE_EMPTY_GAP"],
+        kind: Kind::Float { min: 0.1, max: 30.0, unit: "seconds" },
+        default: Default::Float(1.0),
+        help: "max-pressure: the green gaps out when its zones have held no vehicle for this long (its queue has cleared)",
+    },
+    Spec {
+        key: "signal.max_pressure_stall_gap",
+        env: &["MAX_PRESSURE_STALL_GAP"],
+        kind: Kind::Float { min: 0.0, max: 60.0, unit: "seconds" },
+        default: Default::Float(3.0),
+        help: "max-pressure: the green gaps out when vehicles crossed the stop line during it but none has for this long (0 turns it off; otherwise at least 0.5)",
     },
 ];
 
@@ -556,6 +599,52 @@ mod tests {
             Some("cameras.b.source")
         );
         assert_eq!(suggest("completely.unrelated"), None);
+    }
+
+    #[test]
+    fn policy_parameters_match_the_signal_crates_table() {
+        use semaforo_signal::policy::parameter_range;
+        use semaforo_signal::PolicyKind;
+        let cases = [
+            ("signal.compare_margin", PolicyKind::Compare, "margin"),
+            (
+                "signal.max_pressure_ratio",
+                PolicyKind::MaxPressure,
+                "ratio",
+            ),
+            (
+                "signal.max_pressure_margin",
+                PolicyKind::MaxPressure,
+                "margin",
+            ),
+            (
+                "signal.max_pressure_empty_gap",
+                PolicyKind::MaxPressure,
+                "empty_gap",
+            ),
+            (
+                "signal.max_pressure_stall_gap",
+                PolicyKind::MaxPressure,
+                "stall_gap",
+            ),
+        ];
+        for (key, policy, name) in cases {
+            let (setting, _) = spec(key).unwrap();
+            let range = parameter_range(policy, name).unwrap();
+            let (min, max) = match setting.kind {
+                Kind::Int { min, max, .. } => (min as f64, max as f64),
+                Kind::Float { min, max, .. } => (min, max),
+                other => panic!("{key} is {other:?}"),
+            };
+            // The stall gap's setting also takes 0, for "off" (the policy's `None`).
+            let expected_min = if name == "stall_gap" { 0.0 } else { range.min };
+            assert_eq!((min, max), (expected_min, range.max), "{key}");
+            assert_eq!(
+                setting.default.to_string(),
+                range.default.to_string(),
+                "{key}"
+            );
+        }
     }
 
     #[test]

@@ -11,7 +11,8 @@ use std::time::Duration;
 use anyhow::Context as _;
 use semaforo_base::Clocks;
 use semaforo_signal::{
-    Controller, DetectorReading, HeadState, Intersection, LogEpoch, SignalTime, TickOutput, Timings,
+    Controller, DetectorReading, HeadState, Intersection, LogEpoch, PolicyKind, SignalTime,
+    TickOutput,
 };
 
 use super::events::EventLog;
@@ -62,28 +63,38 @@ impl Signal {
             LogEpoch::from_unix_millis(zero.as_millis() as i64),
         );
         let s = &config.signal;
-        let policy = s.policy;
-        let timings = Timings {
-            min_green: s.min_green,
-            max_green: s.max_green,
-            yellow: s.yellow,
-            red_clearance: s.red_clearance,
-            ..Timings::default()
-        };
+        let timings = s.timings();
         let intersection = Intersection::two_approach();
+        let policy = s.policy(&intersection);
         let groups: Vec<String> = intersection
             .groups()
             .iter()
             .map(|g| g.name().to_string())
             .collect();
-        let controller = Controller::new(intersection, timings, policy, signal_time(now))
+        let controller = Controller::with_policy(intersection, timings, policy, signal_time(now))
             .context("the signal controller cannot run with these timings")?;
+        let parameters = match s.policy {
+            PolicyKind::Compare => format!(" (margin {} vehicles)", s.compare_margin),
+            PolicyKind::MaxPressure => {
+                let p = s.max_pressure();
+                format!(
+                    " (ratio {}, margin {} vehicles, empty gap {:?}, stall gap {})",
+                    p.ratio,
+                    p.margin,
+                    p.empty_gap,
+                    p.stall_gap.map_or("off".to_string(), |d| format!("{d:?}"))
+                )
+            }
+            PolicyKind::Fixed | PolicyKind::Actuated => String::new(),
+        };
         tracing::info!(
-            "signal controller: approaches {}, policy {policy}, min green {:?}, max green {:?}, \
-             yellow {:?}, red clearance {:?}",
+            "signal controller: approaches {}, policy {}{parameters}, min green {:?}, max green \
+             {:?}, passage {:?}, yellow {:?}, red clearance {:?}",
             groups.join(" and "),
+            s.policy,
             s.min_green,
             s.max_green,
+            s.passage,
             s.yellow,
             s.red_clearance
         );
@@ -115,8 +126,12 @@ impl Signal {
                 if new == HeadState::Green {
                     self.greens[i] += 1;
                     began.push(i);
+                    let why = out
+                        .green_began
+                        .as_ref()
+                        .map_or(String::new(), |d| format!(", because {d}"));
                     tracing::info!(
-                        "approach {} green ({} mode, {} plan); {}",
+                        "approach {} green ({} mode, {} plan{why}); {}",
                         self.groups[i],
                         out.status.mode,
                         out.status.policy,
