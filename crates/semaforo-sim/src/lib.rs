@@ -36,7 +36,7 @@
 //!     },
 //!     contenders: vec!["max-pressure".parse()?, Contender::SumoActuated],
 //!     seeds: 1,
-//!     duration: Duration::from_secs(300),
+//!     duration: Some(Duration::from_secs(300)),
 //!     ..Options::default()
 //! };
 //! let reports = evaluate(&options, &|_progress| {})?;

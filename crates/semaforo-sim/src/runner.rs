@@ -8,7 +8,7 @@
 //! SUMO's baselines run their own program; their output is read back each step and checked by
 //! an independent conflict monitor too.
 
-use std::collections::HashSet;
+use std::collections::{HashMap, HashSet};
 use std::io;
 use std::path::{Path, PathBuf};
 use std::str::FromStr;
@@ -16,18 +16,70 @@ use std::time::Duration;
 
 use semaforo_resources::{TempError, TempFiles};
 use semaforo_signal::{
-    ConflictMonitor, Controller, ControllerError, DetectorReading, HeadState, Mode, PolicyKind,
-    SignalTime, TimingError, Timings, UnknownPolicy,
+    ConflictFault, ConflictMonitor, Controller, ControllerError, DetectorReading, HeadState, Mode,
+    PolicyKind, SignalTime, TimingError, Timings, UnknownPolicy,
 };
 
-use crate::metrics::{read_tripinfo, RunMetrics, TripinfoError};
+use crate::metrics::{read_tripinfo, NotInserted, RunMetrics, RunTally, TripinfoError};
 use crate::network::{self, NetworkError, TrafficLight};
 use crate::scenario::Scenario;
 use crate::sumo::{Launch, Sumo, SumoError};
 use crate::traci::{id, Batch, TraciError};
 
-/// Simulation step, seconds: fine enough for 1 s gaps and 3 s yellows.
+/// Simulation step, seconds, unless the configuration or `--step-length` says: fine enough for
+/// 1 s gaps and 3 s yellows.
 pub const STEP_S: f64 = 0.5;
+
+/// Simulated time per run when neither `--duration` nor the configuration's `<end>` says.
+pub const DEFAULT_DURATION_S: f64 = 3600.0;
+
+/// The simulated time of a scenario's runs, seconds.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Window {
+    /// When the runs begin (a `.sumocfg`'s `<begin>`, else 0).
+    pub begin: f64,
+    /// When they end: `begin + --duration` when the flag is given, else the configuration's
+    /// `<end>`, else `begin` + one hour.
+    pub end: f64,
+    /// The simulation step: `--step-length`, else the configuration's, else [`STEP_S`].
+    pub step: f64,
+}
+
+impl Window {
+    /// The window of `scenario` with the flags' `duration` and `step` (either may be absent).
+    pub fn new(
+        scenario: &Scenario,
+        duration: Option<Duration>,
+        step: Option<f64>,
+    ) -> Result<Window, PrepareError> {
+        let step = step.or(scenario.time.step_length).unwrap_or(STEP_S);
+        if !(step.is_finite() && (0.01..=5.0).contains(&step)) {
+            return Err(PrepareError::StepLength {
+                scenario: scenario.name.clone(),
+                value: step,
+            });
+        }
+        let begin = scenario.time.begin.unwrap_or(0.0);
+        let end = match (duration, scenario.time.end) {
+            (Some(d), _) => begin + d.as_secs_f64(),
+            (None, Some(end)) => end,
+            (None, None) => begin + DEFAULT_DURATION_S,
+        };
+        if end - begin < 10.0 {
+            return Err(PrepareError::TooShort {
+                scenario: scenario.name.clone(),
+                begin,
+                end,
+            });
+        }
+        Ok(Window { begin, end, step })
+    }
+
+    /// Simulated seconds.
+    pub fn duration_s(&self) -> f64 {
+        self.end - self.begin
+    }
+}
 
 /// A scenario that cannot be prepared: its network, its timings, or its run files.
 #[derive(Debug, thiserror::Error)]
@@ -56,6 +108,30 @@ pub enum PrepareError {
     ZoneLength {
         /// The value given.
         value: f64,
+    },
+    /// The simulation step is out of range.
+    #[error(
+        "scenario {scenario}: step length {value} s (from --step-length or the configuration's \
+         <step-length>): expected 0.01 to 5 s"
+    )]
+    StepLength {
+        /// The scenario.
+        scenario: String,
+        /// The step, s.
+        value: f64,
+    },
+    /// Less than 10 s to simulate.
+    #[error(
+        "scenario {scenario}: simulating from {begin} s to {end} s leaves less than 10 s (from \
+         the configuration's <begin>/<end> or --duration)"
+    )]
+    TooShort {
+        /// The scenario.
+        scenario: String,
+        /// Begin, s.
+        begin: f64,
+        /// End, s.
+        end: f64,
     },
     /// The timings (from the program and the overrides) cannot run a controller.
     #[error(
@@ -169,6 +245,22 @@ pub enum RunError {
     /// The trip information cannot be read.
     #[error(transparent)]
     Tripinfo(TripinfoError),
+    /// No vehicle was due to depart in the simulated time: the figures would be zeros.
+    #[error(
+        "{scenario} {run}: no vehicle was simulated from {begin} s to {end} s; the demand's \
+         departures must fall in that time (set by the configuration's <begin> and <end>, or \
+         --duration)"
+    )]
+    NoVehicles {
+        /// The scenario.
+        scenario: String,
+        /// The run, `<contender>-s<seed>`.
+        run: String,
+        /// Begin, s.
+        begin: f64,
+        /// End, s.
+        end: f64,
+    },
 }
 
 /// Who controls the traffic light in a run.
@@ -214,6 +306,8 @@ pub struct Prepared {
     pub light: TrafficLight,
     /// The timings semaforo's policies run with (and SUMO's actuated program's min/max green).
     pub timings: Timings,
+    /// The simulated time.
+    pub window: Window,
     detectors: PathBuf,
     static_program: PathBuf,
     actuated_program: PathBuf,
@@ -266,7 +360,11 @@ fn secs(flag: &'static str, v: Option<f64>, default: Duration) -> Result<Duratio
 impl Prepared {
     /// Reads the scenario's network, checks its traffic light, and writes the detector and
     /// baseline program files.
-    pub fn new(scenario: Scenario, overrides: &TimingOverrides) -> Result<Self, PrepareError> {
+    pub fn new(
+        scenario: Scenario,
+        overrides: &TimingOverrides,
+        window: Window,
+    ) -> Result<Self, PrepareError> {
         let light = network::load(&scenario.net, scenario.tls.as_deref()).map_err(|source| {
             PrepareError::Network {
                 scenario: scenario.name.clone(),
@@ -340,6 +438,7 @@ impl Prepared {
             scenario,
             light,
             timings,
+            window,
             detectors,
             static_program,
             actuated_program,
@@ -362,10 +461,10 @@ pub fn run(
     prepared: &Prepared,
     contender: Contender,
     seed: u64,
-    duration_s: f64,
     sumo_binary: &Path,
 ) -> Result<RunMetrics, RunError> {
     let p = prepared;
+    let window = p.window;
     let light = &p.light;
     let tag = format!("{}-s{seed}", contender.name());
     let tripinfo = p
@@ -391,8 +490,9 @@ pub fn run(
         tripinfo: tripinfo.clone(),
         log,
         seed,
-        step_length: STEP_S,
-        end: duration_s,
+        step_length: window.step,
+        begin: window.begin,
+        end: window.end,
     };
     let mut sumo = Sumo::start(&launch).map_err(RunError::Start)?;
 
@@ -435,12 +535,19 @@ pub fn run(
     let mut readings = vec![DetectorReading::new(0, 0); group_lanes.len()];
     let mut state = String::new();
     let mut heads: Vec<HeadState> = Vec::new();
-    let (mut conflicts, mut queue_sum, mut samples) = (0u64, 0f64, 0u64);
+    let mut tally = RunTally {
+        begin: window.begin,
+        end: window.end,
+        ..RunTally::default()
+    };
+    // Vehicles waiting for insertion, and since when.
+    let mut pending: HashMap<String, f64> = HashMap::new();
     let mut was_flash = false;
 
-    let step_ms = (STEP_S * 1000.0).round() as u64;
-    let steps = (duration_s / STEP_S).round() as u64;
-    for k in 0..steps {
+    let step_ms = (window.step * 1000.0).round() as u64;
+    let steps = (window.duration_s() / window.step).round() as u64;
+    for k in 0..=steps {
+        let sim_now = window.begin + k as f64 * window.step;
         let now = SignalTime::from_millis(k * step_ms);
         // Read the state at `now` (SUMO steps only at the end of a message, so reading and
         // stepping are two messages).
@@ -454,6 +561,8 @@ pub fn run(
         if controller.is_none() {
             read.get(id::GET_TL, id::TL_RED_YELLOW_GREEN_STATE, &light.id);
         }
+        read.get(id::GET_SIM, id::PENDING_VEHICLES, "");
+        read.get(id::GET_SIM, id::TELEPORT_STARTING_VEHICLES_NUMBER, "");
         let mut values = sumo
             .send(&read)
             .map_err(|source| RunError::Read {
@@ -470,17 +579,43 @@ pub fn run(
             entered[i] = ids.iter().filter(|v| !seen[i].contains(*v)).count() as u32;
             seen[i] = ids.into_iter().collect();
         }
+        let mut queue = 0.0;
         for _ in lanes {
-            queue_sum += f64::from(next()?.as_count().map_err(RunError::Value)?);
+            queue += f64::from(next()?.as_count().map_err(RunError::Value)?);
         }
-        samples += 1;
-        if controller.is_none() {
-            let s = next()?.into_string().map_err(RunError::Value)?;
+        let baseline_state = match controller {
+            None => Some(next()?.into_string().map_err(RunError::Value)?),
+            Some(_) => None,
+        };
+        let waiting: HashSet<String> = next()?
+            .into_list()
+            .map_err(RunError::Value)?
+            .into_iter()
+            .collect();
+        tally.teleports += u64::from(next()?.as_count().map_err(RunError::Value)?);
+        pending.retain(|v, _| waiting.contains(v));
+        for v in waiting {
+            pending.entry(v).or_insert(sim_now);
+        }
+        if k == steps {
+            // The state at the end: only the counts above are wanted from it.
+            break;
+        }
+        tally.queue_sum += queue;
+        tally.samples += 1;
+        if let Some(s) = baseline_state {
             light.heads_of(&s, &mut heads);
             let at = SignalTime::from_millis(offset_ms + k * step_ms);
-            if monitor.check(at, &heads).is_err() {
-                conflicts += 1;
-                monitor.reset(at);
+            match monitor.check(at, &heads) {
+                Ok(()) => {}
+                Err(ConflictFault::Conflict { .. }) => {
+                    tally.conflicts += 1;
+                    monitor.reset(at);
+                }
+                Err(_) => {
+                    tally.sequence_faults += 1;
+                    monitor.reset(at);
+                }
             }
         }
         for (g, ls) in group_lanes.iter().enumerate() {
@@ -494,7 +629,7 @@ pub fn run(
             ctl.tick_into(now, &readings, out);
             let flash = out.status.mode == Mode::Flash;
             if flash && !was_flash {
-                conflicts += 1;
+                tally.conflicts += 1;
             }
             was_flash = flash;
             light.state_string(&out.heads, out.status.phase, &mut state);
@@ -515,9 +650,21 @@ pub fn run(
     })?;
     let trips = read_tripinfo(&tripinfo).map_err(RunError::Tripinfo)?;
     let _ = std::fs::remove_file(&tripinfo);
-    Ok(RunMetrics::from_trips(
-        &trips, queue_sum, samples, conflicts,
-    ))
+    let mut not_inserted: Vec<NotInserted> = pending
+        .into_values()
+        .map(|since| NotInserted { since })
+        .collect();
+    not_inserted.sort_by(|a, b| a.since.total_cmp(&b.since));
+    tally.not_inserted = not_inserted;
+    if trips.is_empty() && tally.not_inserted.is_empty() {
+        return Err(RunError::NoVehicles {
+            scenario: p.scenario.name.clone(),
+            run: tag,
+            begin: window.begin,
+            end: window.end,
+        });
+    }
+    Ok(RunMetrics::from_trips(&trips, &tally))
 }
 
 #[cfg(test)]
@@ -535,13 +682,43 @@ mod tests {
         }
     }
 
+    fn window() -> Window {
+        Window::new(&two_approach(), None, None).unwrap()
+    }
+
+    #[test]
+    fn the_window_comes_from_the_flags_then_the_configuration() {
+        let mut s = two_approach();
+        let w = Window::new(&s, None, None).unwrap();
+        assert_eq!((w.begin, w.end, w.step), (0.0, 3600.0, STEP_S));
+        s.time = scenario::ConfigTime {
+            begin: Some(3600.0),
+            end: Some(5400.0),
+            step_length: Some(1.0),
+        };
+        let w = Window::new(&s, None, None).unwrap();
+        assert_eq!((w.begin, w.end, w.step), (3600.0, 5400.0, 1.0));
+        let w = Window::new(&s, Some(Duration::from_secs(300)), Some(0.25)).unwrap();
+        assert_eq!((w.begin, w.end, w.step), (3600.0, 3900.0, 0.25));
+        s.time.end = Some(3605.0);
+        let e = Window::new(&s, None, None).unwrap_err().to_string();
+        assert!(
+            e.contains("from 3600 s to 3605 s leaves less than 10 s"),
+            "{e}"
+        );
+        let e = Window::new(&s, Some(Duration::from_secs(60)), Some(0.0))
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("step length 0 s"), "{e}");
+    }
+
     fn two_approach() -> Scenario {
         scenario::shipped("two-approach-balanced", &scenario::scenario_dir(None)).unwrap()
     }
 
     #[test]
     fn timings_come_from_the_networks_program_unless_overridden() {
-        let p = Prepared::new(two_approach(), &overrides()).unwrap();
+        let p = Prepared::new(two_approach(), &overrides(), window()).unwrap();
         assert_eq!(p.timings.yellow, Duration::from_secs(3));
         assert_eq!(p.timings.red_clearance, Duration::ZERO);
         assert_eq!(p.timings.min_green, SUMO_MIN_GREEN);
@@ -549,7 +726,7 @@ mod tests {
             red_clearance: Some(2.0),
             ..overrides()
         };
-        let p = Prepared::new(two_approach(), &o).unwrap();
+        let p = Prepared::new(two_approach(), &o, window()).unwrap();
         assert_eq!(p.timings.red_clearance, Duration::from_secs(2));
     }
 
@@ -559,7 +736,7 @@ mod tests {
             yellow: Some(0.5),
             ..overrides()
         };
-        let e = crate::error_chain(&Prepared::new(two_approach(), &o).err().unwrap());
+        let e = crate::error_chain(&Prepared::new(two_approach(), &o, window()).err().unwrap());
         assert!(
             e.contains("yellow is 0.5 s; accepted range is 1 s to 10 s"),
             "{e}"
@@ -568,7 +745,7 @@ mod tests {
             min_green: Some(-1.0),
             ..overrides()
         };
-        let e = crate::error_chain(&Prepared::new(two_approach(), &o).err().unwrap());
+        let e = crate::error_chain(&Prepared::new(two_approach(), &o, window()).err().unwrap());
         assert!(
             e.contains("--min-green -1: expected a number of seconds"),
             "{e}"
@@ -579,7 +756,7 @@ mod tests {
     fn a_shipped_network_whose_light_does_not_match_the_scenario_is_refused() {
         let mut s = two_approach();
         s.expected_groups = Some(&["N", "E", "S", "W"]);
-        let e = crate::error_chain(&Prepared::new(s, &overrides()).err().unwrap());
+        let e = crate::error_chain(&Prepared::new(s, &overrides(), window()).err().unwrap());
         assert!(
             e.contains(
                 "has signal groups [\"A\", \"B\"] and 2 phases; the scenario expects groups"

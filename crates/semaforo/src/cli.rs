@@ -151,9 +151,13 @@ pub struct SimArgs {
     /// Seeds per policy (1..=N): each draws another realisation of the demand.
     #[arg(long, default_value_t = 3, value_name = "N")]
     pub seeds: u64,
-    /// Simulated time per run (e.g. 1h, 5m).
-    #[arg(long, value_name = "DURATION", value_parser = parse_duration, default_value = "1h")]
-    pub duration: Duration,
+    /// Simulated time per run (e.g. 1h, 5m), from the configuration's <begin> (default: the
+    /// configuration's <end>, else 1h).
+    #[arg(long, value_name = "DURATION", value_parser = parse_duration)]
+    pub duration: Option<Duration>,
+    /// Simulation step, s (default: the configuration's <step-length>, else 0.5).
+    #[arg(long, value_name = "SECONDS")]
+    pub step_length: Option<f64>,
     /// Write the results as JSON to FILE.
     #[arg(long, value_name = "FILE")]
     pub json: Option<PathBuf>,
