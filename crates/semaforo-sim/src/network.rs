@@ -10,6 +10,12 @@
 //!
 //! The same module writes the additional files a run needs: a lane-area (E2) detector on every
 //! incoming lane (semaforo's camera zones), and the static or actuated program of the baselines.
+//!
+//! Real networks often end an approach in a stub a metre long in front of the stop line (where
+//! a lane is added, or where the mapper split the road). A camera's zone does not stop there: it
+//! covers the road as far back as the zone reaches. So does the detector: where the incoming
+//! lane is shorter than the zone, it continues over the lanes that feed it (SUMO's multi-lane
+//! E2, `lanes="up … stub"`), up to the zone length or the lanes behind another traffic light.
 
 use std::collections::BTreeMap;
 use std::fmt::Write as _;
@@ -26,6 +32,9 @@ use semaforo_signal::{
 /// delay than 30 m (queues longer than the zone go unseen) and than 100 m (vehicles still far
 /// from the stop line hold the green) on every shipped scenario but one.
 pub const DETECTOR_LENGTH_M: f64 = 60.0;
+
+/// How far upstream a detection zone may continue (the longest `--zone-length`).
+pub const MAX_UPSTREAM_M: f64 = 1000.0;
 
 /// A network whose traffic light cannot be read or run. Each names the network file, and the
 /// traffic light, element or attribute concerned.
@@ -240,6 +249,11 @@ pub struct TrafficLight {
     pub group_lanes: Vec<Vec<String>>,
     /// Every incoming lane of the traffic light, with its length (m).
     pub incoming_lanes: Vec<(String, f64)>,
+    /// For each incoming lane, the lanes upstream of it that a detection zone may continue
+    /// over, nearest first, with their lengths (m): one feeding lane after the other (the
+    /// straight one where several feed a lane), up to [`MAX_UPSTREAM_M`] and stopping at a lane
+    /// that reaches it through another traffic light or that is already on the chain.
+    pub upstream: Vec<Vec<(String, f64)>>,
     /// The program's yellow time (its longest yellow phase).
     pub yellow: Duration,
     /// The program's red clearance (its longest all-red phase; zero when it has none).
@@ -476,6 +490,11 @@ fn from_document(
         }
     }
 
+    let upstream = incoming
+        .iter()
+        .map(|(lane, len)| upstream_chain(doc, &lane_length, lane, *len))
+        .collect();
+
     // Phases: the distinct sets of groups the program's green phases green.
     let mut phases: Vec<(Vec<usize>, String)> = Vec::new();
     for p in program.iter().filter(|p| is_green_phase(&p.state)) {
@@ -556,10 +575,66 @@ fn from_document(
         phase_states: phases.into_iter().map(|(_, s)| s).collect(),
         group_lanes,
         incoming_lanes: incoming,
+        upstream,
         yellow,
         red_clearance,
         min_max_green,
     })
+}
+
+/// The lanes feeding `lane` one after the other, nearest first (see
+/// [`TrafficLight::upstream`]); `covered` is what the zone already has (the lane's length).
+fn upstream_chain(
+    doc: &roxmltree::Document<'_>,
+    lane_length: &BTreeMap<String, f64>,
+    lane: &str,
+    covered: f64,
+) -> Vec<(String, f64)> {
+    let mut chain: Vec<(String, f64)> = Vec::new();
+    let mut covered = covered;
+    let mut current = lane.to_string();
+    while covered < MAX_UPSTREAM_M {
+        let Some((edge, index)) = current.rsplit_once('_') else {
+            break;
+        };
+        // (feeding lane, straight, through a traffic light)
+        let feeders: Vec<(String, bool, bool)> = doc
+            .descendants()
+            .filter(|c| {
+                c.has_tag_name("connection")
+                    && c.attribute("to") == Some(edge)
+                    && c.attribute("toLane") == Some(index)
+                    && c.attribute("from").is_some_and(|f| !f.starts_with(':'))
+            })
+            .filter_map(|c| {
+                let from = c.attribute("from")?;
+                let from_lane = c.attribute("fromLane")?;
+                Some((
+                    format!("{from}_{from_lane}"),
+                    c.attribute("dir") == Some("s"),
+                    c.attribute("tl").is_some(),
+                ))
+            })
+            .collect();
+        let Some((next, _, behind_light)) = feeders
+            .iter()
+            .find(|f| f.1)
+            .or_else(|| feeders.first())
+            .cloned()
+        else {
+            break;
+        };
+        if behind_light || next == lane || chain.iter().any(|(l, _)| *l == next) {
+            break;
+        }
+        let Some(&len) = lane_length.get(&next) else {
+            break;
+        };
+        chain.push((next.clone(), len));
+        covered += len;
+        current = next;
+    }
+    chain
 }
 
 impl TrafficLight {
@@ -569,10 +644,37 @@ impl TrafficLight {
     }
 
     /// The additional file of lane-area detectors: one per incoming lane, ending at the stop
-    /// line, `zone_m` long or the whole lane.
+    /// line, `zone_m` long; on a lane shorter than that, continued over the lanes upstream of
+    /// it ([`TrafficLight::upstream`]) as far as they reach.
     pub fn detectors_xml(&self, zone_m: f64) -> String {
         let mut out = String::from("<additional>\n");
-        for (lane, len) in &self.incoming_lanes {
+        for (k, (lane, len)) in self.incoming_lanes.iter().enumerate() {
+            let upstream = self.upstream.get(k).map_or(&[][..], Vec::as_slice);
+            if *len < zone_m && !upstream.is_empty() {
+                // Upstream first, in driving order; the zone starts `pos` into the first lane.
+                let mut lanes = vec![lane.as_str()];
+                let mut remaining = zone_m - len;
+                let mut pos = 0.0;
+                for (up, up_len) in upstream {
+                    lanes.push(up);
+                    if *up_len >= remaining {
+                        pos = up_len - remaining;
+                        break;
+                    }
+                    remaining -= up_len;
+                }
+                lanes.reverse();
+                let _ = writeln!(
+                    out,
+                    "    <laneAreaDetector id=\"{}\" lanes=\"{}\" pos=\"{:.2}\" endPos=\"{:.2}\" \
+                     freq=\"86400\" file=\"NUL\" friendlyPos=\"true\"/>",
+                    xml_escape(&Self::detector_id(lane)),
+                    xml_escape(&lanes.join(" ")),
+                    pos,
+                    len
+                );
+                continue;
+            }
             let length = zone_m.min((len - 0.1).max(0.1));
             let _ = writeln!(
                 out,
@@ -790,5 +892,59 @@ mod tests {
             det.contains("lane=\"B_0\" endPos=\"50.00\" length=\"49.90\""),
             "{det}"
         );
+    }
+
+    /// A's lane in front of the stop line is a 1 m stub fed by A_up (300 m), itself fed by
+    /// A_far; B's lane is fed from behind another traffic light.
+    const STUB_NET: &str = r#"<net>
+        <edge id="A_far"><lane id="A_far_0" index="0" length="300.00"/></edge>
+        <edge id="A_up"><lane id="A_up_0" index="0" length="40.00"/></edge>
+        <edge id="A"><lane id="A_0" index="0" length="1.00"/></edge>
+        <edge id="B_up"><lane id="B_up_0" index="0" length="300.00"/></edge>
+        <edge id="B"><lane id="B_0" index="0" length="10.00"/></edge>
+        <tlLogic id="C" type="static" programID="0" offset="0">
+            <phase duration="42" state="GGrr"/>
+            <phase duration="3" state="yyrr"/>
+            <phase duration="42" state="rrGG"/>
+            <phase duration="3" state="rryy"/>
+        </tlLogic>
+        <connection from="A_far" to="A_up" fromLane="0" toLane="0" via=":M_0_0" dir="s"/>
+        <connection from="A_up" to="A" fromLane="0" toLane="0" via=":N_0_0" dir="s"/>
+        <connection from=":N_0" to="A" fromLane="0" toLane="0" dir="s"/>
+        <connection from="B_up" to="B" fromLane="0" toLane="0" tl="D" linkIndex="0" dir="s"/>
+        <connection from="A" to="X" fromLane="0" toLane="0" tl="C" linkIndex="0"/>
+        <connection from="A" to="Y" fromLane="0" toLane="0" tl="C" linkIndex="1"/>
+        <connection from="B" to="X" fromLane="0" toLane="0" tl="C" linkIndex="2"/>
+        <connection from="B" to="Y" fromLane="0" toLane="0" tl="C" linkIndex="3"/>
+    </net>"#;
+
+    #[test]
+    fn a_zone_on_a_short_lane_continues_upstream_up_to_its_length_or_another_light() {
+        let doc = roxmltree::Document::parse(STUB_NET).unwrap();
+        let t = from_document(&doc, "C", Path::new("stub.net.xml")).unwrap();
+        assert_eq!(
+            t.upstream,
+            [
+                vec![("A_up_0".to_string(), 40.0), ("A_far_0".to_string(), 300.0)],
+                vec![]
+            ]
+        );
+        let det = t.detectors_xml(60.0);
+        // 1 m of A, 40 m of A_up, the last 19 m of A_far.
+        assert!(
+            det.contains(
+                "id=\"semaforo_e2_A_0\" lanes=\"A_far_0 A_up_0 A_0\" pos=\"281.00\" \
+                 endPos=\"1.00\""
+            ),
+            "{det}"
+        );
+        // B's feeder is behind traffic light D: the zone stays on B.
+        assert!(
+            det.contains("lane=\"B_0\" endPos=\"10.00\" length=\"9.90\""),
+            "{det}"
+        );
+        // A shorter zone ends on A_up.
+        let det = t.detectors_xml(30.0);
+        assert!(det.contains("lanes=\"A_up_0 A_0\" pos=\"11.00\""), "{det}");
     }
 }
