@@ -5,8 +5,9 @@
 //! the zone as the queue, vehicles new to the zone as arrivals) and every incoming lane's halted
 //! vehicles; the controller ticks with those readings; a second message sets the traffic
 //! light's state string from its heads and advances SUMO one step.
-//! SUMO's baselines run their own program; their output is read back each step and checked by
-//! an independent conflict monitor too.
+//! SUMO's baselines run their own program; their output is read back each step. Every
+//! contender's heads (ours as sent, SUMO's as read) go through an independent conflict monitor,
+//! which tells conflicting greens from faults in one movement's sequence.
 
 use std::collections::{HashMap, HashSet};
 use std::io;
@@ -509,11 +510,15 @@ pub fn run(
         _ => None,
     };
     let mut out = controller.as_ref().map(|c| c.new_output());
-    // The baselines' outputs are checked from a minute in, so the monitor's own start-up
-    // (every head red since its start) never flags the program's first green.
+    // Every contender's output, as sent to or read from SUMO, goes through an independent
+    // monitor with the timings it runs with; checked from a minute in, so the monitor's own
+    // start-up (every head red since its start) never flags the first green.
     let offset_ms = 60_000;
-    let mut monitor =
-        ConflictMonitor::new(&light.intersection, &p.program_timings(), SignalTime::ZERO);
+    let monitor_timings = match contender {
+        Contender::Policy(_) => p.timings,
+        _ => p.program_timings(),
+    };
+    let mut monitor = ConflictMonitor::new(&light.intersection, &monitor_timings, SignalTime::ZERO);
 
     let lanes = &light.incoming_lanes;
     let detectors: Vec<String> = lanes
@@ -603,20 +608,10 @@ pub fn run(
         }
         tally.queue_sum += queue;
         tally.samples += 1;
+        let at = SignalTime::from_millis(offset_ms + k * step_ms);
         if let Some(s) = baseline_state {
             light.heads_of(&s, &mut heads);
-            let at = SignalTime::from_millis(offset_ms + k * step_ms);
-            match monitor.check(at, &heads) {
-                Ok(()) => {}
-                Err(ConflictFault::Conflict { .. }) => {
-                    tally.conflicts += 1;
-                    monitor.reset(at);
-                }
-                Err(_) => {
-                    tally.sequence_faults += 1;
-                    monitor.reset(at);
-                }
-            }
+            check(&mut monitor, at, &heads, &mut tally);
         }
         for (g, ls) in group_lanes.iter().enumerate() {
             let queue = ls.iter().map(|&i| present[i]).sum();
@@ -633,6 +628,8 @@ pub fn run(
             }
             was_flash = flash;
             light.state_string(&out.heads, out.status.phase, &mut state);
+            light.heads_of(&state, &mut heads);
+            check(&mut monitor, at, &heads, &mut tally);
             act.set_tls_state(&light.id, &state);
         }
         act.step();
@@ -665,6 +662,23 @@ pub fn run(
         });
     }
     Ok(RunMetrics::from_trips(&trips, &tally))
+}
+
+/// Checks the heads shown at `at`: conflicting greens count as conflicts, the rest of the
+/// monitor's faults (one movement's sequence) as sequence faults. The monitor starts afresh
+/// after each, so a fault is counted once, not at every step after it.
+fn check(monitor: &mut ConflictMonitor, at: SignalTime, heads: &[HeadState], tally: &mut RunTally) {
+    match monitor.check(at, heads) {
+        Ok(()) => {}
+        Err(ConflictFault::Conflict { .. }) => {
+            tally.conflicts += 1;
+            monitor.reset(at);
+        }
+        Err(_) => {
+            tally.sequence_faults += 1;
+            monitor.reset(at);
+        }
+    }
 }
 
 #[cfg(test)]
