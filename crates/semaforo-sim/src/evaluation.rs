@@ -60,14 +60,14 @@ pub enum Scenarios {
         net: PathBuf,
         /// Its route files.
         routes: Vec<PathBuf>,
-        /// The traffic light to drive, when the network has several.
+        /// The traffic lights to drive (`J1`, `J1,J4` or `all`), when the network has several.
         tls: Option<String>,
     },
     /// A user's own SUMO configuration (network, routes, additional files).
     SumoConfig {
         /// The `.sumocfg`.
         path: PathBuf,
-        /// The traffic light to drive, when the network has several.
+        /// The traffic lights to drive (`J1`, `J1,J4` or `all`), when the network has several.
         tls: Option<String>,
     },
 }
@@ -274,7 +274,7 @@ pub fn evaluate(
             scenario: p.scenario.name.clone(),
             net: file_name(&p.scenario.net),
             routes: p.scenario.routes.iter().map(|r| file_name(r)).collect(),
-            light: p.light.id.clone(),
+            lights: p.light_ids(),
             begin_s: p.window.begin,
             duration_s: p.window.duration_s(),
             timings: p.timings,
@@ -311,17 +311,27 @@ fn timing_source(overrides: &TimingOverrides, p: &Prepared) -> String {
     if overrides.red_clearance.is_none() {
         from_net.push("red clearance");
     }
+    let ids = p.light_ids();
     let mut s = if from_net.is_empty() {
         "set by flags".to_string()
+    } else if let [one] = ids.as_slice() {
+        format!(
+            "{} from traffic light {one:?}'s program",
+            from_net.join(" and ")
+        )
     } else {
         format!(
-            "{} from traffic light {:?}'s program",
+            "{} from each light's own program (shown: {:?}'s)",
             from_net.join(" and "),
-            p.light.id
+            ids.first().map_or("", String::as_str)
         )
     };
+    let actuated = p
+        .lights
+        .first()
+        .is_some_and(|l| l.light.min_max_green.is_some());
     if overrides.min_green.is_none() || overrides.max_green.is_none() {
-        s.push_str(if p.light.min_max_green.is_some() {
+        s.push_str(if actuated {
             "; min/max green from its actuated program"
         } else {
             "; min/max green SUMO's actuated defaults"

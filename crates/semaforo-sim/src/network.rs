@@ -89,7 +89,8 @@ pub enum NetworkError {
     },
     /// The network has several traffic lights and none was chosen.
     #[error(
-        "the network {} has {} traffic lights; choose one with --tls ID: {}",
+        "the network {} has {} traffic lights; choose one with --tls ID: {} (or several, \
+         --tls ID,ID, or every one, --tls all)",
         .file.display(),
         .ids.len(),
         .ids.join(", ")
@@ -328,6 +329,51 @@ pub fn load(net_file: &Path, tls: Option<&str>) -> Result<TrafficLight, NetworkE
         source,
     })?;
     let ids = traffic_light_ids(&doc);
+    let id = select_one(tls, &ids, net_file)?;
+    from_document(&doc, &id, net_file)
+}
+
+/// Reads `net_file` and builds the layouts of the traffic lights `tls` selects: one id, several
+/// (`J1,J4`), `all`, or (`None`) the network's only one.
+pub fn load_selected(
+    net_file: &Path,
+    tls: Option<&str>,
+) -> Result<Vec<TrafficLight>, NetworkError> {
+    let file = net_file.to_path_buf();
+    let text = std::fs::read_to_string(net_file).map_err(|source| NetworkError::Read {
+        file: file.clone(),
+        source,
+    })?;
+    let doc = roxmltree::Document::parse(&text).map_err(|source| NetworkError::Xml {
+        file: file.clone(),
+        source,
+    })?;
+    let ids = traffic_light_ids(&doc);
+    let chosen: Vec<String> = match tls.map(str::trim) {
+        Some("all") if ids.is_empty() => return Err(NetworkError::NoLight { file }),
+        Some("all") => ids.clone(),
+        Some(list) if list.contains(',') => {
+            let mut chosen: Vec<String> = Vec::new();
+            for t in list.split(',').map(str::trim).filter(|t| !t.is_empty()) {
+                let id = select_one(Some(t), &ids, net_file)?;
+                if !chosen.contains(&id) {
+                    chosen.push(id);
+                }
+            }
+            chosen
+        }
+        one => vec![select_one(one, &ids, net_file)?],
+    };
+    chosen
+        .iter()
+        .map(|id| from_document(&doc, id, net_file))
+        .collect()
+}
+
+/// The id `tls` names among `ids`, or the only one when `tls` is `None`.
+fn select_one(tls: Option<&str>, ids: &[String], net_file: &Path) -> Result<String, NetworkError> {
+    let file = net_file.to_path_buf();
+    let ids = ids.to_vec();
     let id = match (tls, ids.as_slice()) {
         (Some(t), _) if ids.iter().any(|i| i == t) => t.to_string(),
         (Some(t), []) => {
@@ -347,7 +393,7 @@ pub fn load(net_file: &Path, tls: Option<&str>) -> Result<TrafficLight, NetworkE
         (None, [only]) => only.clone(),
         (None, _) => return Err(NetworkError::SeveralLights { file, ids }),
     };
-    from_document(&doc, &id, net_file)
+    Ok(id)
 }
 
 fn from_document(
@@ -856,6 +902,48 @@ mod tests {
             e.contains("no traffic light \"Z\"; its traffic lights are: C, D"),
             "{e}"
         );
+    }
+
+    #[test]
+    fn tls_selects_one_several_or_all_lights_and_names_an_unknown_one() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("two.net.xml");
+        let second = NET
+            .split("<tlLogic")
+            .nth(1)
+            .and_then(|t| t.split("</tlLogic>").next())
+            .unwrap()
+            .replacen("id=\"C\"", "id=\"D\"", 1);
+        let connections: String = NET
+            .lines()
+            .filter(|l| l.contains("tl=\"C\""))
+            .map(|l| {
+                l.replace("tl=\"C\"", "tl=\"D\"")
+                    .replace("from=\"", "from=\"D")
+                    + "\n"
+            })
+            .collect();
+        let lanes = "<edge id=\"DA\"><lane id=\"DA_0\" length=\"80.00\"/></edge>\
+                     <edge id=\"DB\"><lane id=\"DB_0\" length=\"80.00\"/></edge>";
+        let two = NET.replace(
+            "</net>",
+            &format!("{lanes}<tlLogic{second}</tlLogic>{connections}</net>"),
+        );
+        std::fs::write(&path, two).unwrap();
+        let ids = |tls: Option<&str>| -> Vec<String> {
+            load_selected(&path, tls)
+                .unwrap()
+                .into_iter()
+                .map(|l| l.id)
+                .collect()
+        };
+        assert_eq!(ids(Some("all")), ["C", "D"]);
+        assert_eq!(ids(Some("D, C")), ["D", "C"]);
+        assert_eq!(ids(Some("D")), ["D"]);
+        let e = load_selected(&path, Some("C,Z")).unwrap_err().to_string();
+        assert!(e.contains("--tls Z: the network"), "{e}");
+        let e = load_selected(&path, None).unwrap_err().to_string();
+        assert!(e.contains("or every one, --tls all"), "{e}");
     }
 
     #[test]

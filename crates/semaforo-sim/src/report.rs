@@ -26,8 +26,8 @@ pub struct ScenarioReport {
     pub net: String,
     /// The demand's file names.
     pub routes: Vec<String>,
-    /// The traffic light driven.
-    pub light: String,
+    /// The traffic lights semaforo drives.
+    pub lights: Vec<String>,
     /// When the runs began, simulated seconds.
     pub begin_s: f64,
     /// Simulated seconds per run.
@@ -239,13 +239,22 @@ impl ScenarioReport {
         let mut out = String::new();
         let _ = writeln!(
             out,
-            "scenario {} (network {}, demand {}, light {}): {} seed{} x {:.0} s simulated from \
+            "scenario {} (network {}, demand {}, {} {}): {} seed{} x {:.0} s simulated from \
              {:.0} s; semaforo timings: min green {}, max green {}, yellow {}, red clearance {}, \
              passage {} ({})",
             self.scenario,
             self.net,
             self.routes.join(", "),
-            short_id(&self.light),
+            if self.lights.len() == 1 {
+                "light"
+            } else {
+                "lights"
+            },
+            self.lights
+                .iter()
+                .map(|l| short_id(l))
+                .collect::<Vec<_>>()
+                .join(", "),
             seeds,
             if seeds == 1 { "" } else { "s" },
             self.duration_s,
@@ -361,7 +370,7 @@ impl ScenarioReport {
             "scenario": self.scenario,
             "network": self.net,
             "demand": self.routes,
-            "light": self.light,
+            "lights": self.lights,
             "begin_s": self.begin_s,
             "duration_s": self.duration_s,
             "runs": runs,
@@ -534,7 +543,7 @@ mod tests {
             scenario: "two-approach-balanced".into(),
             net: "two-approach.net.xml".into(),
             routes: vec!["balanced.rou.xml".into()],
-            light: "J".into(),
+            lights: vec!["J".into()],
             begin_s: 0.0,
             duration_s: 600.0,
             timings: Timings::default(),
@@ -576,7 +585,7 @@ mod tests {
     #[test]
     fn the_title_names_network_demand_and_a_shortened_light() {
         let mut r = report();
-        r.light = "cluster_1234567890_2345678901_3456789012_4567890123".into();
+        r.lights = vec!["cluster_1234567890_2345678901_3456789012_4567890123".into()];
         r.begin_s = 3600.0;
         let table = r.table();
         let title = table.lines().next().unwrap();
@@ -588,7 +597,7 @@ mod tests {
             ),
             "{title}"
         );
-        assert_eq!(r.json()["light"], r.light.as_str());
+        assert_eq!(r.json()["lights"][0], r.lights[0].as_str());
     }
 
     #[test]

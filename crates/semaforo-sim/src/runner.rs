@@ -18,14 +18,14 @@ use std::time::Duration;
 use semaforo_resources::{TempError, TempFiles};
 use semaforo_signal::{
     ConflictFault, ConflictMonitor, Controller, ControllerError, DetectorReading, HeadState, Mode,
-    PolicyKind, SignalTime, TimingError, Timings, UnknownPolicy,
+    PolicyKind, SignalTime, TickOutput, TimingError, Timings, UnknownPolicy,
 };
 
 use crate::metrics::{read_tripinfo, NotInserted, RunMetrics, RunTally, TripinfoError};
 use crate::network::{self, NetworkError, TrafficLight};
 use crate::scenario::Scenario;
 use crate::sumo::{Launch, Sumo, SumoError};
-use crate::traci::{id, Batch, TraciError};
+use crate::traci::{id, Batch, TraciError, Value};
 
 /// Simulation step, seconds, unless the configuration or `--step-length` says: fine enough for
 /// 1 s gaps and 3 s yellows.
@@ -299,13 +299,35 @@ impl FromStr for Contender {
     }
 }
 
-/// A scenario ready to run: its traffic light read, its additional files written.
+/// One traffic light semaforo drives, with its timings.
+#[derive(Debug, Clone)]
+pub struct DrivenLight {
+    /// The traffic light.
+    pub light: TrafficLight,
+    /// The timings semaforo's policies run it with (and SUMO's actuated program's min/max
+    /// green): its own program's, unless a flag overrides them.
+    pub timings: Timings,
+}
+
+impl DrivenLight {
+    /// The timings of SUMO's own program (the network's yellow and red clearance).
+    fn program_timings(&self) -> Timings {
+        Timings {
+            yellow: self.light.yellow.max(Duration::from_secs(1)),
+            red_clearance: self.light.red_clearance,
+            ..self.timings
+        }
+    }
+}
+
+/// A scenario ready to run: its traffic lights read, its additional files written.
 pub struct Prepared {
     /// The scenario.
     pub scenario: Scenario,
-    /// Its traffic light.
-    pub light: TrafficLight,
-    /// The timings semaforo's policies run with (and SUMO's actuated program's min/max green).
+    /// The traffic lights semaforo drives (`--tls`: one, several or all; at least one). The
+    /// network's other lights keep their programs.
+    pub lights: Vec<DrivenLight>,
+    /// The first light's timings, for the report's header line.
     pub timings: Timings,
     /// The simulated time.
     pub window: Window,
@@ -366,52 +388,27 @@ impl Prepared {
         overrides: &TimingOverrides,
         window: Window,
     ) -> Result<Self, PrepareError> {
-        let light = network::load(&scenario.net, scenario.tls.as_deref()).map_err(|source| {
-            PrepareError::Network {
-                scenario: scenario.name.clone(),
-                source,
-            }
-        })?;
-        if let Some(expected) = scenario.expected_groups {
-            let mut got: Vec<&str> = light
-                .intersection
-                .groups()
-                .iter()
-                .map(|g| g.name())
-                .collect();
-            let mut want = expected.to_vec();
-            got.sort_unstable();
-            want.sort_unstable();
-            if got != want || light.intersection.phases().len() != 2 {
-                return Err(PrepareError::UnexpectedLayout(Box::new(UnexpectedLayout {
+        let loaded =
+            network::load_selected(&scenario.net, scenario.tls.as_deref()).map_err(|source| {
+                PrepareError::Network {
                     scenario: scenario.name.clone(),
-                    light: light.id.clone(),
-                    net: scenario.net.clone(),
-                    groups: got.into_iter().map(str::to_string).collect(),
-                    phases: light.intersection.phases().len(),
-                    expected: want,
-                })));
-            }
+                    source,
+                }
+            })?;
+        let mut lights = Vec::with_capacity(loaded.len());
+        for light in loaded {
+            check_layout(&scenario, &light)?;
+            let timings = light_timings(&scenario, &light, overrides)?;
+            lights.push(DrivenLight { light, timings });
         }
-        let (min_default, max_default) = light
-            .min_max_green
-            .unwrap_or((SUMO_MIN_GREEN, SUMO_MAX_GREEN));
-        let timings = Timings {
-            min_green: secs("--min-green", overrides.min_green, min_default)?,
-            max_green: secs("--max-green", overrides.max_green, max_default)?,
-            yellow: secs("--yellow", overrides.yellow, light.yellow)?,
-            red_clearance: secs(
-                "--red-clearance",
-                overrides.red_clearance,
-                light.red_clearance,
-            )?,
-            ..Timings::default()
+        let Some(timings) = lights.first().map(|l| l.timings) else {
+            return Err(PrepareError::Network {
+                scenario: scenario.name.clone(),
+                source: NetworkError::NoLight {
+                    file: scenario.net.clone(),
+                },
+            });
         };
-        timings.validate().map_err(|source| PrepareError::Timings {
-            scenario: scenario.name.clone(),
-            light: light.id.clone(),
-            source,
-        })?;
         let temp = TempFiles::new("traffic_sim_").map_err(PrepareError::TempDir)?;
         let write = |suffix: &str, text: String| -> Result<PathBuf, PrepareError> {
             let path = temp.create_file(suffix).map_err(PrepareError::TempFile)?;
@@ -426,18 +423,35 @@ impl Prepared {
                 value: overrides.zone_m,
             });
         }
-        let detectors = write(".det.add.xml", light.detectors_xml(overrides.zone_m))?;
-        let static_program = write(
-            ".static.add.xml",
-            light.program_xml(false, timings.min_green, timings.max_green, timings.passage),
+        // One file of each kind for every light: their <additional> bodies, concatenated.
+        let joined = |file: &dyn Fn(&DrivenLight) -> String| -> String {
+            let mut out = String::from("<additional>\n");
+            for l in &lights {
+                let text = file(l);
+                out.push_str(
+                    text.trim_start_matches("<additional>\n")
+                        .trim_end_matches("</additional>\n"),
+                );
+            }
+            out.push_str("</additional>\n");
+            out
+        };
+        let detectors = write(
+            ".det.add.xml",
+            joined(&|l| l.light.detectors_xml(overrides.zone_m)),
         )?;
-        let actuated_program = write(
-            ".actuated.add.xml",
-            light.program_xml(true, timings.min_green, timings.max_green, timings.passage),
-        )?;
+        let program = |actuated: bool| {
+            joined(&|l| {
+                let t = &l.timings;
+                l.light
+                    .program_xml(actuated, t.min_green, t.max_green, t.passage)
+            })
+        };
+        let static_program = write(".static.add.xml", program(false))?;
+        let actuated_program = write(".actuated.add.xml", program(true))?;
         Ok(Prepared {
             scenario,
-            light,
+            lights,
             timings,
             window,
             detectors,
@@ -447,14 +461,65 @@ impl Prepared {
         })
     }
 
-    /// The timings of SUMO's own programs (the network's yellow and red clearance).
-    fn program_timings(&self) -> Timings {
-        Timings {
-            yellow: self.light.yellow.max(Duration::from_secs(1)),
-            red_clearance: self.light.red_clearance,
-            ..self.timings
-        }
+    /// The ids of the lights semaforo drives.
+    pub fn light_ids(&self) -> Vec<String> {
+        self.lights.iter().map(|l| l.light.id.clone()).collect()
     }
+}
+
+/// Checks a shipped scenario's light against the groups it was generated with.
+fn check_layout(scenario: &Scenario, light: &TrafficLight) -> Result<(), PrepareError> {
+    let Some(expected) = scenario.expected_groups else {
+        return Ok(());
+    };
+    let mut got: Vec<&str> = light
+        .intersection
+        .groups()
+        .iter()
+        .map(|g| g.name())
+        .collect();
+    let mut want = expected.to_vec();
+    got.sort_unstable();
+    want.sort_unstable();
+    if got != want || light.intersection.phases().len() != 2 {
+        return Err(PrepareError::UnexpectedLayout(Box::new(UnexpectedLayout {
+            scenario: scenario.name.clone(),
+            light: light.id.clone(),
+            net: scenario.net.clone(),
+            groups: got.into_iter().map(str::to_string).collect(),
+            phases: light.intersection.phases().len(),
+            expected: want,
+        })));
+    }
+    Ok(())
+}
+
+/// A light's timings: its program's, unless a flag overrides them.
+fn light_timings(
+    scenario: &Scenario,
+    light: &TrafficLight,
+    overrides: &TimingOverrides,
+) -> Result<Timings, PrepareError> {
+    let (min_default, max_default) = light
+        .min_max_green
+        .unwrap_or((SUMO_MIN_GREEN, SUMO_MAX_GREEN));
+    let timings = Timings {
+        min_green: secs("--min-green", overrides.min_green, min_default)?,
+        max_green: secs("--max-green", overrides.max_green, max_default)?,
+        yellow: secs("--yellow", overrides.yellow, light.yellow)?,
+        red_clearance: secs(
+            "--red-clearance",
+            overrides.red_clearance,
+            light.red_clearance,
+        )?,
+        ..Timings::default()
+    };
+    timings.validate().map_err(|source| PrepareError::Timings {
+        scenario: scenario.name.clone(),
+        light: light.id.clone(),
+        source,
+    })?;
+    Ok(timings)
 }
 
 /// Runs one simulation.
@@ -466,7 +531,6 @@ pub fn run(
 ) -> Result<RunMetrics, RunError> {
     let p = prepared;
     let window = p.window;
-    let light = &p.light;
     let tag = format!("{}-s{seed}", contender.name());
     let tripinfo = p
         .temp
@@ -497,49 +561,15 @@ pub fn run(
     };
     let mut sumo = Sumo::start(&launch).map_err(RunError::Start)?;
 
-    let mut controller = match contender {
-        Contender::Policy(kind) => Some(
-            Controller::new(
-                light.intersection.clone(),
-                p.timings,
-                kind,
-                SignalTime::ZERO,
-            )
-            .map_err(RunError::Controller)?,
-        ),
-        _ => None,
-    };
-    let mut out = controller.as_ref().map(|c| c.new_output());
     // Every contender's output, as sent to or read from SUMO, goes through an independent
     // monitor with the timings it runs with; checked from a minute in, so the monitor's own
     // start-up (every head red since its start) never flags the first green.
     let offset_ms = 60_000;
-    let monitor_timings = match contender {
-        Contender::Policy(_) => p.timings,
-        _ => p.program_timings(),
-    };
-    let mut monitor = ConflictMonitor::new(&light.intersection, &monitor_timings, SignalTime::ZERO);
-
-    let lanes = &light.incoming_lanes;
-    let detectors: Vec<String> = lanes
+    let mut lights = p
+        .lights
         .iter()
-        .map(|(l, _)| TrafficLight::detector_id(l))
-        .collect();
-    let group_lanes: Vec<Vec<usize>> = light
-        .group_lanes
-        .iter()
-        .map(|ls| {
-            ls.iter()
-                .filter_map(|l| lanes.iter().position(|(x, _)| x == l))
-                .collect()
-        })
-        .collect();
-    let mut seen: Vec<HashSet<String>> = vec![HashSet::new(); lanes.len()];
-    let mut present = vec![0u32; lanes.len()];
-    let mut entered = vec![0u32; lanes.len()];
-    let mut readings = vec![DetectorReading::new(0, 0); group_lanes.len()];
-    let mut state = String::new();
-    let mut heads: Vec<HeadState> = Vec::new();
+        .map(|l| LightRun::new(l, contender))
+        .collect::<Result<Vec<_>, _>>()?;
     let mut tally = RunTally {
         begin: window.begin,
         end: window.end,
@@ -547,7 +577,6 @@ pub fn run(
     };
     // Vehicles waiting for insertion, and since when.
     let mut pending: HashMap<String, f64> = HashMap::new();
-    let mut was_flash = false;
 
     let step_ms = (window.step * 1000.0).round() as u64;
     let steps = (window.duration_s() / window.step).round() as u64;
@@ -557,14 +586,8 @@ pub fn run(
         // Read the state at `now` (SUMO steps only at the end of a message, so reading and
         // stepping are two messages).
         let mut read = Batch::new();
-        for d in &detectors {
-            read.get(id::GET_LANEAREA, id::LAST_STEP_VEHICLE_ID_LIST, d);
-        }
-        for (lane, _) in lanes {
-            read.get(id::GET_LANE, id::LAST_STEP_HALTING_NUMBER, lane);
-        }
-        if controller.is_none() {
-            read.get(id::GET_TL, id::TL_RED_YELLOW_GREEN_STATE, &light.id);
+        for l in &lights {
+            l.ask(&mut read);
         }
         read.get(id::GET_SIM, id::PENDING_VEHICLES, "");
         read.get(id::GET_SIM, id::TELEPORT_STARTING_VEHICLES_NUMBER, "");
@@ -578,20 +601,10 @@ pub fn run(
             })?
             .into_iter();
         let mut next = || values.next().ok_or(RunError::MissingReads { at: now });
-        for i in 0..lanes.len() {
-            let ids = next()?.into_list().map_err(RunError::Value)?;
-            present[i] = ids.len() as u32;
-            entered[i] = ids.iter().filter(|v| !seen[i].contains(*v)).count() as u32;
-            seen[i] = ids.into_iter().collect();
-        }
         let mut queue = 0.0;
-        for _ in lanes {
-            queue += f64::from(next()?.as_count().map_err(RunError::Value)?);
+        for l in &mut lights {
+            queue += l.take(&mut next)?;
         }
-        let baseline_state = match controller {
-            None => Some(next()?.into_string().map_err(RunError::Value)?),
-            Some(_) => None,
-        };
         let waiting: HashSet<String> = next()?
             .into_list()
             .map_err(RunError::Value)?
@@ -609,28 +622,9 @@ pub fn run(
         tally.queue_sum += queue;
         tally.samples += 1;
         let at = SignalTime::from_millis(offset_ms + k * step_ms);
-        if let Some(s) = baseline_state {
-            light.heads_of(&s, &mut heads);
-            check(&mut monitor, at, &heads, &mut tally);
-        }
-        for (g, ls) in group_lanes.iter().enumerate() {
-            let queue = ls.iter().map(|&i| present[i]).sum();
-            let arrivals = ls.iter().map(|&i| entered[i]).sum();
-            readings[g] = DetectorReading::new(queue, arrivals);
-        }
-
         let mut act = Batch::new();
-        if let (Some(ctl), Some(out)) = (controller.as_mut(), out.as_mut()) {
-            ctl.tick_into(now, &readings, out);
-            let flash = out.status.mode == Mode::Flash;
-            if flash && !was_flash {
-                tally.conflicts += 1;
-            }
-            was_flash = flash;
-            light.state_string(&out.heads, out.status.phase, &mut state);
-            light.heads_of(&state, &mut heads);
-            check(&mut monitor, at, &heads, &mut tally);
-            act.set_tls_state(&light.id, &state);
+        for l in &mut lights {
+            l.act(now, at, &mut tally, &mut act);
         }
         act.step();
         sumo.send(&act).map_err(|source| RunError::Step {
@@ -662,6 +656,139 @@ pub fn run(
         });
     }
     Ok(RunMetrics::from_trips(&trips, &tally))
+}
+
+/// One traffic light in a run: its controller (semaforo's) or its program's state (SUMO's),
+/// its detectors and its monitor.
+struct LightRun<'a> {
+    light: &'a TrafficLight,
+    controller: Option<(Controller, TickOutput)>,
+    monitor: ConflictMonitor,
+    detectors: Vec<String>,
+    /// For each group, its lanes' indices in `light.incoming_lanes`.
+    group_lanes: Vec<Vec<usize>>,
+    /// Per incoming lane: the vehicles in the zone at the last reading.
+    seen: Vec<HashSet<String>>,
+    present: Vec<u32>,
+    entered: Vec<u32>,
+    readings: Vec<DetectorReading>,
+    /// The program's state read this step (SUMO's contenders).
+    program_state: Option<String>,
+    state: String,
+    heads: Vec<HeadState>,
+    was_flash: bool,
+}
+
+impl<'a> LightRun<'a> {
+    fn new(driven: &'a DrivenLight, contender: Contender) -> Result<Self, RunError> {
+        let light = &driven.light;
+        let controller = match contender {
+            Contender::Policy(kind) => {
+                let c = Controller::new(
+                    light.intersection.clone(),
+                    driven.timings,
+                    kind,
+                    SignalTime::ZERO,
+                )
+                .map_err(RunError::Controller)?;
+                let out = c.new_output();
+                Some((c, out))
+            }
+            _ => None,
+        };
+        let monitor_timings = match contender {
+            Contender::Policy(_) => driven.timings,
+            _ => driven.program_timings(),
+        };
+        let lanes = &light.incoming_lanes;
+        let group_lanes: Vec<Vec<usize>> = light
+            .group_lanes
+            .iter()
+            .map(|ls| {
+                ls.iter()
+                    .filter_map(|l| lanes.iter().position(|(x, _)| x == l))
+                    .collect()
+            })
+            .collect();
+        Ok(LightRun {
+            light,
+            controller,
+            monitor: ConflictMonitor::new(&light.intersection, &monitor_timings, SignalTime::ZERO),
+            detectors: lanes
+                .iter()
+                .map(|(l, _)| TrafficLight::detector_id(l))
+                .collect(),
+            seen: vec![HashSet::new(); lanes.len()],
+            present: vec![0; lanes.len()],
+            entered: vec![0; lanes.len()],
+            readings: vec![DetectorReading::new(0, 0); group_lanes.len()],
+            group_lanes,
+            program_state: None,
+            state: String::new(),
+            heads: Vec::new(),
+            was_flash: false,
+        })
+    }
+
+    /// Adds this light's reads to `read`: its detectors, its lanes' halted vehicles, and the
+    /// program's state when SUMO drives it.
+    fn ask(&self, read: &mut Batch) {
+        for d in &self.detectors {
+            read.get(id::GET_LANEAREA, id::LAST_STEP_VEHICLE_ID_LIST, d);
+        }
+        for (lane, _) in &self.light.incoming_lanes {
+            read.get(id::GET_LANE, id::LAST_STEP_HALTING_NUMBER, lane);
+        }
+        if self.controller.is_none() {
+            read.get(id::GET_TL, id::TL_RED_YELLOW_GREEN_STATE, &self.light.id);
+        }
+    }
+
+    /// Takes this light's answers, in [`ask`](Self::ask)'s order; returns its halted vehicles.
+    fn take(&mut self, next: &mut dyn FnMut() -> Result<Value, RunError>) -> Result<f64, RunError> {
+        for i in 0..self.detectors.len() {
+            let ids = next()?.into_list().map_err(RunError::Value)?;
+            self.present[i] = ids.len() as u32;
+            self.entered[i] = ids.iter().filter(|v| !self.seen[i].contains(*v)).count() as u32;
+            self.seen[i] = ids.into_iter().collect();
+        }
+        let mut queue = 0.0;
+        for _ in &self.light.incoming_lanes {
+            queue += f64::from(next()?.as_count().map_err(RunError::Value)?);
+        }
+        self.program_state = match self.controller {
+            None => Some(next()?.into_string().map_err(RunError::Value)?),
+            Some(_) => None,
+        };
+        for (g, ls) in self.group_lanes.iter().enumerate() {
+            let queue = ls.iter().map(|&i| self.present[i]).sum();
+            let arrivals = ls.iter().map(|&i| self.entered[i]).sum();
+            self.readings[g] = DetectorReading::new(queue, arrivals);
+        }
+        Ok(queue)
+    }
+
+    /// Checks what the light shows and, when semaforo drives it, ticks the controller and adds
+    /// the new state to `act`. `now` is the controller's time, `at` the monitor's.
+    fn act(&mut self, now: SignalTime, at: SignalTime, tally: &mut RunTally, act: &mut Batch) {
+        if let Some(s) = self.program_state.take() {
+            self.light.heads_of(&s, &mut self.heads);
+            check(&mut self.monitor, at, &self.heads, tally);
+        }
+        if let Some((ctl, out)) = self.controller.as_mut() {
+            ctl.tick_into(now, &self.readings, out);
+            let flash = out.status.mode == Mode::Flash;
+            if flash && !self.was_flash {
+                tally.conflicts += 1;
+            }
+            self.was_flash = flash;
+            self.light
+                .state_string(&out.heads, out.status.phase, &mut self.state);
+            self.light.heads_of(&self.state, &mut self.heads);
+            check(&mut self.monitor, at, &self.heads, tally);
+            act.set_tls_state(&self.light.id, &self.state);
+        }
+    }
 }
 
 /// Checks the heads shown at `at`: conflicting greens count as conflicts, the rest of the

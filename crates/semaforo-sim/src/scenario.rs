@@ -137,7 +137,7 @@ pub struct Scenario {
     pub routes: Vec<PathBuf>,
     /// More files SUMO loads (from a `.sumocfg`).
     pub additional: Vec<PathBuf>,
-    /// The traffic light to drive, when the network has several.
+    /// The traffic lights to drive (`J1`, `J1,J4` or `all`), when the network has several.
     pub tls: Option<String>,
     /// The signal groups a shipped scenario's traffic light must have.
     pub expected_groups: Option<&'static [&'static str]>,

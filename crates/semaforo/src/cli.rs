@@ -137,8 +137,10 @@ pub struct SimArgs {
     /// Your own SUMO configuration (network, routes, additional files).
     #[arg(long, value_name = "FILE.sumocfg", conflicts_with = "scenario")]
     pub sumocfg: Option<PathBuf>,
-    /// The traffic light to drive, in a network with several.
-    #[arg(long, value_name = "ID")]
+    /// The traffic light(s) semaforo drives, in a network with several: one id, several
+    /// (`J1,J4`), or `all`; each gets its own controller and detectors, the others keep their
+    /// programs, and the figures cover the whole network.
+    #[arg(long, value_name = "ID[,ID...]|all")]
     pub tls: Option<String>,
     /// semaforo policies to run (SUMO's sumo-static and sumo-actuated always run too).
     #[arg(
