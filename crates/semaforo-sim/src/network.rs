@@ -33,6 +33,23 @@ use semaforo_signal::{
 /// from the stop line hold the green) on every shipped scenario but one.
 pub const DETECTOR_LENGTH_M: f64 = 60.0;
 
+/// How SUMO runs a baseline program: as it is, or under one of its own adaptive controllers.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub enum ProgramKind {
+    /// Fixed time, the network's phases and durations.
+    Static,
+    /// SUMO's actuated controller: greens from min to max, ended on a gap at its own loop
+    /// detectors.
+    Actuated,
+    /// SUMO's delay-based controller: greens from min to max, extended while a vehicle within
+    /// `detector_range_m` of the stop line has lost time (its own lane-area detectors, as long
+    /// as semaforo's zones).
+    DelayBased {
+        /// How far back its detectors reach, m.
+        detector_range_m: f64,
+    },
+}
+
 /// How far upstream a detection zone may continue (the longest `--zone-length`).
 pub const MAX_UPSTREAM_M: f64 = 1000.0;
 
@@ -741,26 +758,36 @@ impl TrafficLight {
     /// greens last from `min_green` to `max_green` and gap out after `passage`, like semaforo's.
     pub fn program_xml(
         &self,
-        actuated: bool,
+        kind: ProgramKind,
         min_green: Duration,
         max_green: Duration,
         passage: Duration,
     ) -> String {
-        let (kind, program_id) = if actuated {
-            ("actuated", "semaforo-actuated")
-        } else {
-            ("static", "semaforo-static")
+        let (type_name, program_id) = match kind {
+            ProgramKind::Static => ("static", "semaforo-static"),
+            ProgramKind::Actuated => ("actuated", "semaforo-actuated"),
+            ProgramKind::DelayBased { .. } => ("delay_based", "semaforo-delay-based"),
         };
+        let actuated = kind != ProgramKind::Static;
         let mut out = format!(
-            "<additional>\n    <tlLogic id=\"{}\" type=\"{kind}\" programID=\"{program_id}\" offset=\"0\">\n",
+            "<additional>\n    <tlLogic id=\"{}\" type=\"{type_name}\" programID=\"{program_id}\" offset=\"0\">\n",
             xml_escape(&self.id)
         );
-        if actuated {
-            let _ = writeln!(
-                out,
-                "        <param key=\"max-gap\" value=\"{:.1}\"/>",
-                passage.as_secs_f64()
-            );
+        match kind {
+            ProgramKind::Static => {}
+            ProgramKind::Actuated => {
+                let _ = writeln!(
+                    out,
+                    "        <param key=\"max-gap\" value=\"{:.1}\"/>",
+                    passage.as_secs_f64()
+                );
+            }
+            ProgramKind::DelayBased { detector_range_m } => {
+                let _ = writeln!(
+                    out,
+                    "        <param key=\"detectorRange\" value=\"{detector_range_m:.1}\"/>"
+                );
+            }
         }
         for p in &self.program {
             if actuated && is_green_phase(&p.state) {
@@ -959,7 +986,7 @@ mod tests {
     fn the_actuated_baseline_keeps_the_program_and_adds_min_and_max_green() {
         let t = light();
         let xml = t.program_xml(
-            true,
+            ProgramKind::Actuated,
             Duration::from_secs(5),
             Duration::from_secs(50),
             Duration::from_secs(3),
@@ -979,6 +1006,32 @@ mod tests {
         assert!(
             det.contains("lane=\"B_0\" endPos=\"50.00\" length=\"49.90\""),
             "{det}"
+        );
+    }
+
+    #[test]
+    fn the_delay_based_baseline_reaches_as_far_as_the_zones() {
+        let xml = light().program_xml(
+            ProgramKind::DelayBased {
+                detector_range_m: 60.0,
+            },
+            Duration::from_secs(5),
+            Duration::from_secs(50),
+            Duration::from_secs(3),
+        );
+        assert!(
+            xml.contains("type=\"delay_based\" programID=\"semaforo-delay-based\""),
+            "{xml}"
+        );
+        assert!(
+            xml.contains("<param key=\"detectorRange\" value=\"60.0\"/>"),
+            "{xml}"
+        );
+        assert!(
+            xml.contains(
+                "<phase duration=\"42.0\" minDur=\"5.0\" maxDur=\"50.0\" state=\"GGrr\"/>"
+            ),
+            "{xml}"
         );
     }
 

@@ -268,7 +268,7 @@ impl ScenarioReport {
         );
         let _ = writeln!(
             out,
-            "{:<14} {:>12} {:>12} {:>11} {:>11} {:>11} {:>8} {:>8} {:>9} {:>11} {:>10} {:>10}  flags",
+            "{:<16} {:>12} {:>12} {:>11} {:>11} {:>11} {:>8} {:>8} {:>9} {:>11} {:>10} {:>10}  flags",
             "policy",
             "mean delay s",
             "vs actuated",
@@ -292,7 +292,7 @@ impl ScenarioReport {
             let flags = self.flags(c);
             let _ = writeln!(
                 out,
-                "{:<14} {:>12.1} {:>12} {:>11.1} {:>11.1} {:>11.0} {:>8} {:>8} {:>9} {:>11.2} {:>10} {:>10}  {}",
+                "{:<16} {:>12.1} {:>12} {:>11.1} {:>11.1} {:>11.0} {:>8} {:>8} {:>9} {:>11.2} {:>10} {:>10}  {}",
                 c.name,
                 s.mean_delay_s,
                 ratio,
@@ -310,7 +310,7 @@ impl ScenarioReport {
         }
         if let Some((name, best)) = self.best_semaforo() {
             let mut parts = Vec::new();
-            for other in ["sumo-actuated", "sumo-static", "fixed"] {
+            for other in ["sumo-actuated", "sumo-delay-based", "sumo-static", "fixed"] {
                 if let Some(o) = self.find(other) {
                     if o.mean_delay_s > 0.0 && other != name {
                         parts.push(format!(

@@ -22,7 +22,7 @@ use semaforo_signal::{
 };
 
 use crate::metrics::{read_tripinfo, NotInserted, RunMetrics, RunTally, TripinfoError};
-use crate::network::{self, NetworkError, TrafficLight};
+use crate::network::{self, NetworkError, ProgramKind, TrafficLight};
 use crate::scenario::Scenario;
 use crate::sumo::{Launch, Sumo, SumoError};
 use crate::traci::{id, Batch, TraciError, Value};
@@ -273,6 +273,8 @@ pub enum Contender {
     SumoStatic,
     /// The network's program run by SUMO's actuated controller.
     SumoActuated,
+    /// The network's program run by SUMO's delay-based controller (only when asked for).
+    SumoDelayBased,
 }
 
 impl Contender {
@@ -282,6 +284,7 @@ impl Contender {
             Contender::Policy(k) => k.name(),
             Contender::SumoStatic => "sumo-static",
             Contender::SumoActuated => "sumo-actuated",
+            Contender::SumoDelayBased => "sumo-delay-based",
         }
     }
 }
@@ -289,11 +292,12 @@ impl Contender {
 impl FromStr for Contender {
     type Err = UnknownPolicy;
 
-    /// `sumo-static`, `sumo-actuated`, or a semaforo policy's name.
+    /// `sumo-static`, `sumo-actuated`, `sumo-delay-based`, or a semaforo policy's name.
     fn from_str(s: &str) -> Result<Self, Self::Err> {
         match s.trim() {
             "sumo-static" => Ok(Contender::SumoStatic),
             "sumo-actuated" => Ok(Contender::SumoActuated),
+            "sumo-delay-based" => Ok(Contender::SumoDelayBased),
             other => other.parse().map(Contender::Policy),
         }
     }
@@ -334,6 +338,7 @@ pub struct Prepared {
     detectors: PathBuf,
     static_program: PathBuf,
     actuated_program: PathBuf,
+    delay_based_program: PathBuf,
     /// Owns the run files; removes them when the evaluation ends.
     temp: TempFiles,
 }
@@ -440,15 +445,21 @@ impl Prepared {
             ".det.add.xml",
             joined(&|l| l.light.detectors_xml(overrides.zone_m)),
         )?;
-        let program = |actuated: bool| {
+        let program = |kind: ProgramKind| {
             joined(&|l| {
                 let t = &l.timings;
                 l.light
-                    .program_xml(actuated, t.min_green, t.max_green, t.passage)
+                    .program_xml(kind, t.min_green, t.max_green, t.passage)
             })
         };
-        let static_program = write(".static.add.xml", program(false))?;
-        let actuated_program = write(".actuated.add.xml", program(true))?;
+        let static_program = write(".static.add.xml", program(ProgramKind::Static))?;
+        let actuated_program = write(".actuated.add.xml", program(ProgramKind::Actuated))?;
+        let delay_based_program = write(
+            ".delay-based.add.xml",
+            program(ProgramKind::DelayBased {
+                detector_range_m: overrides.zone_m,
+            }),
+        )?;
         Ok(Prepared {
             scenario,
             lights,
@@ -457,6 +468,7 @@ impl Prepared {
             detectors,
             static_program,
             actuated_program,
+            delay_based_program,
             temp,
         })
     }
@@ -545,6 +557,7 @@ pub fn run(
     match contender {
         Contender::SumoStatic => additional.push(p.static_program.clone()),
         Contender::SumoActuated => additional.push(p.actuated_program.clone()),
+        Contender::SumoDelayBased => additional.push(p.delay_based_program.clone()),
         Contender::Policy(_) => {}
     }
     let launch = Launch {

@@ -142,7 +142,8 @@ pub struct SimArgs {
     /// programs, and the figures cover the whole network.
     #[arg(long, value_name = "ID[,ID...]|all")]
     pub tls: Option<String>,
-    /// semaforo policies to run (SUMO's sumo-static and sumo-actuated always run too).
+    /// semaforo policies to run (SUMO's sumo-static and sumo-actuated always run too;
+    /// sumo-delay-based, SUMO's delay-based controller, when listed).
     #[arg(
         long,
         value_name = "LIST",
