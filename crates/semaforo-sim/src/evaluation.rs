@@ -12,7 +12,7 @@ use std::sync::Mutex;
 use std::time::Duration;
 
 use crate::report::{ContenderRuns, ScenarioReport};
-use crate::runner::{self, Contender, PrepareError, Prepared, RunError, TimingOverrides};
+use crate::runner::{self, Contender, PrepareError, Prepared, RunError, TimingOverrides, Window};
 use crate::scenario::{self, Scenario, ScenarioError};
 use crate::sumo::{self, SumoError};
 
@@ -60,14 +60,14 @@ pub enum Scenarios {
         net: PathBuf,
         /// Its route files.
         routes: Vec<PathBuf>,
-        /// The traffic light to drive, when the network has several.
+        /// The traffic lights to drive (`J1`, `J1,J4` or `all`), when the network has several.
         tls: Option<String>,
     },
     /// A user's own SUMO configuration (network, routes, additional files).
     SumoConfig {
         /// The `.sumocfg`.
         path: PathBuf,
-        /// The traffic light to drive, when the network has several.
+        /// The traffic lights to drive (`J1`, `J1,J4` or `all`), when the network has several.
         tls: Option<String>,
     },
 }
@@ -83,8 +83,12 @@ pub struct Options {
     pub contenders: Vec<Contender>,
     /// Seeds per contender (1..=seeds): each draws another realisation of the demand.
     pub seeds: u64,
-    /// Simulated time per run (at least 10 s).
-    pub duration: Duration,
+    /// Simulated time per run (at least 10 s), from the scenario's begin; `None`: a
+    /// configuration's `<end>`, else one hour.
+    pub duration: Option<Duration>,
+    /// The simulation step, s; `None`: a configuration's `<step-length>`, else
+    /// [`runner::STEP_S`].
+    pub step_length: Option<f64>,
     /// Timing and detection-zone overrides.
     pub timings: TimingOverrides,
     /// Simulations run at once (default: the number of CPUs).
@@ -105,7 +109,8 @@ impl Default for Options {
                 .map(Contender::Policy)
                 .collect(),
             seeds: 3,
-            duration: Duration::from_secs(3600),
+            duration: None,
+            step_length: None,
             timings: TimingOverrides::default(),
             jobs: None,
             sumo: PathBuf::from("sumo"),
@@ -192,11 +197,8 @@ pub fn evaluate(
     if options.seeds == 0 {
         return Err(EvaluationError::NoSeeds);
     }
-    let duration_s = options.duration.as_secs_f64();
-    if duration_s < 10.0 {
-        return Err(EvaluationError::TooShort {
-            duration: options.duration,
-        });
+    if let Some(duration) = options.duration.filter(|d| d.as_secs_f64() < 10.0) {
+        return Err(EvaluationError::TooShort { duration });
     }
     let contenders = contenders(&options.contenders);
     let scenarios = scenarios(&options.scenarios)?;
@@ -204,7 +206,10 @@ pub fn evaluate(
     let binary = sumo::locate(&options.sumo)?;
     let prepared: Vec<Prepared> = scenarios
         .into_iter()
-        .map(|s| Prepared::new(s, &options.timings))
+        .map(|s| {
+            let window = Window::new(&s, options.duration, options.step_length)?;
+            Prepared::new(s, &options.timings, window)
+        })
         .collect::<Result<_, _>>()?;
 
     let seeds = options.seeds;
@@ -234,7 +239,7 @@ pub fn evaluate(
                 }
                 let p = &prepared[s];
                 let contender = contenders[c];
-                match runner::run(p, contender, seed, duration_s, &binary) {
+                match runner::run(p, contender, seed, &binary) {
                     Ok(m) => {
                         let n = done.fetch_add(1, Ordering::SeqCst) + 1;
                         progress(Progress::RunDone {
@@ -267,7 +272,11 @@ pub fn evaluate(
         .iter()
         .map(|p| ScenarioReport {
             scenario: p.scenario.name.clone(),
-            duration_s,
+            net: file_name(&p.scenario.net),
+            routes: p.scenario.routes.iter().map(|r| file_name(r)).collect(),
+            lights: p.light_ids(),
+            begin_s: p.window.begin,
+            duration_s: p.window.duration_s(),
             timings: p.timings,
             timing_source: timing_source(&options.timings, p),
             contenders: contenders
@@ -287,6 +296,13 @@ pub fn evaluate(
     Ok(reports)
 }
 
+fn file_name(path: &std::path::Path) -> String {
+    path.file_name().map_or_else(
+        || path.display().to_string(),
+        |n| n.to_string_lossy().into_owned(),
+    )
+}
+
 fn timing_source(overrides: &TimingOverrides, p: &Prepared) -> String {
     let mut from_net = Vec::new();
     if overrides.yellow.is_none() {
@@ -295,17 +311,27 @@ fn timing_source(overrides: &TimingOverrides, p: &Prepared) -> String {
     if overrides.red_clearance.is_none() {
         from_net.push("red clearance");
     }
+    let ids = p.light_ids();
     let mut s = if from_net.is_empty() {
         "set by flags".to_string()
+    } else if let [one] = ids.as_slice() {
+        format!(
+            "{} from traffic light {one:?}'s program",
+            from_net.join(" and ")
+        )
     } else {
         format!(
-            "{} from traffic light {:?}'s program",
+            "{} from each light's own program (shown: {:?}'s)",
             from_net.join(" and "),
-            p.light.id
+            ids.first().map_or("", String::as_str)
         )
     };
+    let actuated = p
+        .lights
+        .first()
+        .is_some_and(|l| l.light.min_max_green.is_some());
     if overrides.min_green.is_none() || overrides.max_green.is_none() {
-        s.push_str(if p.light.min_max_green.is_some() {
+        s.push_str(if actuated {
             "; min/max green from its actuated program"
         } else {
             "; min/max green SUMO's actuated defaults"

@@ -1,8 +1,9 @@
 //! Closed-loop evaluation of semaforo's signal policies against the SUMO traffic simulator.
 //!
-//! SUMO runs the intersection; semaforo's controller (the same [`semaforo_signal`] code the
-//! daemon runs) reads SUMO's lane-area detectors in place of camera zones and drives the traffic
-//! light over TraCI, one step at a time. SUMO's own fixed-time and actuated programs run the same
+//! SUMO runs the intersection (or a network of them); semaforo's controller (the same
+//! [`semaforo_signal`] code the daemon runs) reads SUMO's lane-area detectors in place of camera
+//! zones and drives the traffic light over TraCI, one step at a time; with `--tls J1,J4` or
+//! `--tls all`, one controller per light. SUMO's own fixed-time and actuated programs run the same
 //! demand and seeds as baselines. `semaforo sim` is this crate behind a command line. The parts:
 //!
 //! - [`evaluation`]: [`evaluate`] runs every scenario, contender and seed of its [`Options`];
@@ -36,7 +37,7 @@
 //!     },
 //!     contenders: vec!["max-pressure".parse()?, Contender::SumoActuated],
 //!     seeds: 1,
-//!     duration: Duration::from_secs(300),
+//!     duration: Some(Duration::from_secs(300)),
 //!     ..Options::default()
 //! };
 //! let reports = evaluate(&options, &|_progress| {})?;

@@ -5,8 +5,9 @@
 //! spills back beyond the modelled approach still counts), over every vehicle that finished and
 //! every vehicle still in the network at the end (`--tripinfo-output.write-unfinished`). Wait is
 //! SUMO's `waitingTime` (time stopped) per vehicle. A vehicle still waiting to be inserted at
-//! the end has no trip and is not counted; the shipped scenarios' 400 m approaches hold their
-//! queues, so insertion waits are short and show up in `departDelay`.
+//! the end (its queue spilled back to the network's edge) has no trip; it is counted all the
+//! same, as [`NotInserted`], with a delay and a wait from its planned departure to the end.
+//! Leaving it out would make a policy that blocks an approach look better the more it blocks.
 
 use std::io;
 use std::path::{Path, PathBuf};
@@ -119,6 +120,37 @@ pub fn parse_tripinfo(text: &str) -> Result<Vec<Trip>, TripinfoParseError> {
     Ok(trips)
 }
 
+/// A vehicle whose departure time had come but that SUMO could not insert before the end.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct NotInserted {
+    /// When it was first seen waiting for insertion (its planned departure, to within a
+    /// step), s.
+    pub since: f64,
+}
+
+/// What a run counted each step, besides the trips.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct RunTally {
+    /// When the run began and ended, simulated seconds.
+    pub begin: f64,
+    /// When the run ended.
+    pub end: f64,
+    /// Vehicles still waiting for insertion at the end.
+    pub not_inserted: Vec<NotInserted>,
+    /// Vehicles SUMO teleported (stuck too long, or a collision resolved by jumping ahead).
+    pub teleports: u64,
+    /// Sum over the steps of the halted vehicles on the incoming lanes.
+    pub queue_sum: f64,
+    /// Steps sampled.
+    pub samples: u64,
+    /// Conflicting movements shown green or yellow together (and, for semaforo's controller,
+    /// its own monitor's trips).
+    pub conflicts: u64,
+    /// Faults of the sequence of one movement (green to red without yellow, a short yellow or
+    /// red clearance, green again after yellow without red...).
+    pub sequence_faults: u64,
+}
+
 /// The figures of one run.
 #[derive(Debug, Clone, PartialEq)]
 pub struct RunMetrics {
@@ -130,12 +162,22 @@ pub struct RunMetrics {
     pub max_wait_s: f64,
     /// Vehicles that reached their destination.
     pub throughput: u64,
-    /// Vehicles counted (finished and still in the network).
+    /// Vehicles counted: every loaded vehicle whose departure time came before the end,
+    /// inserted or not.
     pub vehicles: u64,
+    /// Vehicles SUMO inserted into the network.
+    pub inserted: u64,
+    /// Vehicles whose departure time came but that were never inserted.
+    pub not_inserted: u64,
+    /// Vehicles SUMO teleported.
+    pub teleports: u64,
     /// Mean number of halted vehicles on the incoming lanes, per step.
     pub mean_queue: f64,
-    /// Times the conflict monitor tripped.
+    /// Times conflicting movements were shown green together (or the controller's own
+    /// monitor tripped).
     pub conflicts: u64,
+    /// Faults in one movement's sequence (see [`RunTally::sequence_faults`]).
+    pub sequence_faults: u64,
     /// Delay by departure time: (sum of delays, vehicles) per [`SERIES_BIN_S`] bin.
     pub series: Vec<(f64, u64)>,
 }
@@ -153,37 +195,49 @@ pub fn quantile(values: &mut [f64], q: f64) -> f64 {
 }
 
 impl RunMetrics {
-    /// The figures from the trips, the queue samples and the conflict count.
-    pub fn from_trips(trips: &[Trip], queue_sum: f64, samples: u64, conflicts: u64) -> Self {
-        let n = trips.len();
-        let mut waits: Vec<f64> = trips.iter().map(|t| t.wait).collect();
-        let bins = trips
+    /// The figures from the trips and what the run counted. A vehicle never inserted counts
+    /// with a delay and a wait from [`NotInserted::since`] to the end; the series' bins start
+    /// at the run's begin.
+    pub fn from_trips(trips: &[Trip], tally: &RunTally) -> Self {
+        // (relative departure, delay, wait) of every vehicle counted.
+        let vehicles: Vec<(f64, f64, f64)> = trips
             .iter()
-            .map(|t| (t.depart / SERIES_BIN_S) as usize + 1)
-            .max()
-            .unwrap_or(0);
+            .map(|t| (t.depart - tally.begin, t.delay, t.wait))
+            .chain(tally.not_inserted.iter().map(|v| {
+                let waited = (tally.end - v.since).max(0.0);
+                (v.since - tally.begin, waited, waited)
+            }))
+            .collect();
+        let n = vehicles.len();
+        let mut waits: Vec<f64> = vehicles.iter().map(|v| v.2).collect();
+        let bin = |depart: f64| (depart.max(0.0) / SERIES_BIN_S) as usize;
+        let bins = vehicles.iter().map(|v| bin(v.0) + 1).max().unwrap_or(0);
         let mut series = vec![(0.0, 0u64); bins];
-        for t in trips {
-            let b = &mut series[(t.depart / SERIES_BIN_S) as usize];
-            b.0 += t.delay;
+        for v in &vehicles {
+            let b = &mut series[bin(v.0)];
+            b.0 += v.1;
             b.1 += 1;
         }
         RunMetrics {
             mean_delay_s: if n == 0 {
                 0.0
             } else {
-                trips.iter().map(|t| t.delay).sum::<f64>() / n as f64
+                vehicles.iter().map(|v| v.1).sum::<f64>() / n as f64
             },
             p95_wait_s: quantile(&mut waits, 0.95),
             max_wait_s: waits.iter().copied().fold(0.0, f64::max),
             throughput: trips.iter().filter(|t| t.arrived).count() as u64,
             vehicles: n as u64,
-            mean_queue: if samples == 0 {
+            inserted: trips.len() as u64,
+            not_inserted: tally.not_inserted.len() as u64,
+            teleports: tally.teleports,
+            mean_queue: if tally.samples == 0 {
                 0.0
             } else {
-                queue_sum / samples as f64
+                tally.queue_sum / tally.samples as f64
             },
-            conflicts,
+            conflicts: tally.conflicts,
+            sequence_faults: tally.sequence_faults,
             series,
         }
     }
@@ -205,13 +259,57 @@ mod tests {
         assert_eq!(trips.len(), 2);
         assert_eq!(trips[0].delay, 25.5);
         assert!(trips[0].arrived && !trips[1].arrived);
-        let m = RunMetrics::from_trips(&trips, 30.0, 10, 0);
+        let tally = RunTally {
+            end: 600.0,
+            queue_sum: 30.0,
+            samples: 10,
+            ..RunTally::default()
+        };
+        let m = RunMetrics::from_trips(&trips, &tally);
         assert_eq!(m.mean_delay_s, (25.5 + 7.5) / 2.0);
         assert_eq!(m.throughput, 1);
         assert_eq!(m.vehicles, 2);
         assert_eq!(m.max_wait_s, 20.0);
         assert_eq!(m.mean_queue, 3.0);
         assert_eq!(m.series, vec![(25.5, 1), (7.5, 1)]);
+        assert_eq!((m.inserted, m.not_inserted), (2, 0));
+    }
+
+    #[test]
+    fn a_vehicle_never_inserted_counts_its_wait_from_its_departure_to_the_end() {
+        let trips = parse_tripinfo(TRIPINFO).unwrap();
+        let tally = RunTally {
+            begin: 0.0,
+            end: 600.0,
+            not_inserted: vec![NotInserted { since: 100.0 }],
+            teleports: 2,
+            ..RunTally::default()
+        };
+        let m = RunMetrics::from_trips(&trips, &tally);
+        assert_eq!((m.vehicles, m.inserted, m.not_inserted), (3, 2, 1));
+        assert_eq!(m.teleports, 2);
+        assert_eq!(m.max_wait_s, 500.0);
+        assert_eq!(m.mean_delay_s, (25.5 + 7.5 + 500.0) / 3.0);
+        assert_eq!(m.series, vec![(525.5, 2), (7.5, 1)]);
+    }
+
+    #[test]
+    fn the_series_starts_at_the_runs_begin() {
+        let trips = [Trip {
+            depart: 25_210.0,
+            arrived: true,
+            delay: 4.0,
+            wait: 1.0,
+        }];
+        let tally = RunTally {
+            begin: 25_200.0,
+            end: 28_800.0,
+            ..RunTally::default()
+        };
+        assert_eq!(
+            RunMetrics::from_trips(&trips, &tally).series,
+            vec![(4.0, 1)]
+        );
     }
 
     #[test]
@@ -251,7 +349,7 @@ mod tests {
         assert_eq!(quantile(&mut v, 0.95), 95.0);
         assert_eq!(quantile(&mut [1.0, 2.0], 0.5), 1.5);
         assert_eq!(quantile(&mut [], 0.95), 0.0);
-        let m = RunMetrics::from_trips(&[], 0.0, 0, 0);
+        let m = RunMetrics::from_trips(&[], &RunTally::default());
         assert_eq!(m.mean_delay_s, 0.0);
         assert!(m.series.is_empty());
     }

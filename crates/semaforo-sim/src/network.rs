@@ -10,6 +10,12 @@
 //!
 //! The same module writes the additional files a run needs: a lane-area (E2) detector on every
 //! incoming lane (semaforo's camera zones), and the static or actuated program of the baselines.
+//!
+//! Real networks often end an approach in a stub a metre long in front of the stop line (where
+//! a lane is added, or where the mapper split the road). A camera's zone does not stop there: it
+//! covers the road as far back as the zone reaches. So does the detector: where the incoming
+//! lane is shorter than the zone, it continues over the lanes that feed it (SUMO's multi-lane
+//! E2, `lanes="up … stub"`), up to the zone length or the lanes behind another traffic light.
 
 use std::collections::BTreeMap;
 use std::fmt::Write as _;
@@ -26,6 +32,26 @@ use semaforo_signal::{
 /// delay than 30 m (queues longer than the zone go unseen) and than 100 m (vehicles still far
 /// from the stop line hold the green) on every shipped scenario but one.
 pub const DETECTOR_LENGTH_M: f64 = 60.0;
+
+/// How SUMO runs a baseline program: as it is, or under one of its own adaptive controllers.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub enum ProgramKind {
+    /// Fixed time, the network's phases and durations.
+    Static,
+    /// SUMO's actuated controller: greens from min to max, ended on a gap at its own loop
+    /// detectors.
+    Actuated,
+    /// SUMO's delay-based controller: greens from min to max, extended while a vehicle within
+    /// `detector_range_m` of the stop line has lost time (its own lane-area detectors, as long
+    /// as semaforo's zones).
+    DelayBased {
+        /// How far back its detectors reach, m.
+        detector_range_m: f64,
+    },
+}
+
+/// How far upstream a detection zone may continue (the longest `--zone-length`).
+pub const MAX_UPSTREAM_M: f64 = 1000.0;
 
 /// A network whose traffic light cannot be read or run. Each names the network file, and the
 /// traffic light, element or attribute concerned.
@@ -80,7 +106,8 @@ pub enum NetworkError {
     },
     /// The network has several traffic lights and none was chosen.
     #[error(
-        "the network {} has {} traffic lights; choose one with --tls ID: {}",
+        "the network {} has {} traffic lights; choose one with --tls ID: {} (or several, \
+         --tls ID,ID, or every one, --tls all)",
         .file.display(),
         .ids.len(),
         .ids.join(", ")
@@ -240,6 +267,11 @@ pub struct TrafficLight {
     pub group_lanes: Vec<Vec<String>>,
     /// Every incoming lane of the traffic light, with its length (m).
     pub incoming_lanes: Vec<(String, f64)>,
+    /// For each incoming lane, the lanes upstream of it that a detection zone may continue
+    /// over, nearest first, with their lengths (m): one feeding lane after the other (the
+    /// straight one where several feed a lane), up to [`MAX_UPSTREAM_M`] and stopping at a lane
+    /// that reaches it through another traffic light or that is already on the chain.
+    pub upstream: Vec<Vec<(String, f64)>>,
     /// The program's yellow time (its longest yellow phase).
     pub yellow: Duration,
     /// The program's red clearance (its longest all-red phase; zero when it has none).
@@ -314,6 +346,51 @@ pub fn load(net_file: &Path, tls: Option<&str>) -> Result<TrafficLight, NetworkE
         source,
     })?;
     let ids = traffic_light_ids(&doc);
+    let id = select_one(tls, &ids, net_file)?;
+    from_document(&doc, &id, net_file)
+}
+
+/// Reads `net_file` and builds the layouts of the traffic lights `tls` selects: one id, several
+/// (`J1,J4`), `all`, or (`None`) the network's only one.
+pub fn load_selected(
+    net_file: &Path,
+    tls: Option<&str>,
+) -> Result<Vec<TrafficLight>, NetworkError> {
+    let file = net_file.to_path_buf();
+    let text = std::fs::read_to_string(net_file).map_err(|source| NetworkError::Read {
+        file: file.clone(),
+        source,
+    })?;
+    let doc = roxmltree::Document::parse(&text).map_err(|source| NetworkError::Xml {
+        file: file.clone(),
+        source,
+    })?;
+    let ids = traffic_light_ids(&doc);
+    let chosen: Vec<String> = match tls.map(str::trim) {
+        Some("all") if ids.is_empty() => return Err(NetworkError::NoLight { file }),
+        Some("all") => ids.clone(),
+        Some(list) if list.contains(',') => {
+            let mut chosen: Vec<String> = Vec::new();
+            for t in list.split(',').map(str::trim).filter(|t| !t.is_empty()) {
+                let id = select_one(Some(t), &ids, net_file)?;
+                if !chosen.contains(&id) {
+                    chosen.push(id);
+                }
+            }
+            chosen
+        }
+        one => vec![select_one(one, &ids, net_file)?],
+    };
+    chosen
+        .iter()
+        .map(|id| from_document(&doc, id, net_file))
+        .collect()
+}
+
+/// The id `tls` names among `ids`, or the only one when `tls` is `None`.
+fn select_one(tls: Option<&str>, ids: &[String], net_file: &Path) -> Result<String, NetworkError> {
+    let file = net_file.to_path_buf();
+    let ids = ids.to_vec();
     let id = match (tls, ids.as_slice()) {
         (Some(t), _) if ids.iter().any(|i| i == t) => t.to_string(),
         (Some(t), []) => {
@@ -333,7 +410,7 @@ pub fn load(net_file: &Path, tls: Option<&str>) -> Result<TrafficLight, NetworkE
         (None, [only]) => only.clone(),
         (None, _) => return Err(NetworkError::SeveralLights { file, ids }),
     };
-    from_document(&doc, &id, net_file)
+    Ok(id)
 }
 
 fn from_document(
@@ -476,6 +553,11 @@ fn from_document(
         }
     }
 
+    let upstream = incoming
+        .iter()
+        .map(|(lane, len)| upstream_chain(doc, &lane_length, lane, *len))
+        .collect();
+
     // Phases: the distinct sets of groups the program's green phases green.
     let mut phases: Vec<(Vec<usize>, String)> = Vec::new();
     for p in program.iter().filter(|p| is_green_phase(&p.state)) {
@@ -556,10 +638,66 @@ fn from_document(
         phase_states: phases.into_iter().map(|(_, s)| s).collect(),
         group_lanes,
         incoming_lanes: incoming,
+        upstream,
         yellow,
         red_clearance,
         min_max_green,
     })
+}
+
+/// The lanes feeding `lane` one after the other, nearest first (see
+/// [`TrafficLight::upstream`]); `covered` is what the zone already has (the lane's length).
+fn upstream_chain(
+    doc: &roxmltree::Document<'_>,
+    lane_length: &BTreeMap<String, f64>,
+    lane: &str,
+    covered: f64,
+) -> Vec<(String, f64)> {
+    let mut chain: Vec<(String, f64)> = Vec::new();
+    let mut covered = covered;
+    let mut current = lane.to_string();
+    while covered < MAX_UPSTREAM_M {
+        let Some((edge, index)) = current.rsplit_once('_') else {
+            break;
+        };
+        // (feeding lane, straight, through a traffic light)
+        let feeders: Vec<(String, bool, bool)> = doc
+            .descendants()
+            .filter(|c| {
+                c.has_tag_name("connection")
+                    && c.attribute("to") == Some(edge)
+                    && c.attribute("toLane") == Some(index)
+                    && c.attribute("from").is_some_and(|f| !f.starts_with(':'))
+            })
+            .filter_map(|c| {
+                let from = c.attribute("from")?;
+                let from_lane = c.attribute("fromLane")?;
+                Some((
+                    format!("{from}_{from_lane}"),
+                    c.attribute("dir") == Some("s"),
+                    c.attribute("tl").is_some(),
+                ))
+            })
+            .collect();
+        let Some((next, _, behind_light)) = feeders
+            .iter()
+            .find(|f| f.1)
+            .or_else(|| feeders.first())
+            .cloned()
+        else {
+            break;
+        };
+        if behind_light || next == lane || chain.iter().any(|(l, _)| *l == next) {
+            break;
+        }
+        let Some(&len) = lane_length.get(&next) else {
+            break;
+        };
+        chain.push((next.clone(), len));
+        covered += len;
+        current = next;
+    }
+    chain
 }
 
 impl TrafficLight {
@@ -569,10 +707,37 @@ impl TrafficLight {
     }
 
     /// The additional file of lane-area detectors: one per incoming lane, ending at the stop
-    /// line, `zone_m` long or the whole lane.
+    /// line, `zone_m` long; on a lane shorter than that, continued over the lanes upstream of
+    /// it ([`TrafficLight::upstream`]) as far as they reach.
     pub fn detectors_xml(&self, zone_m: f64) -> String {
         let mut out = String::from("<additional>\n");
-        for (lane, len) in &self.incoming_lanes {
+        for (k, (lane, len)) in self.incoming_lanes.iter().enumerate() {
+            let upstream = self.upstream.get(k).map_or(&[][..], Vec::as_slice);
+            if *len < zone_m && !upstream.is_empty() {
+                // Upstream first, in driving order; the zone starts `pos` into the first lane.
+                let mut lanes = vec![lane.as_str()];
+                let mut remaining = zone_m - len;
+                let mut pos = 0.0;
+                for (up, up_len) in upstream {
+                    lanes.push(up);
+                    if *up_len >= remaining {
+                        pos = up_len - remaining;
+                        break;
+                    }
+                    remaining -= up_len;
+                }
+                lanes.reverse();
+                let _ = writeln!(
+                    out,
+                    "    <laneAreaDetector id=\"{}\" lanes=\"{}\" pos=\"{:.2}\" endPos=\"{:.2}\" \
+                     freq=\"86400\" file=\"NUL\" friendlyPos=\"true\"/>",
+                    xml_escape(&Self::detector_id(lane)),
+                    xml_escape(&lanes.join(" ")),
+                    pos,
+                    len
+                );
+                continue;
+            }
             let length = zone_m.min((len - 0.1).max(0.1));
             let _ = writeln!(
                 out,
@@ -593,26 +758,36 @@ impl TrafficLight {
     /// greens last from `min_green` to `max_green` and gap out after `passage`, like semaforo's.
     pub fn program_xml(
         &self,
-        actuated: bool,
+        kind: ProgramKind,
         min_green: Duration,
         max_green: Duration,
         passage: Duration,
     ) -> String {
-        let (kind, program_id) = if actuated {
-            ("actuated", "semaforo-actuated")
-        } else {
-            ("static", "semaforo-static")
+        let (type_name, program_id) = match kind {
+            ProgramKind::Static => ("static", "semaforo-static"),
+            ProgramKind::Actuated => ("actuated", "semaforo-actuated"),
+            ProgramKind::DelayBased { .. } => ("delay_based", "semaforo-delay-based"),
         };
+        let actuated = kind != ProgramKind::Static;
         let mut out = format!(
-            "<additional>\n    <tlLogic id=\"{}\" type=\"{kind}\" programID=\"{program_id}\" offset=\"0\">\n",
+            "<additional>\n    <tlLogic id=\"{}\" type=\"{type_name}\" programID=\"{program_id}\" offset=\"0\">\n",
             xml_escape(&self.id)
         );
-        if actuated {
-            let _ = writeln!(
-                out,
-                "        <param key=\"max-gap\" value=\"{:.1}\"/>",
-                passage.as_secs_f64()
-            );
+        match kind {
+            ProgramKind::Static => {}
+            ProgramKind::Actuated => {
+                let _ = writeln!(
+                    out,
+                    "        <param key=\"max-gap\" value=\"{:.1}\"/>",
+                    passage.as_secs_f64()
+                );
+            }
+            ProgramKind::DelayBased { detector_range_m } => {
+                let _ = writeln!(
+                    out,
+                    "        <param key=\"detectorRange\" value=\"{detector_range_m:.1}\"/>"
+                );
+            }
         }
         for p in &self.program {
             if actuated && is_green_phase(&p.state) {
@@ -757,6 +932,48 @@ mod tests {
     }
 
     #[test]
+    fn tls_selects_one_several_or_all_lights_and_names_an_unknown_one() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("two.net.xml");
+        let second = NET
+            .split("<tlLogic")
+            .nth(1)
+            .and_then(|t| t.split("</tlLogic>").next())
+            .unwrap()
+            .replacen("id=\"C\"", "id=\"D\"", 1);
+        let connections: String = NET
+            .lines()
+            .filter(|l| l.contains("tl=\"C\""))
+            .map(|l| {
+                l.replace("tl=\"C\"", "tl=\"D\"")
+                    .replace("from=\"", "from=\"D")
+                    + "\n"
+            })
+            .collect();
+        let lanes = "<edge id=\"DA\"><lane id=\"DA_0\" length=\"80.00\"/></edge>\
+                     <edge id=\"DB\"><lane id=\"DB_0\" length=\"80.00\"/></edge>";
+        let two = NET.replace(
+            "</net>",
+            &format!("{lanes}<tlLogic{second}</tlLogic>{connections}</net>"),
+        );
+        std::fs::write(&path, two).unwrap();
+        let ids = |tls: Option<&str>| -> Vec<String> {
+            load_selected(&path, tls)
+                .unwrap()
+                .into_iter()
+                .map(|l| l.id)
+                .collect()
+        };
+        assert_eq!(ids(Some("all")), ["C", "D"]);
+        assert_eq!(ids(Some("D, C")), ["D", "C"]);
+        assert_eq!(ids(Some("D")), ["D"]);
+        let e = load_selected(&path, Some("C,Z")).unwrap_err().to_string();
+        assert!(e.contains("--tls Z: the network"), "{e}");
+        let e = load_selected(&path, None).unwrap_err().to_string();
+        assert!(e.contains("or every one, --tls all"), "{e}");
+    }
+
+    #[test]
     fn a_program_with_one_green_phase_is_refused_naming_the_light() {
         let one = NET.replace("rrGg", "GGrr");
         let doc = roxmltree::Document::parse(&one).unwrap();
@@ -769,7 +986,7 @@ mod tests {
     fn the_actuated_baseline_keeps_the_program_and_adds_min_and_max_green() {
         let t = light();
         let xml = t.program_xml(
-            true,
+            ProgramKind::Actuated,
             Duration::from_secs(5),
             Duration::from_secs(50),
             Duration::from_secs(3),
@@ -790,5 +1007,85 @@ mod tests {
             det.contains("lane=\"B_0\" endPos=\"50.00\" length=\"49.90\""),
             "{det}"
         );
+    }
+
+    #[test]
+    fn the_delay_based_baseline_reaches_as_far_as_the_zones() {
+        let xml = light().program_xml(
+            ProgramKind::DelayBased {
+                detector_range_m: 60.0,
+            },
+            Duration::from_secs(5),
+            Duration::from_secs(50),
+            Duration::from_secs(3),
+        );
+        assert!(
+            xml.contains("type=\"delay_based\" programID=\"semaforo-delay-based\""),
+            "{xml}"
+        );
+        assert!(
+            xml.contains("<param key=\"detectorRange\" value=\"60.0\"/>"),
+            "{xml}"
+        );
+        assert!(
+            xml.contains(
+                "<phase duration=\"42.0\" minDur=\"5.0\" maxDur=\"50.0\" state=\"GGrr\"/>"
+            ),
+            "{xml}"
+        );
+    }
+
+    /// A's lane in front of the stop line is a 1 m stub fed by A_up (300 m), itself fed by
+    /// A_far; B's lane is fed from behind another traffic light.
+    const STUB_NET: &str = r#"<net>
+        <edge id="A_far"><lane id="A_far_0" index="0" length="300.00"/></edge>
+        <edge id="A_up"><lane id="A_up_0" index="0" length="40.00"/></edge>
+        <edge id="A"><lane id="A_0" index="0" length="1.00"/></edge>
+        <edge id="B_up"><lane id="B_up_0" index="0" length="300.00"/></edge>
+        <edge id="B"><lane id="B_0" index="0" length="10.00"/></edge>
+        <tlLogic id="C" type="static" programID="0" offset="0">
+            <phase duration="42" state="GGrr"/>
+            <phase duration="3" state="yyrr"/>
+            <phase duration="42" state="rrGG"/>
+            <phase duration="3" state="rryy"/>
+        </tlLogic>
+        <connection from="A_far" to="A_up" fromLane="0" toLane="0" via=":M_0_0" dir="s"/>
+        <connection from="A_up" to="A" fromLane="0" toLane="0" via=":N_0_0" dir="s"/>
+        <connection from=":N_0" to="A" fromLane="0" toLane="0" dir="s"/>
+        <connection from="B_up" to="B" fromLane="0" toLane="0" tl="D" linkIndex="0" dir="s"/>
+        <connection from="A" to="X" fromLane="0" toLane="0" tl="C" linkIndex="0"/>
+        <connection from="A" to="Y" fromLane="0" toLane="0" tl="C" linkIndex="1"/>
+        <connection from="B" to="X" fromLane="0" toLane="0" tl="C" linkIndex="2"/>
+        <connection from="B" to="Y" fromLane="0" toLane="0" tl="C" linkIndex="3"/>
+    </net>"#;
+
+    #[test]
+    fn a_zone_on_a_short_lane_continues_upstream_up_to_its_length_or_another_light() {
+        let doc = roxmltree::Document::parse(STUB_NET).unwrap();
+        let t = from_document(&doc, "C", Path::new("stub.net.xml")).unwrap();
+        assert_eq!(
+            t.upstream,
+            [
+                vec![("A_up_0".to_string(), 40.0), ("A_far_0".to_string(), 300.0)],
+                vec![]
+            ]
+        );
+        let det = t.detectors_xml(60.0);
+        // 1 m of A, 40 m of A_up, the last 19 m of A_far.
+        assert!(
+            det.contains(
+                "id=\"semaforo_e2_A_0\" lanes=\"A_far_0 A_up_0 A_0\" pos=\"281.00\" \
+                 endPos=\"1.00\""
+            ),
+            "{det}"
+        );
+        // B's feeder is behind traffic light D: the zone stays on B.
+        assert!(
+            det.contains("lane=\"B_0\" endPos=\"10.00\" length=\"9.90\""),
+            "{det}"
+        );
+        // A shorter zone ends on A_up.
+        let det = t.detectors_xml(30.0);
+        assert!(det.contains("lanes=\"A_up_0 A_0\" pos=\"11.00\""), "{det}");
     }
 }

@@ -22,6 +22,14 @@ pub struct ContenderRuns {
 pub struct ScenarioReport {
     /// Scenario name.
     pub scenario: String,
+    /// The network's file name.
+    pub net: String,
+    /// The demand's file names.
+    pub routes: Vec<String>,
+    /// The traffic lights semaforo drives.
+    pub lights: Vec<String>,
+    /// When the runs began, simulated seconds.
+    pub begin_s: f64,
     /// Simulated seconds per run.
     pub duration_s: f64,
     /// The timings semaforo's policies ran with.
@@ -45,8 +53,16 @@ pub struct Summary {
     pub throughput: f64,
     /// Mean queue.
     pub mean_queue: f64,
-    /// Conflict monitor trips, all seeds.
+    /// Mean vehicles counted per run (inserted or not).
+    pub vehicles: f64,
+    /// Mean vehicles never inserted per run.
+    pub not_inserted: f64,
+    /// Mean teleports per run.
+    pub teleports: f64,
+    /// Conflicting greens, all seeds.
     pub conflicts: u64,
+    /// Sequence faults, all seeds.
+    pub sequence_faults: u64,
 }
 
 impl ContenderRuns {
@@ -65,7 +81,11 @@ impl ContenderRuns {
                 .fold(0.0, f64::max),
             throughput: mean(&|m| m.throughput as f64),
             mean_queue: mean(&|m| m.mean_queue),
+            vehicles: mean(&|m| m.vehicles as f64),
+            not_inserted: mean(&|m| m.not_inserted as f64),
+            teleports: mean(&|m| m.teleports as f64),
             conflicts: self.runs.iter().map(|(_, m)| m.conflicts).sum(),
+            sequence_faults: self.runs.iter().map(|(_, m)| m.sequence_faults).sum(),
         }
     }
 
@@ -90,6 +110,34 @@ impl ContenderRuns {
     }
 }
 
+/// A mean count: whole when it is, else with one decimal.
+fn count(v: f64) -> String {
+    if v.fract() == 0.0 {
+        format!("{v:.0}")
+    } else {
+        format!("{v:.1}")
+    }
+}
+
+/// A long id cut to its first and last characters, for the table's header line.
+fn short_id(id: &str) -> String {
+    const KEEP: usize = 12;
+    let chars: Vec<char> = id.chars().collect();
+    if chars.len() <= 2 * KEEP + 1 {
+        return id.to_string();
+    }
+    let head: String = chars[..KEEP].iter().collect();
+    let tail: String = chars[chars.len() - KEEP..].iter().collect();
+    format!("{head}…{tail}")
+}
+
+/// A semaforo policy whose longest wait is over this many times the baseline's is flagged.
+pub const MAX_WAIT_FACTOR: f64 = 2.0;
+
+/// Among the policies not flagged, those within this share of the best throughput compete on
+/// mean delay.
+pub const THROUGHPUT_TOLERANCE: f64 = 0.02;
+
 fn secs(d: std::time::Duration) -> String {
     let s = d.as_secs_f64();
     if s.fract() == 0.0 {
@@ -107,18 +155,81 @@ impl ScenarioReport {
             .map(ContenderRuns::summary)
     }
 
-    /// Times the conflict monitor tripped, every contender and seed (must be 0).
+    /// Conflicting greens, every contender and seed (SUMO's programs included).
     pub fn conflicts(&self) -> u64 {
         self.contenders.iter().map(|c| c.summary().conflicts).sum()
     }
 
-    /// The best semaforo policy by mean delay.
-    pub fn best_semaforo(&self) -> Option<(&'static str, Summary)> {
+    /// Conflicts and sequence faults of semaforo's controller, every policy and seed (must be
+    /// 0; a baseline's faults are reported, not counted here).
+    pub fn semaforo_faults(&self) -> u64 {
         self.contenders
             .iter()
             .filter(|c| c.semaforo)
+            .map(|c| {
+                let s = c.summary();
+                s.conflicts + s.sequence_faults
+            })
+            .sum()
+    }
+
+    /// The baseline the flags compare with: SUMO's actuated program, else its static one.
+    pub fn baseline(&self) -> Option<(&'static str, Summary)> {
+        ["sumo-actuated", "sumo-static"]
+            .into_iter()
+            .find_map(|name| self.find(name).map(|s| (name, s)))
+    }
+
+    /// Why a semaforo policy cannot be "best": faults, more vehicles left out or teleported
+    /// than the baseline, or a longest wait over [`MAX_WAIT_FACTOR`] times the baseline's.
+    pub fn flags(&self, c: &ContenderRuns) -> Vec<String> {
+        let mut flags = Vec::new();
+        if !c.semaforo {
+            return flags;
+        }
+        let s = c.summary();
+        if s.conflicts > 0 {
+            flags.push("conflicts".to_string());
+        }
+        if s.sequence_faults > 0 {
+            flags.push("sequence faults".to_string());
+        }
+        if let Some((name, b)) = self.baseline() {
+            if s.not_inserted > b.not_inserted {
+                flags.push(format!("more not inserted than {name}"));
+            }
+            if s.teleports > b.teleports {
+                flags.push(format!("more teleports than {name}"));
+            }
+            if s.max_wait_s > MAX_WAIT_FACTOR * b.max_wait_s.max(1.0) {
+                flags.push(format!("max wait over {MAX_WAIT_FACTOR}x {name}'s"));
+            }
+        }
+        flags
+    }
+
+    /// The best semaforo policy: of those without [`flags`](Self::flags), the ones within
+    /// [`THROUGHPUT_TOLERANCE`] of the best throughput, then the least mean delay. `None`
+    /// when every policy is flagged.
+    pub fn best_semaforo(&self) -> Option<(&'static str, Summary)> {
+        let eligible: Vec<(&'static str, Summary)> = self
+            .contenders
+            .iter()
+            .filter(|c| c.semaforo && self.flags(c).is_empty())
             .map(|c| (c.name, c.summary()))
-            .min_by(|a, b| a.1.mean_delay_s.total_cmp(&b.1.mean_delay_s))
+            .collect();
+        let top = eligible
+            .iter()
+            .map(|(_, s)| s.throughput)
+            .fold(0.0, f64::max);
+        eligible
+            .into_iter()
+            .filter(|(_, s)| s.throughput >= (1.0 - THROUGHPUT_TOLERANCE) * top)
+            .min_by(|a, b| {
+                a.1.mean_delay_s
+                    .total_cmp(&b.1.mean_delay_s)
+                    .then(a.1.max_wait_s.total_cmp(&b.1.max_wait_s))
+            })
     }
 
     /// The table, as printed.
@@ -128,12 +239,26 @@ impl ScenarioReport {
         let mut out = String::new();
         let _ = writeln!(
             out,
-            "scenario {}: {} seed{} x {:.0} s simulated; semaforo timings: min green {}, max green {}, \
-             yellow {}, red clearance {}, passage {} ({})",
+            "scenario {} (network {}, demand {}, {} {}): {} seed{} x {:.0} s simulated from \
+             {:.0} s; semaforo timings: min green {}, max green {}, yellow {}, red clearance {}, \
+             passage {} ({})",
             self.scenario,
+            self.net,
+            self.routes.join(", "),
+            if self.lights.len() == 1 {
+                "light"
+            } else {
+                "lights"
+            },
+            self.lights
+                .iter()
+                .map(|l| short_id(l))
+                .collect::<Vec<_>>()
+                .join(", "),
             seeds,
             if seeds == 1 { "" } else { "s" },
             self.duration_s,
+            self.begin_s,
             secs(t.min_green),
             secs(t.max_green),
             secs(t.yellow),
@@ -143,15 +268,19 @@ impl ScenarioReport {
         );
         let _ = writeln!(
             out,
-            "{:<14} {:>12} {:>12} {:>11} {:>11} {:>11} {:>11} {:>10}",
+            "{:<16} {:>12} {:>12} {:>11} {:>11} {:>11} {:>8} {:>8} {:>9} {:>11} {:>10} {:>10}  flags",
             "policy",
             "mean delay s",
             "vs actuated",
             "p95 wait s",
             "max wait s",
             "throughput",
+            "loaded",
+            "not ins.",
+            "teleports",
             "mean queue",
-            "conflicts"
+            "conflicts",
+            "seq faults",
         );
         let actuated = self.find("sumo-actuated").map(|s| s.mean_delay_s);
         for c in &self.contenders {
@@ -160,22 +289,28 @@ impl ScenarioReport {
                 Some(a) if a > 0.0 => format!("{:.2}x", s.mean_delay_s / a),
                 _ => "-".to_string(),
             };
+            let flags = self.flags(c);
             let _ = writeln!(
                 out,
-                "{:<14} {:>12.1} {:>12} {:>11.1} {:>11.1} {:>11.0} {:>11.2} {:>10}",
+                "{:<16} {:>12.1} {:>12} {:>11.1} {:>11.1} {:>11.0} {:>8} {:>8} {:>9} {:>11.2} {:>10} {:>10}  {}",
                 c.name,
                 s.mean_delay_s,
                 ratio,
                 s.p95_wait_s,
                 s.max_wait_s,
                 s.throughput,
+                count(s.vehicles),
+                count(s.not_inserted),
+                count(s.teleports),
                 s.mean_queue,
-                s.conflicts
+                s.conflicts,
+                s.sequence_faults,
+                if flags.is_empty() { "-".to_string() } else { flags.join("; ") }
             );
         }
         if let Some((name, best)) = self.best_semaforo() {
             let mut parts = Vec::new();
-            for other in ["sumo-actuated", "sumo-static", "fixed"] {
+            for other in ["sumo-actuated", "sumo-delay-based", "sumo-static", "fixed"] {
                 if let Some(o) = self.find(other) {
                     if o.mean_delay_s > 0.0 && other != name {
                         parts.push(format!(
@@ -187,10 +322,19 @@ impl ScenarioReport {
             }
             let _ = writeln!(
                 out,
-                "best semaforo policy: {name}, {:.1} s{}{}",
+                "best semaforo policy: {name}, {:.1} s{}{} (throughput {:.0}, {} not inserted, \
+                 max wait {:.1} s)",
                 best.mean_delay_s,
                 if parts.is_empty() { "" } else { " = " },
-                parts.join(", ")
+                parts.join(", "),
+                best.throughput,
+                count(best.not_inserted),
+                best.max_wait_s
+            );
+        } else if self.contenders.iter().any(|c| c.semaforo) {
+            let _ = writeln!(
+                out,
+                "best semaforo policy: none (every policy is flagged; see the flags column)"
             );
         }
         out
@@ -210,13 +354,27 @@ impl ScenarioReport {
                         "p95_wait_s": round(m.p95_wait_s),
                         "max_wait_s": round(m.max_wait_s),
                         "throughput": m.throughput,
+                        "loaded": m.vehicles,
+                        "inserted": m.inserted,
+                        "not_inserted": m.not_inserted,
+                        "teleports": m.teleports,
                         "mean_queue": round(m.mean_queue),
                         "conflicts": m.conflicts,
+                        "sequence_faults": m.sequence_faults,
+                        "flags": self.flags(c),
                     })
                 })
             })
             .collect();
-        serde_json::json!({ "scenario": self.scenario, "runs": runs })
+        serde_json::json!({
+            "scenario": self.scenario,
+            "network": self.net,
+            "demand": self.routes,
+            "lights": self.lights,
+            "begin_s": self.begin_s,
+            "duration_s": self.duration_s,
+            "runs": runs,
+        })
     }
 }
 
@@ -370,8 +528,12 @@ mod tests {
             max_wait_s: 3.0 * delay,
             throughput: 100,
             vehicles: 110,
+            inserted: 110,
+            not_inserted: 0,
+            teleports: 0,
             mean_queue: 1.5,
             conflicts: 0,
+            sequence_faults: 0,
             series,
         }
     }
@@ -379,6 +541,10 @@ mod tests {
     fn report() -> ScenarioReport {
         ScenarioReport {
             scenario: "two-approach-balanced".into(),
+            net: "two-approach.net.xml".into(),
+            routes: vec!["balanced.rou.xml".into()],
+            lights: vec!["J".into()],
+            begin_s: 0.0,
             duration_s: 600.0,
             timings: Timings::default(),
             timing_source: "test".into(),
@@ -417,6 +583,94 @@ mod tests {
     }
 
     #[test]
+    fn the_title_names_network_demand_and_a_shortened_light() {
+        let mut r = report();
+        r.lights = vec!["cluster_1234567890_2345678901_3456789012_4567890123".into()];
+        r.begin_s = 3600.0;
+        let table = r.table();
+        let title = table.lines().next().unwrap();
+        assert!(
+            title.starts_with(
+                "scenario two-approach-balanced (network two-approach.net.xml, demand \
+                 balanced.rou.xml, light cluster_1234…2_4567890123): 2 seeds x 600 s simulated \
+                 from 3600 s;"
+            ),
+            "{title}"
+        );
+        assert_eq!(r.json()["lights"][0], r.lights[0].as_str());
+    }
+
+    #[test]
+    fn a_policy_leaving_vehicles_out_teleporting_or_starving_is_flagged_never_best() {
+        let mut r = report();
+        let mut worse = r.contenders[0].clone();
+        worse.name = "actuated";
+        for (_, m) in &mut worse.runs {
+            m.mean_delay_s = 1.0;
+            m.not_inserted = 5;
+        }
+        r.contenders.push(worse);
+        let mut teleporting = r.contenders[0].clone();
+        teleporting.name = "fixed";
+        for (_, m) in &mut teleporting.runs {
+            m.mean_delay_s = 2.0;
+            m.teleports = 1;
+            m.max_wait_s = 500.0;
+        }
+        r.contenders.push(teleporting);
+        assert_eq!(
+            r.flags(&r.contenders[2]),
+            vec!["more not inserted than sumo-actuated"]
+        );
+        assert_eq!(
+            r.flags(&r.contenders[3]),
+            vec![
+                "more teleports than sumo-actuated",
+                "max wait over 2x sumo-actuated's"
+            ]
+        );
+        assert_eq!(r.best_semaforo().unwrap().0, "max-pressure");
+        let table = r.table();
+        assert!(
+            table.contains("more not inserted than sumo-actuated"),
+            "{table}"
+        );
+        assert_eq!(
+            r.json()["runs"][4]["flags"][0],
+            "more not inserted than sumo-actuated"
+        );
+
+        // A policy with clearly less throughput does not win on delay alone.
+        let mut r = report();
+        let mut starving = r.contenders[0].clone();
+        starving.name = "compare";
+        for (_, m) in &mut starving.runs {
+            m.mean_delay_s = 1.0;
+            m.throughput = 90;
+        }
+        r.contenders.push(starving);
+        assert_eq!(r.best_semaforo().unwrap().0, "max-pressure");
+
+        // Every policy flagged: no best.
+        let mut r = report();
+        r.contenders[0].runs[0].1.conflicts = 1;
+        assert!(r.best_semaforo().is_none());
+        assert_eq!(r.semaforo_faults(), 1);
+        assert!(r.table().contains("best semaforo policy: none"));
+    }
+
+    #[test]
+    fn a_baselines_faults_are_reported_but_are_not_semaforos() {
+        let mut r = report();
+        r.contenders[1].runs[0].1.sequence_faults = 3;
+        r.contenders[1].runs[1].1.conflicts = 1;
+        assert_eq!(r.semaforo_faults(), 0);
+        assert_eq!(r.conflicts(), 1);
+        assert_eq!(r.contenders[1].summary().sequence_faults, 3);
+        assert_eq!(r.json()["runs"][2]["sequence_faults"], 3);
+    }
+
+    #[test]
     fn json_follows_the_documented_schema() {
         let j = report().json();
         assert_eq!(j["scenario"], "two-approach-balanced");
@@ -432,12 +686,18 @@ mod tests {
             keys,
             [
                 "conflicts",
+                "flags",
+                "inserted",
+                "loaded",
                 "max_wait_s",
                 "mean_delay_s",
                 "mean_queue",
+                "not_inserted",
                 "p95_wait_s",
                 "policy",
                 "seed",
+                "sequence_faults",
+                "teleports",
                 "throughput"
             ]
         );

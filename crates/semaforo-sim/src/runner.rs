@@ -5,10 +5,11 @@
 //! the zone as the queue, vehicles new to the zone as arrivals) and every incoming lane's halted
 //! vehicles; the controller ticks with those readings; a second message sets the traffic
 //! light's state string from its heads and advances SUMO one step.
-//! SUMO's baselines run their own program; their output is read back each step and checked by
-//! an independent conflict monitor too.
+//! SUMO's baselines run their own program; their output is read back each step. Every
+//! contender's heads (ours as sent, SUMO's as read) go through an independent conflict monitor,
+//! which tells conflicting greens from faults in one movement's sequence.
 
-use std::collections::HashSet;
+use std::collections::{HashMap, HashSet};
 use std::io;
 use std::path::{Path, PathBuf};
 use std::str::FromStr;
@@ -16,18 +17,70 @@ use std::time::Duration;
 
 use semaforo_resources::{TempError, TempFiles};
 use semaforo_signal::{
-    ConflictMonitor, Controller, ControllerError, DetectorReading, HeadState, Mode, PolicyKind,
-    SignalTime, TimingError, Timings, UnknownPolicy,
+    ConflictFault, ConflictMonitor, Controller, ControllerError, DetectorReading, HeadState, Mode,
+    PolicyKind, SignalTime, TickOutput, TimingError, Timings, UnknownPolicy,
 };
 
-use crate::metrics::{read_tripinfo, RunMetrics, TripinfoError};
-use crate::network::{self, NetworkError, TrafficLight};
+use crate::metrics::{read_tripinfo, NotInserted, RunMetrics, RunTally, TripinfoError};
+use crate::network::{self, NetworkError, ProgramKind, TrafficLight};
 use crate::scenario::Scenario;
 use crate::sumo::{Launch, Sumo, SumoError};
-use crate::traci::{id, Batch, TraciError};
+use crate::traci::{id, Batch, TraciError, Value};
 
-/// Simulation step, seconds: fine enough for 1 s gaps and 3 s yellows.
+/// Simulation step, seconds, unless the configuration or `--step-length` says: fine enough for
+/// 1 s gaps and 3 s yellows.
 pub const STEP_S: f64 = 0.5;
+
+/// Simulated time per run when neither `--duration` nor the configuration's `<end>` says.
+pub const DEFAULT_DURATION_S: f64 = 3600.0;
+
+/// The simulated time of a scenario's runs, seconds.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Window {
+    /// When the runs begin (a `.sumocfg`'s `<begin>`, else 0).
+    pub begin: f64,
+    /// When they end: `begin + --duration` when the flag is given, else the configuration's
+    /// `<end>`, else `begin` + one hour.
+    pub end: f64,
+    /// The simulation step: `--step-length`, else the configuration's, else [`STEP_S`].
+    pub step: f64,
+}
+
+impl Window {
+    /// The window of `scenario` with the flags' `duration` and `step` (either may be absent).
+    pub fn new(
+        scenario: &Scenario,
+        duration: Option<Duration>,
+        step: Option<f64>,
+    ) -> Result<Window, PrepareError> {
+        let step = step.or(scenario.time.step_length).unwrap_or(STEP_S);
+        if !(step.is_finite() && (0.01..=5.0).contains(&step)) {
+            return Err(PrepareError::StepLength {
+                scenario: scenario.name.clone(),
+                value: step,
+            });
+        }
+        let begin = scenario.time.begin.unwrap_or(0.0);
+        let end = match (duration, scenario.time.end) {
+            (Some(d), _) => begin + d.as_secs_f64(),
+            (None, Some(end)) => end,
+            (None, None) => begin + DEFAULT_DURATION_S,
+        };
+        if end - begin < 10.0 {
+            return Err(PrepareError::TooShort {
+                scenario: scenario.name.clone(),
+                begin,
+                end,
+            });
+        }
+        Ok(Window { begin, end, step })
+    }
+
+    /// Simulated seconds.
+    pub fn duration_s(&self) -> f64 {
+        self.end - self.begin
+    }
+}
 
 /// A scenario that cannot be prepared: its network, its timings, or its run files.
 #[derive(Debug, thiserror::Error)]
@@ -56,6 +109,30 @@ pub enum PrepareError {
     ZoneLength {
         /// The value given.
         value: f64,
+    },
+    /// The simulation step is out of range.
+    #[error(
+        "scenario {scenario}: step length {value} s (from --step-length or the configuration's \
+         <step-length>): expected 0.01 to 5 s"
+    )]
+    StepLength {
+        /// The scenario.
+        scenario: String,
+        /// The step, s.
+        value: f64,
+    },
+    /// Less than 10 s to simulate.
+    #[error(
+        "scenario {scenario}: simulating from {begin} s to {end} s leaves less than 10 s (from \
+         the configuration's <begin>/<end> or --duration)"
+    )]
+    TooShort {
+        /// The scenario.
+        scenario: String,
+        /// Begin, s.
+        begin: f64,
+        /// End, s.
+        end: f64,
     },
     /// The timings (from the program and the overrides) cannot run a controller.
     #[error(
@@ -169,6 +246,22 @@ pub enum RunError {
     /// The trip information cannot be read.
     #[error(transparent)]
     Tripinfo(TripinfoError),
+    /// No vehicle was due to depart in the simulated time: the figures would be zeros.
+    #[error(
+        "{scenario} {run}: no vehicle was simulated from {begin} s to {end} s; the demand's \
+         departures must fall in that time (set by the configuration's <begin> and <end>, or \
+         --duration)"
+    )]
+    NoVehicles {
+        /// The scenario.
+        scenario: String,
+        /// The run, `<contender>-s<seed>`.
+        run: String,
+        /// Begin, s.
+        begin: f64,
+        /// End, s.
+        end: f64,
+    },
 }
 
 /// Who controls the traffic light in a run.
@@ -180,6 +273,8 @@ pub enum Contender {
     SumoStatic,
     /// The network's program run by SUMO's actuated controller.
     SumoActuated,
+    /// The network's program run by SUMO's delay-based controller (only when asked for).
+    SumoDelayBased,
 }
 
 impl Contender {
@@ -189,6 +284,7 @@ impl Contender {
             Contender::Policy(k) => k.name(),
             Contender::SumoStatic => "sumo-static",
             Contender::SumoActuated => "sumo-actuated",
+            Contender::SumoDelayBased => "sumo-delay-based",
         }
     }
 }
@@ -196,27 +292,53 @@ impl Contender {
 impl FromStr for Contender {
     type Err = UnknownPolicy;
 
-    /// `sumo-static`, `sumo-actuated`, or a semaforo policy's name.
+    /// `sumo-static`, `sumo-actuated`, `sumo-delay-based`, or a semaforo policy's name.
     fn from_str(s: &str) -> Result<Self, Self::Err> {
         match s.trim() {
             "sumo-static" => Ok(Contender::SumoStatic),
             "sumo-actuated" => Ok(Contender::SumoActuated),
+            "sumo-delay-based" => Ok(Contender::SumoDelayBased),
             other => other.parse().map(Contender::Policy),
         }
     }
 }
 
-/// A scenario ready to run: its traffic light read, its additional files written.
+/// One traffic light semaforo drives, with its timings.
+#[derive(Debug, Clone)]
+pub struct DrivenLight {
+    /// The traffic light.
+    pub light: TrafficLight,
+    /// The timings semaforo's policies run it with (and SUMO's actuated program's min/max
+    /// green): its own program's, unless a flag overrides them.
+    pub timings: Timings,
+}
+
+impl DrivenLight {
+    /// The timings of SUMO's own program (the network's yellow and red clearance).
+    fn program_timings(&self) -> Timings {
+        Timings {
+            yellow: self.light.yellow.max(Duration::from_secs(1)),
+            red_clearance: self.light.red_clearance,
+            ..self.timings
+        }
+    }
+}
+
+/// A scenario ready to run: its traffic lights read, its additional files written.
 pub struct Prepared {
     /// The scenario.
     pub scenario: Scenario,
-    /// Its traffic light.
-    pub light: TrafficLight,
-    /// The timings semaforo's policies run with (and SUMO's actuated program's min/max green).
+    /// The traffic lights semaforo drives (`--tls`: one, several or all; at least one). The
+    /// network's other lights keep their programs.
+    pub lights: Vec<DrivenLight>,
+    /// The first light's timings, for the report's header line.
     pub timings: Timings,
+    /// The simulated time.
+    pub window: Window,
     detectors: PathBuf,
     static_program: PathBuf,
     actuated_program: PathBuf,
+    delay_based_program: PathBuf,
     /// Owns the run files; removes them when the evaluation ends.
     temp: TempFiles,
 }
@@ -266,53 +388,32 @@ fn secs(flag: &'static str, v: Option<f64>, default: Duration) -> Result<Duratio
 impl Prepared {
     /// Reads the scenario's network, checks its traffic light, and writes the detector and
     /// baseline program files.
-    pub fn new(scenario: Scenario, overrides: &TimingOverrides) -> Result<Self, PrepareError> {
-        let light = network::load(&scenario.net, scenario.tls.as_deref()).map_err(|source| {
-            PrepareError::Network {
-                scenario: scenario.name.clone(),
-                source,
-            }
-        })?;
-        if let Some(expected) = scenario.expected_groups {
-            let mut got: Vec<&str> = light
-                .intersection
-                .groups()
-                .iter()
-                .map(|g| g.name())
-                .collect();
-            let mut want = expected.to_vec();
-            got.sort_unstable();
-            want.sort_unstable();
-            if got != want || light.intersection.phases().len() != 2 {
-                return Err(PrepareError::UnexpectedLayout(Box::new(UnexpectedLayout {
+    pub fn new(
+        scenario: Scenario,
+        overrides: &TimingOverrides,
+        window: Window,
+    ) -> Result<Self, PrepareError> {
+        let loaded =
+            network::load_selected(&scenario.net, scenario.tls.as_deref()).map_err(|source| {
+                PrepareError::Network {
                     scenario: scenario.name.clone(),
-                    light: light.id.clone(),
-                    net: scenario.net.clone(),
-                    groups: got.into_iter().map(str::to_string).collect(),
-                    phases: light.intersection.phases().len(),
-                    expected: want,
-                })));
-            }
+                    source,
+                }
+            })?;
+        let mut lights = Vec::with_capacity(loaded.len());
+        for light in loaded {
+            check_layout(&scenario, &light)?;
+            let timings = light_timings(&scenario, &light, overrides)?;
+            lights.push(DrivenLight { light, timings });
         }
-        let (min_default, max_default) = light
-            .min_max_green
-            .unwrap_or((SUMO_MIN_GREEN, SUMO_MAX_GREEN));
-        let timings = Timings {
-            min_green: secs("--min-green", overrides.min_green, min_default)?,
-            max_green: secs("--max-green", overrides.max_green, max_default)?,
-            yellow: secs("--yellow", overrides.yellow, light.yellow)?,
-            red_clearance: secs(
-                "--red-clearance",
-                overrides.red_clearance,
-                light.red_clearance,
-            )?,
-            ..Timings::default()
+        let Some(timings) = lights.first().map(|l| l.timings) else {
+            return Err(PrepareError::Network {
+                scenario: scenario.name.clone(),
+                source: NetworkError::NoLight {
+                    file: scenario.net.clone(),
+                },
+            });
         };
-        timings.validate().map_err(|source| PrepareError::Timings {
-            scenario: scenario.name.clone(),
-            light: light.id.clone(),
-            source,
-        })?;
         let temp = TempFiles::new("traffic_sim_").map_err(PrepareError::TempDir)?;
         let write = |suffix: &str, text: String| -> Result<PathBuf, PrepareError> {
             let path = temp.create_file(suffix).map_err(PrepareError::TempFile)?;
@@ -327,34 +428,110 @@ impl Prepared {
                 value: overrides.zone_m,
             });
         }
-        let detectors = write(".det.add.xml", light.detectors_xml(overrides.zone_m))?;
-        let static_program = write(
-            ".static.add.xml",
-            light.program_xml(false, timings.min_green, timings.max_green, timings.passage),
+        // One file of each kind for every light: their <additional> bodies, concatenated.
+        let joined = |file: &dyn Fn(&DrivenLight) -> String| -> String {
+            let mut out = String::from("<additional>\n");
+            for l in &lights {
+                let text = file(l);
+                out.push_str(
+                    text.trim_start_matches("<additional>\n")
+                        .trim_end_matches("</additional>\n"),
+                );
+            }
+            out.push_str("</additional>\n");
+            out
+        };
+        let detectors = write(
+            ".det.add.xml",
+            joined(&|l| l.light.detectors_xml(overrides.zone_m)),
         )?;
-        let actuated_program = write(
-            ".actuated.add.xml",
-            light.program_xml(true, timings.min_green, timings.max_green, timings.passage),
+        let program = |kind: ProgramKind| {
+            joined(&|l| {
+                let t = &l.timings;
+                l.light
+                    .program_xml(kind, t.min_green, t.max_green, t.passage)
+            })
+        };
+        let static_program = write(".static.add.xml", program(ProgramKind::Static))?;
+        let actuated_program = write(".actuated.add.xml", program(ProgramKind::Actuated))?;
+        let delay_based_program = write(
+            ".delay-based.add.xml",
+            program(ProgramKind::DelayBased {
+                detector_range_m: overrides.zone_m,
+            }),
         )?;
         Ok(Prepared {
             scenario,
-            light,
+            lights,
             timings,
+            window,
             detectors,
             static_program,
             actuated_program,
+            delay_based_program,
             temp,
         })
     }
 
-    /// The timings of SUMO's own programs (the network's yellow and red clearance).
-    fn program_timings(&self) -> Timings {
-        Timings {
-            yellow: self.light.yellow.max(Duration::from_secs(1)),
-            red_clearance: self.light.red_clearance,
-            ..self.timings
-        }
+    /// The ids of the lights semaforo drives.
+    pub fn light_ids(&self) -> Vec<String> {
+        self.lights.iter().map(|l| l.light.id.clone()).collect()
     }
+}
+
+/// Checks a shipped scenario's light against the groups it was generated with.
+fn check_layout(scenario: &Scenario, light: &TrafficLight) -> Result<(), PrepareError> {
+    let Some(expected) = scenario.expected_groups else {
+        return Ok(());
+    };
+    let mut got: Vec<&str> = light
+        .intersection
+        .groups()
+        .iter()
+        .map(|g| g.name())
+        .collect();
+    let mut want = expected.to_vec();
+    got.sort_unstable();
+    want.sort_unstable();
+    if got != want || light.intersection.phases().len() != 2 {
+        return Err(PrepareError::UnexpectedLayout(Box::new(UnexpectedLayout {
+            scenario: scenario.name.clone(),
+            light: light.id.clone(),
+            net: scenario.net.clone(),
+            groups: got.into_iter().map(str::to_string).collect(),
+            phases: light.intersection.phases().len(),
+            expected: want,
+        })));
+    }
+    Ok(())
+}
+
+/// A light's timings: its program's, unless a flag overrides them.
+fn light_timings(
+    scenario: &Scenario,
+    light: &TrafficLight,
+    overrides: &TimingOverrides,
+) -> Result<Timings, PrepareError> {
+    let (min_default, max_default) = light
+        .min_max_green
+        .unwrap_or((SUMO_MIN_GREEN, SUMO_MAX_GREEN));
+    let timings = Timings {
+        min_green: secs("--min-green", overrides.min_green, min_default)?,
+        max_green: secs("--max-green", overrides.max_green, max_default)?,
+        yellow: secs("--yellow", overrides.yellow, light.yellow)?,
+        red_clearance: secs(
+            "--red-clearance",
+            overrides.red_clearance,
+            light.red_clearance,
+        )?,
+        ..Timings::default()
+    };
+    timings.validate().map_err(|source| PrepareError::Timings {
+        scenario: scenario.name.clone(),
+        light: light.id.clone(),
+        source,
+    })?;
+    Ok(timings)
 }
 
 /// Runs one simulation.
@@ -362,11 +539,10 @@ pub fn run(
     prepared: &Prepared,
     contender: Contender,
     seed: u64,
-    duration_s: f64,
     sumo_binary: &Path,
 ) -> Result<RunMetrics, RunError> {
     let p = prepared;
-    let light = &p.light;
+    let window = p.window;
     let tag = format!("{}-s{seed}", contender.name());
     let tripinfo = p
         .temp
@@ -381,6 +557,7 @@ pub fn run(
     match contender {
         Contender::SumoStatic => additional.push(p.static_program.clone()),
         Contender::SumoActuated => additional.push(p.actuated_program.clone()),
+        Contender::SumoDelayBased => additional.push(p.delay_based_program.clone()),
         Contender::Policy(_) => {}
     }
     let launch = Launch {
@@ -391,69 +568,42 @@ pub fn run(
         tripinfo: tripinfo.clone(),
         log,
         seed,
-        step_length: STEP_S,
-        end: duration_s,
+        step_length: window.step,
+        begin: window.begin,
+        end: window.end,
     };
     let mut sumo = Sumo::start(&launch).map_err(RunError::Start)?;
 
-    let mut controller = match contender {
-        Contender::Policy(kind) => Some(
-            Controller::new(
-                light.intersection.clone(),
-                p.timings,
-                kind,
-                SignalTime::ZERO,
-            )
-            .map_err(RunError::Controller)?,
-        ),
-        _ => None,
-    };
-    let mut out = controller.as_ref().map(|c| c.new_output());
-    // The baselines' outputs are checked from a minute in, so the monitor's own start-up
-    // (every head red since its start) never flags the program's first green.
+    // Every contender's output, as sent to or read from SUMO, goes through an independent
+    // monitor with the timings it runs with; checked from a minute in, so the monitor's own
+    // start-up (every head red since its start) never flags the first green.
     let offset_ms = 60_000;
-    let mut monitor =
-        ConflictMonitor::new(&light.intersection, &p.program_timings(), SignalTime::ZERO);
-
-    let lanes = &light.incoming_lanes;
-    let detectors: Vec<String> = lanes
+    let mut lights = p
+        .lights
         .iter()
-        .map(|(l, _)| TrafficLight::detector_id(l))
-        .collect();
-    let group_lanes: Vec<Vec<usize>> = light
-        .group_lanes
-        .iter()
-        .map(|ls| {
-            ls.iter()
-                .filter_map(|l| lanes.iter().position(|(x, _)| x == l))
-                .collect()
-        })
-        .collect();
-    let mut seen: Vec<HashSet<String>> = vec![HashSet::new(); lanes.len()];
-    let mut present = vec![0u32; lanes.len()];
-    let mut entered = vec![0u32; lanes.len()];
-    let mut readings = vec![DetectorReading::new(0, 0); group_lanes.len()];
-    let mut state = String::new();
-    let mut heads: Vec<HeadState> = Vec::new();
-    let (mut conflicts, mut queue_sum, mut samples) = (0u64, 0f64, 0u64);
-    let mut was_flash = false;
+        .map(|l| LightRun::new(l, contender))
+        .collect::<Result<Vec<_>, _>>()?;
+    let mut tally = RunTally {
+        begin: window.begin,
+        end: window.end,
+        ..RunTally::default()
+    };
+    // Vehicles waiting for insertion, and since when.
+    let mut pending: HashMap<String, f64> = HashMap::new();
 
-    let step_ms = (STEP_S * 1000.0).round() as u64;
-    let steps = (duration_s / STEP_S).round() as u64;
-    for k in 0..steps {
+    let step_ms = (window.step * 1000.0).round() as u64;
+    let steps = (window.duration_s() / window.step).round() as u64;
+    for k in 0..=steps {
+        let sim_now = window.begin + k as f64 * window.step;
         let now = SignalTime::from_millis(k * step_ms);
         // Read the state at `now` (SUMO steps only at the end of a message, so reading and
         // stepping are two messages).
         let mut read = Batch::new();
-        for d in &detectors {
-            read.get(id::GET_LANEAREA, id::LAST_STEP_VEHICLE_ID_LIST, d);
+        for l in &lights {
+            l.ask(&mut read);
         }
-        for (lane, _) in lanes {
-            read.get(id::GET_LANE, id::LAST_STEP_HALTING_NUMBER, lane);
-        }
-        if controller.is_none() {
-            read.get(id::GET_TL, id::TL_RED_YELLOW_GREEN_STATE, &light.id);
-        }
+        read.get(id::GET_SIM, id::PENDING_VEHICLES, "");
+        read.get(id::GET_SIM, id::TELEPORT_STARTING_VEHICLES_NUMBER, "");
         let mut values = sumo
             .send(&read)
             .map_err(|source| RunError::Read {
@@ -464,41 +614,30 @@ pub fn run(
             })?
             .into_iter();
         let mut next = || values.next().ok_or(RunError::MissingReads { at: now });
-        for i in 0..lanes.len() {
-            let ids = next()?.into_list().map_err(RunError::Value)?;
-            present[i] = ids.len() as u32;
-            entered[i] = ids.iter().filter(|v| !seen[i].contains(*v)).count() as u32;
-            seen[i] = ids.into_iter().collect();
+        let mut queue = 0.0;
+        for l in &mut lights {
+            queue += l.take(&mut next)?;
         }
-        for _ in lanes {
-            queue_sum += f64::from(next()?.as_count().map_err(RunError::Value)?);
+        let waiting: HashSet<String> = next()?
+            .into_list()
+            .map_err(RunError::Value)?
+            .into_iter()
+            .collect();
+        tally.teleports += u64::from(next()?.as_count().map_err(RunError::Value)?);
+        pending.retain(|v, _| waiting.contains(v));
+        for v in waiting {
+            pending.entry(v).or_insert(sim_now);
         }
-        samples += 1;
-        if controller.is_none() {
-            let s = next()?.into_string().map_err(RunError::Value)?;
-            light.heads_of(&s, &mut heads);
-            let at = SignalTime::from_millis(offset_ms + k * step_ms);
-            if monitor.check(at, &heads).is_err() {
-                conflicts += 1;
-                monitor.reset(at);
-            }
+        if k == steps {
+            // The state at the end: only the counts above are wanted from it.
+            break;
         }
-        for (g, ls) in group_lanes.iter().enumerate() {
-            let queue = ls.iter().map(|&i| present[i]).sum();
-            let arrivals = ls.iter().map(|&i| entered[i]).sum();
-            readings[g] = DetectorReading::new(queue, arrivals);
-        }
-
+        tally.queue_sum += queue;
+        tally.samples += 1;
+        let at = SignalTime::from_millis(offset_ms + k * step_ms);
         let mut act = Batch::new();
-        if let (Some(ctl), Some(out)) = (controller.as_mut(), out.as_mut()) {
-            ctl.tick_into(now, &readings, out);
-            let flash = out.status.mode == Mode::Flash;
-            if flash && !was_flash {
-                conflicts += 1;
-            }
-            was_flash = flash;
-            light.state_string(&out.heads, out.status.phase, &mut state);
-            act.set_tls_state(&light.id, &state);
+        for l in &mut lights {
+            l.act(now, at, &mut tally, &mut act);
         }
         act.step();
         sumo.send(&act).map_err(|source| RunError::Step {
@@ -515,9 +654,171 @@ pub fn run(
     })?;
     let trips = read_tripinfo(&tripinfo).map_err(RunError::Tripinfo)?;
     let _ = std::fs::remove_file(&tripinfo);
-    Ok(RunMetrics::from_trips(
-        &trips, queue_sum, samples, conflicts,
-    ))
+    let mut not_inserted: Vec<NotInserted> = pending
+        .into_values()
+        .map(|since| NotInserted { since })
+        .collect();
+    not_inserted.sort_by(|a, b| a.since.total_cmp(&b.since));
+    tally.not_inserted = not_inserted;
+    if trips.is_empty() && tally.not_inserted.is_empty() {
+        return Err(RunError::NoVehicles {
+            scenario: p.scenario.name.clone(),
+            run: tag,
+            begin: window.begin,
+            end: window.end,
+        });
+    }
+    Ok(RunMetrics::from_trips(&trips, &tally))
+}
+
+/// One traffic light in a run: its controller (semaforo's) or its program's state (SUMO's),
+/// its detectors and its monitor.
+struct LightRun<'a> {
+    light: &'a TrafficLight,
+    controller: Option<(Controller, TickOutput)>,
+    monitor: ConflictMonitor,
+    detectors: Vec<String>,
+    /// For each group, its lanes' indices in `light.incoming_lanes`.
+    group_lanes: Vec<Vec<usize>>,
+    /// Per incoming lane: the vehicles in the zone at the last reading.
+    seen: Vec<HashSet<String>>,
+    present: Vec<u32>,
+    entered: Vec<u32>,
+    readings: Vec<DetectorReading>,
+    /// The program's state read this step (SUMO's contenders).
+    program_state: Option<String>,
+    state: String,
+    heads: Vec<HeadState>,
+    was_flash: bool,
+}
+
+impl<'a> LightRun<'a> {
+    fn new(driven: &'a DrivenLight, contender: Contender) -> Result<Self, RunError> {
+        let light = &driven.light;
+        let controller = match contender {
+            Contender::Policy(kind) => {
+                let c = Controller::new(
+                    light.intersection.clone(),
+                    driven.timings,
+                    kind,
+                    SignalTime::ZERO,
+                )
+                .map_err(RunError::Controller)?;
+                let out = c.new_output();
+                Some((c, out))
+            }
+            _ => None,
+        };
+        let monitor_timings = match contender {
+            Contender::Policy(_) => driven.timings,
+            _ => driven.program_timings(),
+        };
+        let lanes = &light.incoming_lanes;
+        let group_lanes: Vec<Vec<usize>> = light
+            .group_lanes
+            .iter()
+            .map(|ls| {
+                ls.iter()
+                    .filter_map(|l| lanes.iter().position(|(x, _)| x == l))
+                    .collect()
+            })
+            .collect();
+        Ok(LightRun {
+            light,
+            controller,
+            monitor: ConflictMonitor::new(&light.intersection, &monitor_timings, SignalTime::ZERO),
+            detectors: lanes
+                .iter()
+                .map(|(l, _)| TrafficLight::detector_id(l))
+                .collect(),
+            seen: vec![HashSet::new(); lanes.len()],
+            present: vec![0; lanes.len()],
+            entered: vec![0; lanes.len()],
+            readings: vec![DetectorReading::new(0, 0); group_lanes.len()],
+            group_lanes,
+            program_state: None,
+            state: String::new(),
+            heads: Vec::new(),
+            was_flash: false,
+        })
+    }
+
+    /// Adds this light's reads to `read`: its detectors, its lanes' halted vehicles, and the
+    /// program's state when SUMO drives it.
+    fn ask(&self, read: &mut Batch) {
+        for d in &self.detectors {
+            read.get(id::GET_LANEAREA, id::LAST_STEP_VEHICLE_ID_LIST, d);
+        }
+        for (lane, _) in &self.light.incoming_lanes {
+            read.get(id::GET_LANE, id::LAST_STEP_HALTING_NUMBER, lane);
+        }
+        if self.controller.is_none() {
+            read.get(id::GET_TL, id::TL_RED_YELLOW_GREEN_STATE, &self.light.id);
+        }
+    }
+
+    /// Takes this light's answers, in [`ask`](Self::ask)'s order; returns its halted vehicles.
+    fn take(&mut self, next: &mut dyn FnMut() -> Result<Value, RunError>) -> Result<f64, RunError> {
+        for i in 0..self.detectors.len() {
+            let ids = next()?.into_list().map_err(RunError::Value)?;
+            self.present[i] = ids.len() as u32;
+            self.entered[i] = ids.iter().filter(|v| !self.seen[i].contains(*v)).count() as u32;
+            self.seen[i] = ids.into_iter().collect();
+        }
+        let mut queue = 0.0;
+        for _ in &self.light.incoming_lanes {
+            queue += f64::from(next()?.as_count().map_err(RunError::Value)?);
+        }
+        self.program_state = match self.controller {
+            None => Some(next()?.into_string().map_err(RunError::Value)?),
+            Some(_) => None,
+        };
+        for (g, ls) in self.group_lanes.iter().enumerate() {
+            let queue = ls.iter().map(|&i| self.present[i]).sum();
+            let arrivals = ls.iter().map(|&i| self.entered[i]).sum();
+            self.readings[g] = DetectorReading::new(queue, arrivals);
+        }
+        Ok(queue)
+    }
+
+    /// Checks what the light shows and, when semaforo drives it, ticks the controller and adds
+    /// the new state to `act`. `now` is the controller's time, `at` the monitor's.
+    fn act(&mut self, now: SignalTime, at: SignalTime, tally: &mut RunTally, act: &mut Batch) {
+        if let Some(s) = self.program_state.take() {
+            self.light.heads_of(&s, &mut self.heads);
+            check(&mut self.monitor, at, &self.heads, tally);
+        }
+        if let Some((ctl, out)) = self.controller.as_mut() {
+            ctl.tick_into(now, &self.readings, out);
+            let flash = out.status.mode == Mode::Flash;
+            if flash && !self.was_flash {
+                tally.conflicts += 1;
+            }
+            self.was_flash = flash;
+            self.light
+                .state_string(&out.heads, out.status.phase, &mut self.state);
+            self.light.heads_of(&self.state, &mut self.heads);
+            check(&mut self.monitor, at, &self.heads, tally);
+            act.set_tls_state(&self.light.id, &self.state);
+        }
+    }
+}
+
+/// Checks the heads shown at `at`: conflicting greens count as conflicts, the rest of the
+/// monitor's faults (one movement's sequence) as sequence faults. The monitor starts afresh
+/// after each, so a fault is counted once, not at every step after it.
+fn check(monitor: &mut ConflictMonitor, at: SignalTime, heads: &[HeadState], tally: &mut RunTally) {
+    match monitor.check(at, heads) {
+        Ok(()) => {}
+        Err(ConflictFault::Conflict { .. }) => {
+            tally.conflicts += 1;
+            monitor.reset(at);
+        }
+        Err(_) => {
+            tally.sequence_faults += 1;
+            monitor.reset(at);
+        }
+    }
 }
 
 #[cfg(test)]
@@ -535,13 +836,43 @@ mod tests {
         }
     }
 
+    fn window() -> Window {
+        Window::new(&two_approach(), None, None).unwrap()
+    }
+
+    #[test]
+    fn the_window_comes_from_the_flags_then_the_configuration() {
+        let mut s = two_approach();
+        let w = Window::new(&s, None, None).unwrap();
+        assert_eq!((w.begin, w.end, w.step), (0.0, 3600.0, STEP_S));
+        s.time = scenario::ConfigTime {
+            begin: Some(3600.0),
+            end: Some(5400.0),
+            step_length: Some(1.0),
+        };
+        let w = Window::new(&s, None, None).unwrap();
+        assert_eq!((w.begin, w.end, w.step), (3600.0, 5400.0, 1.0));
+        let w = Window::new(&s, Some(Duration::from_secs(300)), Some(0.25)).unwrap();
+        assert_eq!((w.begin, w.end, w.step), (3600.0, 3900.0, 0.25));
+        s.time.end = Some(3605.0);
+        let e = Window::new(&s, None, None).unwrap_err().to_string();
+        assert!(
+            e.contains("from 3600 s to 3605 s leaves less than 10 s"),
+            "{e}"
+        );
+        let e = Window::new(&s, Some(Duration::from_secs(60)), Some(0.0))
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("step length 0 s"), "{e}");
+    }
+
     fn two_approach() -> Scenario {
         scenario::shipped("two-approach-balanced", &scenario::scenario_dir(None)).unwrap()
     }
 
     #[test]
     fn timings_come_from_the_networks_program_unless_overridden() {
-        let p = Prepared::new(two_approach(), &overrides()).unwrap();
+        let p = Prepared::new(two_approach(), &overrides(), window()).unwrap();
         assert_eq!(p.timings.yellow, Duration::from_secs(3));
         assert_eq!(p.timings.red_clearance, Duration::ZERO);
         assert_eq!(p.timings.min_green, SUMO_MIN_GREEN);
@@ -549,7 +880,7 @@ mod tests {
             red_clearance: Some(2.0),
             ..overrides()
         };
-        let p = Prepared::new(two_approach(), &o).unwrap();
+        let p = Prepared::new(two_approach(), &o, window()).unwrap();
         assert_eq!(p.timings.red_clearance, Duration::from_secs(2));
     }
 
@@ -559,7 +890,7 @@ mod tests {
             yellow: Some(0.5),
             ..overrides()
         };
-        let e = crate::error_chain(&Prepared::new(two_approach(), &o).err().unwrap());
+        let e = crate::error_chain(&Prepared::new(two_approach(), &o, window()).err().unwrap());
         assert!(
             e.contains("yellow is 0.5 s; accepted range is 1 s to 10 s"),
             "{e}"
@@ -568,7 +899,7 @@ mod tests {
             min_green: Some(-1.0),
             ..overrides()
         };
-        let e = crate::error_chain(&Prepared::new(two_approach(), &o).err().unwrap());
+        let e = crate::error_chain(&Prepared::new(two_approach(), &o, window()).err().unwrap());
         assert!(
             e.contains("--min-green -1: expected a number of seconds"),
             "{e}"
@@ -579,7 +910,7 @@ mod tests {
     fn a_shipped_network_whose_light_does_not_match_the_scenario_is_refused() {
         let mut s = two_approach();
         s.expected_groups = Some(&["N", "E", "S", "W"]);
-        let e = crate::error_chain(&Prepared::new(s, &overrides()).err().unwrap());
+        let e = crate::error_chain(&Prepared::new(s, &overrides(), window()).err().unwrap());
         assert!(
             e.contains(
                 "has signal groups [\"A\", \"B\"] and 2 phases; the scenario expects groups"

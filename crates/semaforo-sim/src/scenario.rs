@@ -102,6 +102,20 @@ pub enum ScenarioError {
         /// The `.sumocfg`.
         cfg: PathBuf,
     },
+    /// A `<time>` value of the SUMO configuration is not a time.
+    #[error(
+        "{}: <{key} value=\"{value}\"/> is not a time; expected seconds (e.g. 25200) or \
+         H:MM:SS",
+        .cfg.display()
+    )]
+    ConfigTime {
+        /// The `.sumocfg`.
+        cfg: PathBuf,
+        /// `begin`, `end` or `step-length`.
+        key: &'static str,
+        /// Its text.
+        value: String,
+    },
     /// A file the SUMO configuration names is wrong.
     #[error("in {}", .cfg.display())]
     InConfig {
@@ -123,10 +137,23 @@ pub struct Scenario {
     pub routes: Vec<PathBuf>,
     /// More files SUMO loads (from a `.sumocfg`).
     pub additional: Vec<PathBuf>,
-    /// The traffic light to drive, when the network has several.
+    /// The traffic lights to drive (`J1`, `J1,J4` or `all`), when the network has several.
     pub tls: Option<String>,
     /// The signal groups a shipped scenario's traffic light must have.
     pub expected_groups: Option<&'static [&'static str]>,
+    /// The simulated time, from a `.sumocfg`'s `<time>` (`None`: not given there).
+    pub time: ConfigTime,
+}
+
+/// A `.sumocfg`'s `<begin>`, `<end>` and `<step-length>`, seconds.
+#[derive(Debug, Clone, Copy, Default, PartialEq)]
+pub struct ConfigTime {
+    /// When the simulation starts.
+    pub begin: Option<f64>,
+    /// When it ends.
+    pub end: Option<f64>,
+    /// The simulation step.
+    pub step_length: Option<f64>,
 }
 
 /// Where the shipped scenarios are: `dir` if given, else `$SEMAFORO_SCENARIOS`, else
@@ -176,6 +203,7 @@ pub fn shipped(name: &str, dir: &Path) -> Result<Scenario, ScenarioError> {
         additional: Vec::new(),
         tls: None,
         expected_groups: Some(groups),
+        time: ConfigTime::default(),
     })
 }
 
@@ -201,6 +229,7 @@ pub fn user(net: &Path, routes: &[PathBuf], tls: Option<&str>) -> Result<Scenari
         additional: Vec::new(),
         tls: tls.map(str::to_string),
         expected_groups: None,
+        time: ConfigTime::default(),
     })
 }
 
@@ -212,7 +241,18 @@ fn stem(path: &Path) -> String {
     name.split('.').next().unwrap_or(&name).to_string()
 }
 
-/// A `.sumocfg`: its network, routes and additional files (relative to the file).
+/// A SUMO time: seconds, or `H:MM:SS` / `M:SS` (SUMO accepts both).
+fn sumo_time(text: &str) -> Option<f64> {
+    let mut total = 0.0;
+    for part in text.trim().split(':') {
+        let v: f64 = part.trim().parse().ok()?;
+        total = total * 60.0 + v;
+    }
+    total.is_finite().then_some(total)
+}
+
+/// A `.sumocfg`: its network, routes and additional files (relative to the file), and its
+/// `<begin>`, `<end>` and `<step-length>`.
 pub fn from_sumocfg(cfg: &Path, tls: Option<&str>) -> Result<Scenario, ScenarioError> {
     let text = std::fs::read_to_string(cfg).map_err(|source| ScenarioError::ReadConfig {
         cfg: cfg.to_path_buf(),
@@ -249,6 +289,27 @@ pub fn from_sumocfg(cfg: &Path, tls: Option<&str>) -> Result<Scenario, ScenarioE
     })?;
     s.name = stem(cfg);
     s.additional = files("additional-files");
+    let time = |key: &'static str| -> Result<Option<f64>, ScenarioError> {
+        let Some(value) = doc
+            .descendants()
+            .find(|n| n.has_tag_name(key))
+            .and_then(|n| n.attribute("value"))
+        else {
+            return Ok(None);
+        };
+        sumo_time(value)
+            .map(Some)
+            .ok_or_else(|| ScenarioError::ConfigTime {
+                cfg: cfg.to_path_buf(),
+                key,
+                value: value.to_string(),
+            })
+    };
+    s.time = ConfigTime {
+        begin: time("begin")?,
+        end: time("end")?,
+        step_length: time("step-length")?,
+    };
     Ok(s)
 }
 
@@ -296,6 +357,39 @@ mod tests {
         assert_eq!(s.net, dir.path().join("x.net.xml"));
         assert_eq!(s.routes.len(), 2);
         assert_eq!(s.additional, vec![dir.path().join("d.add.xml")]);
+        assert_eq!(s.time, ConfigTime::default());
+    }
+
+    #[test]
+    fn a_sumocfg_gives_its_begin_end_and_step_length() {
+        let dir = tempfile::tempdir().unwrap();
+        for f in ["x.net.xml", "a.rou.xml"] {
+            std::fs::write(dir.path().join(f), "<x/>").unwrap();
+        }
+        let cfg = dir.path().join("site.sumocfg");
+        let write = |time: &str| {
+            std::fs::write(
+                &cfg,
+                format!(
+                    r#"<configuration><input><net-file value="x.net.xml"/>
+                       <route-files value="a.rou.xml"/></input><time>{time}</time></configuration>"#
+                ),
+            )
+            .unwrap();
+        };
+        write(r#"<begin value="7:00:00"/><end value="28800"/><step-length value="0.25"/>"#);
+        let s = from_sumocfg(&cfg, None).unwrap();
+        assert_eq!(
+            s.time,
+            ConfigTime {
+                begin: Some(25200.0),
+                end: Some(28800.0),
+                step_length: Some(0.25)
+            }
+        );
+        write(r#"<begin value="seven"/>"#);
+        let e = from_sumocfg(&cfg, None).unwrap_err().to_string();
+        assert!(e.contains("<begin value=\"seven\"/> is not a time"), "{e}");
     }
 
     #[test]

@@ -145,7 +145,9 @@ pub struct Launch {
     pub seed: u64,
     /// Simulation step, seconds.
     pub step_length: f64,
-    /// Simulated time to run, seconds.
+    /// When the simulation begins, seconds.
+    pub begin: f64,
+    /// When it ends, seconds.
     pub end: f64,
 }
 
@@ -219,6 +221,7 @@ impl Sumo {
             .args(["--num-clients", "1"])
             .args(["--seed", &launch.seed.to_string()])
             .args(["--step-length", &format!("{}", launch.step_length)])
+            .args(["--begin", &format!("{}", launch.begin)])
             .args(["--end", &format!("{}", launch.end)])
             .args(["--no-step-log", "true", "--no-warnings", "true"])
             .args(["--duration-log.disable", "true"])

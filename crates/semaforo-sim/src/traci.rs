@@ -33,6 +33,12 @@ pub mod id {
     pub const GET_LANE: u8 = 0xa3;
     /// Read a lane-area (E2) detector's variable.
     pub const GET_LANEAREA: u8 = 0xad;
+    /// Read a simulation-wide variable.
+    pub const GET_SIM: u8 = 0xab;
+    /// Vehicles whose departure time has come but that are not inserted yet (ids).
+    pub const PENDING_VEHICLES: u8 = 0x94;
+    /// Vehicles that started a teleport in the last step.
+    pub const TELEPORT_STARTING_VEHICLES_NUMBER: u8 = 0x75;
     /// Set a traffic light's variable.
     pub const SET_TL: u8 = 0xc2;
     /// Their ids.

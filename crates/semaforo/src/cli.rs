@@ -137,10 +137,13 @@ pub struct SimArgs {
     /// Your own SUMO configuration (network, routes, additional files).
     #[arg(long, value_name = "FILE.sumocfg", conflicts_with = "scenario")]
     pub sumocfg: Option<PathBuf>,
-    /// The traffic light to drive, in a network with several.
-    #[arg(long, value_name = "ID")]
+    /// The traffic light(s) semaforo drives, in a network with several: one id, several
+    /// (`J1,J4`), or `all`; each gets its own controller and detectors, the others keep their
+    /// programs, and the figures cover the whole network.
+    #[arg(long, value_name = "ID[,ID...]|all")]
     pub tls: Option<String>,
-    /// semaforo policies to run (SUMO's sumo-static and sumo-actuated always run too).
+    /// semaforo policies to run (SUMO's sumo-static and sumo-actuated always run too;
+    /// sumo-delay-based, SUMO's delay-based controller, when listed).
     #[arg(
         long,
         value_name = "LIST",
@@ -151,9 +154,13 @@ pub struct SimArgs {
     /// Seeds per policy (1..=N): each draws another realisation of the demand.
     #[arg(long, default_value_t = 3, value_name = "N")]
     pub seeds: u64,
-    /// Simulated time per run (e.g. 1h, 5m).
-    #[arg(long, value_name = "DURATION", value_parser = parse_duration, default_value = "1h")]
-    pub duration: Duration,
+    /// Simulated time per run (e.g. 1h, 5m), from the configuration's <begin> (default: the
+    /// configuration's <end>, else 1h).
+    #[arg(long, value_name = "DURATION", value_parser = parse_duration)]
+    pub duration: Option<Duration>,
+    /// Simulation step, s (default: the configuration's <step-length>, else 0.5).
+    #[arg(long, value_name = "SECONDS")]
+    pub step_length: Option<f64>,
     /// Write the results as JSON to FILE.
     #[arg(long, value_name = "FILE")]
     pub json: Option<PathBuf>,
