@@ -22,13 +22,17 @@ use std::sync::{Arc, Condvar, Mutex, MutexGuard};
 use std::thread::JoinHandle;
 use std::time::{Duration, SystemTime};
 
-/// One message to the orchestrator.
+/// One message to the orchestrator. The original's fields (`type`, `direction`, `count_a`,
+/// `count_b`, `timestamp`) keep their names and values; every message also carries the
+/// [`Situation`], so an orchestrator can follow any intersection. `schema/messages.json` is the
+/// JSON Schema of the bodies, and the tests check every kind against it.
 #[derive(Debug, Clone, PartialEq)]
 pub enum Message {
     /// An approach's green began.
     Decision {
         direction: String,
         timestamp: SystemTime,
+        situation: Situation,
     },
     /// Vehicles queued per approach, every `DECISION_INTERVAL`. `None` (JSON `null`) for an
     /// approach whose camera or detector is not working: the original sent 0 there, which
@@ -37,7 +41,37 @@ pub enum Message {
         count_a: Option<u32>,
         count_b: Option<u32>,
         timestamp: SystemTime,
+        situation: Situation,
     },
+}
+
+/// What every message says of the intersection, beyond the original's fields.
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct Situation {
+    /// `intersection.id` (the host name by default).
+    pub intersection: String,
+    /// The phase green or last green, by name; `None` before the first green.
+    pub phase: Option<String>,
+    /// The signal groups green now.
+    pub green: Vec<String>,
+    /// Vehicles queued per signal group; `None` where detection is not working.
+    pub counts: Vec<(String, Option<u32>)>,
+}
+
+impl Situation {
+    fn add_to(&self, body: &mut serde_json::Value) {
+        let counts: serde_json::Map<String, serde_json::Value> = self
+            .counts
+            .iter()
+            .map(|(group, n)| (group.clone(), serde_json::json!(n)))
+            .collect();
+        if let Some(map) = body.as_object_mut() {
+            map.insert("intersection".into(), self.intersection.clone().into());
+            map.insert("phase".into(), serde_json::json!(self.phase));
+            map.insert("green".into(), serde_json::json!(self.green));
+            map.insert("counts".into(), counts.into());
+        }
+    }
 }
 
 fn unix_seconds(t: SystemTime) -> f64 {
@@ -46,28 +80,38 @@ fn unix_seconds(t: SystemTime) -> f64 {
 }
 
 impl Message {
-    /// The JSON body, as the original sent it.
+    /// The JSON body: the original's fields, and the situation's.
     pub fn to_json(&self) -> serde_json::Value {
-        match self {
+        let (mut body, situation) = match self {
             Message::Decision {
                 direction,
                 timestamp,
-            } => serde_json::json!({
-                "type": "decision",
-                "direction": direction,
-                "timestamp": unix_seconds(*timestamp),
-            }),
+                situation,
+            } => (
+                serde_json::json!({
+                    "type": "decision",
+                    "direction": direction,
+                    "timestamp": unix_seconds(*timestamp),
+                }),
+                situation,
+            ),
             Message::Status {
                 count_a,
                 count_b,
                 timestamp,
-            } => serde_json::json!({
-                "type": "status",
-                "count_a": count_a,
-                "count_b": count_b,
-                "timestamp": unix_seconds(*timestamp),
-            }),
-        }
+                situation,
+            } => (
+                serde_json::json!({
+                    "type": "status",
+                    "count_a": count_a,
+                    "count_b": count_b,
+                    "timestamp": unix_seconds(*timestamp),
+                }),
+                situation,
+            ),
+        };
+        situation.add_to(&mut body);
+        body
     }
 
     /// The bytes on the wire: length prefix and body in one buffer, written in one call.
@@ -368,11 +412,21 @@ mod tests {
         SystemTime::UNIX_EPOCH + Duration::from_secs(secs)
     }
 
+    fn two_approach_situation() -> Situation {
+        Situation {
+            intersection: "main-and-5th".into(),
+            phase: Some("A".into()),
+            green: vec!["A".into()],
+            counts: vec![("A".into(), Some(5)), ("B".into(), None)],
+        }
+    }
+
     #[test]
-    fn messages_use_the_original_wire_format() {
+    fn messages_use_the_original_wire_format_and_say_where_they_are_from() {
         let frame = Message::Decision {
             direction: "A".into(),
             timestamp: at(1_764_052_981),
+            situation: two_approach_situation(),
         }
         .frame();
         let len = u32::from_be_bytes([frame[0], frame[1], frame[2], frame[3]]) as usize;
@@ -380,18 +434,63 @@ mod tests {
         let json: serde_json::Value = serde_json::from_slice(&frame[4..]).unwrap();
         assert_eq!(
             json,
-            serde_json::json!({"type":"decision","direction":"A","timestamp":1764052981.0})
+            serde_json::json!({"type":"decision","direction":"A","timestamp":1764052981.0,
+                "intersection":"main-and-5th","phase":"A","green":["A"],
+                "counts":{"A":5,"B":null}})
         );
         let status = Message::Status {
             count_a: Some(5),
             count_b: Some(3),
             timestamp: at(1),
+            situation: Situation::default(),
         }
         .to_json();
         assert_eq!(
             status,
-            serde_json::json!({"type":"status","count_a":5,"count_b":3,"timestamp":1.0})
+            serde_json::json!({"type":"status","count_a":5,"count_b":3,"timestamp":1.0,
+                "intersection":"","phase":null,"green":[],"counts":{}})
         );
+    }
+
+    #[test]
+    fn every_message_kind_matches_the_published_schema() {
+        let schema: serde_json::Value =
+            serde_json::from_str(include_str!("../../../schema/messages.json")).unwrap();
+        let validator = jsonschema::validator_for(&schema).unwrap();
+        let messages = [
+            Message::Decision {
+                direction: "A".into(),
+                timestamp: at(1_764_052_981),
+                situation: two_approach_situation(),
+            },
+            Message::Status {
+                count_a: Some(5),
+                count_b: None,
+                timestamp: at(1_764_052_982),
+                situation: two_approach_situation(),
+            },
+            Message::Status {
+                count_a: None,
+                count_b: None,
+                timestamp: at(1_764_052_983),
+                situation: Situation {
+                    intersection: "start-up".into(),
+                    ..Situation::default()
+                },
+            },
+        ];
+        for message in &messages {
+            let body = message.to_json();
+            let problems: Vec<String> = validator
+                .iter_errors(&body)
+                .map(|e| e.to_string())
+                .collect();
+            assert!(problems.is_empty(), "{body}: {problems:?}");
+        }
+        // The schema is not a formality: a message without its type is refused.
+        let mut broken = messages[0].to_json();
+        broken.as_object_mut().unwrap().remove("type");
+        assert!(!validator.is_valid(&broken));
     }
 
     #[test]
@@ -402,11 +501,13 @@ mod tests {
         link.send(&Message::Decision {
             direction: "A".into(),
             timestamp: at(10),
+            situation: Situation::default(),
         });
         link.send(&Message::Status {
             count_a: Some(4),
             count_b: None,
             timestamp: at(11),
+            situation: Situation::default(),
         });
         let (mut peer, _) = listener.accept().unwrap();
         assert_eq!(read_message(&mut peer)["type"], "decision");
@@ -427,6 +528,7 @@ mod tests {
             link.send(&Message::Decision {
                 direction: format!("A{i}"),
                 timestamp: at(i),
+                situation: Situation::default(),
             });
         }
         let listener = listen(socket);
@@ -442,10 +544,12 @@ mod tests {
         link.send(&Message::Decision {
             direction: "B".into(),
             timestamp: at(9),
+            situation: Situation::default(),
         });
         link.send(&Message::Decision {
             direction: "A".into(),
             timestamp: at(10),
+            situation: Situation::default(),
         });
         let (mut peer, _) = listener.accept().unwrap();
         assert_eq!(read_message(&mut peer)["direction"], "B");
@@ -464,6 +568,7 @@ mod tests {
             link.send(&Message::Decision {
                 direction: format!("{i}"),
                 timestamp: at(i),
+                situation: Situation::default(),
             });
         }
         let stats = link.statistics();

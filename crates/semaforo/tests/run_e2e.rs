@@ -154,6 +154,7 @@ fn the_default_intersection_serves_the_busier_approach_longer_and_reports_it() {
     let peer = read_all_messages(listener);
     let out = semaforo(dir.path())
         .args(["run", "--fast", "--for", "150s"])
+        .env("INTERSECTION_ID", "corner-7")
         .env("ORCHESTRATOR_HOST", "127.0.0.1")
         .env("ORCHESTRATOR_PORT", &port)
         .env("LOG_TO_CONSOLE", "false")
@@ -176,6 +177,12 @@ fn the_default_intersection_serves_the_busier_approach_longer_and_reports_it() {
         "only the two types"
     );
     assert_eq!(decisions[0]["direction"], "A", "the first green goes to A");
+    // Beyond the original's fields, every message says where it is from and what is green.
+    for m in &messages {
+        assert_eq!(m["intersection"], "corner-7", "{m}");
+    }
+    assert_eq!(decisions[0]["green"], serde_json::json!(["A"]));
+    assert_eq!(decisions[0]["phase"], "A");
     assert!(
         decisions.len() >= 6,
         "several greens in 150 s: {decisions:?}"
@@ -190,6 +197,11 @@ fn the_default_intersection_serves_the_busier_approach_longer_and_reports_it() {
         assert!(
             s["count_a"].is_u64() && s["count_b"].is_u64(),
             "both cameras count: {s}"
+        );
+        assert_eq!(
+            (&s["counts"]["A"], &s["counts"]["B"]),
+            (&s["count_a"], &s["count_b"]),
+            "the counts per group are the original's counts: {s}"
         );
         assert!(s["timestamp"].as_f64().unwrap() > 1.7e9);
     }

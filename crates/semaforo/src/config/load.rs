@@ -497,7 +497,18 @@ fn default_value(default: Default) -> Value {
         Default::SystemTempDir => {
             Value::Text(std::env::temp_dir().join("semaforo").display().to_string())
         }
+        Default::HostName => Value::Text(host_name()),
     }
+}
+
+/// The machine's host name, as `intersection.id`'s default; `semaforo` when it cannot be read
+/// or is not a valid identifier.
+fn host_name() -> String {
+    std::fs::read_to_string("/proc/sys/kernel/hostname")
+        .ok()
+        .map(|name| name.trim().to_string())
+        .filter(|name| check_text(Kind::Identifier, name).is_ok())
+        .unwrap_or_else(|| "semaforo".to_string())
 }
 
 /// Checks one raw value against its setting; the error is "expected …".
@@ -571,7 +582,7 @@ fn check_text(kind: Kind, text: &str) -> Result<String, String> {
             }
         }
         Kind::Path if text.is_empty() => Err(expected()),
-        Kind::FilePrefix => {
+        Kind::FilePrefix | Kind::Identifier => {
             let ok = !text.is_empty()
                 && text.len() <= 64
                 && text

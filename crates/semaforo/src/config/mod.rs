@@ -205,6 +205,14 @@ impl SignalConfig {
     }
 }
 
+/// The intersection this box controls: `[intersection]`.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct IntersectionConfig {
+    /// Its name in messages.
+    pub id: String,
+}
+
 /// The validated, typed configuration.
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -216,6 +224,7 @@ pub struct Config {
     pub cameras: CamerasConfig,
     pub detection: DetectionConfig,
     pub orchestrator: OrchestratorConfig,
+    pub intersection: IntersectionConfig,
     pub signal: SignalConfig,
     /// Every value with its origin, for `config check` and the start-up log.
     #[serde(skip)]

@@ -37,6 +37,8 @@ pub enum Kind {
     CameraSource,
     /// A prefix for temporary file names: letters, digits, `_`, `-`, `.`; no path separators.
     FilePrefix,
+    /// A name that goes into messages and topics: letters, digits, `_`, `-`, `.`.
+    Identifier,
 }
 
 impl Kind {
@@ -58,6 +60,7 @@ impl Kind {
             Kind::FilePrefix => {
                 "a file-name prefix of letters, digits, '_', '-' or '.' (no '/')".to_string()
             }
+            Kind::Identifier => "a name of letters, digits, '_', '-' or '.'".to_string(),
         }
     }
 }
@@ -72,6 +75,8 @@ pub enum Default {
     /// `semaforo/` in the operating system's temporary directory (`$TMPDIR`, else `/tmp`): a
     /// directory of its own, so the orphan sweep can never touch another program's files.
     SystemTempDir,
+    /// The machine's host name (`/proc/sys/kernel/hostname`), else `semaforo`.
+    HostName,
 }
 
 impl fmt::Display for Default {
@@ -82,6 +87,7 @@ impl fmt::Display for Default {
             Default::Bool(v) => write!(f, "{v}"),
             Default::Text(v) => write!(f, "\"{v}\""),
             Default::SystemTempDir => write!(f, "`$TMPDIR/semaforo` (`/tmp/semaforo`)"),
+            Default::HostName => write!(f, "the host name"),
         }
     }
 }
@@ -356,6 +362,14 @@ pub const SETTINGS: &[Spec] = &[
         kind: Kind::Int { min: 1, max: 1_000_000, unit: "messages" },
         default: Default::Int(1000),
         help: "messages kept while the orchestrator is unreachable; beyond it the oldest is dropped and counted",
+    },
+    // --- intersection ---
+    Spec {
+        key: "intersection.id",
+        env: &["INTERSECTION_ID"],
+        kind: Kind::Identifier,
+        default: Default::HostName,
+        help: "the intersection's name in every message to the orchestrator (`intersection`)",
     },
     // --- signal ---
     Spec {

@@ -243,6 +243,7 @@ pub fn run_with_tracker(
                     link.send(&Message::Decision {
                         direction,
                         timestamp: stamp,
+                        situation: signal.situation(&config.intersection.id),
                     });
                 }
             }
@@ -254,6 +255,7 @@ pub fn run_with_tracker(
                         count_a: count("A"),
                         count_b: count("B"),
                         timestamp: stamp,
+                        situation: signal.situation(&config.intersection.id),
                     });
                 }
                 next_status = now + config.signal.decision_interval;

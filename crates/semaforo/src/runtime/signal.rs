@@ -19,6 +19,7 @@ use super::events::EventLog;
 use semaforo_camera::Aspect;
 
 use crate::config::Config;
+use crate::orchestrator::Situation;
 
 pub struct Signal {
     controller: Controller,
@@ -166,6 +167,28 @@ impl Signal {
         let i = self.groups.iter().position(|g| g == approach)?;
         let r = self.readings[i];
         r.healthy.then_some(r.queue)
+    }
+
+    /// What a message to the orchestrator says of the intersection now.
+    pub fn situation(&self, intersection: &str) -> Situation {
+        let status = self.controller.status();
+        let layout = self.controller.intersection();
+        Situation {
+            intersection: intersection.to_string(),
+            phase: status.phase.map(|p| layout.phase(p).name().to_string()),
+            green: self
+                .groups
+                .iter()
+                .zip(&self.heads)
+                .filter(|(_, h)| **h == HeadState::Green)
+                .map(|(g, _)| g.clone())
+                .collect(),
+            counts: self
+                .groups
+                .iter()
+                .map(|g| (g.clone(), self.counted(g)))
+                .collect(),
+        }
     }
 
     /// The counts behind the decisions, for the status line and the log.
