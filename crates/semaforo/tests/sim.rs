@@ -239,6 +239,20 @@ fn json(path: &Path) -> serde_json::Value {
     serde_json::from_str(&std::fs::read_to_string(path).unwrap()).unwrap()
 }
 
+/// Runs `semaforo sim --net NET --routes ROUTES` for five simulated minutes with `extra` flags
+/// (policy, seeds, lights) and `--json`; checks that it succeeded and returns its standard
+/// output and the JSON document.
+fn sim_on(dir: &Path, net: &str, routes: &str, extra: &[&str]) -> (String, serde_json::Value) {
+    let out_json = dir.join(format!("{}.json", extra.join("_").replace([',', '/'], "-")));
+    let mut args = vec!["sim", "--net", net, "--routes", routes, "--duration", "5m"];
+    args.extend_from_slice(extra);
+    args.extend_from_slice(&["--json", out_json.to_str().unwrap()]);
+    let out = run(semaforo(dir).args(&args));
+    let stdout = text(&out.stdout);
+    assert!(out.status.success(), "{stdout}\n{}", text(&out.stderr));
+    (stdout, json(&out_json))
+}
+
 #[test]
 fn a_sumocfg_beginning_at_3600_is_simulated_from_3600_to_its_end() {
     if !sumo_available() {
@@ -332,25 +346,12 @@ fn vehicles_that_cannot_be_inserted_are_counted_and_a_policy_leaving_more_out_is
     // vehicles wait outside the network. The fixed-time plan gives B half the time it does
     // not need and leaves more of A's vehicles out than SUMO's actuated program.
     let routes = flows(dir.path(), "heavy.rou.xml", 2400, 60, 0, 300);
-    let out_json = dir.path().join("heavy.json");
-    let out = run(semaforo(dir.path()).args([
-        "sim",
-        "--net",
+    let (stdout, doc) = sim_on(
+        dir.path(),
         two_approach_net().to_str().unwrap(),
-        "--routes",
         routes.to_str().unwrap(),
-        "--policy",
-        "fixed,max-pressure",
-        "--seeds",
-        "1",
-        "--duration",
-        "5m",
-        "--json",
-        out_json.to_str().unwrap(),
-    ]));
-    let stdout = text(&out.stdout);
-    assert!(out.status.success(), "{stdout}\n{}", text(&out.stderr));
-    let doc = json(&out_json);
+        &["--policy", "fixed,max-pressure", "--seeds", "1"],
+    );
     let runs = doc["runs"].as_array().unwrap();
     for r in runs {
         let (loaded, inserted, left) = (
@@ -395,25 +396,12 @@ fn a_baseline_program_going_green_yellow_green_has_sequence_faults_not_conflicts
     let net_path = dir.path().join("yellow-green.net.xml");
     std::fs::write(&net_path, net).unwrap();
     let routes = flows(dir.path(), "r.rou.xml", 600, 300, 0, 300);
-    let out_json = dir.path().join("r.json");
-    let out = run(semaforo(dir.path()).args([
-        "sim",
-        "--net",
+    let (_, doc) = sim_on(
+        dir.path(),
         net_path.to_str().unwrap(),
-        "--routes",
         routes.to_str().unwrap(),
-        "--policy",
-        "max-pressure",
-        "--seeds",
-        "1",
-        "--duration",
-        "5m",
-        "--json",
-        out_json.to_str().unwrap(),
-    ]));
-    let stdout = text(&out.stdout);
-    assert!(out.status.success(), "{stdout}\n{}", text(&out.stderr));
-    let doc = json(&out_json);
+        &["--policy", "max-pressure", "--seeds", "1"],
+    );
     let run_of = |policy: &str| {
         doc["runs"]
             .as_array()
@@ -499,25 +487,12 @@ fn an_approach_whose_lane_at_the_stop_line_is_1_m_long_is_detected_and_served() 
 "#,
     )
     .unwrap();
-    let out_json = dir.path().join("stub.json");
-    let out = run(semaforo(dir.path()).args([
-        "sim",
-        "--net",
+    let (stdout, doc) = sim_on(
+        dir.path(),
         net.to_str().unwrap(),
-        "--routes",
         routes.to_str().unwrap(),
-        "--policy",
-        "max-pressure",
-        "--seeds",
-        "2",
-        "--duration",
-        "5m",
-        "--json",
-        out_json.to_str().unwrap(),
-    ]));
-    let stdout = text(&out.stdout);
-    assert!(out.status.success(), "{stdout}\n{}", text(&out.stderr));
-    let doc = json(&out_json);
+        &["--policy", "max-pressure", "--seeds", "2"],
+    );
     let runs = doc["runs"].as_array().unwrap();
     // Measured (SUMO 1.15.0, seeds 1 and 2): max-pressure's longest wait 12.5 and 14.5 s
     // against sumo-actuated's 9.0 and 14.5 s, throughput 59 and 56 as its; with the zone on
@@ -617,28 +592,13 @@ fn tls_all_drives_every_light_of_a_three_light_network_and_a_list_only_those_lis
         .unwrap();
     assert!(built.status.success(), "{}", text(&built.stderr));
 
-    let sim = |tls: &str| -> (String, serde_json::Value) {
-        let out_json = dir.path().join(format!("{}.json", tls.replace(',', "-")));
-        let out = run(semaforo(dir.path()).args([
-            "sim",
-            "--net",
+    let sim = |tls: &str| {
+        sim_on(
+            dir.path(),
             "three.net.xml",
-            "--routes",
             "three.rou.xml",
-            "--tls",
-            tls,
-            "--policy",
-            "max-pressure",
-            "--seeds",
-            "1",
-            "--duration",
-            "5m",
-            "--json",
-            out_json.to_str().unwrap(),
-        ]));
-        let stdout = text(&out.stdout);
-        assert!(out.status.success(), "{stdout}\n{}", text(&out.stderr));
-        (stdout, json(&out_json))
+            &["--tls", tls, "--policy", "max-pressure", "--seeds", "1"],
+        )
     };
     let max_wait = |doc: &serde_json::Value, policy: &str| -> f64 {
         doc["runs"]
