@@ -334,17 +334,26 @@ pub fn traffic_light_ids(doc: &roxmltree::Document<'_>) -> Vec<String> {
     ids
 }
 
+/// The text of a network file.
+fn read(net_file: &Path) -> Result<String, NetworkError> {
+    std::fs::read_to_string(net_file).map_err(|source| NetworkError::Read {
+        file: net_file.to_path_buf(),
+        source,
+    })
+}
+
+/// A network file's text as an XML document.
+fn parse<'t>(text: &'t str, net_file: &Path) -> Result<roxmltree::Document<'t>, NetworkError> {
+    roxmltree::Document::parse(text).map_err(|source| NetworkError::Xml {
+        file: net_file.to_path_buf(),
+        source,
+    })
+}
+
 /// Reads `net_file` and builds the layout of traffic light `tls`, or of its only traffic light.
 pub fn load(net_file: &Path, tls: Option<&str>) -> Result<TrafficLight, NetworkError> {
-    let file = net_file.to_path_buf();
-    let text = std::fs::read_to_string(net_file).map_err(|source| NetworkError::Read {
-        file: file.clone(),
-        source,
-    })?;
-    let doc = roxmltree::Document::parse(&text).map_err(|source| NetworkError::Xml {
-        file: file.clone(),
-        source,
-    })?;
+    let text = read(net_file)?;
+    let doc = parse(&text, net_file)?;
     let ids = traffic_light_ids(&doc);
     let id = select_one(tls, &ids, net_file)?;
     from_document(&doc, &id, net_file)
@@ -357,14 +366,8 @@ pub fn load_selected(
     tls: Option<&str>,
 ) -> Result<Vec<TrafficLight>, NetworkError> {
     let file = net_file.to_path_buf();
-    let text = std::fs::read_to_string(net_file).map_err(|source| NetworkError::Read {
-        file: file.clone(),
-        source,
-    })?;
-    let doc = roxmltree::Document::parse(&text).map_err(|source| NetworkError::Xml {
-        file: file.clone(),
-        source,
-    })?;
+    let text = read(net_file)?;
+    let doc = parse(&text, net_file)?;
     let ids = traffic_light_ids(&doc);
     let chosen: Vec<String> = match tls.map(str::trim) {
         Some("all") if ids.is_empty() => return Err(NetworkError::NoLight { file }),
