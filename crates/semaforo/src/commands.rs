@@ -129,8 +129,7 @@ pub fn run(sources: &Sources, run_for: Option<Duration>, fast: bool) -> ExitCode
                 kind => {
                     eprintln!(
                         "error: --fast runs on simulated time, which a live camera cannot follow: \
-                         camera {} is {kind} ({})",
-                        config::CameraConfig::approach(name),
+                         camera {name} is {kind} ({})",
                         semaforo_camera::redact(source)
                     );
                     return ExitCode::from(2);

@@ -38,8 +38,9 @@ pub enum Message {
     /// approach whose camera or detector is not working: the original sent 0 there, which
     /// an orchestrator cannot tell from an empty road.
     Status {
-        count_a: Option<u32>,
-        count_b: Option<u32>,
+        /// The original's `count_a` and `count_b`, sent for an intersection whose groups are
+        /// the original's A and B, and left out for any other.
+        original_counts: Option<[Option<u32>; 2]>,
         timestamp: SystemTime,
         situation: Situation,
     },
@@ -96,19 +97,24 @@ impl Message {
                 situation,
             ),
             Message::Status {
-                count_a,
-                count_b,
+                original_counts,
                 timestamp,
                 situation,
-            } => (
-                serde_json::json!({
-                    "type": "status",
-                    "count_a": count_a,
-                    "count_b": count_b,
-                    "timestamp": unix_seconds(*timestamp),
-                }),
-                situation,
-            ),
+            } => {
+                let body = match original_counts {
+                    Some([count_a, count_b]) => serde_json::json!({
+                        "type": "status",
+                        "count_a": count_a,
+                        "count_b": count_b,
+                        "timestamp": unix_seconds(*timestamp),
+                    }),
+                    None => serde_json::json!({
+                        "type": "status",
+                        "timestamp": unix_seconds(*timestamp),
+                    }),
+                };
+                (body, situation)
+            }
         };
         situation.add_to(&mut body);
         body
@@ -439,8 +445,7 @@ mod tests {
                 "counts":{"A":5,"B":null}})
         );
         let status = Message::Status {
-            count_a: Some(5),
-            count_b: Some(3),
+            original_counts: Some([Some(5), Some(3)]),
             timestamp: at(1),
             situation: Situation::default(),
         }
@@ -464,18 +469,27 @@ mod tests {
                 situation: two_approach_situation(),
             },
             Message::Status {
-                count_a: Some(5),
-                count_b: None,
+                original_counts: Some([Some(5), None]),
                 timestamp: at(1_764_052_982),
                 situation: two_approach_situation(),
             },
             Message::Status {
-                count_a: None,
-                count_b: None,
+                original_counts: Some([None, None]),
                 timestamp: at(1_764_052_983),
                 situation: Situation {
                     intersection: "start-up".into(),
                     ..Situation::default()
+                },
+            },
+            // Any other intersection: no count_a and count_b, its groups' counts instead.
+            Message::Status {
+                original_counts: None,
+                timestamp: at(1_764_052_984),
+                situation: Situation {
+                    intersection: "main-and-5th".into(),
+                    phase: Some("ns-left".into()),
+                    green: vec!["north-left".into(), "south-left".into()],
+                    counts: vec![("north-left".into(), Some(2)), ("east".into(), None)],
                 },
             },
         ];
@@ -487,9 +501,13 @@ mod tests {
                 .collect();
             assert!(problems.is_empty(), "{body}: {problems:?}");
         }
-        // The schema is not a formality: a message without its type is refused.
+        // The schema is not a formality: a message without its type is refused, and so is
+        // a status of the original's intersection without the original's counts.
         let mut broken = messages[0].to_json();
         broken.as_object_mut().unwrap().remove("type");
+        assert!(!validator.is_valid(&broken));
+        let mut broken = messages[1].to_json();
+        broken.as_object_mut().unwrap().remove("count_b");
         assert!(!validator.is_valid(&broken));
     }
 
@@ -504,8 +522,7 @@ mod tests {
             situation: Situation::default(),
         });
         link.send(&Message::Status {
-            count_a: Some(4),
-            count_b: None,
+            original_counts: Some([Some(4), None]),
             timestamp: at(11),
             situation: Situation::default(),
         });

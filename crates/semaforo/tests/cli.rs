@@ -151,7 +151,7 @@ fn a_camera_whose_onnxruntime_library_is_missing_runs_yolox_on_tract_and_says_wh
     let stderr = text(&out.stderr);
     assert_eq!(out.status.code(), Some(0), "{stderr}");
     assert!(
-        stderr.contains("camera A: onnxruntime cannot run the detector")
+        stderr.contains("camera a: onnxruntime cannot run the detector")
             && stderr.contains("/nonexistent/libonnxruntime.so")
             && stderr.contains("pip install onnxruntime")
             && stderr.contains("using tract to run the network instead"),
@@ -196,7 +196,7 @@ fn a_disk_below_the_free_minimum_is_warned_once_per_camera_not_at_every_save() {
     ]));
     assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
     let main = std::fs::read_to_string(dir.path().join("logs/traffic_light.log")).unwrap();
-    for camera in ["A", "B"] {
+    for camera in ["a", "b"] {
         let warnings = main
             .lines()
             .filter(|l| l.contains(&format!("camera {camera}: frame not saved: disk low")))

@@ -10,12 +10,11 @@
 use std::collections::BTreeMap;
 use std::io::Read;
 use std::net::TcpListener;
-use std::path::Path;
 use std::process::Stdio;
 use std::thread;
 
 mod common;
-use common::{semaforo, text};
+use common::{check_events, events, semaforo, text, Event, GroupRules, Rules};
 use semaforo_testkit::{repository, street_a};
 
 /// Every framed message the peer receives until the binary closes the connection.
@@ -38,112 +37,26 @@ fn read_all_messages(listener: TcpListener) -> thread::JoinHandle<Vec<serde_json
     })
 }
 
-/// One row of `events.csv`: time in tenths of a second since midnight, code, parameter.
-#[derive(Debug, Clone, Copy)]
-struct Event {
-    tenths: i64,
-    code: u32,
-    parameter: u32,
-}
-
-fn events(dir: &Path) -> Vec<Event> {
-    let text = std::fs::read_to_string(dir.join("logs/events.csv")).expect("events.csv exists");
-    let mut lines = text.lines();
-    assert_eq!(lines.next(), Some("timestamp,event_code,parameter"));
-    lines
-        .map(|line| {
-            let mut parts = line.split(',');
-            let stamp = parts.next().expect("timestamp");
-            let time = stamp.split(' ').nth(1).expect("date and time");
-            let mut hms = time.split(':');
-            let h: i64 = hms.next().unwrap().parse().unwrap();
-            let m: i64 = hms.next().unwrap().parse().unwrap();
-            let s: f64 = hms.next().unwrap().parse().unwrap();
-            Event {
-                tenths: (h * 3600 + m * 60) * 10 + (s * 10.0).round() as i64,
-                code: parts.next().unwrap().parse().unwrap(),
-                parameter: parts.next().unwrap().parse().unwrap(),
-            }
-        })
-        .collect()
-}
-
-/// Green time per phase (tenths of a second), after checking every safety rule on the events:
-/// no two phases green or yellow at once, each green at least `min_green`, each yellow exactly
-/// `yellow`, each red clearance at least `red_clearance` (all in tenths).
+/// Green time per group (tenths of a second), after checking every safety rule on the events
+/// of the original's intersection: A and B never green or yellow at once, each green at least
+/// `min_green`, each yellow exactly `yellow`, each red clearance at least `red_clearance` (all
+/// in tenths).
 fn check_safety(
     events: &[Event],
     min_green: i64,
     yellow: i64,
     red_clearance: i64,
 ) -> BTreeMap<u32, i64> {
-    // Phase events (ATSPM): 1 green begins, 8 yellow begins, 10 red clearance begins, 11 it ends.
-    let mut showing: BTreeMap<u32, (&str, i64)> = BTreeMap::new();
-    let mut green_time = BTreeMap::new();
-    // Event 131 with pattern 252: the controller was asked to stop (end of the run); the green
-    // then showing may end before its minimum, as a controller going dark must.
-    let mut stopping = false;
-    for e in events {
-        let phase = e.parameter;
-        match e.code {
-            131 if e.parameter == 252 => stopping = true,
-            1 => {
-                let others: Vec<_> = showing
-                    .iter()
-                    .filter(|(p, (state, _))| {
-                        **p != phase && (*state == "green" || *state == "yellow")
-                    })
-                    .collect();
-                assert!(
-                    others.is_empty(),
-                    "phase {phase} green while {others:?} at {}",
-                    e.tenths
-                );
-                showing.insert(phase, ("green", e.tenths));
-            }
-            8 => {
-                let (state, since) = showing.get(&phase).copied().expect("yellow after green");
-                assert_eq!(state, "green", "phase {phase}: yellow must follow green");
-                let green = e.tenths - since;
-                assert!(
-                    green >= min_green || stopping,
-                    "phase {phase}: green of {green} tenths < minimum"
-                );
-                *green_time.entry(phase).or_insert(0) += green;
-                showing.insert(phase, ("yellow", e.tenths));
-            }
-            10 => {
-                let (state, since) = showing
-                    .get(&phase)
-                    .copied()
-                    .expect("red clearance after yellow");
-                assert_eq!(
-                    state, "yellow",
-                    "phase {phase}: red clearance must follow yellow"
-                );
-                assert_eq!(
-                    e.tenths - since,
-                    yellow,
-                    "phase {phase}: yellow lasts {yellow} tenths"
-                );
-                showing.insert(phase, ("red clearance", e.tenths));
-            }
-            11 => {
-                let (state, since) = showing
-                    .get(&phase)
-                    .copied()
-                    .expect("end after red clearance");
-                assert_eq!(state, "red clearance");
-                assert!(
-                    e.tenths - since >= red_clearance,
-                    "phase {phase}: red clearance too short"
-                );
-                showing.insert(phase, ("red", e.tenths));
-            }
-            _ => {}
-        }
-    }
-    green_time
+    let group = GroupRules {
+        min_green,
+        yellow,
+        red_clearance,
+    };
+    let rules = Rules {
+        groups: vec![group; 2],
+        phases: vec![("A".into(), vec![1]), ("B".into(), vec![2])],
+    };
+    check_events(events, &rules).green_time
 }
 
 #[test]
@@ -221,7 +134,7 @@ fn the_default_intersection_serves_the_busier_approach_longer_and_reports_it() {
     let log = std::fs::read_to_string(dir.path().join("logs/traffic_light.log")).unwrap();
     // The default policy is max-pressure, and each green says why it was given.
     assert!(
-        log.contains("approach A green (normal mode, max-pressure plan, because no call: first phase); queues A "),
+        log.contains("group A green (normal mode, max-pressure plan, because no call: first phase); queues A "),
         "{log}"
     );
     assert!(
@@ -269,14 +182,14 @@ fn camera_a_on_real_footage_with_its_shipped_zones_counts_and_drives_the_signal(
     );
     check_safety(&events(dir.path()), 100, 30, 20);
     let log = std::fs::read_to_string(dir.path().join("logs/traffic_light.log")).unwrap();
-    assert!(log.contains("camera A: file:"), "{log}");
+    assert!(log.contains("camera a: file:"), "{log}");
     // `auto` on real footage: YOLOX-Nano behind the motion gate, at 15 analysed frames a second.
     assert!(
-        log.contains("camera A: detector auto on 640x352 frames"),
+        log.contains("camera a: detector auto on 640x352 frames"),
         "{log}"
     );
     assert!(
-        log.contains("camera A: the detector's network ran on"),
+        log.contains("camera a: the detector's network ran on"),
         "{log}"
     );
     assert!(

@@ -6,14 +6,14 @@
 use semaforo_camera::redact;
 
 use super::load::{ConfigError, Origin, Settings};
-use super::{CameraConfig, Config};
+use super::{CameraConfig, Config, MAX_CAMERAS};
 
 /// Adds every broken rule to `errors`.
 pub(super) fn across_settings(config: &Config, settings: &Settings, errors: &mut Vec<ConfigError>) {
     min_green_below_max_green(config, settings, errors);
     policy_parameters(config, settings, errors);
     runtime_is_built_in(config, settings, errors);
-    cameras_watch_approaches(config, settings, errors);
+    camera_count(config, settings, errors);
     no_local_camera_twice(config, settings, errors);
 }
 
@@ -88,27 +88,28 @@ fn runtime_is_built_in(config: &Config, settings: &Settings, errors: &mut Vec<Co
     ));
 }
 
-/// `semaforo run` controls the original's two approaches, A and B, each watched by the camera
-/// of the same name; a camera of another name would watch nothing.
-fn cameras_watch_approaches(config: &Config, settings: &Settings, errors: &mut Vec<ConfigError>) {
-    for name in config.cameras.cameras.keys() {
-        if super::schema::DEFAULT_CAMERAS.contains(&name.as_str()) {
-            continue;
-        }
-        let origin = settings
-            .iter()
-            .find(|s| s.key.starts_with(&format!("cameras.{name}.")) && s.origin != Origin::Default)
-            .map_or(Origin::Default, |s| s.origin.clone());
-        errors.push(ConfigError {
-            key: Some(format!("cameras.{name}")),
-            origin,
-            value: None,
-            message: format!(
-                "camera {name} would watch no approach: `semaforo run` controls approaches A \
-                 and B, watched by cameras a and b"
-            ),
-        });
+/// At most [`MAX_CAMERAS`] configured cameras (the generated ones, one per signal group, are
+/// cheap synthetic scenes and not limited).
+fn camera_count(config: &Config, settings: &Settings, errors: &mut Vec<ConfigError>) {
+    let count = config.cameras.cameras.len();
+    if config.cameras.generated || count <= MAX_CAMERAS {
+        return;
     }
+    let names: Vec<&str> = config.cameras.cameras.keys().map(String::as_str).collect();
+    let last = &names[names.len() - 1];
+    let origin = settings
+        .iter()
+        .find(|s| s.key.starts_with(&format!("cameras.{last}.")) && s.origin != Origin::Default)
+        .map_or(Origin::Default, |s| s.origin.clone());
+    errors.push(ConfigError {
+        key: Some("cameras".to_string()),
+        origin,
+        value: None,
+        message: format!(
+            "{count} cameras ({}): at most {MAX_CAMERAS} are supported",
+            names.join(", ")
+        ),
+    });
 }
 
 /// The device a source opens, if it is a local camera (so two cameras cannot share it: the

@@ -15,7 +15,8 @@ use std::path::{Path, PathBuf};
 use semaforo_camera::redact;
 
 use super::dotenv;
-use super::schema::{self, Default, Kind, Spec, DEFAULT_CAMERAS, SETTINGS};
+use super::layout::{self, LayoutInput};
+use super::schema::{self, Default, Kind, Owner, Spec, DEFAULT_CAMERAS, GROUP_TIMINGS, SETTINGS};
 
 /// Where a value came from.
 #[derive(Debug, Clone, PartialEq)]
@@ -171,6 +172,8 @@ pub struct Settings {
     /// Keys whose given value was refused (their default stands in), so that the checks
     /// across settings do not report a second problem about the same value.
     refused: BTreeSet<String>,
+    /// `[intersection]`'s groups, phases and conflicts as the file gives them.
+    pub layout: LayoutInput,
 }
 
 impl Settings {
@@ -204,6 +207,11 @@ impl Settings {
         // Camera names are checked when read (never `width` or `a.b`), so a leaf never sits
         // where a table is; were one to, the later key would be left out.
         'settings: for setting in &self.entries {
+            // Per-group timings are read from the settings themselves (a group's name may
+            // hold a dot, which would split its table here).
+            if setting.key.starts_with(GROUP_TIMINGS) {
+                continue;
+            }
             let mut table = &mut root;
             let mut parts: Vec<&str> = setting.key.split('.').collect();
             let leaf = parts.pop().unwrap_or_default();
@@ -230,8 +238,9 @@ pub fn resolve(inputs: &Inputs) -> (Settings, Vec<ConfigError>) {
     let mut chosen: HashMap<String, (Raw, Origin)> = HashMap::new();
     let mut cameras: Vec<String> = DEFAULT_CAMERAS.iter().map(|c| c.to_string()).collect();
 
+    let mut layout = LayoutInput::default();
     let file = match &inputs.file {
-        Some((path, text)) => read_toml(path, text, &mut errors),
+        Some((path, text)) => read_toml(path, text, &mut layout, &mut errors),
         None => Vec::new(),
     };
     let flags = inputs
@@ -270,6 +279,27 @@ pub fn resolve(inputs: &Inputs) -> (Settings, Vec<ConfigError>) {
         };
         settings.entries.push(Setting { key, value, origin });
     }
+    // Per-group timings exist only for the groups the configuration names, group by group.
+    let mut per_group: Vec<(String, (Raw, Origin))> = chosen.into_iter().collect();
+    per_group.sort_by(|a, b| a.0.cmp(&b.0));
+    for (key, (raw, origin)) in per_group {
+        let Some((spec, Some(Owner::Group(_)))) = schema::spec(&key) else {
+            continue;
+        };
+        match check(spec, &raw) {
+            Ok(value) => settings.entries.push(Setting { key, value, origin }),
+            Err(message) => {
+                errors.push(ConfigError {
+                    key: Some(key.clone()),
+                    origin,
+                    value: Some(raw.shown()),
+                    message,
+                });
+                settings.refused.insert(key);
+            }
+        }
+    }
+    settings.layout = layout;
     (settings, errors)
 }
 
@@ -280,6 +310,9 @@ fn instances(cameras: &[String]) -> Vec<(&'static Spec, &str, String)> {
     let per_camera = || SETTINGS.iter().filter(|s| s.is_per_camera());
     let mut out = Vec::new();
     for spec in SETTINGS {
+        if spec.is_per_group() || spec.is_layout() {
+            continue;
+        }
         if !spec.is_per_camera() {
             out.push((spec, "", spec.key.to_string()));
         } else if per_camera()
@@ -304,7 +337,16 @@ fn known_settings(
     let mut known = Vec::new();
     for (key, raw, origin) in given {
         match schema::spec(&key) {
-            Some((_, Some(camera))) => {
+            Some((spec, _)) if spec.is_layout() => errors.push(ConfigError {
+                key: Some(key.clone()),
+                origin,
+                value: None,
+                message: "part of the intersection's layout, which is set in the configuration \
+                          file only ([intersection] groups, [[intersection.phases]], conflicts)"
+                    .to_string(),
+            }),
+            Some((_, Some(Owner::Group(_)))) => known.push((key, (raw, origin))),
+            Some((_, Some(Owner::Camera(camera)))) => {
                 if let Err(message) = check_camera_name(camera) {
                     errors.push(ConfigError {
                         key: Some(key.clone()),
@@ -362,7 +404,7 @@ fn unknown_key(key: &str, origin: Origin) -> ConfigError {
     }
 }
 
-fn line_of(text: &str, offset: usize) -> usize {
+pub(super) fn line_of(text: &str, offset: usize) -> usize {
     text.as_bytes()[..offset.min(text.len())]
         .iter()
         .filter(|&&b| b == b'\n')
@@ -371,7 +413,12 @@ fn line_of(text: &str, offset: usize) -> usize {
 }
 
 /// The file's settings as (dotted key, value, origin with its line).
-fn read_toml(path: &Path, text: &str, errors: &mut Vec<ConfigError>) -> Vec<(String, Raw, Origin)> {
+fn read_toml(
+    path: &Path,
+    text: &str,
+    layout: &mut LayoutInput,
+    errors: &mut Vec<ConfigError>,
+) -> Vec<(String, Raw, Origin)> {
     let doc = match toml_edit::ImDocument::parse(text) {
         Ok(doc) => doc,
         Err(e) => {
@@ -390,7 +437,13 @@ fn read_toml(path: &Path, text: &str, errors: &mut Vec<ConfigError>) -> Vec<(Str
         }
     };
     let mut leaves = Vec::new();
-    collect_leaves(doc.as_table(), "", text, &mut leaves);
+    let mut file = TomlFile {
+        path,
+        text,
+        layout,
+        errors,
+    };
+    collect_leaves(doc.as_table(), "", &mut file, &mut leaves);
     leaves
         .into_iter()
         .map(|(key, value, line)| {
@@ -403,13 +456,23 @@ fn read_toml(path: &Path, text: &str, errors: &mut Vec<ConfigError>) -> Vec<(Str
         .collect()
 }
 
-/// Flattens tables (standard and inline) into dotted keys with the line each value is on.
+/// The file being read, and where its layout and problems go.
+struct TomlFile<'a> {
+    path: &'a Path,
+    text: &'a str,
+    layout: &'a mut LayoutInput,
+    errors: &'a mut Vec<ConfigError>,
+}
+
+/// Flattens tables (standard and inline) into dotted keys with the line each value is on; the
+/// intersection's layout (lists and arrays of tables) goes to [`layout::read_item`].
 fn collect_leaves(
     table: &dyn toml_edit::TableLike,
     prefix: &str,
-    text: &str,
+    file: &mut TomlFile<'_>,
     out: &mut Vec<(String, toml_edit::Value, usize)>,
 ) {
+    let text = file.text;
     for (name, item) in table.iter() {
         let key = if prefix.is_empty() {
             name.to_string()
@@ -421,10 +484,14 @@ fn collect_leaves(
             .and_then(|k| k.span())
             .or_else(|| item.span());
         let line = span.map(|s| line_of(text, s.start)).unwrap_or(1);
+        if schema::spec(&key).is_some_and(|(spec, _)| spec.is_layout()) {
+            layout::read_item(&key, item, line, text, file.path, file.layout, file.errors);
+            continue;
+        }
         match item {
-            toml_edit::Item::Table(t) => collect_leaves(t, &key, text, out),
+            toml_edit::Item::Table(t) => collect_leaves(t, &key, file, out),
             toml_edit::Item::Value(toml_edit::Value::InlineTable(t)) => {
-                collect_leaves(t, &key, text, out)
+                collect_leaves(t, &key, file, out)
             }
             toml_edit::Item::Value(v) => out.push((key, v.clone(), line)),
             toml_edit::Item::ArrayOfTables(_) | toml_edit::Item::None => {
@@ -498,6 +565,9 @@ fn default_value(default: Default) -> Value {
             Value::Text(std::env::temp_dir().join("semaforo").display().to_string())
         }
         Default::HostName => Value::Text(host_name()),
+        // Never materialised: per-group settings exist only where given, and the layout's
+        // parts are not single values.
+        Default::Inherit(_) | Default::Described(_) => Value::Text(String::new()),
     }
 }
 
@@ -665,9 +735,14 @@ mod tests {
         let (settings, errors) = resolve(&Inputs::defaults());
         assert!(errors.is_empty(), "{errors:?}");
         let per_camera = SETTINGS.iter().filter(|s| s.is_per_camera()).count();
+        // Per-group timings exist only where given; the layout is not a single value.
+        let elsewhere = SETTINGS
+            .iter()
+            .filter(|s| s.is_per_group() || s.is_layout())
+            .count();
         assert_eq!(
             settings.iter().count(),
-            SETTINGS.len() + per_camera * (DEFAULT_CAMERAS.len() - 1)
+            SETTINGS.len() - elsewhere + per_camera * (DEFAULT_CAMERAS.len() - 1)
         );
         assert!(settings.iter().all(|s| s.origin == Origin::Default));
         assert_eq!(config(&Inputs::defaults()).signal.min_green.as_secs(), 10);
@@ -886,11 +961,11 @@ mod tests {
             "{}",
             errors[1]
         );
-        // Every name is read, and `run` says which cameras it can use.
+        // Every name is read; a camera must watch a signal group of the intersection.
         assert!(
             errors[2].starts_with(
-                "cameras.north (from semaforo.toml line 2): camera north would \
-                 watch no approach"
+                "cameras.north (from semaforo.toml line 2): camera north watches no signal \
+                 group: give it a zones file (cameras.north.zones)"
             ),
             "{}",
             errors[2]

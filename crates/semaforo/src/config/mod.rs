@@ -8,6 +8,7 @@
 
 mod checks;
 pub mod dotenv;
+pub mod layout;
 pub mod load;
 pub mod schema;
 
@@ -19,11 +20,15 @@ use std::time::Duration;
 use serde::{Deserialize, Deserializer};
 
 use semaforo_signal::policy::{Compare, MaxPressure};
-use semaforo_signal::{BuiltinPolicy, Intersection, PolicyKind, Timings};
+use semaforo_signal::{BuiltinPolicy, GroupTimings, Intersection, PolicyKind, Timings};
 use semaforo_vision::detect::yolox::Runtime;
 use semaforo_vision::DetectorKind;
 
+pub use layout::Layout;
 pub use load::{ConfigError, Inputs, Origin, Settings};
+
+/// The most cameras a box runs (each is a thread with its own detector).
+pub const MAX_CAMERAS: usize = 8;
 
 /// The name of the file read from the working directory when `--config` is not given.
 pub const DEFAULT_FILE: &str = "semaforo.toml";
@@ -94,13 +99,6 @@ pub struct CameraConfig {
     pub detector: DetectorKind,
 }
 
-impl CameraConfig {
-    /// The approach a camera watches: camera `a` watches approach `A`.
-    pub fn approach(name: &str) -> String {
-        name.to_ascii_uppercase()
-    }
-}
-
 #[derive(Debug, Clone, Deserialize)]
 pub struct CamerasConfig {
     /// The cameras by name (`a`, `b`, ...), in name order.
@@ -109,6 +107,10 @@ pub struct CamerasConfig {
     pub width: u32,
     pub height: u32,
     pub fps: f64,
+    /// No camera was configured for a layout other than the original's: these are synthetic
+    /// cameras, one per signal group, named after it.
+    #[serde(skip)]
+    pub generated: bool,
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -195,22 +197,29 @@ impl SignalConfig {
         }
     }
 
-    /// The configured policy with its configured parameters.
-    pub fn policy(&self, intersection: &Intersection) -> BuiltinPolicy {
+    /// The configured policy with its configured parameters, for `intersection` timed by
+    /// `timings`.
+    pub fn policy(&self, intersection: &Intersection, timings: &GroupTimings) -> BuiltinPolicy {
         match self.policy {
             PolicyKind::Compare => BuiltinPolicy::Compare(self.compare()),
             PolicyKind::MaxPressure => BuiltinPolicy::MaxPressure(self.max_pressure()),
-            kind => BuiltinPolicy::new(kind, intersection, &self.timings()),
+            kind => BuiltinPolicy::new(kind, intersection, timings),
         }
     }
 }
 
-/// The intersection this box controls: `[intersection]`.
+/// The intersection this box controls: `[intersection]`'s single values (its groups, phases,
+/// conflicts and per-group timings are read into [`Config::layout`]).
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct IntersectionConfig {
     /// Its name in messages.
     pub id: String,
+    /// The built-in layout's name, when neither groups nor a SUMO light is given.
+    pub builtin: String,
+    /// `PATH.net.xml#TLS`; `None` when empty.
+    #[serde(deserialize_with = "optional_text")]
+    pub from_sumo: Option<String>,
 }
 
 /// The validated, typed configuration.
@@ -226,6 +235,12 @@ pub struct Config {
     pub orchestrator: OrchestratorConfig,
     pub intersection: IntersectionConfig,
     pub signal: SignalConfig,
+    /// The intersection's groups, phases, conflicts and per-group timings.
+    #[serde(skip, default = "default_layout")]
+    pub layout: Layout,
+    /// The signal groups each camera watches, by camera name.
+    #[serde(skip)]
+    pub watches: BTreeMap<String, Vec<String>>,
     /// Every value with its origin, for `config check` and the start-up log.
     #[serde(skip)]
     pub settings: Settings,
@@ -253,6 +268,20 @@ impl Config {
                 return Err(errors);
             }
         };
+        let file = inputs.file.as_ref().map(|(p, _)| p.as_path());
+        let layout = layout::build(&config, &settings, file, &mut errors);
+        if let Some(layout) = &layout {
+            config.cameras.generated = choose_cameras(&mut config.cameras, layout, &settings);
+        }
+        config.watches = layout::watched_groups(
+            &config.cameras.cameras,
+            layout.as_ref(),
+            &settings,
+            &mut errors,
+        );
+        if let Some(layout) = layout {
+            config.layout = layout;
+        }
         checks::across_settings(&config, &settings, &mut errors);
         if !errors.is_empty() {
             return Err(errors);
@@ -260,6 +289,15 @@ impl Config {
         config.settings = settings;
         config.file = inputs.file.as_ref().map(|(p, _)| p.clone());
         Ok(config)
+    }
+
+    /// The signal groups no camera watches (served on recall).
+    pub fn unwatched_groups(&self) -> Vec<String> {
+        self.layout
+            .group_names()
+            .into_iter()
+            .filter(|g| !self.watches.values().any(|w| w.contains(g)))
+            .collect()
     }
 
     /// Where the value of `key` came from.
@@ -284,8 +322,51 @@ impl Config {
             let line = format!("{leaf} = {}", setting.value);
             let _ = writeln!(out, "{line:<44} # {}", setting.origin);
         }
+        let _ = writeln!(
+            out,
+            "\n[intersection] # its layout\n{}",
+            self.layout.describe()
+        );
+        for (camera, groups) in &self.watches {
+            let _ = writeln!(out, "# camera {camera} watches {}", groups.join(", "));
+        }
         out
     }
+}
+
+fn default_layout() -> Layout {
+    Layout::two_approach(Timings::default())
+}
+
+/// The cameras a layout other than the original's runs with: the ones configured (cameras
+/// `a` and `b` only when something of theirs is set), else one synthetic camera per signal
+/// group, named after it. Returns whether the cameras were generated.
+fn choose_cameras(cameras: &mut CamerasConfig, layout: &Layout, settings: &Settings) -> bool {
+    if layout.is_two_approach() {
+        return false;
+    }
+    let configured = |name: &str| {
+        settings
+            .iter()
+            .any(|s| s.key.starts_with(&format!("cameras.{name}.")) && s.origin != Origin::Default)
+    };
+    cameras
+        .cameras
+        .retain(|name, _| !schema::DEFAULT_CAMERAS.contains(&name.as_str()) || configured(name));
+    if !cameras.cameras.is_empty() {
+        return false;
+    }
+    for group in layout.group_names() {
+        cameras.cameras.insert(
+            group,
+            CameraConfig {
+                source: "synthetic:".into(),
+                zones: None,
+                detector: DetectorKind::Auto,
+            },
+        );
+    }
+    true
 }
 
 // How settings are read into their types. The values were checked against their settings
@@ -428,18 +509,29 @@ mod tests {
 
     #[test]
     fn enumerations_are_read_once_into_their_types() {
+        let dir = tempfile::tempdir().unwrap();
+        let zones = dir.path().join("z.toml");
+        std::fs::write(
+            &zones,
+            "[[zone]]\nname = \"b-queue\"\napproach = \"B\"\nrole = \"queue\"\n\
+             points = [[0.1, 0.1], [0.9, 0.1], [0.9, 0.9]]\n",
+        )
+        .unwrap();
         let mut inputs = Inputs::defaults();
         inputs.file = Some((
             PathBuf::from("semaforo.toml"),
-            "[signal]\npolicy = \"max-pressure\"\n[cameras.b]\ndetector = \"yolox\"\n\
-             zones = \"z.toml\"\n[logging]\nlevel = \"WARNING\"\nformat = \"json\"\n"
-                .to_string(),
+            format!(
+                "[signal]\npolicy = \"max-pressure\"\n[cameras.b]\ndetector = \"yolox\"\n\
+                 zones = \"{}\"\n[logging]\nlevel = \"WARNING\"\nformat = \"json\"\n",
+                zones.display()
+            ),
         ));
         let config = Config::from_inputs(&inputs).unwrap();
         assert_eq!(config.signal.policy.to_string(), "max-pressure");
         let b = &config.cameras.cameras["b"];
         assert_eq!(b.detector, DetectorKind::Yolox);
-        assert_eq!(b.zones.as_deref(), Some(Path::new("z.toml")));
+        assert_eq!(b.zones.as_deref(), Some(zones.as_path()));
+        assert_eq!(config.watches["b"], ["B"]);
         assert_eq!(config.cameras.cameras["a"].zones, None);
         assert_eq!(config.logging.level, tracing::Level::WARN);
         assert_eq!(config.logging.format, LogFormat::Json);

@@ -39,6 +39,9 @@ pub enum Kind {
     FilePrefix,
     /// A name that goes into messages and topics: letters, digits, `_`, `-`, `.`.
     Identifier,
+    /// Part of the intersection's layout (`[intersection]` groups, phases, conflicts): a list
+    /// or array of tables in the file, read by [`super::layout`], described by the words.
+    Layout(&'static str),
 }
 
 impl Kind {
@@ -61,6 +64,7 @@ impl Kind {
                 "a file-name prefix of letters, digits, '_', '-' or '.' (no '/')".to_string()
             }
             Kind::Identifier => "a name of letters, digits, '_', '-' or '.'".to_string(),
+            Kind::Layout(words) => words.to_string(),
         }
     }
 }
@@ -77,6 +81,10 @@ pub enum Default {
     SystemTempDir,
     /// The machine's host name (`/proc/sys/kernel/hostname`), else `semaforo`.
     HostName,
+    /// The value of another setting (a per-group timing defaults to `[signal]`'s).
+    Inherit(&'static str),
+    /// Described in words (the layout's parts, which come from the built-in layout).
+    Described(&'static str),
 }
 
 impl fmt::Display for Default {
@@ -88,6 +96,8 @@ impl fmt::Display for Default {
             Default::Text(v) => write!(f, "\"{v}\""),
             Default::SystemTempDir => write!(f, "`$TMPDIR/semaforo` (`/tmp/semaforo`)"),
             Default::HostName => write!(f, "the host name"),
+            Default::Inherit(key) => write!(f, "`{key}`"),
+            Default::Described(words) => f.write_str(words),
         }
     }
 }
@@ -268,7 +278,7 @@ pub const SETTINGS: &[Spec] = &[
         env: &["CAMERA_<NAME>_SOURCE", "CAMERA_<NAME>_INDEX"],
         kind: Kind::CameraSource,
         default: Default::Text("synthetic:"),
-        help: "what the camera watches; camera a watches approach A, camera b approach B",
+        help: "what the camera watches; without a zones file a camera counts for the signal group of its own name (camera a for approach A)",
     },
     Spec {
         key: "cameras.<name>.zones",
@@ -371,6 +381,83 @@ pub const SETTINGS: &[Spec] = &[
         default: Default::HostName,
         help: "the intersection's name in every message to the orchestrator (`intersection`)",
     },
+    Spec {
+        key: "intersection.builtin",
+        env: &["INTERSECTION_BUILTIN"],
+        kind: Kind::Choice(&["two-approach", "four-arm"]),
+        default: Default::Text("two-approach"),
+        help: "the built-in layout, used when neither intersection.groups nor intersection.from_sumo is given: two-approach (the original's approaches A and B) or four-arm (groups N, S, E and W in phases NS and EW)",
+    },
+    Spec {
+        key: "intersection.from_sumo",
+        env: &["INTERSECTION_FROM_SUMO"],
+        kind: Kind::OptionalText,
+        default: Default::Text(""),
+        help: "`PATH.net.xml#TLS_ID` (or just the path, when the network has one traffic light): the signal groups, phases, yellow and red clearance of that light's program, read as `semaforo sim` reads them",
+    },
+    Spec {
+        key: "intersection.groups",
+        env: &[],
+        kind: Kind::Layout("a list of signal group names (letters, digits, '_', '-', '.', '#'), in the file only"),
+        default: Default::Described("the built-in layout's"),
+        help: "the signal groups (heads that always show the same colour); each zone's `approach` names one",
+    },
+    Spec {
+        key: "intersection.phases",
+        env: &[],
+        kind: Kind::Layout("`[[intersection.phases]]` tables, each with `name` and `groups` (a list of group names), in the file only"),
+        default: Default::Described("the built-in layout's"),
+        help: "the phases, in the order a fixed-time plan cycles through them: the groups green together",
+    },
+    Spec {
+        key: "intersection.conflicts",
+        env: &[],
+        kind: Kind::Layout("a list of pairs of group names, in the file only"),
+        default: Default::Described("every pair of groups that no phase greens together"),
+        help: "the pairs of groups that must never be green together (the conflict monitor's table)",
+    },
+    Spec {
+        key: "intersection.timings.<group>.min_green",
+        env: &[],
+        kind: Kind::Float { min: 5.0, max: 300.0, unit: "seconds" },
+        default: Default::Inherit("signal.min_green"),
+        help: "the group's own minimum green (`[intersection.timings.<group>]`)",
+    },
+    Spec {
+        key: "intersection.timings.<group>.max_green",
+        env: &[],
+        kind: Kind::Float { min: 10.0, max: 600.0, unit: "seconds" },
+        default: Default::Inherit("signal.max_green"),
+        help: "the group's own maximum green",
+    },
+    Spec {
+        key: "intersection.timings.<group>.passage",
+        env: &[],
+        kind: Kind::Float { min: 0.0, max: 30.0, unit: "seconds" },
+        default: Default::Inherit("signal.passage"),
+        help: "the group's own passage (gap) time",
+    },
+    Spec {
+        key: "intersection.timings.<group>.yellow",
+        env: &[],
+        kind: Kind::Float { min: 1.0, max: 10.0, unit: "seconds" },
+        default: Default::Inherit("signal.yellow"),
+        help: "the group's own yellow change interval",
+    },
+    Spec {
+        key: "intersection.timings.<group>.red_clearance",
+        env: &[],
+        kind: Kind::Float { min: 0.0, max: 10.0, unit: "seconds" },
+        default: Default::Inherit("signal.red_clearance"),
+        help: "the group's own red clearance after its yellow",
+    },
+    Spec {
+        key: "intersection.timings.<group>.recall",
+        env: &[],
+        kind: Kind::Choice(&["none", "min", "max"]),
+        default: Default::Text("none"),
+        help: "the group's recall: none (served on demand), min (served every cycle for at least its minimum green) or max (served every cycle to its maximum green); a group that no working camera watches is on recall whatever this says",
+    },
     // --- signal ---
     Spec {
         key: "signal.policy",
@@ -463,23 +550,34 @@ pub const SETTINGS: &[Spec] = &[
 /// (`<NAME>`, the name in upper case with `-` as `_`).
 pub const CAMERA_NAME: &str = "<name>";
 
-/// The cameras every configuration has, before a file adds settings to them: the original
-/// system's two, one per approach.
+/// The placeholder of per-group settings' keys (`intersection.timings.<group>.min_green`).
+pub const GROUP_NAME: &str = "<group>";
+
+/// Where per-group timing keys start.
+pub const GROUP_TIMINGS: &str = "intersection.timings.";
+
 pub const DEFAULT_CAMERAS: &[&str] = &["a", "b"];
 
 impl Spec {
-    /// Whether this is a per-camera setting (`cameras.<name>.…`).
     pub fn is_per_camera(&self) -> bool {
         self.key.contains(CAMERA_NAME)
     }
 
-    /// The setting's key for one camera (`cameras.<name>.source` for `a` is `cameras.a.source`);
-    /// other settings' keys as they are.
+    /// A per-group timing: only the groups the configuration names get one, the others
+    /// take `[signal]`'s values.
+    pub fn is_per_group(&self) -> bool {
+        self.key.contains(GROUP_NAME)
+    }
+
+    /// Part of the layout, read by [`super::layout`] rather than as a single value.
+    pub fn is_layout(&self) -> bool {
+        matches!(self.kind, Kind::Layout(_))
+    }
+
     pub fn key_for(&self, camera: &str) -> String {
         self.key.replace(CAMERA_NAME, camera)
     }
 
-    /// The environment variables for one camera (`CAMERA_A_SOURCE` for `a`).
     pub fn env_for(&self, camera: &str) -> Vec<String> {
         let upper = camera.to_ascii_uppercase().replace('-', "_");
         self.env
@@ -489,11 +587,30 @@ impl Spec {
     }
 }
 
-/// The setting a TOML key belongs to, and the camera it is about for per-camera settings:
-/// `cameras.a.source` is (`cameras.<name>.source`, `Some("a")`).
-pub fn spec(key: &str) -> Option<(&'static Spec, Option<&str>)> {
+/// Whose setting a key is: a camera's (`cameras.a.source`) or a group's
+/// (`intersection.timings.north.min_green`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Owner<'k> {
+    Camera(&'k str),
+    Group(&'k str),
+}
+
+/// The setting a key names, and its camera or group for a per-camera or per-group key.
+pub fn spec(key: &str) -> Option<(&'static Spec, Option<Owner<'_>>)> {
     if let Some(spec) = SETTINGS.iter().find(|s| s.key == key) {
         return Some((spec, None));
+    }
+    // A group's name may hold dots (SUMO's edge ids may): the field is the last part.
+    if let Some((group, field)) = key
+        .strip_prefix(GROUP_TIMINGS)
+        .and_then(|rest| rest.rsplit_once('.'))
+    {
+        return SETTINGS
+            .iter()
+            .filter(|s| s.is_per_group())
+            .find(|s| s.key.rsplit('.').next() == Some(field))
+            .filter(|_| !group.is_empty())
+            .map(|s| (s, Some(Owner::Group(group))));
     }
     let (camera, leaf) = key.strip_prefix("cameras.")?.split_once('.')?;
     SETTINGS
@@ -501,21 +618,23 @@ pub fn spec(key: &str) -> Option<(&'static Spec, Option<&str>)> {
         .filter(|s| s.is_per_camera())
         .find(|s| s.key_for(camera) == key)
         .filter(|_| !leaf.contains('.') && !camera.is_empty())
-        .map(|s| (s, Some(camera)))
+        .map(|s| (s, Some(Owner::Camera(camera))))
 }
 
-/// The known key most like `unknown`, if one is close enough to be a likely typo. A key under
-/// `cameras.<name>.` is compared with that camera's settings.
 pub fn suggest(unknown: &str) -> Option<String> {
     let lower = unknown.to_ascii_lowercase();
     let camera = lower
         .strip_prefix("cameras.")
         .and_then(|rest| rest.split_once('.'))
         .map_or(DEFAULT_CAMERAS[0], |(name, _)| name);
+    let group = lower
+        .strip_prefix(GROUP_TIMINGS)
+        .and_then(|rest| rest.rsplit_once('.'))
+        .map_or(GROUP_NAME, |(name, _)| name);
     SETTINGS
         .iter()
         .map(|s| {
-            let key = s.key_for(camera);
+            let key = s.key_for(camera).replace(GROUP_NAME, group);
             // Compare whole keys, and also the last segment alone, so `signal.min_gren` and
             // `min_green` in the wrong section both find `signal.min_green`.
             let whole = strsim::jaro_winkler(&lower, &key);
@@ -664,10 +783,29 @@ mod tests {
     #[test]
     fn per_camera_keys_name_their_camera() {
         let (zones, camera) = spec("cameras.b.zones").unwrap();
-        assert_eq!((zones.key, camera), ("cameras.<name>.zones", Some("b")));
+        assert_eq!(
+            (zones.key, camera),
+            ("cameras.<name>.zones", Some(Owner::Camera("b")))
+        );
         assert_eq!(zones.env_for("north-left"), ["CAMERA_NORTH_LEFT_ZONES"]);
         assert_eq!(spec("cameras.width").unwrap().1, None);
         assert!(spec("cameras.b.zones.extra").is_none());
         assert!(spec("cameras..zones").is_none());
+    }
+
+    #[test]
+    fn per_group_keys_name_their_group_even_with_dots() {
+        let (min, group) = spec("intersection.timings.north-left.min_green").unwrap();
+        assert_eq!(
+            (min.key, group),
+            (
+                "intersection.timings.<group>.min_green",
+                Some(Owner::Group("north-left"))
+            )
+        );
+        let (_, group) = spec("intersection.timings.-123#4.5.recall").unwrap();
+        assert_eq!(group, Some(Owner::Group("-123#4.5")));
+        assert!(spec("intersection.timings.north.min_gren").is_none());
+        assert!(spec("intersection.timings..min_green").is_none());
     }
 }

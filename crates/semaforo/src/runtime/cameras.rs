@@ -1,6 +1,7 @@
 //! The cameras of the run loop, each on its own thread with its detector: one worker per
-//! approach reads the frames that are due, detects vehicles, counts them in the camera's zones
-//! and saves every `save_interval`th frame. The camera sits behind a [`ManagedCamera`] guard
+//! camera reads the frames that are due, detects vehicles, counts them in the camera's zones
+//! (each zone counts for the signal group its `approach` names; one camera may watch several
+//! groups) and saves every `save_interval`th frame. The camera sits behind a [`ManagedCamera`] guard
 //! (opened on the worker's thread, released when the worker ends), so the resource tracker
 //! sees it open while it runs and released after.
 //!
@@ -9,9 +10,9 @@
 //! counts in a later tick and never holds up the signal. On a simulated clock the loop waits
 //! for every report, so a run is the same every time.
 //!
-//! A camera that cannot be opened, or a detector that cannot be built, is logged and that
-//! approach reports "no detection"; the others keep running, and the controller serves an
-//! approach without detection on recall (all of them without: its fixed-time plan).
+//! A camera that cannot be opened, or a detector that cannot be built, is logged and its groups
+//! report "no detection"; the others keep running, and the controller serves a group without
+//! detection on recall (all of them without: its fixed-time plan).
 
 use std::sync::mpsc::{self, Receiver, RecvTimeoutError, Sender};
 use std::sync::Arc;
@@ -47,10 +48,10 @@ const STALE_AFTER: Duration = Duration::from_secs(3);
 pub struct Report {
     pub frames: u64,
     pub saved: u64,
-    /// Vehicles in the approach's queue zones after the last frame.
-    pub queue: u32,
-    /// Vehicles that crossed the approach's lines since the last report.
-    pub arrivals: u32,
+    /// Vehicles in each watched group's queue zones after the last frame.
+    pub queues: Vec<u32>,
+    /// Vehicles that crossed each watched group's lines since the last report.
+    pub arrivals: Vec<u32>,
     /// Whether the counts mean something (camera and detector working).
     pub healthy: bool,
     pub timings: StageTimings,
@@ -65,7 +66,10 @@ enum Request {
 
 /// The loop's handle on one camera worker.
 pub struct Worker<'scope> {
-    pub approach: String,
+    /// The camera's name (`cameras.<name>`).
+    pub camera: String,
+    /// The signal groups it watches, in the order of its counts.
+    pub groups: Vec<String>,
     requests: Sender<Request>,
     reports: Receiver<Report>,
     thread: Option<ScopedJoinHandle<'scope, ()>>,
@@ -73,11 +77,11 @@ pub struct Worker<'scope> {
     busy: bool,
     /// Frames read so far, for the status line.
     pub frames: u64,
-    /// The latest counts and whether they mean something.
-    pub queue: u32,
+    /// The latest counts per watched group, and whether they mean something.
+    pub queues: Vec<u32>,
     pub healthy: bool,
-    /// Arrivals reported and not yet handed to the controller.
-    pub arrivals: u32,
+    /// Arrivals per watched group reported and not yet handed to the controller.
+    pub arrivals: Vec<u32>,
     pub usage: Option<(u64, u64)>,
 }
 
@@ -95,39 +99,48 @@ pub fn start<'scope, 'env>(
     now: Duration,
 ) -> Vec<Worker<'scope>> {
     let mut workers = Vec::new();
-    for (index, (name, camera)) in shared.config.cameras.cameras.iter().enumerate() {
+    let config = shared.config;
+    if config.cameras.generated {
+        tracing::info!(
+            "no camera configured: each signal group gets a synthetic camera of its own ({})",
+            config
+                .cameras
+                .cameras
+                .keys()
+                .cloned()
+                .collect::<Vec<_>>()
+                .join(", ")
+        );
+    }
+    for (index, (name, camera)) in config.cameras.cameras.iter().enumerate() {
         let (request_tx, request_rx) = mpsc::channel();
         let (report_tx, report_rx) = mpsc::channel();
-        let approach = CameraConfig::approach(name);
-        let approach_name = approach.clone();
-        let source = with_scene_defaults(&camera.source, index);
+        let groups = config.watches.get(name).cloned().unwrap_or_default();
+        let watched = Watched {
+            camera: name.clone(),
+            groups: groups.clone(),
+        };
+        let source = with_scene_defaults(&camera.source, index, config.cameras.generated);
         let spawned = std::thread::Builder::new()
-            .name(format!("camera-{approach}"))
+            .name(format!("camera-{name}"))
             .spawn_scoped(scope, move || {
-                worker(
-                    shared,
-                    &approach_name,
-                    camera,
-                    &source,
-                    now,
-                    request_rx,
-                    report_tx,
-                )
+                worker(shared, watched, camera, &source, now, request_rx, report_tx)
             });
         match spawned {
             Ok(thread) => workers.push(Worker {
-                approach: approach.clone(),
+                camera: name.clone(),
                 requests: request_tx,
                 reports: report_rx,
                 thread: Some(thread),
                 busy: false,
                 frames: 0,
-                queue: 0,
+                queues: vec![0; groups.len()],
                 healthy: false,
-                arrivals: 0,
+                arrivals: vec![0; groups.len()],
+                groups,
                 usage: None,
             }),
-            Err(e) => tracing::error!("camera {approach}: cannot start its thread: {e}"),
+            Err(e) => tracing::error!("camera {name}: cannot start its thread: {e}"),
         }
     }
     workers
@@ -166,9 +179,13 @@ impl Worker<'_> {
             Ok(mut report) => {
                 self.busy = false;
                 self.frames += report.frames;
-                self.queue = report.queue;
-                self.healthy = report.healthy;
-                self.arrivals += report.arrivals;
+                self.healthy = report.healthy && report.queues.len() == self.groups.len();
+                if self.healthy {
+                    self.queues.copy_from_slice(&report.queues);
+                    for (sum, n) in self.arrivals.iter_mut().zip(&report.arrivals) {
+                        *sum += n;
+                    }
+                }
                 self.usage = report.usage;
                 timings.absorb(&mut report.timings);
                 Some(report)
@@ -189,7 +206,7 @@ impl Worker<'_> {
             if thread.join().is_err() {
                 tracing::error!(
                     "camera {}: its thread panicked; no detection for it",
-                    self.approach
+                    self.camera
                 );
             }
         }
@@ -200,23 +217,36 @@ impl Worker<'_> {
         drop(self.requests);
         if let Some(thread) = self.thread.take() {
             if thread.join().is_err() {
-                tracing::error!("camera {}: its thread panicked", self.approach);
+                tracing::error!("camera {}: its thread panicked", self.camera);
             }
         }
     }
 }
 
-/// Gives each approach's synthetic scene its own seed and demand: a main road A (24 vehicles a
-/// minute, more than a minimum green clears) and a side road B (8 a minute), so the default
-/// intersection has something to decide. Parameters the user wrote come after these and win.
-fn with_scene_defaults(source: &str, index: usize) -> String {
+/// Gives each synthetic scene its own seed and demand, so the intersection has something to
+/// decide: for the original's two cameras a main road A (24 vehicles a minute, more than a
+/// minimum green clears) and a side road B (8 a minute); for cameras generated one per signal
+/// group, demands from 20 down to 6 a minute in turn. Parameters the user wrote come after
+/// these and win.
+fn with_scene_defaults(source: &str, index: usize, generated: bool) -> String {
+    const GENERATED_RATES: [u32; 4] = [20, 14, 10, 6];
     match source.trim().strip_prefix("synthetic:") {
         Some(params) => {
-            let rate = if index == 0 { 24 } else { 8 };
+            let rate = match (generated, index) {
+                (true, i) => GENERATED_RATES[i % GENERATED_RATES.len()],
+                (false, 0) => 24,
+                (false, _) => 8,
+            };
             format!("synthetic:seed={},rate={rate},{params}", index + 1)
         }
         None => source.to_string(),
     }
+}
+
+/// A camera's name and the signal groups it watches.
+struct Watched {
+    camera: String,
+    groups: Vec<String>,
 }
 
 /// Where a worker's frames come from.
@@ -241,7 +271,8 @@ fn is_live(kind: &str) -> bool {
 
 /// The worker's state on its own thread.
 struct Camera {
-    approach: String,
+    /// Its name and the groups it counts for.
+    watched: Watched,
     source: String,
     input: Input,
     feed: Option<semaforo_camera::AspectFeed>,
@@ -274,14 +305,15 @@ enum DetectionState {
 
 fn worker(
     shared: &Shared<'_>,
-    approach: &str,
+    watched: Watched,
     config: &CameraConfig,
     source: &str,
     now: Duration,
     requests: Receiver<Request>,
     reports: Sender<Report>,
 ) {
-    let Some(mut camera) = open_camera(shared, approach, config, source, now) else {
+    let name = watched.camera.clone();
+    let Some(mut camera) = open_camera(shared, watched, config, source, now) else {
         return;
     };
     let save_interval = shared.config.frames.save_interval;
@@ -296,12 +328,12 @@ fn worker(
     }
     let frames = camera.frames;
     drop(camera);
-    tracing::debug!("camera {approach}: released after {frames} frames");
+    tracing::debug!("camera {name}: released after {frames} frames");
 }
 
 fn open_camera(
     shared: &Shared<'_>,
-    approach: &str,
+    watched: Watched,
     camera_config: &CameraConfig,
     source: &str,
     now: Duration,
@@ -309,7 +341,8 @@ fn open_camera(
     let config = shared.config;
     let c = &config.cameras;
     let shown = redact(source);
-    let label = format!("camera {approach} ({shown})");
+    let name = watched.camera.as_str();
+    let label = format!("camera {name} ({shown})");
     let requested = Requested {
         width: c.width,
         height: c.height,
@@ -321,11 +354,11 @@ fn open_camera(
             source,
             requested,
             NetworkOptions::default(),
-            LiveConfig::new(approach),
+            LiveConfig::new(name),
             shared.tracker,
         );
         let reader = camera.reader();
-        tracing::info!("camera {approach}: {shown} starting on its own thread");
+        tracing::info!("camera {name}: {shown} starting on its own thread");
         (
             Input::Live {
                 _camera: camera,
@@ -342,22 +375,26 @@ fn open_camera(
             Ok(camera) => camera,
             // One bad camera does not stop the others.
             Err(e) => {
-                tracing::error!("{e}; approach {approach} has no camera and no detection");
+                tracing::error!(
+                    "{e}; group(s) {} lose this camera's detection",
+                    watched.groups.join(", ")
+                );
                 return None;
             }
         };
         let prop = |p, default: f64| camera.get(p).unwrap_or(default);
         let fps = prop(CameraProperty::Fps, c.fps);
         tracing::info!(
-            "camera {approach}: {shown} open, {}x{} at {fps} fps",
+            "camera {name}: {shown} open, {}x{} at {fps} fps, watching {}",
             prop(CameraProperty::FrameWidth, f64::from(c.width)),
-            prop(CameraProperty::FrameHeight, f64::from(c.height))
+            prop(CameraProperty::FrameHeight, f64::from(c.height)),
+            watched.groups.join(", ")
         );
         (Input::Direct(camera), fps)
     };
     let detection = DetectionState::Pending(camera_config.clone());
     Some(Camera {
-        approach: approach.to_string(),
+        watched,
         source: source.to_string(),
         input,
         feed,
@@ -379,32 +416,30 @@ fn open_camera(
 /// The camera's zones and detector.
 fn detection_for(
     config: &Config,
-    approach: &str,
+    watched: &Watched,
     source: &str,
     d: &CameraConfig,
     width: u32,
     height: u32,
     fps: f64,
 ) -> Result<(Box<dyn Detector>, ZoneCounter), String> {
-    let approaches: Vec<String> = config
-        .cameras
-        .cameras
-        .keys()
-        .map(|name| CameraConfig::approach(name))
-        .collect();
-    let approaches: Vec<&str> = approaches.iter().map(String::as_str).collect();
+    let name = &watched.camera;
+    let groups = config.layout.group_names();
+    let groups: Vec<&str> = groups.iter().map(String::as_str).collect();
+    // Without a zones file a camera watches the one group of its own name (checked with the
+    // configuration).
+    let own = watched.groups.first().map_or(name.as_str(), String::as_str);
     let zones = match &d.zones {
-        Some(path) => ZoneSet::load(path, width, height, &approaches).map_err(|e| e.to_string())?,
+        Some(path) => ZoneSet::load(path, width, height, &groups).map_err(|e| e.to_string())?,
         None if kind_of(source) == "synthetic" => {
-            ZoneSet::of_synthetic_scene(&LAYOUT, width, height, approach)
+            ZoneSet::of_synthetic_scene(&LAYOUT, width, height, own)
         }
         None => {
             tracing::warn!(
-                "camera {approach}: no zones file (cameras.{}.zones): the whole picture counts as \
-                 approach {approach}'s queue",
-                approach.to_ascii_lowercase()
+                "camera {name}: no zones file (cameras.{name}.zones): the whole picture counts as \
+                 group {own}'s queue"
             );
-            ZoneSet::whole_frame(width, height, approach)
+            ZoneSet::whole_frame(width, height, own)
         }
     };
     // The synthetic scene's flat-shaded boxes are not what YOLOX learned vehicles from (it
@@ -412,7 +447,7 @@ fn detection_for(
     // still honoured.
     let kind = if d.detector == DetectorKind::Auto && kind_of(source) == "synthetic" {
         tracing::info!(
-            "camera {approach}: synthetic scene, so `auto` uses the background model (bgsub): \
+            "camera {name}: synthetic scene, so `auto` uses the background model (bgsub): \
              YOLOX does not see its drawn vehicles as vehicles"
         );
         DetectorKind::Bgsub
@@ -429,7 +464,7 @@ fn detection_for(
     };
     let built = build_detector(&settings, width, height, &zones).map_err(|e| e.to_string())?;
     if let Some(warning) = built.fallback {
-        tracing::warn!("camera {approach}: {warning}");
+        tracing::warn!("camera {name}: {warning}");
     }
     Ok((
         built.detector,
@@ -467,7 +502,7 @@ impl Camera {
                     let frame = match report.timings.time("camera_read", || camera.read()) {
                         Ok(frame) => frame,
                         Err(e) => {
-                            tracing::warn!("camera {}: {e}", self.approach);
+                            tracing::warn!("camera {}: {e}", self.watched.camera);
                             continue;
                         }
                     };
@@ -487,9 +522,15 @@ impl Camera {
             matches!(self.detection, DetectionState::Running(..)) && !self.detector_failed;
         report.healthy = counting && now.saturating_sub(self.last_good) < STALE_AFTER;
         if let DetectionState::Running(detector, counter) = &self.detection {
-            report.queue = counter.approach(&self.approach).queue;
+            report.queues = self
+                .watched
+                .groups
+                .iter()
+                .map(|g| counter.approach(g).queue)
+                .collect();
             report.usage = detector.usage();
         }
+        report.arrivals.resize(self.watched.groups.len(), 0);
         report
     }
 
@@ -509,7 +550,7 @@ impl Camera {
         if let DetectionState::Pending(d) = &self.detection {
             self.detection = match detection_for(
                 config,
-                &self.approach,
+                &self.watched,
                 &self.source,
                 d,
                 frame.width,
@@ -519,7 +560,7 @@ impl Camera {
                 Ok((detector, counter)) => {
                     tracing::info!(
                         "camera {}: detector {} on {}x{} frames",
-                        self.approach,
+                        self.watched.camera,
                         detector.name(),
                         frame.width,
                         frame.height
@@ -527,7 +568,7 @@ impl Camera {
                     DetectionState::Running(detector, counter)
                 }
                 Err(e) => {
-                    tracing::error!("camera {}: no detection: {e}", self.approach);
+                    tracing::error!("camera {}: no detection: {e}", self.watched.camera);
                     DetectionState::Off
                 }
             };
@@ -543,11 +584,15 @@ impl Camera {
                 Ok(()) => {
                     self.detector_failed = false;
                     timings.time("count", || counter.update(detections));
-                    report.arrivals += counter.approach(&self.approach).arrivals;
+                    let groups = &self.watched.groups;
+                    report.arrivals.resize(groups.len(), 0);
+                    for (sum, g) in report.arrivals.iter_mut().zip(groups) {
+                        *sum += counter.approach(g).arrivals;
+                    }
                 }
                 Err(e) => {
                     if !self.detector_failed {
-                        tracing::error!("camera {}: detection failed: {e}", self.approach);
+                        tracing::error!("camera {}: detection failed: {e}", self.watched.camera);
                     }
                     self.detector_failed = true;
                 }
@@ -562,7 +607,7 @@ impl Camera {
                 if self.saves_failing > 0 {
                     tracing::info!(
                         "camera {}: frame saving resumed after {} skipped saves",
-                        self.approach,
+                        self.watched.camera,
                         self.saves_failing
                     );
                     self.saves_failing = 0;
@@ -573,7 +618,7 @@ impl Camera {
                     tracing::warn!(
                         "camera {}: frame not saved: {why} (further skips are counted \
                          until saving resumes)",
-                        self.approach
+                        self.watched.camera
                     );
                 }
                 self.saves_failing += 1;
@@ -593,10 +638,10 @@ impl Camera {
         let image = frame.image().map_err(|e| e.to_string())?;
         let cycle = self.frames / save_interval;
         match timings.time("frame_save", || {
-            store.save_current(image, &self.approach, cycle)
+            store.save_current(image, &self.watched.camera, cycle)
         }) {
             Ok(SaveOutcome::Saved { path, .. }) => {
-                tracing::debug!("camera {}: saved {}", self.approach, path.display());
+                tracing::debug!("camera {}: saved {}", self.watched.camera, path.display());
                 Ok(())
             }
             Ok(SaveOutcome::Skipped(why)) => Err(why.to_string()),

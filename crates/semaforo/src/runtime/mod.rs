@@ -21,7 +21,7 @@ use std::time::Duration;
 use semaforo_base::{Clocks, Shutdown, Wake};
 
 use semaforo_resources::{global_tracker, FrameStore, FrameStoreConfig, ResourceTracker};
-use semaforo_signal::DetectorReading;
+use semaforo_signal::{DetectorReading, HeadState};
 
 use crate::config::Config;
 use crate::orchestrator::{LinkSettings, Message, OrchestratorLink};
@@ -42,7 +42,7 @@ pub struct RunSummary {
     pub frames_saved: u64,
     pub stop_reason: String,
     pub leaks: usize,
-    /// Greens started per approach.
+    /// Greens started per signal group.
     pub greens: Vec<(String, u64)>,
 }
 
@@ -60,6 +60,69 @@ impl fmt::Display for RunSummary {
             self.leaks,
             self.greens.iter().map(|(g, n)| format!("{g}: {n}")).collect::<Vec<_>>().join(", ")
         )
+    }
+}
+
+/// Which cameras watch each signal group, worked out once at start so a tick allocates nothing.
+struct Watchers {
+    /// Per group: (worker, slot in the worker's groups) of every camera watching it.
+    of_group: Vec<Vec<(usize, usize)>>,
+    /// Per worker: the group whose head its scene shows (a synthetic scene's traffic obeys it).
+    scenes: Vec<Option<usize>>,
+}
+
+impl Watchers {
+    fn new(workers: &[cameras::Worker<'_>], groups: &[String]) -> Self {
+        let of_group = groups
+            .iter()
+            .map(|group| {
+                workers
+                    .iter()
+                    .enumerate()
+                    .filter_map(|(w, worker)| {
+                        let slot = worker.groups.iter().position(|g| g == group)?;
+                        Some((w, slot))
+                    })
+                    .collect()
+            })
+            .collect();
+        let scenes = workers
+            .iter()
+            .map(|w| {
+                let first = w.groups.first()?;
+                groups.iter().position(|g| g == first)
+            })
+            .collect();
+        Watchers { of_group, scenes }
+    }
+
+    /// Hands each group its reading: the sums of its cameras' counts when every camera that
+    /// watches it works, else "failed" (served on recall: a partial count would starve it).
+    fn read(&self, workers: &mut [cameras::Worker<'_>], signal: &mut Signal) {
+        for (g, watching) in self.of_group.iter().enumerate() {
+            let working = !watching.is_empty() && watching.iter().all(|&(w, _)| workers[w].healthy);
+            let mut reading = DetectorReading::new(0, 0);
+            for &(w, slot) in watching {
+                let worker = &mut workers[w];
+                reading.queue += worker.queues[slot];
+                reading.arrivals += std::mem::take(&mut worker.arrivals[slot]);
+            }
+            if !working {
+                reading = DetectorReading::FAILED;
+            }
+            signal.set_reading(g, reading, || {
+                let failed: Vec<&str> = watching
+                    .iter()
+                    .filter(|&&(w, _)| !workers[w].healthy)
+                    .map(|&(w, _)| workers[w].camera.as_str())
+                    .collect();
+                match failed.as_slice() {
+                    [] => "no camera watches it".to_string(),
+                    [one] => format!("camera {one} is not working"),
+                    many => format!("cameras {} are not working", many.join(", ")),
+                }
+            });
+        }
     }
 }
 
@@ -135,10 +198,10 @@ fn open_frame_store(config: &Config) -> Option<FrameStore> {
 /// Ends the current interval safely before exit, as a controller going dark must: the green
 /// gets its full yellow and red clearance, then all heads are red. Bounded by yellow + red
 /// clearance + one second; this wait ignores the shutdown request that got us here.
-fn stop_safely(config: &Config, clock: &dyn Clocks, signal: &mut Signal, mut next: Duration) {
+fn stop_safely(clock: &dyn Clocks, signal: &mut Signal, mut next: Duration) {
     let start = clock.monotonic();
     signal.request_stop(start);
-    let limit = start + config.signal.yellow + config.signal.red_clearance + Duration::from_secs(1);
+    let limit = start + signal.longest_clearance() + Duration::from_secs(1);
     let keep_waiting = Shutdown::new();
     while !signal.is_all_red() && clock.monotonic() < limit {
         next += TICK;
@@ -195,6 +258,7 @@ pub fn run_with_tracker(
     let mut timings = StageTimings::default();
     std::thread::scope(|scope| {
         let mut workers = cameras::start(scope, &shared, clock.monotonic());
+        let watchers = Watchers::new(&workers, signal.groups());
         tracing::info!(
             "running: {} camera(s), tick {} ms{}",
             workers.len(),
@@ -207,6 +271,8 @@ pub fn run_with_tracker(
         // On simulated time nothing moves while the loop waits, so it waits for every report.
         let wait = (!clock.is_simulated()).then_some(cameras::REPORT_WAIT);
         let mut next_status = clock.monotonic();
+        // The original's count_a and count_b, on the original's intersection.
+        let two_approach = signal.groups() == ["A", "B"];
         let mut status_line = StatusLine::new(config.logging.to_console, clock.monotonic());
         let mut next = clock.monotonic();
         loop {
@@ -217,8 +283,8 @@ pub fn run_with_tracker(
                     break;
                 }
             }
-            for worker in &mut workers {
-                let head = signal.head_of(&worker.approach);
+            for (worker, scene) in workers.iter_mut().zip(&watchers.scenes) {
+                let head = scene.map_or(HeadState::Red, |g| signal.head(g));
                 worker.request(now, head);
             }
             for worker in &mut workers {
@@ -227,14 +293,7 @@ pub fn run_with_tracker(
                     summary.frames_saved += report.saved;
                 }
             }
-            for worker in &mut workers {
-                let reading = if worker.healthy {
-                    DetectorReading::new(worker.queue, std::mem::take(&mut worker.arrivals))
-                } else {
-                    DetectorReading::FAILED
-                };
-                signal.set_reading(&worker.approach, reading);
-            }
+            watchers.read(&mut workers, &mut signal);
             let began = timings.time("signal_tick", || signal.tick(now));
             let stamp = wall_zero + now;
             if let Some(link) = &link {
@@ -252,8 +311,7 @@ pub fn run_with_tracker(
                 tracing::debug!("status: {}", signal.describe());
                 if let Some(link) = &link {
                     link.send(&Message::Status {
-                        count_a: count("A"),
-                        count_b: count("B"),
+                        original_counts: two_approach.then(|| [count("A"), count("B")]),
                         timestamp: stamp,
                         situation: signal.situation(&config.intersection.id),
                     });
@@ -264,7 +322,7 @@ pub fn run_with_tracker(
             if status_line.due(now) {
                 let counts: Vec<(&str, u64)> = workers
                     .iter()
-                    .map(|w| (w.approach.as_str(), w.frames))
+                    .map(|w| (w.camera.as_str(), w.frames))
                     .collect();
                 let rates = status_line.rates(now, &counts);
                 let link_state = link.as_ref().map_or(String::new(), |l| {
@@ -290,13 +348,13 @@ pub fn run_with_tracker(
             }
         }
         status_line.finish();
-        stop_safely(config, clock, &mut signal, next);
+        stop_safely(clock, &mut signal, next);
         for worker in workers {
             if let Some((seen, ran)) = worker.usage {
                 tracing::info!(
                     "camera {}: the detector's network ran on {ran} of {seen} frames ({:.1}%), \
                      the motion gate skipped the rest",
-                    worker.approach,
+                    worker.camera,
                     100.0 * ran as f64 / seen.max(1) as f64
                 );
             }

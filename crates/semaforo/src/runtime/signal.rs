@@ -1,18 +1,19 @@
 //! The signal controller of the run loop: `semaforo-signal`'s state machine, driven at the
 //! loop's tick, its head states handed to the cameras' scenes.
 //!
-//! The cameras' counts arrive as detector readings, one per approach; an approach whose camera
-//! or detector is not working reads "failed", and the controller does what a real one does:
-//! it serves that approach on recall, and runs its fixed-time fail-safe plan when every
-//! approach has lost detection, and says so.
+//! The intersection is the configured one ([`crate::config::Layout`]): its signal groups,
+//! phases and each group's timings. The cameras' counts arrive as detector readings, one per
+//! group; a group whose cameras or detector are not working (or that no camera watches) reads
+//! "failed", and the controller does what a real one does: it serves that group on recall,
+//! and runs its fixed-time fail-safe plan when every group has lost detection. Each change of
+//! a group's detection is logged, and the status line lists the groups on recall.
 
 use std::time::Duration;
 
 use anyhow::Context as _;
 use semaforo_base::Clocks;
 use semaforo_signal::{
-    Controller, DetectorReading, HeadState, Intersection, LogEpoch, PolicyKind, SignalTime,
-    TickOutput,
+    Controller, DetectorReading, HeadState, LogEpoch, PolicyKind, SignalTime, TickOutput,
 };
 
 use super::events::EventLog;
@@ -29,6 +30,9 @@ pub struct Signal {
     groups: Vec<String>,
     heads: Vec<HeadState>,
     readings: Vec<DetectorReading>,
+    /// Whether each group's detection has worked at all yet (its first failure after start is
+    /// a camera still opening, not a loss worth a warning).
+    seen_working: Vec<bool>,
     /// Greens started per group, for the run summary.
     pub greens: Vec<u64>,
 }
@@ -47,7 +51,8 @@ fn signal_time(t: Duration) -> SignalTime {
 }
 
 impl Signal {
-    /// The original's intersection (approaches A and B) with the configured timings.
+    /// The configured intersection, each group with its own timings, under the configured
+    /// policy.
     pub fn new(config: &Config, clock: &dyn Clocks) -> anyhow::Result<Signal> {
         // Signal time is the loop's clock; the wall clock at its zero stamps the events.
         let now = clock.monotonic();
@@ -64,16 +69,17 @@ impl Signal {
             LogEpoch::from_unix_millis(zero.as_millis() as i64),
         );
         let s = &config.signal;
-        let timings = s.timings();
-        let intersection = Intersection::two_approach();
-        let policy = s.policy(&intersection);
-        let groups: Vec<String> = intersection
-            .groups()
-            .iter()
-            .map(|g| g.name().to_string())
-            .collect();
-        let controller = Controller::with_policy(intersection, timings, policy, signal_time(now))
-            .context("the signal controller cannot run with these timings")?;
+        let layout = &config.layout;
+        let intersection = layout.intersection.clone();
+        let policy = s.policy(&intersection, &layout.timings);
+        let groups = layout.group_names();
+        let controller = Controller::with_group_timings(
+            intersection,
+            layout.timings.clone(),
+            policy,
+            signal_time(now),
+        )
+        .context("the signal controller cannot run this intersection")?;
         let parameters = match s.policy {
             PolicyKind::Compare => format!(" (margin {} vehicles)", s.compare_margin),
             PolicyKind::MaxPressure => {
@@ -88,17 +94,46 @@ impl Signal {
             }
             PolicyKind::Fixed | PolicyKind::Actuated => String::new(),
         };
+        let phases: Vec<String> = controller
+            .intersection()
+            .phases()
+            .iter()
+            .map(|p| {
+                let members: Vec<&str> = p
+                    .groups()
+                    .iter()
+                    .map(|g| groups[g.index()].as_str())
+                    .collect();
+                format!("{} ({})", p.name(), members.join(", "))
+            })
+            .collect();
         tracing::info!(
-            "signal controller: approaches {}, policy {}{parameters}, min green {:?}, max green \
-             {:?}, passage {:?}, yellow {:?}, red clearance {:?}",
-            groups.join(" and "),
+            "signal controller: intersection {} from {}: groups {}; phases {}; policy {}{parameters}",
+            config.intersection.id,
+            layout.source,
+            groups.join(", "),
+            phases.join(", "),
             s.policy,
-            s.min_green,
-            s.max_green,
-            s.passage,
-            s.yellow,
-            s.red_clearance
         );
+        for (name, entry) in groups.iter().zip(layout.timings.entries()) {
+            let t = &entry.timings;
+            tracing::info!(
+                "group {name}: min green {:?}, max green {:?}, passage {:?}, yellow {:?}, red \
+                 clearance {:?}, recall {}",
+                t.min_green,
+                t.max_green,
+                t.passage,
+                t.yellow,
+                t.red_clearance,
+                entry.recall
+            );
+        }
+        for group in config.unwatched_groups() {
+            tracing::warn!(
+                "group {group}: no camera watches it, so it has no detection: it is served on \
+                 recall every cycle"
+            );
+        }
         let n = groups.len();
         Ok(Signal {
             output: controller.new_output(),
@@ -107,6 +142,7 @@ impl Signal {
             groups,
             heads: vec![HeadState::Red; n],
             readings: vec![DetectorReading::FAILED; n],
+            seen_working: vec![false; n],
             greens: vec![0; n],
         })
     }
@@ -132,14 +168,14 @@ impl Signal {
                         .as_ref()
                         .map_or(String::new(), |d| format!(", because {d}"));
                     tracing::info!(
-                        "approach {} green ({} mode, {} plan{why}); {}",
+                        "group {} green ({} mode, {} plan{why}); {}",
                         self.groups[i],
                         out.status.mode,
                         out.status.policy,
                         describe_readings(&self.groups, &self.readings)
                     );
                 } else {
-                    tracing::debug!("approach {} {new}", self.groups[i]);
+                    tracing::debug!("group {} {new}", self.groups[i]);
                 }
                 *old = new;
             }
@@ -147,26 +183,54 @@ impl Signal {
         began
     }
 
-    /// The head shown to `approach` (red for an unknown one).
-    pub fn head_of(&self, approach: &str) -> HeadState {
-        self.groups
-            .iter()
-            .position(|g| g == approach)
-            .map_or(HeadState::Red, |i| self.heads[i])
+    /// The head shown to group `g` (by index).
+    pub fn head(&self, g: usize) -> HeadState {
+        self.heads.get(g).copied().unwrap_or(HeadState::Red)
     }
 
-    /// Sets the detector reading the next tick uses for `approach`.
-    pub fn set_reading(&mut self, approach: &str, reading: DetectorReading) {
-        if let Some(i) = self.groups.iter().position(|g| g == approach) {
-            self.readings[i] = reading;
+    /// Sets the detector reading the next tick uses for group `g`; `why` says, when the reading
+    /// is "failed", which camera failed it. A change of the group's detection is logged.
+    pub fn set_reading(
+        &mut self,
+        g: usize,
+        reading: DetectorReading,
+        why: impl FnOnce() -> String,
+    ) {
+        let Some(old) = self.readings.get_mut(g) else {
+            return;
+        };
+        let group = &self.groups[g];
+        match (old.healthy, reading.healthy) {
+            (false, true) if self.seen_working[g] => {
+                tracing::info!("group {group}: detection is back; it is served on demand again");
+            }
+            (false, true) => {
+                self.seen_working[g] = true;
+                tracing::info!("group {group}: detection working");
+            }
+            (true, false) => tracing::warn!(
+                "group {group}: detection lost ({}): it is served on recall until it returns",
+                why()
+            ),
+            _ => {}
         }
+        *old = reading;
     }
 
-    /// The queue counted on `approach`, `None` when its detection is not working.
-    pub fn counted(&self, approach: &str) -> Option<u32> {
-        let i = self.groups.iter().position(|g| g == approach)?;
+    /// The queue counted on group `group`, `None` when its detection is not working.
+    pub fn counted(&self, group: &str) -> Option<u32> {
+        let i = self.groups.iter().position(|g| g == group)?;
         let r = self.readings[i];
         r.healthy.then_some(r.queue)
+    }
+
+    /// The groups without working detection (served on recall).
+    pub fn on_recall(&self) -> impl Iterator<Item = &str> {
+        self.groups
+            .iter()
+            .zip(&self.readings)
+            .filter(|(_, r)| !r.healthy)
+            .map(|(g, _)| g.as_str())
     }
 
     /// What a message to the orchestrator says of the intersection now.
@@ -216,17 +280,34 @@ impl Signal {
             .zip(&self.heads)
             .map(|(g, h)| format!("{g} {h}"))
             .collect();
+        let recall: Vec<&str> = self.on_recall().collect();
+        let recall = if recall.is_empty() {
+            String::new()
+        } else {
+            format!("; on recall (no detection): {}", recall.join(", "))
+        };
         format!(
-            "{}; {} for {:.1} s, {} mode",
+            "{}; {} for {:.1} s, {} mode{recall}",
             heads.join(", "),
             status.interval,
             status.time_in_interval.as_secs_f64(),
             status.mode
         )
     }
+
+    /// The longest yellow plus red clearance of any group: how long a safe stop can take.
+    pub fn longest_clearance(&self) -> Duration {
+        self.controller
+            .timings()
+            .entries()
+            .iter()
+            .map(|e| e.timings.yellow + e.timings.red_clearance)
+            .max()
+            .unwrap_or_default()
+    }
 }
 
-/// `queues A 5, B 2` (`A -` for an approach without working detection).
+/// `queues A 5, B 2` (`A -` for a group without working detection).
 fn describe_readings(groups: &[String], readings: &[DetectorReading]) -> String {
     let parts: Vec<String> = groups
         .iter()
