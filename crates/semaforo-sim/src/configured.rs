@@ -16,6 +16,43 @@
 //! semaforo's controller and its conflict monitor run the configured phases, conflicts,
 //! per-group timings and policy parameters, while SUMO's baselines keep the network's own
 //! program.
+//!
+//! The shipped four-arm light (groups `N`, `E`, `S`, `W`; phases north-south and east-west) as
+//! a configuration lists it, groups and phases in its own order, with a longer minimum green
+//! for the west approach:
+//!
+//! ```
+//! use std::time::Duration;
+//! use semaforo_signal::{
+//!     GroupTiming, GroupTimings, Intersection, IntersectionSpec, PhaseSpec, PolicyKind, Timings,
+//! };
+//! use semaforo_sim::runner::{Prepared, TimingOverrides, Window};
+//! use semaforo_sim::{scenario, Configured};
+//!
+//! let intersection = Intersection::from_spec(&IntersectionSpec {
+//!     groups: vec!["W".into(), "E".into(), "N".into(), "S".into()],
+//!     phases: vec![PhaseSpec::new("ew", &["E", "W"]), PhaseSpec::new("ns", &["N", "S"])],
+//!     conflicts: Default::default(),
+//! })?;
+//! let west = GroupTiming::new(Timings {
+//!     min_green: Duration::from_secs(15),
+//!     ..Timings::default()
+//! });
+//! let other = GroupTiming::new(Timings::default());
+//! let timings = GroupTimings::new(&intersection, vec![west, other, other, other])
+//!     .map_err(|all| all[0].clone())?;
+//! let mut config = Configured::new("site.toml", intersection, timings, PolicyKind::MaxPressure);
+//! config.compare.margin = 4;
+//!
+//! let s = scenario::shipped("four-arm-balanced", &scenario::scenario_dir(None))?;
+//! let window = Window::new(&s, None, None)?;
+//! let p = Prepared::new(s, &TimingOverrides::default(), Some(&config), window)?;
+//! let driven = p.lights[0].configured.as_ref().expect("configured");
+//! // The light's group order, each group with its configured timing.
+//! assert_eq!(driven.intersection.groups()[3].name(), "W");
+//! assert_eq!(driven.timings.entries()[3], west);
+//! # Ok::<(), Box<dyn std::error::Error>>(())
+//! ```
 
 use std::collections::BTreeSet;
 use std::fmt;

@@ -87,7 +87,8 @@ fn a_configured_intersection_holds_each_groups_own_min_green_and_yellow_in_sumo(
     std::fs::write(
         &record,
         format!(
-            "<additional><timedEvent type=\"SaveTLSStates\" source=\"C\" dest=\"{}\"/></additional>\n",
+            "<additional><timedEvent type=\"SaveTLSStates\" source=\"C\" dest=\"{}\"/>\
+             </additional>\n",
             states.display()
         ),
     )
