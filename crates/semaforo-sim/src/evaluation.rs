@@ -11,6 +11,7 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Mutex;
 use std::time::Duration;
 
+use crate::configured::Configured;
 use crate::report::{ContenderRuns, ScenarioReport};
 use crate::runner::{self, Contender, PrepareError, Prepared, RunError, TimingOverrides, Window};
 use crate::scenario::{self, Scenario, ScenarioError};
@@ -95,6 +96,9 @@ pub struct Options {
     pub jobs: Option<usize>,
     /// The `sumo` binary: a name looked up on the PATH, or a path.
     pub sumo: PathBuf,
+    /// A configured intersection (`--config FILE`) to drive the scenario's one traffic light
+    /// with, in place of its program's layout and timings; `None`: the network's own.
+    pub configured: Option<Configured>,
 }
 
 impl Default for Options {
@@ -114,6 +118,7 @@ impl Default for Options {
             timings: TimingOverrides::default(),
             jobs: None,
             sumo: PathBuf::from("sumo"),
+            configured: None,
         }
     }
 }
@@ -208,7 +213,7 @@ pub fn evaluate(
         .into_iter()
         .map(|s| {
             let window = Window::new(&s, options.duration, options.step_length)?;
-            Prepared::new(s, &options.timings, window)
+            Prepared::new(s, &options.timings, options.configured.as_ref(), window)
         })
         .collect::<Result<_, _>>()?;
 
@@ -279,6 +284,20 @@ pub fn evaluate(
             duration_s: p.window.duration_s(),
             timings: p.timings,
             timing_source: timing_source(&options.timings, p),
+            configuration: options.configured.as_ref().map(|c| c.source.clone()),
+            group_timings: p
+                .lights
+                .first()
+                .and_then(|l| l.configured.as_ref())
+                .map(|c| {
+                    c.intersection
+                        .groups()
+                        .iter()
+                        .map(|g| g.name().to_string())
+                        .zip(c.timings.entries().iter().copied())
+                        .collect()
+                })
+                .unwrap_or_default(),
             contenders: contenders
                 .iter()
                 .map(|c| ContenderRuns {
@@ -304,6 +323,14 @@ fn file_name(path: &std::path::Path) -> String {
 }
 
 fn timing_source(overrides: &TimingOverrides, p: &Prepared) -> String {
+    if let Some(c) = p.lights.first().and_then(|l| l.configured.as_ref()) {
+        return format!(
+            "each signal group's own, from the configuration; SUMO's baselines run the \
+             network's program with its yellow and red clearance, the actuated ones with each \
+             phase's min/max green from the configuration and passage {}",
+            crate::report::secs(c.longest_passage())
+        );
+    }
     let mut from_net = Vec::new();
     if overrides.yellow.is_none() {
         from_net.push("yellow");

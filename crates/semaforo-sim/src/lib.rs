@@ -12,6 +12,8 @@
 //! - [`network`]: a network's traffic light read as signal groups and phases, and the detector
 //!   and baseline program files;
 //! - [`scenario`]: the shipped scenarios and a user's own network;
+//! - [`configured`]: a configured intersection ([`Configured`], `--config FILE`) checked against
+//!   the network's traffic light, then driving it;
 //! - [`runner`]: one run, from starting SUMO to its figures;
 //! - [`metrics`]: delay, waits, throughput and queue from SUMO's trip information;
 //! - [`report`]: the table, JSON and SVG.
@@ -47,6 +49,7 @@
 //! # Ok::<(), Box<dyn std::error::Error>>(())
 //! ```
 
+pub mod configured;
 pub mod evaluation;
 pub mod metrics;
 pub mod network;
@@ -56,6 +59,7 @@ pub mod scenario;
 pub mod sumo;
 pub mod traci;
 
+pub use configured::Configured;
 pub use evaluation::{evaluate, EvaluationError, Options, Progress, Scenarios};
 pub use metrics::RunMetrics;
 pub use report::{ContenderRuns, ScenarioReport, Summary};

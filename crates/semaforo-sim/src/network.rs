@@ -766,6 +766,18 @@ impl TrafficLight {
         max_green: Duration,
         passage: Duration,
     ) -> String {
+        self.program_xml_by_phase(kind, &|_| (min_green, max_green), passage)
+    }
+
+    /// [`program_xml`](Self::program_xml) with each green's min and max green from `greens`,
+    /// given the phase (of [`TrafficLight::intersection`]) that the green shows, if any
+    /// ([`TrafficLight::phase_of_state`]).
+    pub fn program_xml_by_phase(
+        &self,
+        kind: ProgramKind,
+        greens: &dyn Fn(Option<PhaseId>) -> (Duration, Duration),
+        passage: Duration,
+    ) -> String {
         let (type_name, program_id) = match kind {
             ProgramKind::Static => ("static", "semaforo-static"),
             ProgramKind::Actuated => ("actuated", "semaforo-actuated"),
@@ -794,6 +806,7 @@ impl TrafficLight {
         }
         for p in &self.program {
             if actuated && is_green_phase(&p.state) {
+                let (min_green, max_green) = greens(self.phase_of_state(&p.state));
                 let _ = writeln!(
                     out,
                     "        <phase duration=\"{:.1}\" minDur=\"{:.1}\" maxDur=\"{:.1}\" state=\"{}\"/>",
@@ -812,6 +825,30 @@ impl TrafficLight {
         }
         out.push_str("    </tlLogic>\n</additional>\n");
         out
+    }
+
+    /// The phase a green state string of the program shows: the one whose groups it greens
+    /// (`None` for a yellow or all-red state, or one that greens no group).
+    pub fn phase_of_state(&self, state: &str) -> Option<PhaseId> {
+        if !is_green_phase(state) {
+            return None;
+        }
+        let mut green: Vec<usize> = state
+            .chars()
+            .enumerate()
+            .filter(|(_, c)| colour(*c) == 'G')
+            .filter_map(|(i, _)| self.link_group.get(i).copied().flatten())
+            .collect();
+        green.sort_unstable();
+        green.dedup();
+        self.intersection.phase_ids().find(|&p| {
+            self.intersection
+                .phase(p)
+                .groups()
+                .iter()
+                .map(|g| g.index())
+                .eq(green.iter().copied())
+        })
     }
 
     /// The state string for SUMO from semaforo's heads, while `phase` is green or being cleared.

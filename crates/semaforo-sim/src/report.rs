@@ -1,8 +1,9 @@
 //! The evaluation's outputs: the table, the JSON document and the delay-over-time SVG.
 
 use std::fmt::Write as _;
+use std::path::PathBuf;
 
-use semaforo_signal::Timings;
+use semaforo_signal::{GroupTiming, Recall, Timings};
 
 use crate::metrics::{RunMetrics, SERIES_BIN_S};
 
@@ -36,6 +37,12 @@ pub struct ScenarioReport {
     pub timings: Timings,
     /// Where the yellow and red clearance came from.
     pub timing_source: String,
+    /// The configuration file semaforo's intersection, per-group timings and policy parameters
+    /// came from (`semaforo sim --config`); `None`: the network's program and the flags.
+    pub configuration: Option<PathBuf>,
+    /// With a configuration, each signal group's own timings (name, timing), in the light's
+    /// group order; empty otherwise (`timings` serves every group).
+    pub group_timings: Vec<(String, GroupTiming)>,
     /// The contenders, in run order.
     pub contenders: Vec<ContenderRuns>,
 }
@@ -138,7 +145,7 @@ pub const MAX_WAIT_FACTOR: f64 = 2.0;
 /// mean delay.
 pub const THROUGHPUT_TOLERANCE: f64 = 0.02;
 
-fn secs(d: std::time::Duration) -> String {
+pub(crate) fn secs(d: std::time::Duration) -> String {
     let s = d.as_secs_f64();
     if s.fract() == 0.0 {
         format!("{s:.0} s")
@@ -232,16 +239,60 @@ impl ScenarioReport {
             })
     }
 
+    /// What semaforo's policies were timed with, for the table's header line: one set of
+    /// timings, or with a configuration, its file and each group's own (groups timed alike
+    /// listed together).
+    fn timings_line(&self) -> String {
+        let line = |t: &Timings| {
+            format!(
+                "min green {}, max green {}, yellow {}, red clearance {}, passage {}",
+                secs(t.min_green),
+                secs(t.max_green),
+                secs(t.yellow),
+                secs(t.red_clearance),
+                secs(t.passage)
+            )
+        };
+        let Some(config) = &self.configuration else {
+            return format!(
+                "semaforo timings: {} ({})",
+                line(&self.timings),
+                self.timing_source
+            );
+        };
+        let mut alike: Vec<(Vec<&str>, GroupTiming)> = Vec::new();
+        for (name, timing) in &self.group_timings {
+            match alike.iter_mut().find(|(_, t)| t == timing) {
+                Some((names, _)) => names.push(name),
+                None => alike.push((vec![name], *timing)),
+            }
+        }
+        let groups: Vec<String> = alike
+            .iter()
+            .map(|(names, t)| {
+                let recall = match t.recall {
+                    Recall::None => String::new(),
+                    r => format!(", recall {r}"),
+                };
+                format!("{}: {}{recall}", names.join(", "), line(&t.timings))
+            })
+            .collect();
+        format!(
+            "configuration: {}; semaforo timings per signal group: {} ({})",
+            config.display(),
+            groups.join("; "),
+            self.timing_source
+        )
+    }
+
     /// The table, as printed.
     pub fn table(&self) -> String {
-        let t = &self.timings;
         let seeds = self.contenders.first().map_or(0, |c| c.runs.len());
         let mut out = String::new();
         let _ = writeln!(
             out,
             "scenario {} (network {}, demand {}, {} {}): {} seed{} x {:.0} s simulated from \
-             {:.0} s; semaforo timings: min green {}, max green {}, yellow {}, red clearance {}, \
-             passage {} ({})",
+             {:.0} s; {}",
             self.scenario,
             self.net,
             self.routes.join(", "),
@@ -259,12 +310,7 @@ impl ScenarioReport {
             if seeds == 1 { "" } else { "s" },
             self.duration_s,
             self.begin_s,
-            secs(t.min_green),
-            secs(t.max_green),
-            secs(t.yellow),
-            secs(t.red_clearance),
-            secs(t.passage),
-            self.timing_source
+            self.timings_line()
         );
         let _ = writeln!(
             out,
@@ -366,7 +412,7 @@ impl ScenarioReport {
                 })
             })
             .collect();
-        serde_json::json!({
+        let mut doc = serde_json::json!({
             "scenario": self.scenario,
             "network": self.net,
             "demand": self.routes,
@@ -374,7 +420,11 @@ impl ScenarioReport {
             "begin_s": self.begin_s,
             "duration_s": self.duration_s,
             "runs": runs,
-        })
+        });
+        if let (Some(config), Some(map)) = (&self.configuration, doc.as_object_mut()) {
+            map.insert("configuration".into(), config.display().to_string().into());
+        }
+        doc
     }
 }
 
@@ -548,6 +598,8 @@ mod tests {
             duration_s: 600.0,
             timings: Timings::default(),
             timing_source: "test".into(),
+            configuration: None,
+            group_timings: Vec::new(),
             contenders: vec![
                 ContenderRuns {
                     name: "max-pressure",
@@ -713,5 +765,43 @@ mod tests {
         assert_eq!(s.matches("<polyline").count(), 2);
         assert!(s.contains("two-approach-balanced"));
         assert_eq!(nice_ceiling(37.0), 50.0);
+    }
+
+    #[test]
+    fn a_configured_run_names_its_file_and_each_groups_timings_in_the_title_and_json() {
+        let mut r = report();
+        assert!(r.json().get("configuration").is_none());
+        let timing = |min: u64| {
+            GroupTiming::new(Timings {
+                min_green: std::time::Duration::from_secs(min),
+                ..Timings::default()
+            })
+        };
+        r.configuration = Some("/sites/main-and-5th.toml".into());
+        r.group_timings = vec![
+            ("B".into(), timing(5)),
+            ("A".into(), timing(8).with_recall(Recall::Min)),
+        ];
+        r.timing_source = "each signal group's own, from the configuration".into();
+        let table = r.table();
+        let title = table.lines().next().unwrap();
+        assert!(
+            title.ends_with(
+                "from 0 s; configuration: /sites/main-and-5th.toml; semaforo timings per signal \
+                 group: B: min green 5 s, max green 60 s, yellow 3 s, red clearance 2 s, passage \
+                 3 s; A: min green 8 s, max green 60 s, yellow 3 s, red clearance 2 s, passage \
+                 3 s, recall min (each signal group's own, from the configuration)"
+            ),
+            "{title}"
+        );
+        assert_eq!(r.json()["configuration"], "/sites/main-and-5th.toml");
+
+        // Groups timed alike are listed together.
+        r.group_timings[1].1 = timing(5);
+        let table = r.table();
+        assert!(
+            table.contains("per signal group: B, A: min green 5 s, max green 60 s"),
+            "{table}"
+        );
     }
 }

@@ -18,9 +18,10 @@ use std::time::Duration;
 use semaforo_resources::{TempError, TempFiles};
 use semaforo_signal::{
     ConflictFault, ConflictMonitor, Controller, ControllerError, DetectorReading, HeadState, Mode,
-    PolicyKind, SignalTime, TickOutput, TimingError, Timings, UnknownPolicy,
+    PhaseId, PolicyKind, SignalTime, TickOutput, TimingError, Timings, UnknownPolicy,
 };
 
+use crate::configured::{Configured, ConfiguredLight, LayoutMismatch};
 use crate::metrics::{read_tripinfo, NotInserted, RunMetrics, RunTally, TripinfoError};
 use crate::network::{self, NetworkError, ProgramKind, TrafficLight};
 use crate::scenario::Scenario;
@@ -146,6 +147,48 @@ pub enum PrepareError {
         light: String,
         /// Why.
         source: TimingError,
+    },
+    /// A configuration (`--config`) given while several traffic lights are driven: it defines
+    /// one intersection.
+    #[error(
+        "--config {}: a configuration defines one intersection, and {} traffic lights are \
+         driven ({}); choose the one it describes with --tls ID",
+        .config.display(),
+        .lights.len(),
+        .lights.join(", ")
+    )]
+    ConfigurationForSeveralLights {
+        /// The configuration file.
+        config: PathBuf,
+        /// The lights driven.
+        lights: Vec<String>,
+    },
+    /// A timing flag given with a configuration, whose groups have their own timings.
+    #[error(
+        "{flag} cannot be used with --config {}: each signal group's timings come from the \
+         configuration",
+        .config.display()
+    )]
+    TimingFlagWithConfiguration {
+        /// The flag, e.g. `--min-green`.
+        flag: &'static str,
+        /// The configuration file.
+        config: PathBuf,
+    },
+    /// The configuration's intersection is not the traffic light's: every difference, and
+    /// the light's groups and phases.
+    #[error(transparent)]
+    ConfigurationMismatch(Box<LayoutMismatch>),
+    /// The configuration matches the light but cannot drive it (its per-group timings were
+    /// built for another intersection, or a policy parameter is out of range).
+    #[error("--config {}: cannot drive traffic light {light:?}", .config.display())]
+    ConfigurationCannotRun {
+        /// The configuration file.
+        config: PathBuf,
+        /// The traffic light.
+        light: String,
+        /// Why.
+        source: Box<dyn std::error::Error + Send + Sync>,
     },
     /// The run files' temporary directory cannot be had.
     #[error("cannot create a temporary directory")]
@@ -309,8 +352,13 @@ pub struct DrivenLight {
     /// The traffic light.
     pub light: TrafficLight,
     /// The timings semaforo's policies run it with (and SUMO's actuated program's min/max
-    /// green): its own program's, unless a flag overrides them.
+    /// green): its own program's, unless a flag overrides them. With a configuration,
+    /// semaforo's policies and SUMO's actuated programs take theirs from it instead, and only
+    /// the program's yellow and red clearance here are used (to monitor SUMO's programs).
     pub timings: Timings,
+    /// The configuration that drives it (`--config`), in place of its program's layout and
+    /// `timings`.
+    pub configured: Option<ConfiguredLight>,
 }
 
 impl DrivenLight {
@@ -387,12 +435,30 @@ fn secs(flag: &'static str, v: Option<f64>, default: Duration) -> Result<Duratio
 
 impl Prepared {
     /// Reads the scenario's network, checks its traffic light, and writes the detector and
-    /// baseline program files.
+    /// baseline program files. With `configured`, the scenario must drive one light, whose
+    /// program must run the configured intersection (see [`Configured::on_light`]); semaforo's
+    /// policies then drive it with the configured phases, conflicts, per-group timings and
+    /// policy parameters, and no timing flag may be given.
     pub fn new(
         scenario: Scenario,
         overrides: &TimingOverrides,
+        configured: Option<&Configured>,
         window: Window,
     ) -> Result<Self, PrepareError> {
+        if let Some(c) = configured {
+            let flags = [
+                ("--min-green", overrides.min_green),
+                ("--max-green", overrides.max_green),
+                ("--yellow", overrides.yellow),
+                ("--red-clearance", overrides.red_clearance),
+            ];
+            if let Some((flag, _)) = flags.iter().find(|(_, v)| v.is_some()) {
+                return Err(PrepareError::TimingFlagWithConfiguration {
+                    flag,
+                    config: c.source.clone(),
+                });
+            }
+        }
         let loaded =
             network::load_selected(&scenario.net, scenario.tls.as_deref()).map_err(|source| {
                 PrepareError::Network {
@@ -400,11 +466,24 @@ impl Prepared {
                     source,
                 }
             })?;
+        if let (Some(c), [_, _, ..]) = (configured, loaded.as_slice()) {
+            return Err(PrepareError::ConfigurationForSeveralLights {
+                config: c.source.clone(),
+                lights: loaded.iter().map(|l| l.id.clone()).collect(),
+            });
+        }
         let mut lights = Vec::with_capacity(loaded.len());
         for light in loaded {
             check_layout(&scenario, &light)?;
             let timings = light_timings(&scenario, &light, overrides)?;
-            lights.push(DrivenLight { light, timings });
+            let configured = configured
+                .map(|c| c.on_light(&scenario.net, &light))
+                .transpose()?;
+            lights.push(DrivenLight {
+                light,
+                timings,
+                configured,
+            });
         }
         let Some(timings) = lights.first().map(|l| l.timings) else {
             return Err(PrepareError::Network {
@@ -445,11 +524,25 @@ impl Prepared {
             ".det.add.xml",
             joined(&|l| l.light.detectors_xml(overrides.zone_m)),
         )?;
+        // SUMO's actuated baselines green each phase from the same min to the same max green
+        // as semaforo: with a configuration, the largest of the phase's groups'.
         let program = |kind: ProgramKind| {
             joined(&|l| {
                 let t = &l.timings;
-                l.light
-                    .program_xml(kind, t.min_green, t.max_green, t.passage)
+                match &l.configured {
+                    None => l
+                        .light
+                        .program_xml(kind, t.min_green, t.max_green, t.passage),
+                    Some(c) => l.light.program_xml_by_phase(
+                        kind,
+                        &|phase| {
+                            phase
+                                .and_then(|p| c.timing_of_network_phase(p))
+                                .map_or((t.min_green, t.max_green), |p| (p.min_green, p.max_green))
+                        },
+                        c.longest_passage(),
+                    ),
+                }
             })
         };
         let static_program = write(".static.add.xml", program(ProgramKind::Static))?;
@@ -676,6 +769,9 @@ pub fn run(
 struct LightRun<'a> {
     light: &'a TrafficLight,
     controller: Option<(Controller, TickOutput)>,
+    /// With a configuration: for each of the controller's phases, the light's phase that greens
+    /// the same groups.
+    network_phases: Option<Vec<PhaseId>>,
     monitor: ConflictMonitor,
     detectors: Vec<String>,
     /// For each group, its lanes' indices in `light.incoming_lanes`.
@@ -695,23 +791,40 @@ struct LightRun<'a> {
 impl<'a> LightRun<'a> {
     fn new(driven: &'a DrivenLight, contender: Contender) -> Result<Self, RunError> {
         let light = &driven.light;
-        let controller = match contender {
-            Contender::Policy(kind) => {
-                let c = Controller::new(
-                    light.intersection.clone(),
-                    driven.timings,
-                    kind,
-                    SignalTime::ZERO,
-                )
-                .map_err(RunError::Controller)?;
-                let out = c.new_output();
-                Some((c, out))
-            }
+        let controller = match (contender, &driven.configured) {
+            (Contender::Policy(kind), None) => Some(Controller::new(
+                light.intersection.clone(),
+                driven.timings,
+                kind,
+                SignalTime::ZERO,
+            )),
+            (Contender::Policy(kind), Some(c)) => Some(c.controller(kind, SignalTime::ZERO)),
             _ => None,
+        }
+        .transpose()
+        .map_err(RunError::Controller)?
+        .map(|c| {
+            let out = c.new_output();
+            (c, out)
+        });
+        // The monitor checks what the light shows against the layout and timings it runs with.
+        let monitor = match (&controller, &driven.configured) {
+            (Some(_), Some(c)) => {
+                ConflictMonitor::new(&c.intersection, &c.timings, SignalTime::ZERO)
+            }
+            (Some(_), None) => {
+                ConflictMonitor::new(&light.intersection, &driven.timings, SignalTime::ZERO)
+            }
+            (None, _) => ConflictMonitor::new(
+                &light.intersection,
+                &driven.program_timings(),
+                SignalTime::ZERO,
+            ),
         };
-        let monitor_timings = match contender {
-            Contender::Policy(_) => driven.timings,
-            _ => driven.program_timings(),
+        // The light's phase whose state string gives each configured phase's green letters.
+        let network_phases = match (&controller, &driven.configured) {
+            (Some(_), Some(c)) => Some(c.network_phases.clone()),
+            _ => None,
         };
         let lanes = &light.incoming_lanes;
         let group_lanes: Vec<Vec<usize>> = light
@@ -726,7 +839,8 @@ impl<'a> LightRun<'a> {
         Ok(LightRun {
             light,
             controller,
-            monitor: ConflictMonitor::new(&light.intersection, &monitor_timings, SignalTime::ZERO),
+            network_phases,
+            monitor,
             detectors: lanes
                 .iter()
                 .map(|(l, _)| TrafficLight::detector_id(l))
@@ -795,8 +909,11 @@ impl<'a> LightRun<'a> {
                 tally.conflicts += 1;
             }
             self.was_flash = flash;
-            self.light
-                .state_string(&out.heads, out.status.phase, &mut self.state);
+            let phase = match &self.network_phases {
+                None => out.status.phase,
+                Some(map) => out.status.phase.and_then(|p| map.get(p.index()).copied()),
+            };
+            self.light.state_string(&out.heads, phase, &mut self.state);
             self.light.heads_of(&self.state, &mut self.heads);
             check(&mut self.monitor, at, &self.heads, tally);
             act.set_tls_state(&self.light.id, &self.state);
@@ -872,7 +989,7 @@ mod tests {
 
     #[test]
     fn timings_come_from_the_networks_program_unless_overridden() {
-        let p = Prepared::new(two_approach(), &overrides(), window()).unwrap();
+        let p = Prepared::new(two_approach(), &overrides(), None, window()).unwrap();
         assert_eq!(p.timings.yellow, Duration::from_secs(3));
         assert_eq!(p.timings.red_clearance, Duration::ZERO);
         assert_eq!(p.timings.min_green, SUMO_MIN_GREEN);
@@ -880,7 +997,7 @@ mod tests {
             red_clearance: Some(2.0),
             ..overrides()
         };
-        let p = Prepared::new(two_approach(), &o, window()).unwrap();
+        let p = Prepared::new(two_approach(), &o, None, window()).unwrap();
         assert_eq!(p.timings.red_clearance, Duration::from_secs(2));
     }
 
@@ -890,7 +1007,11 @@ mod tests {
             yellow: Some(0.5),
             ..overrides()
         };
-        let e = crate::error_chain(&Prepared::new(two_approach(), &o, window()).err().unwrap());
+        let e = crate::error_chain(
+            &Prepared::new(two_approach(), &o, None, window())
+                .err()
+                .unwrap(),
+        );
         assert!(
             e.contains("yellow is 0.5 s; accepted range is 1 s to 10 s"),
             "{e}"
@@ -899,7 +1020,11 @@ mod tests {
             min_green: Some(-1.0),
             ..overrides()
         };
-        let e = crate::error_chain(&Prepared::new(two_approach(), &o, window()).err().unwrap());
+        let e = crate::error_chain(
+            &Prepared::new(two_approach(), &o, None, window())
+                .err()
+                .unwrap(),
+        );
         assert!(
             e.contains("--min-green -1: expected a number of seconds"),
             "{e}"
@@ -910,12 +1035,240 @@ mod tests {
     fn a_shipped_network_whose_light_does_not_match_the_scenario_is_refused() {
         let mut s = two_approach();
         s.expected_groups = Some(&["N", "E", "S", "W"]);
-        let e = crate::error_chain(&Prepared::new(s, &overrides(), window()).err().unwrap());
+        let e = crate::error_chain(
+            &Prepared::new(s, &overrides(), None, window())
+                .err()
+                .unwrap(),
+        );
         assert!(
             e.contains(
                 "has signal groups [\"A\", \"B\"] and 2 phases; the scenario expects groups"
             ),
             "{e}"
         );
+    }
+
+    fn four_arm() -> Scenario {
+        scenario::shipped("four-arm-balanced", &scenario::scenario_dir(None)).unwrap()
+    }
+
+    fn secs(s: u64) -> Duration {
+        Duration::from_secs(s)
+    }
+
+    /// The four-arm light configured with its groups and phases in another order than the
+    /// network's (W, S, E, N; east-west first), each group with its own min green (W 9 s, S 7 s,
+    /// E 11 s, N 5 s), yellow and red clearance, and a compare margin of 4.
+    fn four_arm_configured() -> Configured {
+        use semaforo_signal::{GroupTiming, GroupTimings, Intersection, IntersectionSpec};
+        let intersection = Intersection::from_spec(&IntersectionSpec {
+            groups: vec!["W".into(), "S".into(), "E".into(), "N".into()],
+            phases: vec![
+                semaforo_signal::PhaseSpec::new("east-west", &["E", "W"]),
+                semaforo_signal::PhaseSpec::new("north-south", &["N", "S"]),
+            ],
+            conflicts: Default::default(),
+        })
+        .unwrap();
+        let timing = |min: u64, yellow: u64, red: u64| {
+            GroupTiming::new(Timings {
+                min_green: secs(min),
+                max_green: secs(40),
+                yellow: secs(yellow),
+                red_clearance: secs(red),
+                ..Timings::default()
+            })
+        };
+        let timings = GroupTimings::new(
+            &intersection,
+            vec![
+                timing(9, 4, 2),
+                timing(7, 3, 1),
+                timing(11, 4, 2),
+                timing(5, 3, 1),
+            ],
+        )
+        .unwrap();
+        let mut c = Configured::new(
+            "/sites/main-and-5th.toml",
+            intersection,
+            timings,
+            PolicyKind::Compare,
+        );
+        c.compare.margin = 4;
+        c
+    }
+
+    #[test]
+    fn a_configured_light_runs_the_configured_phases_and_timings_in_the_lights_group_order() {
+        let config = four_arm_configured();
+        let p = Prepared::new(four_arm(), &overrides(), Some(&config), window()).unwrap();
+        let driven = &p.lights[0];
+        let c = driven.configured.as_ref().unwrap();
+        assert_eq!(c.source, Path::new("/sites/main-and-5th.toml"));
+        // The light's group order (N, E, S, W), each with its own configured timing.
+        let by_group: Vec<(&str, u64, u64)> = c
+            .intersection
+            .groups()
+            .iter()
+            .zip(c.timings.entries())
+            .map(|(g, t)| {
+                (
+                    g.name(),
+                    t.timings.min_green.as_secs(),
+                    t.timings.yellow.as_secs(),
+                )
+            })
+            .collect();
+        assert_eq!(
+            by_group,
+            [("N", 5, 3), ("E", 11, 4), ("S", 7, 3), ("W", 9, 4)]
+        );
+
+        // semaforo's controller runs the configured phases, timings and parameters.
+        let run = LightRun::new(driven, Contender::Policy(PolicyKind::Compare)).unwrap();
+        let (ctl, _) = run.controller.as_ref().unwrap();
+        let phases: Vec<&str> = ctl
+            .intersection()
+            .phases()
+            .iter()
+            .map(|q| q.name())
+            .collect();
+        assert_eq!(phases, ["east-west", "north-south"]);
+        assert_eq!(ctl.timings(), &c.timings);
+        assert_eq!(
+            ctl.policy(),
+            &semaforo_signal::BuiltinPolicy::Compare(config.compare)
+        );
+        let run = LightRun::new(driven, Contender::Policy(PolicyKind::MaxPressure)).unwrap();
+        let (ctl, _) = run.controller.as_ref().unwrap();
+        assert_eq!(
+            ctl.policy(),
+            &semaforo_signal::BuiltinPolicy::MaxPressure(config.max_pressure)
+        );
+        // SUMO's baselines keep the network's layout.
+        let run = LightRun::new(driven, Contender::SumoActuated).unwrap();
+        assert!(run.controller.is_none() && run.network_phases.is_none());
+    }
+
+    #[test]
+    fn a_configured_phase_shows_the_green_letters_of_the_network_phase_with_its_groups() {
+        let config = four_arm_configured();
+        let p = Prepared::new(four_arm(), &overrides(), Some(&config), window()).unwrap();
+        let mut run = LightRun::new(&p.lights[0], Contender::Policy(PolicyKind::Compare)).unwrap();
+        // Vehicles only on east and west: after the start-up all-red, east-west (the configured
+        // phase 0, the network's phase 1) turns green, with the right turns yielding (`g`).
+        run.readings = vec![
+            DetectorReading::new(0, 0),
+            DetectorReading::new(3, 1),
+            DetectorReading::new(0, 0),
+            DetectorReading::new(3, 1),
+        ];
+        let mut tally = RunTally::default();
+        let mut states = Vec::new();
+        for tenth in 0..100u64 {
+            let now = SignalTime::from_millis(tenth * 100);
+            let at = SignalTime::from_millis(60_000 + tenth * 100);
+            run.act(now, at, &mut tally, &mut Batch::new());
+            if states.last() != Some(&run.state) {
+                states.push(run.state.clone());
+            }
+        }
+        assert_eq!(states, ["rrrrrrrrrrrr", "rrrGGgrrrGGg"]);
+        assert_eq!((tally.conflicts, tally.sequence_faults), (0, 0));
+    }
+
+    #[test]
+    fn the_actuated_baseline_greens_each_phase_with_its_groups_configured_min_and_max() {
+        let config = four_arm_configured();
+        let p = Prepared::new(four_arm(), &overrides(), Some(&config), window()).unwrap();
+        let xml = std::fs::read_to_string(&p.actuated_program).unwrap();
+        // N+S: the larger of N's 5 s and S's 7 s; E+W: of E's 11 s and W's 9 s.
+        assert!(
+            xml.contains("minDur=\"7.0\" maxDur=\"40.0\" state=\"GGgrrrGGgrrr\""),
+            "{xml}"
+        );
+        assert!(
+            xml.contains("minDur=\"11.0\" maxDur=\"40.0\" state=\"rrrGGgrrrGGg\""),
+            "{xml}"
+        );
+        // The program itself (its yellows) is the network's.
+        assert!(
+            xml.contains("duration=\"3.0\" state=\"yyyrrryyyrrr\""),
+            "{xml}"
+        );
+    }
+
+    #[test]
+    fn a_configuration_with_timing_flags_or_several_lights_is_refused_naming_the_flag() {
+        let config = four_arm_configured();
+        let o = TimingOverrides {
+            yellow: Some(4.0),
+            ..overrides()
+        };
+        let e = Prepared::new(four_arm(), &o, Some(&config), window())
+            .err()
+            .unwrap()
+            .to_string();
+        assert_eq!(
+            e,
+            "--yellow cannot be used with --config /sites/main-and-5th.toml: each signal \
+             group's timings come from the configuration"
+        );
+
+        // A network with two lights, both driven (--tls all).
+        let dir = tempfile::tempdir().unwrap();
+        let net = std::fs::read_to_string(four_arm().net).unwrap();
+        let logic_start = net.find("<tlLogic").unwrap();
+        let logic_end = net.find("</tlLogic>").unwrap() + "</tlLogic>".len();
+        let second = net[logic_start..logic_end].replace("id=\"C\"", "id=\"C2\"");
+        let connections: String = net
+            .lines()
+            .filter(|l| l.contains("tl=\"C\""))
+            .map(|l| l.replace("tl=\"C\"", "tl=\"C2\"") + "\n")
+            .collect();
+        let two = net.replace("</net>", &format!("{second}\n{connections}</net>"));
+        let path = dir.path().join("two-lights.net.xml");
+        std::fs::write(&path, two).unwrap();
+        let s = scenario::user(&path, &four_arm().routes, Some("all")).unwrap();
+        let e = Prepared::new(s, &overrides(), Some(&config), window())
+            .err()
+            .unwrap()
+            .to_string();
+        assert_eq!(
+            e,
+            "--config /sites/main-and-5th.toml: a configuration defines one intersection, and 2 \
+             traffic lights are driven (C, C2); choose the one it describes with --tls ID"
+        );
+    }
+
+    #[test]
+    fn a_configuration_that_is_not_the_lights_is_refused_with_every_difference() {
+        let mut config = four_arm_configured();
+        config.source = "/sites/other.toml".into();
+        let e = crate::error_chain(
+            &Prepared::new(two_approach(), &overrides(), Some(&config), window())
+                .err()
+                .unwrap(),
+        );
+        assert!(
+            e.starts_with(
+                "the configuration /sites/other.toml does not match traffic light \"C\" in "
+            ),
+            "{e}"
+        );
+        for part in [
+            "two-approach.net.xml: ",
+            "signal groups only in the configuration: \"W\", \"S\", \"E\", \"N\"; ",
+            "signal groups only in the network: \"B\", \"A\"; ",
+            "phases only in the configuration (no green of the program greens their groups \
+             together): \"east-west\" [\"W\", \"E\"], \"north-south\" [\"S\", \"N\"]; ",
+            "phases only in the network (no configured phase greens exactly these groups): \
+             [\"B\"], [\"A\"]; ",
+            "groups = [\"B\", \"A\"], phases = [{ name = \"B\", groups = [\"B\"] }, { name = \
+             \"A\", groups = [\"A\"] }]",
+        ] {
+            assert!(e.contains(part), "{part:?} not in {e}");
+        }
     }
 }
