@@ -143,13 +143,9 @@ pub struct SimArgs {
     #[arg(long, value_name = "ID[,ID...]|all")]
     pub tls: Option<String>,
     /// semaforo policies to run (SUMO's sumo-static and sumo-actuated always run too;
-    /// sumo-delay-based, SUMO's delay-based controller, when listed).
-    #[arg(
-        long,
-        value_name = "LIST",
-        value_delimiter = ',',
-        default_value = "fixed,compare,actuated,max-pressure"
-    )]
+    /// sumo-delay-based, SUMO's delay-based controller, when listed). Default: fixed,
+    /// compare, actuated and max-pressure; with --config, the configuration's signal.policy.
+    #[arg(long, value_name = "LIST", value_delimiter = ',')]
     pub policy: Vec<String>,
     /// Seeds per policy (1..=N): each draws another realisation of the demand.
     #[arg(long, default_value_t = 3, value_name = "N")]

@@ -6,7 +6,7 @@ use std::time::Duration;
 use crate::config::{self, Config, ConfigError, Sources};
 use crate::{logging, runtime, EXIT_CONFIG};
 
-fn print_errors(errors: &[ConfigError]) {
+pub fn print_errors(errors: &[ConfigError]) {
     for e in errors {
         eprintln!("error: {e}");
     }

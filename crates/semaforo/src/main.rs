@@ -53,6 +53,6 @@ fn main() -> ExitCode {
         Command::Probe(args) => commands::probe(&sources, &args),
         Command::Count(args) => count::count(&args),
         Command::Run(args) => commands::run(&sources, args.run_for, args.fast),
-        Command::Sim(args) => sim::command(&args),
+        Command::Sim(args) => sim::command(&args, cli.config.is_some().then_some(&sources)),
     }
 }

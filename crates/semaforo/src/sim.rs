@@ -1,6 +1,10 @@
 //! `semaforo sim`: the command-line front of [`semaforo_sim`]. It turns the flags into the
 //! library's options, draws the progress line, prints the tables and writes `--json` and
 //! `--plot`; the evaluation itself is the library's.
+//!
+//! With `--config FILE`, the configured intersection (groups, phases, conflicts, per-group
+//! timings, policy and its parameters, as `semaforo run` would control it) drives the light,
+//! so a layout is tuned in `sim` and deployed as it is.
 
 use std::io::{IsTerminal, Write};
 use std::process::ExitCode;
@@ -8,13 +12,23 @@ use std::sync::Mutex;
 use std::time::Instant;
 
 use anyhow::{bail, Context, Result};
-use semaforo_sim::{report, Contender, Options, Progress, Scenarios, TimingOverrides};
+use semaforo_sim::{report, Configured, Contender, Options, Progress, Scenarios, TimingOverrides};
 
 use crate::cli::SimArgs;
+use crate::commands::print_errors;
+use crate::config::{self, Config, LayoutSource, Sources};
+use crate::EXIT_CONFIG;
 
-/// `semaforo sim`
-pub fn command(args: &SimArgs) -> ExitCode {
-    match evaluate(args) {
+/// `semaforo sim`; `sources` when `--config` was given.
+pub fn command(args: &SimArgs, sources: Option<&Sources>) -> ExitCode {
+    let config = match sources.map(config::load).transpose() {
+        Ok(config) => config,
+        Err(errors) => {
+            print_errors(&errors);
+            return ExitCode::from(EXIT_CONFIG);
+        }
+    };
+    match evaluate(args, config.as_ref()) {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
             eprintln!("error: {e:#}");
@@ -23,26 +37,72 @@ pub fn command(args: &SimArgs) -> ExitCode {
     }
 }
 
-/// The library's options from the flags.
-fn options(args: &SimArgs) -> Result<Options> {
-    let contenders = args
-        .policy
-        .iter()
-        .map(|name| {
-            name.parse::<Contender>()
-                .with_context(|| format!("--policy {name}"))
-        })
-        .collect::<Result<_>>()?;
+/// The configured intersection as the simulation drives it.
+fn configured(config: &Config) -> Configured {
+    let layout = &config.layout;
+    let source = config
+        .file
+        .clone()
+        .unwrap_or_else(|| "the configuration".into());
+    let mut configured = Configured::new(
+        source,
+        layout.intersection.clone(),
+        layout.timings.clone(),
+        config.signal.policy,
+    );
+    configured.compare = config.signal.compare();
+    configured.max_pressure = config.signal.max_pressure();
+    configured
+}
+
+/// The library's options from the flags (and the configuration, with `--config`).
+fn options(args: &SimArgs, config: Option<&Config>) -> Result<Options> {
+    let configured = config.map(configured);
+    let contenders = match (&configured, args.policy.is_empty()) {
+        (Some(c), true) => vec![c.contender()],
+        (None, true) => semaforo_signal::PolicyKind::ALL
+            .into_iter()
+            .map(Contender::Policy)
+            .collect(),
+        (_, false) => args
+            .policy
+            .iter()
+            .map(|name| {
+                name.parse::<Contender>()
+                    .with_context(|| format!("--policy {name}"))
+            })
+            .collect::<Result<_>>()?,
+    };
+    // A configuration's own SUMO light is the one it describes, unless --tls says otherwise.
+    let tls = args
+        .tls
+        .clone()
+        .or_else(|| match config.map(|c| &c.layout.source) {
+            Some(LayoutSource::Sumo { light, .. }) => Some(light.clone()),
+            _ => None,
+        });
+    if let Some(config) = config {
+        if args.sumocfg.is_none() && args.net.is_none() && args.scenario.is_empty() {
+            bail!(
+                "--config {}: name what to run its intersection in: --net FILE.net.xml with \
+                 --routes, --sumocfg FILE, or --scenario NAME",
+                config
+                    .file
+                    .as_ref()
+                    .map_or("(none)".to_string(), |f| f.display().to_string())
+            );
+        }
+    }
     let scenarios = if let Some(path) = &args.sumocfg {
         Scenarios::SumoConfig {
             path: path.clone(),
-            tls: args.tls.clone(),
+            tls,
         }
     } else if let Some(net) = &args.net {
         Scenarios::Network {
             net: net.clone(),
             routes: args.routes.clone(),
-            tls: args.tls.clone(),
+            tls,
         }
     } else {
         Scenarios::Shipped {
@@ -65,11 +125,12 @@ fn options(args: &SimArgs) -> Result<Options> {
         },
         jobs: args.jobs,
         sumo: args.sumo.clone(),
+        configured,
     })
 }
 
-fn evaluate(args: &SimArgs) -> Result<()> {
-    let options = options(args)?;
+fn evaluate(args: &SimArgs, config: Option<&Config>) -> Result<()> {
+    let options = options(args, config)?;
     let progress = ProgressLine::new();
     let reports = semaforo_sim::evaluate(&options, &|p| progress.show(p));
     progress.finish();

@@ -689,3 +689,72 @@ fn sumos_delay_based_controller_runs_as_a_baseline_when_asked_for() {
     }
     assert!(stdout.contains("sumo-delay-based"), "{stdout}");
 }
+
+#[test]
+fn sim_config_runs_the_configured_intersection_and_refuses_one_that_is_not_the_networks() {
+    if !sumo_available() {
+        return;
+    }
+    // From the repository's root, as the example says (its from_sumo path is relative).
+    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("../..");
+    let dir = tempfile::tempdir().unwrap();
+    let json = dir.path().join("sim.json");
+    let out = run(semaforo(&root).args([
+        "sim",
+        "--config",
+        "examples/four-arm-from-sumo.toml",
+        "--scenario",
+        "four-arm-balanced",
+        "--seeds",
+        "1",
+        "--duration",
+        "5m",
+        "--json",
+        json.to_str().unwrap(),
+    ]));
+    let stdout = text(&out.stdout);
+    assert!(out.status.success(), "{stdout}\n{}", text(&out.stderr));
+    assert!(
+        stdout.contains("configuration: examples/four-arm-from-sumo.toml")
+            && stdout.contains("E, W: min green 7 s, max green 30 s"),
+        "{stdout}"
+    );
+    let doc = self::json(&json);
+    assert_eq!(doc["configuration"], "examples/four-arm-from-sumo.toml");
+    let runs = doc["runs"].as_array().unwrap();
+    // Without --policy, the configuration's own policy (and SUMO's two baselines).
+    assert!(runs.iter().any(|r| r["policy"] == "max-pressure"), "{doc}");
+    assert!(!runs.iter().any(|r| r["policy"] == "compare"), "{doc}");
+
+    // The protected-left example is not the shipped network's light: each difference named.
+    let out = run(semaforo(&root).args([
+        "sim",
+        "--config",
+        "examples/four-arm.toml",
+        "--scenario",
+        "four-arm-balanced",
+        "--seeds",
+        "1",
+        "--duration",
+        "1m",
+    ]));
+    let stderr = text(&out.stderr);
+    assert!(!out.status.success());
+    assert!(
+        stderr.contains("does not match traffic light \"C\"")
+            && stderr.contains("signal groups only in the configuration: ")
+            && stderr.contains("\"north-left\"")
+            && stderr.contains(
+                "the network's light, as configuration: groups = [\"N\", \"E\", \"S\", \"W\"]"
+            ),
+        "{stderr}"
+    );
+
+    // --config without a network to run it in.
+    let out = run(semaforo(&root).args(["sim", "--config", "examples/four-arm-from-sumo.toml"]));
+    assert!(
+        text(&out.stderr).contains("name what to run its intersection in"),
+        "{}",
+        text(&out.stderr)
+    );
+}

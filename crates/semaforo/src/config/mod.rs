@@ -24,7 +24,7 @@ use semaforo_signal::{BuiltinPolicy, GroupTimings, Intersection, PolicyKind, Tim
 use semaforo_vision::detect::yolox::Runtime;
 use semaforo_vision::DetectorKind;
 
-pub use layout::Layout;
+pub use layout::{Layout, LayoutSource};
 pub use load::{ConfigError, Inputs, Origin, Settings};
 
 /// The most cameras a box runs (each is a thread with its own detector).
