@@ -474,6 +474,30 @@ mod tests {
     }
 
     #[test]
+    fn groups_that_no_camera_watches_are_served_on_recall() {
+        let dir = tempfile::tempdir().unwrap();
+        // The built-in four-arm layout (N, S, E, W) with one camera, named after group N.
+        let config = config_in(
+            dir.path(),
+            &[
+                ("intersection.builtin", "four-arm"),
+                ("cameras.n.source", "synthetic:"),
+                ("frames.save", "false"),
+            ],
+        );
+        assert_eq!(config.cameras.cameras.keys().collect::<Vec<_>>(), ["n"]);
+        assert_eq!(config.watches["n"], ["N"]);
+        assert_eq!(config.unwatched_groups(), ["S", "E", "W"]);
+        let summary = run_on_manual_clock(&config, 300, &ResourceTracker::new());
+        // Every group gets green: N on demand, the others on recall every cycle.
+        assert!(
+            summary.greens.iter().all(|(_, n)| *n >= 2),
+            "{:?}",
+            summary.greens
+        );
+    }
+
+    #[test]
     fn a_shutdown_request_ends_the_loop_with_its_reason() {
         let dir = tempfile::tempdir().unwrap();
         let config = config_in(dir.path(), &[]);
