@@ -37,6 +37,10 @@ pub enum OutboxError {
         source: std::io::Error,
     },
 
+    /// The outbox's path names a directory (a configuration mistake, not a damaged file).
+    #[error("outbox {path} is a directory; the outbox is a file (give a file name in it)")]
+    IsADirectory { path: PathBuf },
+
     /// The file was unusable and could not be renamed out of the way, so no fresh outbox
     /// could take its place.
     #[error("outbox {path} is unusable ({reason}) and could not be moved aside to {to}: {source}")]

@@ -165,6 +165,12 @@ pub(crate) fn open_outbox(
             source,
         })?;
     }
+    if path.is_dir() {
+        // Moving a directory aside would hide whatever it holds: a wrong path, not damage.
+        return Err(OutboxError::IsADirectory {
+            path: path.to_owned(),
+        });
+    }
     match inspect(path, intersection) {
         Ok(Inspected::Ready(mut state)) => {
             prepare(&mut state.conn, synchronous).map_err(sqlite)?;
@@ -312,8 +318,12 @@ fn salvage_last_seq(conn: &Connection) -> Option<u64> {
         })
         .ok()
         .flatten();
-    from_meta.max(from_rows)
+    // A damaged page can read as any number: past 2^53 it is not a seq this outbox gave out
+    // (and would not survive a JSON reader's doubles).
+    from_meta.max(from_rows).filter(|&s| s < MAX_PLAUSIBLE_SEQ)
 }
+
+const MAX_PLAUSIBLE_SEQ: u64 = 1 << 53;
 
 fn meta<T: rusqlite::types::FromSql>(conn: &Connection, key: &str) -> Result<T, Problem> {
     conn.query_row("SELECT value FROM meta WHERE key = ?1", [key], |r| r.get(0))

@@ -24,8 +24,9 @@ use crate::{Entry, MessageKind, Pushed, Seq};
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Limits {
     pub max_messages: u64,
-    /// The bodies' bytes (the JSON text); the file is larger by SQLite's pages and indexes,
-    /// about 1.5 times for status-sized messages, plus a write-ahead log of at most 4 MiB.
+    /// The bodies' bytes (the JSON text); the file is larger by SQLite's pages and indexes
+    /// (1.33 times for 100,000 statuses of 153 bytes), plus a write-ahead log of about 4 MiB
+    /// at most.
     pub max_bytes: u64,
 }
 
@@ -161,6 +162,8 @@ impl Outbox {
     /// outbox) is renamed to `<name>.corrupt-<unix time>` and a fresh outbox is created:
     /// [`Outbox::set_aside`] tells. It is an error only when the file is held by another
     /// process ([`OutboxError::Locked`]) or no fresh outbox can be created.
+    ///
+    /// The check reads the whole file: 80 ms for 100,000 stored messages (BENCHMARKS.md).
     pub fn open(
         path: impl AsRef<Path>,
         limits: Limits,
@@ -262,7 +265,8 @@ impl Outbox {
 
         let mut messages = st.messages;
         let mut stored_bytes = st.bytes;
-        let mut cursors = st.cursors.clone();
+        // Copied only when a drop changes a cursor's skip count.
+        let mut cursors: Option<BTreeMap<String, CursorRow>> = None;
         let mut dropped_now = 0u64;
         let tx = st
             .conn
@@ -278,6 +282,7 @@ impl Outbox {
             tx.prepare_cached("UPDATE cursor SET skipped = skipped + 1 WHERE acked < ?1")
                 .and_then(|mut s| s.execute([victim]))
                 .map_err(self.sqlite())?;
+            let cursors = cursors.get_or_insert_with(|| st.cursors.clone());
             for c in cursors.values_mut().filter(|c| c.acked < victim) {
                 c.skipped += 1;
             }
@@ -310,7 +315,9 @@ impl Outbox {
         st.messages = messages + 1;
         st.bytes = stored_bytes + bytes;
         st.dropped_total = dropped_total;
-        st.cursors = cursors;
+        if let Some(cursors) = cursors {
+            st.cursors = cursors;
+        }
         drop(guard);
         self.pushed.notify_all();
         Ok(Pushed {

@@ -481,6 +481,34 @@ fn a_garbage_file_is_moved_aside_with_its_wal_and_a_fresh_outbox_works() {
 }
 
 #[test]
+fn a_garbage_write_ahead_log_beside_a_healthy_outbox_is_ignored_as_sqlite_does() {
+    // A torn log (a power cut while it was being written) fails its checksums: SQLite takes
+    // the database as it was before it, which is what the outbox relies on.
+    let dir = tempfile::tempdir().unwrap();
+    let path = outbox_path(&dir);
+    {
+        let outbox = Outbox::open(&path, PLENTY, "x1").unwrap();
+        for n in 1..=3 {
+            outbox
+                .push(MessageKind::Decision, &decision(n), at(n))
+                .unwrap();
+        }
+    }
+    std::fs::write(dir.path().join("outbox.db-wal"), vec![0x5a; 10_000]).unwrap();
+    let outbox = Outbox::open(&path, PLENTY, "x1").unwrap();
+    assert!(outbox.set_aside().is_none(), "{:?}", outbox.set_aside());
+    let tcp = outbox.register_cursor("tcp").unwrap();
+    assert_eq!(seqs(&outbox.pending(&tcp, 10).unwrap()), [1, 2, 3]);
+    assert_eq!(
+        outbox
+            .push(MessageKind::Status, &status(4), at(4))
+            .unwrap()
+            .seq,
+        Seq::new(4)
+    );
+}
+
+#[test]
 fn a_truncated_outbox_is_moved_aside_and_the_fresh_one_continues_past_its_seqs() {
     let dir = tempfile::tempdir().unwrap();
     let path = outbox_path(&dir);
@@ -644,4 +672,11 @@ fn the_directory_is_created_and_an_impossible_one_is_an_error_naming_it() {
         .expect("a directory under a file cannot exist");
     assert!(matches!(err, OutboxError::CreateDir { .. }), "{err}");
     assert!(err.to_string().contains("a-file"), "{err}");
+
+    // A directory where the file should be is a wrong path, not damage: it is not moved.
+    let err = Outbox::open(dir.path().join("var"), PLENTY, "x1")
+        .err()
+        .expect("a directory is not an outbox");
+    assert!(matches!(err, OutboxError::IsADirectory { .. }), "{err}");
+    assert!(dir.path().join("var/lib/semaforo/outbox.db").exists());
 }
