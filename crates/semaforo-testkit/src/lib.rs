@@ -85,6 +85,8 @@ pub fn tool(name: &str, install: &str) -> bool {
 pub fn refusing_port() -> (socket2::Socket, u16) {
     use socket2::{Domain, Protocol, SockAddr, Socket, Type};
     let socket = Socket::new(Domain::IPV4, Type::STREAM, Some(Protocol::TCP)).expect("a socket");
+    // As std's listeners do, so that the port can be listened on again after a close.
+    socket.set_reuse_address(true).expect("SO_REUSEADDR");
     let any: std::net::SocketAddr = ([127, 0, 0, 1], 0).into();
     socket.bind(&SockAddr::from(any)).expect("a local port");
     let port = socket

@@ -60,6 +60,8 @@ pub enum Value {
     Float(f64),
     Bool(bool),
     Text(String),
+    /// A password or token: shown as `***`.
+    Secret(String),
 }
 
 impl Value {
@@ -68,7 +70,7 @@ impl Value {
             Value::Int(v) => toml::Value::Integer(*v),
             Value::Float(v) => toml::Value::Float(*v),
             Value::Bool(v) => toml::Value::Boolean(*v),
-            Value::Text(v) => toml::Value::String(v.clone()),
+            Value::Text(v) | Value::Secret(v) => toml::Value::String(v.clone()),
         }
     }
 }
@@ -80,6 +82,8 @@ impl fmt::Display for Value {
             Value::Float(v) => write!(f, "{v}"),
             Value::Bool(v) => write!(f, "{v}"),
             Value::Text(v) => write!(f, "\"{}\"", redact(v)),
+            Value::Secret(v) if v.is_empty() => write!(f, "\"\""),
+            Value::Secret(_) => write!(f, "\"***\""),
         }
     }
 }
@@ -265,10 +269,15 @@ pub fn resolve(inputs: &Inputs) -> (Settings, Vec<ConfigError>) {
             Some((raw, origin)) => match check(spec, &raw) {
                 Ok(value) => (value, origin),
                 Err(message) => {
+                    let value = if spec.kind == Kind::Secret {
+                        "\"***\"".to_string()
+                    } else {
+                        raw.shown()
+                    };
                     errors.push(ConfigError {
                         key: Some(key.clone()),
                         origin: origin.clone(),
-                        value: Some(raw.shown()),
+                        value: Some(value),
                         message,
                     });
                     settings.refused.insert(key.clone());
@@ -629,7 +638,12 @@ fn check(spec: &Spec, raw: &Raw) -> Result<Value, String> {
                 Raw::Text(t) => t.clone(),
                 _ => return Err(expected()),
             };
-            check_text(spec.kind, text.trim()).map(Value::Text)
+            let checked = check_text(spec.kind, text.trim());
+            if spec.kind == Kind::Secret {
+                // A secret may begin or end with spaces; it is kept as given.
+                return Ok(Value::Secret(text));
+            }
+            checked.map(Value::Text)
         }
     }
 }
@@ -668,6 +682,20 @@ fn check_text(kind: Kind, text: &str) -> Result<String, String> {
         }
         Kind::CameraSource => {
             check_camera_source(text).map_err(|why| format!("{why}; {}", expected()))
+        }
+        Kind::Topic => {
+            let ok = !text.is_empty()
+                && text.split('/').all(|level| {
+                    !level.is_empty()
+                        && level
+                            .chars()
+                            .all(|c| c.is_ascii_alphanumeric() || "_-.".contains(c))
+                });
+            if ok {
+                Ok(text.to_string())
+            } else {
+                Err(expected())
+            }
         }
         _ => Ok(text.to_string()),
     }

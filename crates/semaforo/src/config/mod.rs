@@ -131,13 +131,71 @@ pub struct DetectionConfig {
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct OrchestratorConfig {
-    /// `None` when `orchestrator.host` is empty: no orchestrator link.
+    /// `None` when `orchestrator.host` is empty: no TCP orchestrator link.
     #[serde(deserialize_with = "optional_text")]
     pub host: Option<String>,
     pub port: u16,
     #[serde(deserialize_with = "seconds")]
     pub timeout: Duration,
-    pub queue_capacity: usize,
+    #[serde(deserialize_with = "seconds")]
+    pub heartbeat: Duration,
+    /// A WebSocket orchestrator (`ws://`, `wss://`); `None` when empty.
+    #[serde(deserialize_with = "optional_text")]
+    pub url: Option<String>,
+    #[serde(deserialize_with = "optional_path")]
+    pub ca_file: Option<PathBuf>,
+}
+
+/// The durable outbox: `[outbox]`.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct OutboxConfig {
+    pub path: PathBuf,
+    pub max_messages: u64,
+    #[serde(rename = "max_mb", deserialize_with = "megabytes")]
+    pub max_bytes: u64,
+}
+
+/// A password or token: its `Debug` never shows it.
+#[derive(Clone, PartialEq, Eq, Default)]
+pub struct Secret(pub String);
+
+impl std::fmt::Debug for Secret {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(if self.0.is_empty() { "\"\"" } else { "\"***\"" })
+    }
+}
+
+impl<'de> Deserialize<'de> for Secret {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        String::deserialize(d).map(Secret)
+    }
+}
+
+/// The MQTT broker link: `[mqtt]`.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct MqttConfig {
+    /// `None` when empty: no MQTT.
+    #[serde(deserialize_with = "optional_text")]
+    pub host: Option<String>,
+    pub port: u16,
+    /// `3.1.1` or `5`.
+    pub protocol: String,
+    #[serde(deserialize_with = "optional_text")]
+    pub username: Option<String>,
+    pub password: Secret,
+    pub topic_prefix: String,
+    #[serde(deserialize_with = "optional_text")]
+    pub client_id: Option<String>,
+    pub tls: bool,
+    #[serde(deserialize_with = "optional_path")]
+    pub ca_file: Option<PathBuf>,
+    #[serde(deserialize_with = "optional_path")]
+    pub client_cert: Option<PathBuf>,
+    #[serde(deserialize_with = "optional_path")]
+    pub client_key: Option<PathBuf>,
+    pub home_assistant: bool,
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -233,6 +291,8 @@ pub struct Config {
     pub cameras: CamerasConfig,
     pub detection: DetectionConfig,
     pub orchestrator: OrchestratorConfig,
+    pub outbox: OutboxConfig,
+    pub mqtt: MqttConfig,
     pub intersection: IntersectionConfig,
     pub signal: SignalConfig,
     /// The intersection's groups, phases, conflicts and per-group timings.

@@ -39,6 +39,11 @@ pub enum Kind {
     FilePrefix,
     /// A name that goes into messages and topics: letters, digits, `_`, `-`, `.`.
     Identifier,
+    /// A password or token: any text, never shown (`***` in `config check`, logs and errors).
+    Secret,
+    /// An MQTT topic prefix: letters, digits, `_`, `-`, `.` and `/` between levels (no
+    /// wildcards, no empty level).
+    Topic,
     /// Part of the intersection's layout (`[intersection]` groups, phases, conflicts): a list
     /// or array of tables in the file, read by [`super::layout`], described by the words.
     Layout(&'static str),
@@ -65,6 +70,10 @@ impl Kind {
             }
             Kind::Identifier => "a name of letters, digits, '_', '-' or '.'".to_string(),
             Kind::Layout(words) => words.to_string(),
+            Kind::Secret => "a text (empty for none), never shown".to_string(),
+            Kind::Topic => "an MQTT topic prefix: levels of letters, digits, '_', '-' or '.' \
+                            separated by '/'"
+                .to_string(),
         }
     }
 }
@@ -367,13 +376,131 @@ pub const SETTINGS: &[Spec] = &[
         help: "connect and write timeout of the orchestrator link",
     },
     Spec {
-        key: "orchestrator.queue_capacity",
-        env: &["ORCHESTRATOR_QUEUE_CAPACITY"],
-        kind: Kind::Int { min: 1, max: 1_000_000, unit: "messages" },
-        default: Default::Int(1000),
-        help: "messages kept while the orchestrator is unreachable; beyond it the oldest is dropped and counted",
+        key: "orchestrator.heartbeat",
+        env: &["ORCHESTRATOR_HEARTBEAT"],
+        kind: Kind::Float { min: 0.2, max: 300.0, unit: "seconds" },
+        default: Default::Float(2.0),
+        help: "how often the TCP link writes {\"type\":\"heartbeat\"} (and the WebSocket link pings): a message counts as delivered once a heartbeat after it went out on a live connection",
     },
-    // --- intersection ---
+    Spec {
+        key: "orchestrator.url",
+        env: &["ORCHESTRATOR_URL"],
+        kind: Kind::OptionalText,
+        default: Default::Text(""),
+        help: "a WebSocket orchestrator, ws://HOST:PORT/PATH or wss://… (one JSON message per text frame); empty means none",
+    },
+    Spec {
+        key: "orchestrator.ca_file",
+        env: &["ORCHESTRATOR_CA_FILE"],
+        kind: Kind::OptionalText,
+        default: Default::Text(""),
+        help: "PEM file of the certificate authority a wss:// orchestrator's certificate is checked against; empty: the system's roots",
+    },
+    Spec {
+        key: "outbox.path",
+        env: &["OUTBOX_PATH"],
+        kind: Kind::Path,
+        default: Default::Text("outbox/outbox.db"),
+        help: "the durable outbox (SQLite, WAL): every message is stored here before any link sends it and removed once every link has it",
+    },
+    Spec {
+        key: "outbox.max_messages",
+        env: &["OUTBOX_MAX_MESSAGES"],
+        kind: Kind::Int { min: 10, max: 100_000_000, unit: "messages" },
+        default: Default::Int(1_000_000),
+        help: "messages the outbox keeps while a link is away; beyond it the oldest statuses are dropped first, counted and reported in the next status's `dropped`",
+    },
+    Spec {
+        key: "outbox.max_mb",
+        env: &["OUTBOX_MAX_MB"],
+        kind: Kind::Float { min: 0.1, max: 102_400.0, unit: "MB" },
+        default: Default::Float(256.0),
+        help: "bytes of messages the outbox keeps, the same way",
+    },
+    Spec {
+        key: "mqtt.host",
+        env: &["MQTT_HOST"],
+        kind: Kind::OptionalText,
+        default: Default::Text(""),
+        help: "the MQTT broker; empty means no MQTT",
+    },
+    Spec {
+        key: "mqtt.port",
+        env: &["MQTT_PORT"],
+        kind: Kind::Int { min: 1, max: 65535, unit: "port number" },
+        default: Default::Int(1883),
+        help: "the broker's port (8883 is usual with TLS)",
+    },
+    Spec {
+        key: "mqtt.protocol",
+        env: &["MQTT_PROTOCOL"],
+        kind: Kind::Choice(&["3.1.1", "5"]),
+        default: Default::Text("3.1.1"),
+        help: "the MQTT version spoken to the broker",
+    },
+    Spec {
+        key: "mqtt.username",
+        env: &["MQTT_USERNAME"],
+        kind: Kind::OptionalText,
+        default: Default::Text(""),
+        help: "user name at the broker; empty: none",
+    },
+    Spec {
+        key: "mqtt.password",
+        env: &["MQTT_PASSWORD"],
+        kind: Kind::Secret,
+        default: Default::Text(""),
+        help: "password at the broker (never logged or shown)",
+    },
+    Spec {
+        key: "mqtt.topic_prefix",
+        env: &["MQTT_TOPIC_PREFIX"],
+        kind: Kind::Topic,
+        default: Default::Text("semaforo"),
+        help: "topics are <prefix>/<intersection id>/…",
+    },
+    Spec {
+        key: "mqtt.client_id",
+        env: &["MQTT_CLIENT_ID"],
+        kind: Kind::OptionalText,
+        default: Default::Text(""),
+        help: "the MQTT client id; empty: semaforo-<intersection id>",
+    },
+    Spec {
+        key: "mqtt.tls",
+        env: &["MQTT_TLS"],
+        kind: Kind::Bool,
+        default: Default::Bool(false),
+        help: "connect to the broker over TLS (rustls; the system's roots unless mqtt.ca_file)",
+    },
+    Spec {
+        key: "mqtt.ca_file",
+        env: &["MQTT_CA_FILE"],
+        kind: Kind::OptionalText,
+        default: Default::Text(""),
+        help: "PEM file of the certificate authority the broker's certificate is checked against",
+    },
+    Spec {
+        key: "mqtt.client_cert",
+        env: &["MQTT_CLIENT_CERT"],
+        kind: Kind::OptionalText,
+        default: Default::Text(""),
+        help: "PEM client certificate for brokers that ask for one (with mqtt.client_key)",
+    },
+    Spec {
+        key: "mqtt.client_key",
+        env: &["MQTT_CLIENT_KEY"],
+        kind: Kind::OptionalText,
+        default: Default::Text(""),
+        help: "PEM private key of mqtt.client_cert",
+    },
+    Spec {
+        key: "mqtt.home_assistant",
+        env: &["MQTT_HOME_ASSISTANT"],
+        kind: Kind::Bool,
+        default: Default::Bool(false),
+        help: "publish Home Assistant discovery messages, so the intersection shows up there with its queues and signal state",
+    },
     Spec {
         key: "intersection.id",
         env: &["INTERSECTION_ID"],

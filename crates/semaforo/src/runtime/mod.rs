@@ -24,7 +24,8 @@ use semaforo_resources::{global_tracker, FrameStore, FrameStoreConfig, ResourceT
 use semaforo_signal::{DetectorReading, HeadState};
 
 use crate::config::Config;
-use crate::orchestrator::{LinkSettings, Message, OrchestratorLink};
+use crate::links::{Links, SignalState};
+use crate::orchestrator::Message;
 use housekeeping::Housekeeping;
 use signal::Signal;
 use status_line::StatusLine;
@@ -61,6 +62,35 @@ impl fmt::Display for RunSummary {
             self.greens.iter().map(|(g, n)| format!("{g}: {n}")).collect::<Vec<_>>().join(", ")
         )
     }
+}
+
+/// The signal's state for MQTT's retained topics; the arrivals are those counted since the
+/// last status (`reset` starts the next interval).
+fn signal_state(signal: &mut Signal, reset: bool) -> SignalState {
+    let status = signal.status();
+    let state = SignalState {
+        groups: signal
+            .groups()
+            .iter()
+            .enumerate()
+            .map(|(g, name)| {
+                (
+                    name.clone(),
+                    signal.head(g).to_string(),
+                    signal.counted(name),
+                    signal.arrivals()[g],
+                )
+            })
+            .collect(),
+        phase: status
+            .phase
+            .map(|p| signal.intersection().phase(p).name().to_string()),
+        mode: status.mode.to_string(),
+    };
+    if reset {
+        signal.restart_arrivals();
+    }
+    state
 }
 
 /// Which cameras watch each signal group, worked out once at start so a tick allocates nothing.
@@ -143,35 +173,6 @@ fn announce(config: &Config) {
     }
 }
 
-fn open_orchestrator_link(config: &Config) -> Option<OrchestratorLink> {
-    let o = &config.orchestrator;
-    let Some(host) = &o.host else {
-        tracing::info!("no orchestrator configured (orchestrator.host is empty)");
-        return None;
-    };
-    let settings = LinkSettings {
-        host: host.clone(),
-        port: o.port,
-        timeout: o.timeout,
-        queue_capacity: o.queue_capacity,
-        min_backoff: Duration::from_millis(500),
-        max_backoff: Duration::from_secs(30),
-    };
-    match OrchestratorLink::start(settings) {
-        Ok(link) => {
-            tracing::info!(
-                "orchestrator {host}:{}: decisions and status go out in the original wire format",
-                o.port
-            );
-            Some(link)
-        }
-        Err(e) => {
-            tracing::error!("cannot start the orchestrator link: {e}");
-            None
-        }
-    }
-}
-
 fn open_frame_store(config: &Config) -> Option<FrameStore> {
     if !config.frames.save {
         tracing::info!("frame saving is off (frames.save = false)");
@@ -250,7 +251,7 @@ pub fn run_with_tracker(
         store: open_frame_store(config).map(Arc::new),
     };
     let mut signal = Signal::new(config, clock)?;
-    let link = open_orchestrator_link(config);
+    let mut links = Links::start(config);
     // Wall-clock time of the loop's zero: messages are stamped with it plus loop time, so a
     // run on simulated time stamps them in simulated time.
     let wall_zero = clock.realtime() - clock.monotonic();
@@ -296,27 +297,32 @@ pub fn run_with_tracker(
             watchers.read(&mut workers, &mut signal);
             let began = timings.time("signal_tick", || signal.tick(now));
             let stamp = wall_zero + now;
-            if let Some(link) = &link {
-                for group in began {
+            if !links.is_empty() {
+                links.publish_events(signal.intersection(), signal.last_events());
+                for &group in &began {
                     let direction = signal.groups()[group].clone();
-                    link.send(&Message::Decision {
+                    links.send(&Message::Decision {
                         direction,
                         timestamp: stamp,
                         situation: signal.situation(&config.intersection.id),
                     });
                 }
             }
-            if now >= next_status {
+            let status_due = now >= next_status;
+            if status_due {
                 let count = |approach: &str| signal.counted(approach);
                 tracing::debug!("status: {}", signal.describe());
-                if let Some(link) = &link {
-                    link.send(&Message::Status {
+                if !links.is_empty() {
+                    links.send(&Message::Status {
                         original_counts: two_approach.then(|| [count("A"), count("B")]),
                         timestamp: stamp,
                         situation: signal.situation(&config.intersection.id),
                     });
                 }
                 next_status = now + config.signal.decision_interval;
+            }
+            if !links.is_empty() && (status_due || signal.heads_changed()) {
+                links.publish_state(&signal_state(&mut signal, status_due));
             }
             housekeeping.tick(now, tracker, shared.store.as_deref(), &mut timings);
             if status_line.due(now) {
@@ -325,14 +331,14 @@ pub fn run_with_tracker(
                     .map(|w| (w.camera.as_str(), w.frames))
                     .collect();
                 let rates = status_line.rates(now, &counts);
-                let link_state = link.as_ref().map_or(String::new(), |l| {
-                    let s = l.statistics();
-                    let state = if s.connected { "connected" } else { "away" };
-                    format!(
-                        " | orchestrator {state}, {} sent, {} waiting",
-                        s.sent, s.queued
-                    )
-                });
+                let link_state: String = links
+                    .states()
+                    .iter()
+                    .map(|s| {
+                        let state = if s.connected { "connected" } else { "away" };
+                        format!(" | {} {state}, {} waiting", s.name, s.waiting)
+                    })
+                    .collect();
                 let text = format!(
                     "{} | {} | {rates}{link_state}",
                     signal.describe(),
@@ -368,16 +374,7 @@ pub fn run_with_tracker(
         .cloned()
         .zip(signal.greens.iter().copied())
         .collect();
-    if let Some(link) = &link {
-        let stats = link.statistics();
-        tracing::info!(
-            "orchestrator: {} sent, {} waiting, {} dropped",
-            stats.sent,
-            stats.queued,
-            stats.dropped
-        );
-    }
-    drop(link);
+    drop(links);
     summary.leaks = housekeeping.finish(tracker, shared.store.as_deref(), &mut timings);
     Ok(summary)
 }

@@ -33,6 +33,10 @@ pub struct Signal {
     /// Whether each group's detection has worked at all yet (its first failure after start is
     /// a camera still opening, not a loss worth a warning).
     seen_working: Vec<bool>,
+    /// Arrivals per group since [`Signal::restart_arrivals`].
+    arrivals: Vec<u32>,
+    /// Whether the last tick changed a head.
+    heads_changed: bool,
     /// Greens started per group, for the run summary.
     pub greens: Vec<u64>,
 }
@@ -143,6 +147,8 @@ impl Signal {
             heads: vec![HeadState::Red; n],
             readings: vec![DetectorReading::FAILED; n],
             seen_working: vec![false; n],
+            arrivals: vec![0; n],
+            heads_changed: false,
             greens: vec![0; n],
         })
     }
@@ -158,8 +164,10 @@ impl Signal {
             .tick_into(signal_time(now), &self.readings, &mut self.output);
         let out = &self.output;
         self.events.write(&out.events);
+        self.heads_changed = false;
         for (i, (&new, old)) in out.heads.iter().zip(self.heads.iter_mut()).enumerate() {
             if new != *old {
+                self.heads_changed = true;
                 if new == HeadState::Green {
                     self.greens[i] += 1;
                     began.push(i);
@@ -214,7 +222,37 @@ impl Signal {
             ),
             _ => {}
         }
+        if reading.healthy {
+            self.arrivals[g] = self.arrivals[g].saturating_add(reading.arrivals);
+        }
         *old = reading;
+    }
+
+    /// Arrivals per group since the last [`Signal::restart_arrivals`].
+    pub fn arrivals(&self) -> &[u32] {
+        &self.arrivals
+    }
+
+    pub fn restart_arrivals(&mut self) {
+        self.arrivals.iter_mut().for_each(|a| *a = 0);
+    }
+
+    /// Whether the last tick changed any head.
+    pub fn heads_changed(&self) -> bool {
+        self.heads_changed
+    }
+
+    /// The high-resolution events of the last tick.
+    pub fn last_events(&self) -> &[semaforo_signal::HiResEvent] {
+        &self.output.events
+    }
+
+    pub fn intersection(&self) -> &semaforo_signal::Intersection {
+        self.controller.intersection()
+    }
+
+    pub fn status(&self) -> semaforo_signal::ControllerStatus {
+        self.controller.status()
     }
 
     /// The queue counted on group `group`, `None` when its detection is not working.

@@ -1,0 +1,625 @@
+//! The MQTT link, for fleets of intersections on a city's broker, with the topic conventions
+//! people know from Frigate (`<prefix>` is `mqtt.topic_prefix`, `<id>` `intersection.id`):
+//!
+//! - `<prefix>/<id>/available`: `online`, retained; `offline` as the last will, so the broker
+//!   says so when the box dies;
+//! - `<prefix>/<id>/signal`: retained JSON, the heads per group, the phase and the mode;
+//! - `<prefix>/<id>/<group>/queue` and `.../arrivals`: retained numbers (`null` without
+//!   detection; arrivals in the last status interval);
+//! - `<prefix>/<id>/events`: one JSON per high-resolution event;
+//! - `<prefix>/<id>/decision` and `.../status`: the orchestrator's messages from the outbox,
+//!   QoS 1, each acknowledged in the outbox at the broker's PUBACK.
+//!
+//! The retained state and the events come straight from the control loop (they describe
+//! now; `logs/events.csv` is the durable record of events); the decisions and statuses come
+//! from the outbox and survive the broker being away. With `mqtt.home_assistant`, discovery
+//! messages make the intersection appear in Home Assistant with its queues and signal state.
+//!
+//! MQTT 3.1.1 and 5 (`mqtt.protocol`) through `rumqttc`; TLS through rustls. The password
+//! never appears in logs or errors; a broker that refuses the credentials is logged with what
+//! to check, and the link keeps retrying with backoff while the intersection runs on.
+
+use std::collections::{BTreeMap, VecDeque};
+use std::sync::{Arc, Mutex, PoisonError};
+use std::time::Duration;
+
+use semaforo_outbox::{Cursor, Seq};
+use semaforo_signal::{HiResEvent, Intersection};
+
+use super::backoff::Backoff;
+use super::{LinkContext, LinkThread};
+use crate::config::{Config, MqttConfig};
+
+/// Outbox messages published and not yet acknowledged, at most.
+const IN_FLIGHT: usize = 32;
+
+/// The state MQTT's retained topics show.
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct SignalState {
+    /// Per group: name, head (`green`, `yellow`, `red`...), queue (`None`: no detection),
+    /// arrivals in the last status interval.
+    pub groups: Vec<(String, String, Option<u32>, u32)>,
+    pub phase: Option<String>,
+    pub mode: String,
+}
+
+/// What the topics are called.
+#[derive(Debug, Clone)]
+struct Topics {
+    base: String,
+}
+
+impl Topics {
+    fn new(config: &Config) -> Self {
+        Topics {
+            base: format!("{}/{}", config.mqtt.topic_prefix, config.intersection.id),
+        }
+    }
+
+    fn of(&self, leaf: &str) -> String {
+        format!("{}/{leaf}", self.base)
+    }
+}
+
+/// The broker, as logs show it.
+pub fn peer(mqtt: &MqttConfig) -> String {
+    let scheme = if mqtt.tls { "mqtts" } else { "mqtt" };
+    format!(
+        "{scheme}://{}:{}",
+        mqtt.host.as_deref().unwrap_or_default(),
+        mqtt.port
+    )
+}
+
+/// A client of either protocol version, for publishing.
+#[derive(Clone)]
+enum Client {
+    V4(rumqttc::Client),
+    V5(rumqttc::v5::Client),
+}
+
+impl Client {
+    /// Queues a publish without waiting (a full request queue is an error, not a wait).
+    fn try_publish(&self, topic: String, qos1: bool, retain: bool, payload: Vec<u8>) -> bool {
+        match self {
+            Client::V4(c) => {
+                let qos = if qos1 {
+                    rumqttc::QoS::AtLeastOnce
+                } else {
+                    rumqttc::QoS::AtMostOnce
+                };
+                c.try_publish(topic, qos, retain, payload).is_ok()
+            }
+            Client::V5(c) => {
+                let qos = if qos1 {
+                    rumqttc::v5::mqttbytes::QoS::AtLeastOnce
+                } else {
+                    rumqttc::v5::mqttbytes::QoS::AtMostOnce
+                };
+                c.try_publish(topic, qos, retain, payload).is_ok()
+            }
+        }
+    }
+}
+
+/// What the connection did, in either protocol version.
+enum Happened {
+    Connected,
+    /// A QoS 1 publish went out with this packet id.
+    Sent(u16),
+    Acked(u16),
+    Failed(String),
+    Nothing,
+}
+
+/// A connection's event loop, of either protocol version.
+enum Connection {
+    V4(Box<rumqttc::Connection>),
+    V5(Box<rumqttc::v5::Connection>),
+}
+
+impl Connection {
+    fn poll(&mut self, timeout: Duration) -> Happened {
+        match self {
+            Connection::V4(c) => match c.recv_timeout(timeout) {
+                Err(_) => Happened::Nothing,
+                Ok(Ok(rumqttc::Event::Incoming(rumqttc::Packet::ConnAck(_)))) => {
+                    Happened::Connected
+                }
+                Ok(Ok(rumqttc::Event::Incoming(rumqttc::Packet::PubAck(ack)))) => {
+                    Happened::Acked(ack.pkid)
+                }
+                Ok(Ok(rumqttc::Event::Outgoing(rumqttc::Outgoing::Publish(pkid)))) if pkid != 0 => {
+                    Happened::Sent(pkid)
+                }
+                Ok(Ok(_)) => Happened::Nothing,
+                Ok(Err(rumqttc::ConnectionError::ConnectionRefused(code))) => {
+                    Happened::Failed(refused(&format!("{code:?}")))
+                }
+                Ok(Err(e)) => Happened::Failed(e.to_string()),
+            },
+            Connection::V5(c) => {
+                use rumqttc::v5::mqttbytes::v5::Packet;
+                match c.recv_timeout(timeout) {
+                    Err(_) => Happened::Nothing,
+                    Ok(Ok(rumqttc::v5::Event::Incoming(Packet::ConnAck(_)))) => Happened::Connected,
+                    Ok(Ok(rumqttc::v5::Event::Incoming(Packet::PubAck(ack)))) => {
+                        Happened::Acked(ack.pkid)
+                    }
+                    Ok(Ok(rumqttc::v5::Event::Outgoing(rumqttc::Outgoing::Publish(pkid))))
+                        if pkid != 0 =>
+                    {
+                        Happened::Sent(pkid)
+                    }
+                    Ok(Ok(_)) => Happened::Nothing,
+                    Ok(Err(rumqttc::v5::ConnectionError::ConnectionRefused(code))) => {
+                        Happened::Failed(refused(&format!("{code:?}")))
+                    }
+                    Ok(Err(e)) => Happened::Failed(e.to_string()),
+                }
+            }
+        }
+    }
+}
+
+/// A refusal in words, with what to check.
+fn refused(code: &str) -> String {
+    let hint = match code {
+        "BadUserNamePassword" | "NotAuthorized" | "BadAuthenticationMethod" => {
+            ": check mqtt.username and mqtt.password (MQTT_USERNAME, MQTT_PASSWORD)"
+        }
+        "BadClientId" | "ClientIdentifierNotValid" => ": check mqtt.client_id",
+        "RefusedProtocolVersion" | "UnsupportedProtocolVersion" => {
+            ": the broker does not speak this mqtt.protocol"
+        }
+        _ => "",
+    };
+    format!("the broker refused the connection ({code}){hint}")
+}
+
+/// How to (re)connect.
+struct Connector {
+    protocol5: bool,
+    client_id: String,
+    host: String,
+    port: u16,
+    credentials: Option<(String, String)>,
+    will_topic: String,
+    tls: Option<Arc<rustls::ClientConfig>>,
+}
+
+impl Connector {
+    fn connect(&self) -> (Client, Connection) {
+        let transport = || match &self.tls {
+            Some(tls) => {
+                rumqttc::Transport::tls_with_config(rumqttc::TlsConfiguration::Rustls(tls.clone()))
+            }
+            None => rumqttc::Transport::tcp(),
+        };
+        if self.protocol5 {
+            use rumqttc::v5::mqttbytes::{v5::LastWill, QoS};
+            let mut o = rumqttc::v5::MqttOptions::new(&self.client_id, &self.host, self.port);
+            o.set_keep_alive(Duration::from_secs(5))
+                .set_transport(transport())
+                .set_last_will(LastWill::new(
+                    &self.will_topic,
+                    "offline",
+                    QoS::AtLeastOnce,
+                    true,
+                    None,
+                ));
+            if let Some((user, password)) = &self.credentials {
+                o.set_credentials(user, password);
+            }
+            let (client, connection) = rumqttc::v5::Client::new(o, 2 * IN_FLIGHT + 64);
+            (Client::V5(client), Connection::V5(Box::new(connection)))
+        } else {
+            let mut o = rumqttc::MqttOptions::new(&self.client_id, &self.host, self.port);
+            o.set_keep_alive(Duration::from_secs(5))
+                .set_transport(transport())
+                .set_last_will(rumqttc::LastWill::new(
+                    &self.will_topic,
+                    "offline",
+                    rumqttc::QoS::AtLeastOnce,
+                    true,
+                ));
+            if let Some((user, password)) = &self.credentials {
+                o.set_credentials(user, password);
+            }
+            let (client, connection) = rumqttc::Client::new(o, 2 * IN_FLIGHT + 64);
+            (Client::V4(client), Connection::V4(Box::new(connection)))
+        }
+    }
+}
+
+/// The control loop's side: publishes the retained state and the events on the current
+/// connection's client (nothing while there is none), never waiting.
+pub struct Publisher {
+    client: Arc<Mutex<Option<Client>>>,
+    topics: Topics,
+    last: Option<SignalState>,
+    /// Publishes the request queue had no room for.
+    skipped: u64,
+}
+
+impl Publisher {
+    fn client(&self) -> Option<Client> {
+        self.client
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .clone()
+    }
+
+    fn publish(&mut self, client: &Client, topic: String, retain: bool, payload: Vec<u8>) {
+        if !client.try_publish(topic, false, retain, payload) {
+            self.skipped += 1;
+        }
+    }
+
+    /// Publishes what changed since the last call.
+    pub fn publish_state(&mut self, state: &SignalState) {
+        let Some(client) = self.client() else {
+            // Not connected: the whole state goes out once the link is back.
+            self.last = None;
+            return;
+        };
+        let last = self.last.take().unwrap_or_default();
+        let heads: BTreeMap<&str, &str> = state
+            .groups
+            .iter()
+            .map(|(g, head, _, _)| (g.as_str(), head.as_str()))
+            .collect();
+        if state.phase != last.phase
+            || state.mode != last.mode
+            || last.groups.len() != state.groups.len()
+            || state
+                .groups
+                .iter()
+                .zip(&last.groups)
+                .any(|(a, b)| a.1 != b.1)
+        {
+            let body =
+                serde_json::json!({"heads": heads, "phase": state.phase, "mode": state.mode});
+            self.publish(
+                &client,
+                self.topics.of("signal"),
+                true,
+                body.to_string().into_bytes(),
+            );
+        }
+        for (i, (group, _, queue, arrivals)) in state.groups.iter().enumerate() {
+            let before = last.groups.get(i);
+            if before.is_none_or(|b| b.2 != *queue) {
+                let text = queue.map_or("null".to_string(), |q| q.to_string());
+                self.publish(
+                    &client,
+                    self.topics.of(&format!("{group}/queue")),
+                    true,
+                    text.into_bytes(),
+                );
+            }
+            if before.is_none_or(|b| b.3 != *arrivals) {
+                self.publish(
+                    &client,
+                    self.topics.of(&format!("{group}/arrivals")),
+                    true,
+                    arrivals.to_string().into_bytes(),
+                );
+            }
+        }
+        self.last = Some(state.clone());
+    }
+
+    /// One JSON per event on `<prefix>/<id>/events`.
+    pub fn publish_events(&mut self, intersection: &Intersection, events: &[HiResEvent]) {
+        if events.is_empty() {
+            return;
+        }
+        let Some(client) = self.client() else {
+            return;
+        };
+        for e in events {
+            let group = intersection
+                .group_by_number(e.parameter)
+                .map(|g| intersection.group(g).name().to_string());
+            let body = serde_json::json!({
+                "code": e.code.0,
+                "parameter": e.parameter,
+                "group": group,
+                "at_ms": e.at.as_millis(),
+            });
+            self.publish(
+                &client,
+                self.topics.of("events"),
+                false,
+                body.to_string().into_bytes(),
+            );
+        }
+    }
+}
+
+impl Drop for Publisher {
+    fn drop(&mut self) {
+        if self.skipped > 0 {
+            tracing::warn!(
+                "mqtt: {} state or event publishes skipped (the broker link was busy)",
+                self.skipped
+            );
+        }
+    }
+}
+
+/// Builds the link: its publisher for the control loop, and the function its thread runs.
+pub fn start(config: &Config) -> Result<(Publisher, LinkThread), String> {
+    let m = &config.mqtt;
+    let topics = Topics::new(config);
+    let tls = if m.tls {
+        let client_auth = match (&m.client_cert, &m.client_key) {
+            (Some(c), Some(k)) => Some((c.as_path(), k.as_path())),
+            _ => None,
+        };
+        Some(super::tls::client_config(
+            m.ca_file.as_deref(),
+            client_auth,
+        )?)
+    } else {
+        None
+    };
+    let connector = Connector {
+        protocol5: m.protocol == "5",
+        client_id: m
+            .client_id
+            .clone()
+            .unwrap_or_else(|| format!("semaforo-{}", config.intersection.id)),
+        host: m.host.clone().unwrap_or_default(),
+        port: m.port,
+        credentials: m.username.clone().map(|user| (user, m.password.0.clone())),
+        will_topic: topics.of("available"),
+        tls,
+    };
+    let client = Arc::new(Mutex::new(None));
+    let publisher = Publisher {
+        client: client.clone(),
+        topics: topics.clone(),
+        last: None,
+        skipped: 0,
+    };
+    let discovery = m
+        .home_assistant
+        .then(|| discovery_messages(config, &topics));
+    let run = Box::new(move |ctx: LinkContext| {
+        run(&ctx, &connector, &client, &topics, discovery.as_deref())
+    });
+    Ok((publisher, run))
+}
+
+/// The link's thread: connect, announce, publish the outbox's messages and acknowledge them at
+/// PUBACK; on any failure drop the connection and everything in flight (it goes again) and
+/// reconnect with backoff.
+fn run(
+    ctx: &LinkContext,
+    connector: &Connector,
+    shared: &Mutex<Option<Client>>,
+    topics: &Topics,
+    discovery: Option<&[(String, String)]>,
+) {
+    let peer = format!("{}:{}", connector.host, connector.port);
+    let cursor = match ctx.outbox.register_cursor("mqtt") {
+        Ok(c) => c,
+        Err(e) => {
+            tracing::error!("mqtt {peer}: {e}; no MQTT link");
+            return;
+        }
+    };
+    let mut backoff = Backoff::new(Duration::from_millis(500), Duration::from_secs(30));
+    while !ctx.stop.is_requested() {
+        let (client, mut connection) = connector.connect();
+        let why = session(
+            ctx,
+            &cursor,
+            (&client, &mut connection),
+            &mut backoff,
+            shared,
+            topics,
+            discovery,
+        );
+        *shared.lock().unwrap_or_else(PoisonError::into_inner) = None;
+        ctx.update(|s| s.connected = false);
+        let Some(why) = why else {
+            break; // stopping
+        };
+        if backoff.failed() {
+            tracing::warn!(
+                "mqtt {peer}: {why}; retrying in {:?} ({} attempts so far; decisions and \
+                 statuses wait in the outbox)",
+                backoff.delay(),
+                backoff.failures
+            );
+        }
+        ctx.update(|s| s.problem = Some(why));
+        backoff.wait(&ctx.stop);
+    }
+}
+
+/// One connection, until it fails (the reason) or the link stops (`None`).
+fn session(
+    ctx: &LinkContext,
+    cursor: &Cursor,
+    (client, connection): (&Client, &mut Connection),
+    backoff: &mut Backoff,
+    shared: &Mutex<Option<Client>>,
+    topics: &Topics,
+    discovery: Option<&[(String, String)]>,
+) -> Option<String> {
+    // Seqs published, in order; the packet ids the event loop gave them, in order.
+    let mut published: VecDeque<Seq> = VecDeque::new();
+    let mut ids: VecDeque<(u16, Option<Seq>)> = VecDeque::new();
+    // QoS 1 publishes of ours that are not outbox messages (the `online` announcement).
+    let mut own: VecDeque<()> = VecDeque::new();
+    let mut acked_in_session: Vec<Seq> = Vec::new();
+    let mut connected = false;
+    let mut written = ctx.outbox.acked(cursor).unwrap_or(Seq::ZERO);
+    loop {
+        if ctx.stop.is_requested() {
+            if connected {
+                say_offline(client, connection, topics);
+            }
+            return None;
+        }
+        match connection.poll(Duration::from_millis(if connected { 20 } else { 200 })) {
+            Happened::Connected => {
+                connected = true;
+                backoff.succeeded();
+                tracing::info!("mqtt {}: connected", ctx.state_peer());
+                ctx.update(|s| {
+                    s.connected = true;
+                    s.problem = None;
+                });
+                if !client.try_publish(topics.of("available"), true, true, b"online".to_vec()) {
+                    return Some("cannot queue the availability message".into());
+                }
+                own.push_back(());
+                for (topic, body) in discovery.unwrap_or_default() {
+                    client.try_publish(topic.clone(), false, true, body.clone().into_bytes());
+                }
+                *shared.lock().unwrap_or_else(PoisonError::into_inner) = Some(client.clone());
+            }
+            Happened::Sent(pkid) => {
+                let owner = if own.pop_front().is_some() {
+                    None
+                } else {
+                    published.pop_front()
+                };
+                ids.push_back((pkid, owner));
+            }
+            Happened::Acked(pkid) => {
+                if let Some(at) = ids.iter().position(|(id, _)| *id == pkid) {
+                    if let Some((_, Some(seq))) = ids.remove(at) {
+                        acked_in_session.push(seq);
+                    }
+                }
+                // Acknowledge the longest run of seqs with nothing before them still in flight.
+                let oldest_in_flight = ids
+                    .iter()
+                    .filter_map(|(_, s)| *s)
+                    .chain(published.iter().copied())
+                    .min();
+                let upto = acked_in_session
+                    .iter()
+                    .copied()
+                    .filter(|s| oldest_in_flight.is_none_or(|o| *s < o))
+                    .max();
+                if let Some(upto) = upto {
+                    let before = ctx.outbox.acked(cursor).unwrap_or(Seq::ZERO);
+                    if upto > before {
+                        if let Err(e) = ctx.outbox.ack(cursor, upto) {
+                            return Some(format!("cannot acknowledge in the outbox: {e}"));
+                        }
+                        ctx.update(|s| s.delivered += upto.get() - before.get());
+                    }
+                    acked_in_session.retain(|s| *s > upto);
+                }
+            }
+            Happened::Failed(why) => return Some(why),
+            Happened::Nothing => {}
+        }
+        if !connected {
+            continue;
+        }
+        let room = IN_FLIGHT.saturating_sub(published.len() + ids.len());
+        if room == 0 {
+            continue;
+        }
+        let entries = match ctx.outbox.pending_after(cursor, written, room) {
+            Ok(entries) => entries,
+            Err(e) => return Some(format!("cannot read the outbox: {e}")),
+        };
+        for entry in entries {
+            let leaf = entry.kind.name();
+            if !client.try_publish(topics.of(leaf), true, false, entry.body.into_bytes()) {
+                break;
+            }
+            published.push_back(entry.seq);
+            written = entry.seq;
+        }
+        ctx.refresh_waiting(cursor);
+    }
+}
+
+/// A clean stop leaves no last will behind: `offline` is published (retained) and waited for
+/// briefly.
+fn say_offline(client: &Client, connection: &mut Connection, topics: &Topics) {
+    if !client.try_publish(topics.of("available"), true, true, b"offline".to_vec()) {
+        return;
+    }
+    let deadline = std::time::Instant::now() + Duration::from_secs(1);
+    let mut ours = None;
+    while std::time::Instant::now() < deadline {
+        match connection.poll(Duration::from_millis(50)) {
+            // Earlier publishes still in flight come first; ours is the last one sent.
+            Happened::Sent(pkid) => ours = Some(pkid),
+            Happened::Acked(pkid) if Some(pkid) == ours => return,
+            Happened::Failed(_) => return,
+            _ => {}
+        }
+    }
+}
+
+/// Home Assistant's MQTT discovery: a sensor per group's queue, one for the phase, and the
+/// availability topic, all under one device.
+fn discovery_messages(config: &Config, topics: &Topics) -> Vec<(String, String)> {
+    let id = &config.intersection.id;
+    let node = id.replace(|c: char| !c.is_ascii_alphanumeric(), "_");
+    let device = serde_json::json!({
+        "identifiers": [format!("semaforo_{node}")],
+        "name": format!("Intersection {id}"),
+        "manufacturer": "semaforo",
+        "model": "adaptive traffic-signal controller",
+        "sw_version": env!("CARGO_PKG_VERSION"),
+    });
+    let available = topics.of("available");
+    let mut out = Vec::new();
+    for group in config.layout.group_names() {
+        let object = format!(
+            "{node}_{}",
+            group.replace(|c: char| !c.is_ascii_alphanumeric(), "_")
+        );
+        let config = serde_json::json!({
+            "name": format!("{group} queue"),
+            "unique_id": format!("semaforo_{object}_queue"),
+            "state_topic": topics.of(&format!("{group}/queue")),
+            "unit_of_measurement": "vehicles",
+            "state_class": "measurement",
+            "availability_topic": available,
+            "device": device,
+        });
+        out.push((
+            format!("homeassistant/sensor/{object}_queue/config"),
+            config.to_string(),
+        ));
+    }
+    let phase = serde_json::json!({
+        "name": "phase",
+        "unique_id": format!("semaforo_{node}_phase"),
+        "state_topic": topics.of("signal"),
+        "value_template": "{{ value_json.phase }}",
+        "json_attributes_topic": topics.of("signal"),
+        "availability_topic": available,
+        "device": device,
+    });
+    out.push((
+        format!("homeassistant/sensor/{node}_phase/config"),
+        phase.to_string(),
+    ));
+    out
+}
+
+impl LinkContext {
+    fn state_peer(&self) -> String {
+        self.state
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .peer
+            .clone()
+    }
+}
