@@ -13,6 +13,7 @@
 //! assert!(clip.ends_with("street-a.mp4"));
 //! ```
 
+pub mod peers;
 use std::io::Write;
 use std::path::{Path, PathBuf};
 

@@ -235,7 +235,11 @@ impl Connector {
 /// The control loop's side: publishes the retained state and the events on the current
 /// connection's client (nothing while there is none), never waiting.
 pub struct Publisher {
-    client: Arc<Mutex<Option<Client>>>,
+    /// The current connection's client and its number (each connection gets the next).
+    client: Arc<Mutex<Option<(Client, u64)>>>,
+    /// The connection the last state went out on: a new one gets the whole state again (a
+    /// restarted broker may have lost the retained messages).
+    connection: u64,
     topics: Topics,
     last: Option<SignalState>,
     /// Publishes the request queue had no room for.
@@ -243,11 +247,17 @@ pub struct Publisher {
 }
 
 impl Publisher {
-    fn client(&self) -> Option<Client> {
-        self.client
+    fn client(&mut self) -> Option<Client> {
+        let (client, connection) = self
+            .client
             .lock()
             .unwrap_or_else(PoisonError::into_inner)
-            .clone()
+            .clone()?;
+        if connection != self.connection {
+            self.connection = connection;
+            self.last = None;
+        }
+        Some(client)
     }
 
     fn publish(&mut self, client: &Client, topic: String, retain: bool, payload: Vec<u8>) {
@@ -380,6 +390,7 @@ pub fn start(config: &Config) -> Result<(Publisher, LinkThread), String> {
     let client = Arc::new(Mutex::new(None));
     let publisher = Publisher {
         client: client.clone(),
+        connection: 0,
         topics: topics.clone(),
         last: None,
         skipped: 0,
@@ -399,7 +410,7 @@ pub fn start(config: &Config) -> Result<(Publisher, LinkThread), String> {
 fn run(
     ctx: &LinkContext,
     connector: &Connector,
-    shared: &Mutex<Option<Client>>,
+    shared: &Mutex<Option<(Client, u64)>>,
     topics: &Topics,
     discovery: Option<&[(String, String)]>,
 ) {
@@ -412,13 +423,14 @@ fn run(
         }
     };
     let mut backoff = Backoff::new(Duration::from_millis(500), Duration::from_secs(30));
+    let mut connections = 0u64;
     while !ctx.stop.is_requested() {
         let (client, mut connection) = connector.connect();
         let why = session(
             ctx,
             &cursor,
             (&client, &mut connection),
-            &mut backoff,
+            (&mut backoff, &mut connections),
             shared,
             topics,
             discovery,
@@ -446,8 +458,8 @@ fn session(
     ctx: &LinkContext,
     cursor: &Cursor,
     (client, connection): (&Client, &mut Connection),
-    backoff: &mut Backoff,
-    shared: &Mutex<Option<Client>>,
+    (backoff, connections): (&mut Backoff, &mut u64),
+    shared: &Mutex<Option<(Client, u64)>>,
     topics: &Topics,
     discovery: Option<&[(String, String)]>,
 ) -> Option<String> {
@@ -482,7 +494,9 @@ fn session(
                 for (topic, body) in discovery.unwrap_or_default() {
                     client.try_publish(topic.clone(), false, true, body.clone().into_bytes());
                 }
-                *shared.lock().unwrap_or_else(PoisonError::into_inner) = Some(client.clone());
+                *connections += 1;
+                *shared.lock().unwrap_or_else(PoisonError::into_inner) =
+                    Some((client.clone(), *connections));
             }
             Happened::Sent(pkid) => {
                 let owner = if own.pop_front().is_some() {

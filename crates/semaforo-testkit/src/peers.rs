@@ -1,0 +1,398 @@
+//! Real peers for the links' tests and benchmarks, run in the test's own process on loopback: a
+//! TCP orchestrator in the original's framing, a WebSocket orchestrator, a Mosquitto broker
+//! (Debian's `mosquitto`) and an MQTT subscriber. Each can go away and come back; each is
+//! stopped when dropped. Every received message keeps the time it arrived.
+
+#![allow(clippy::unwrap_used, clippy::expect_used)] // test support: a failure stops the test at its line
+
+use std::io::Read;
+use std::net::{TcpListener, TcpStream};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex};
+use std::thread;
+use std::time::{Duration, Instant, SystemTime};
+
+/// A message a peer received, and when.
+#[derive(Debug, Clone)]
+pub struct Received {
+    pub body: serde_json::Value,
+    pub at: SystemTime,
+}
+
+/// Polls `condition` every 20 ms until it holds; fails the test after `limit`.
+pub fn wait_until(what: &str, limit: Duration, mut condition: impl FnMut() -> bool) {
+    let deadline = Instant::now() + limit;
+    while !condition() {
+        assert!(Instant::now() < deadline, "timed out waiting for {what}");
+        thread::sleep(Duration::from_millis(20));
+    }
+}
+
+/// A TCP orchestrator: accepts one connection at a time, reads framed messages (heartbeats
+/// left out), and can go away (close everything, stop listening) and come back on its port.
+pub struct TcpPeer {
+    pub port: u16,
+    messages: Arc<Mutex<Vec<Received>>>,
+    away: Arc<AtomicBool>,
+    thread: Option<thread::JoinHandle<()>>,
+}
+
+impl TcpPeer {
+    pub fn start(listener: TcpListener) -> TcpPeer {
+        let port = listener.local_addr().unwrap().port();
+        let messages = Arc::new(Mutex::new(Vec::new()));
+        let away = Arc::new(AtomicBool::new(false));
+        let mut peer = TcpPeer {
+            port,
+            messages,
+            away,
+            thread: None,
+        };
+        peer.serve(listener);
+        peer
+    }
+
+    fn serve(&mut self, listener: TcpListener) {
+        let (messages, away) = (self.messages.clone(), self.away.clone());
+        listener.set_nonblocking(true).unwrap();
+        self.thread = Some(thread::spawn(move || {
+            while !away.load(Ordering::SeqCst) {
+                let Ok((stream, _)) = listener.accept() else {
+                    thread::sleep(Duration::from_millis(5));
+                    continue;
+                };
+                read_frames(stream, &messages, &away);
+            }
+        }));
+    }
+
+    pub fn count(&self) -> usize {
+        self.messages.lock().unwrap().len()
+    }
+
+    /// Closes the connection and the listener.
+    pub fn go_away(&mut self) {
+        self.away.store(true, Ordering::SeqCst);
+        if let Some(t) = self.thread.take() {
+            t.join().unwrap();
+        }
+    }
+
+    /// Listens on the same port again.
+    pub fn come_back(&mut self) {
+        self.away.store(false, Ordering::SeqCst);
+        let mut listener = None;
+        wait_until("the port to be free again", Duration::from_secs(20), || {
+            listener = TcpListener::bind(("127.0.0.1", self.port)).ok();
+            listener.is_some()
+        });
+        self.serve(listener.unwrap());
+    }
+
+    /// Every message received, after closing.
+    pub fn messages(mut self) -> Vec<serde_json::Value> {
+        self.go_away();
+        self.messages
+            .lock()
+            .unwrap()
+            .iter()
+            .map(|r| r.body.clone())
+            .collect()
+    }
+
+    /// Every message received so far, with its arrival time.
+    pub fn received(&self) -> Vec<Received> {
+        self.messages.lock().unwrap().clone()
+    }
+}
+
+fn read_frames(mut stream: TcpStream, messages: &Mutex<Vec<Received>>, away: &AtomicBool) {
+    stream.set_nonblocking(false).unwrap();
+    stream
+        .set_read_timeout(Some(Duration::from_millis(50)))
+        .unwrap();
+    let mut buffer = Vec::new();
+    let mut chunk = [0u8; 4096];
+    while !away.load(Ordering::SeqCst) {
+        match stream.read(&mut chunk) {
+            Ok(0) => return,
+            Ok(n) => buffer.extend_from_slice(&chunk[..n]),
+            Err(e)
+                if matches!(
+                    e.kind(),
+                    std::io::ErrorKind::WouldBlock | std::io::ErrorKind::TimedOut
+                ) => {}
+            Err(_) => return,
+        }
+        while buffer.len() >= 4 {
+            let len = u32::from_be_bytes(buffer[..4].try_into().unwrap()) as usize;
+            if buffer.len() < 4 + len {
+                break;
+            }
+            let body: serde_json::Value = serde_json::from_slice(&buffer[4..4 + len]).unwrap();
+            buffer.drain(..4 + len);
+            if body["type"] != "heartbeat" {
+                messages.lock().unwrap().push(Received {
+                    body,
+                    at: SystemTime::now(),
+                });
+            }
+        }
+    }
+}
+
+/// A WebSocket orchestrator: collects text messages (pongs answer pings by themselves).
+pub struct WsPeer {
+    pub port: u16,
+    messages: Arc<Mutex<Vec<Received>>>,
+    away: Arc<AtomicBool>,
+    thread: Option<thread::JoinHandle<()>>,
+}
+
+impl WsPeer {
+    pub fn start(listener: TcpListener) -> WsPeer {
+        let mut peer = WsPeer {
+            port: listener.local_addr().unwrap().port(),
+            messages: Arc::new(Mutex::new(Vec::new())),
+            away: Arc::new(AtomicBool::new(false)),
+            thread: None,
+        };
+        peer.serve(listener);
+        peer
+    }
+
+    fn serve(&mut self, listener: TcpListener) {
+        let (messages, away) = (self.messages.clone(), self.away.clone());
+        listener.set_nonblocking(true).unwrap();
+        self.thread = Some(thread::spawn(move || {
+            while !away.load(Ordering::SeqCst) {
+                let Ok((stream, _)) = listener.accept() else {
+                    thread::sleep(Duration::from_millis(5));
+                    continue;
+                };
+                stream.set_nonblocking(false).unwrap();
+                let Ok(mut ws) = tungstenite::accept(stream) else {
+                    continue;
+                };
+                ws.get_ref()
+                    .set_read_timeout(Some(Duration::from_millis(50)))
+                    .unwrap();
+                while !away.load(Ordering::SeqCst) {
+                    match ws.read() {
+                        Ok(tungstenite::Message::Text(t)) => {
+                            messages.lock().unwrap().push(Received {
+                                body: serde_json::from_str(t.as_str()).unwrap(),
+                                at: SystemTime::now(),
+                            })
+                        }
+                        Ok(tungstenite::Message::Close(_)) => break,
+                        Ok(_) => {}
+                        Err(tungstenite::Error::Io(e))
+                            if matches!(
+                                e.kind(),
+                                std::io::ErrorKind::WouldBlock | std::io::ErrorKind::TimedOut
+                            ) => {}
+                        Err(_) => break,
+                    }
+                }
+            }
+        }));
+    }
+
+    pub fn count(&self) -> usize {
+        self.messages.lock().unwrap().len()
+    }
+
+    pub fn go_away(&mut self) {
+        self.away.store(true, Ordering::SeqCst);
+        if let Some(t) = self.thread.take() {
+            t.join().unwrap();
+        }
+    }
+
+    pub fn come_back(&mut self) {
+        self.away.store(false, Ordering::SeqCst);
+        let mut listener = None;
+        wait_until("the port to be free again", Duration::from_secs(20), || {
+            listener = TcpListener::bind(("127.0.0.1", self.port)).ok();
+            listener.is_some()
+        });
+        self.serve(listener.unwrap());
+    }
+
+    /// Every message received, after closing.
+    pub fn messages(mut self) -> Vec<serde_json::Value> {
+        self.go_away();
+        self.messages
+            .lock()
+            .unwrap()
+            .iter()
+            .map(|r| r.body.clone())
+            .collect()
+    }
+
+    /// Every message received so far, with its arrival time.
+    pub fn received(&self) -> Vec<Received> {
+        self.messages.lock().unwrap().clone()
+    }
+}
+
+/// A Mosquitto broker on a free loopback port, stopped when dropped.
+pub struct Broker {
+    pub port: u16,
+    dir: PathBuf,
+    child: Option<Child>,
+}
+
+impl Broker {
+    /// `None` (after a loud skip, a failure under CI=true) when mosquitto is not installed.
+    pub fn start(dir: &Path, users: Option<(&str, &str)>) -> Option<Broker> {
+        if !crate::tool("mosquitto", "apt-get install mosquitto (Debian's broker)") {
+            return None;
+        }
+        let port = TcpListener::bind("127.0.0.1:0")
+            .unwrap()
+            .local_addr()
+            .unwrap()
+            .port();
+        let dir = dir.join("broker");
+        std::fs::create_dir_all(&dir).unwrap();
+        let mut conf = format!(
+            "listener {port} 127.0.0.1\npersistence true\npersistence_location {}/\n",
+            dir.display()
+        );
+        match users {
+            Some((user, password)) => {
+                let file = dir.join("passwords");
+                let ok = Command::new("mosquitto_passwd")
+                    .args(["-b", "-c"])
+                    .arg(&file)
+                    .args([user, password])
+                    .status()
+                    .unwrap()
+                    .success();
+                assert!(ok, "mosquitto_passwd");
+                conf.push_str(&format!(
+                    "allow_anonymous false\npassword_file {}\n",
+                    file.display()
+                ));
+            }
+            None => conf.push_str("allow_anonymous true\n"),
+        }
+        std::fs::write(dir.join("mosquitto.conf"), conf).unwrap();
+        let mut broker = Broker {
+            port,
+            dir,
+            child: None,
+        };
+        broker.run();
+        Some(broker)
+    }
+
+    pub fn run(&mut self) {
+        let child = Command::new("mosquitto")
+            .arg("-c")
+            .arg(self.dir.join("mosquitto.conf"))
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap();
+        self.child = Some(child);
+        let port = self.port;
+        wait_until("mosquitto to listen", Duration::from_secs(20), || {
+            TcpStream::connect(("127.0.0.1", port)).is_ok()
+        });
+    }
+
+    pub fn stop(&mut self) {
+        if let Some(mut c) = self.child.take() {
+            let _ = c.kill();
+            let _ = c.wait();
+        }
+    }
+}
+
+impl Drop for Broker {
+    fn drop(&mut self) {
+        self.stop();
+    }
+}
+
+/// A message a subscriber received: topic, payload, whether retained, when it arrived.
+pub type Published = (String, String, bool, SystemTime);
+
+/// A subscriber with a persistent session (its messages wait at the broker while it is away),
+/// collecting (topic, payload, retained, arrival time) of everything matching its filter.
+pub struct Subscriber {
+    pub got: Arc<Mutex<Vec<Published>>>,
+    stop: Arc<AtomicBool>,
+    thread: Option<thread::JoinHandle<()>>,
+}
+
+impl Subscriber {
+    pub fn start(port: u16, id: &str, filter: &str) -> Subscriber {
+        let filter = filter.to_string();
+        let got = Arc::new(Mutex::new(Vec::new()));
+        let stop = Arc::new(AtomicBool::new(false));
+        let (g, s) = (got.clone(), stop.clone());
+        let mut options = rumqttc::MqttOptions::new(id, "127.0.0.1", port);
+        options.set_clean_session(false);
+        let (client, mut connection) = rumqttc::Client::new(options, 100);
+        let subscribed = Arc::new(AtomicBool::new(false));
+        let sub = subscribed.clone();
+        let thread = thread::spawn(move || {
+            while !s.load(Ordering::SeqCst) {
+                match connection.recv_timeout(Duration::from_millis(50)) {
+                    Ok(Ok(rumqttc::Event::Incoming(rumqttc::Packet::ConnAck(_)))) => {
+                        client
+                            .try_subscribe(filter.as_str(), rumqttc::QoS::AtLeastOnce)
+                            .unwrap();
+                    }
+                    Ok(Ok(rumqttc::Event::Incoming(rumqttc::Packet::SubAck(_)))) => {
+                        sub.store(true, Ordering::SeqCst);
+                    }
+                    Ok(Ok(rumqttc::Event::Incoming(rumqttc::Packet::Publish(p)))) => {
+                        g.lock().unwrap().push((
+                            p.topic.clone(),
+                            String::from_utf8_lossy(&p.payload).into_owned(),
+                            p.retain,
+                            SystemTime::now(),
+                        ));
+                    }
+                    Ok(Err(_)) => thread::sleep(Duration::from_millis(100)),
+                    _ => {}
+                }
+            }
+        });
+        wait_until("the subscription", Duration::from_secs(20), || {
+            subscribed.load(Ordering::SeqCst)
+        });
+        Subscriber {
+            got,
+            stop,
+            thread: Some(thread),
+        }
+    }
+
+    /// The payloads received on `topic`, in order.
+    pub fn on(&self, topic: &str) -> Vec<String> {
+        self.got
+            .lock()
+            .unwrap()
+            .iter()
+            .filter(|(t, _, _, _)| t == topic)
+            .map(|(_, p, _, _)| p.clone())
+            .collect()
+    }
+}
+
+impl Drop for Subscriber {
+    fn drop(&mut self) {
+        self.stop.store(true, Ordering::SeqCst);
+        if let Some(t) = self.thread.take() {
+            let _ = t.join();
+        }
+    }
+}
