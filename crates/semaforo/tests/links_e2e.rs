@@ -241,10 +241,12 @@ fn mosquitto_gets_retained_state_availability_with_last_will_and_every_decision_
     let Some(mut broker) = Broker::start(dir.path(), None) else {
         return;
     };
-    let subscriber = Subscriber::start(broker.port, "test-subscriber", "semaforo/corner-7/#");
+    let subscriber = Subscriber::start(broker.port, "test-subscriber", "#");
     let mut child = daemon(dir.path(), "10h")
         .env("MQTT_HOST", "127.0.0.1")
         .env("MQTT_PORT", broker.port.to_string())
+        .env("MQTT_PROTOCOL", "5")
+        .env("MQTT_HOME_ASSISTANT", "true")
         .spawn()
         .unwrap();
     let base = "semaforo/corner-7";
@@ -293,6 +295,11 @@ fn mosquitto_gets_retained_state_availability_with_last_will_and_every_decision_
     assert!(!subscriber.on(&format!("{base}/A/queue")).is_empty());
     assert!(!subscriber.on(&format!("{base}/B/arrivals")).is_empty());
     assert!(!subscriber.on(&format!("{base}/events")).is_empty());
+    // Home Assistant discovery: a queue sensor per group, under one device.
+    let discovery = subscriber.on("homeassistant/sensor/corner_7_A_queue/config");
+    let config: serde_json::Value = serde_json::from_str(discovery.last().unwrap()).unwrap();
+    assert_eq!(config["state_topic"], format!("{base}/A/queue"));
+    assert_eq!(config["availability_topic"], format!("{base}/available"));
 
     // A new subscriber gets the retained state at once.
     let late = Subscriber::start(broker.port, "late-subscriber", "semaforo/corner-7/#");

@@ -14,6 +14,7 @@ pub(super) fn across_settings(config: &Config, settings: &Settings, errors: &mut
     policy_parameters(config, settings, errors);
     runtime_is_built_in(config, settings, errors);
     camera_count(config, settings, errors);
+    links(config, settings, errors);
     no_local_camera_twice(config, settings, errors);
 }
 
@@ -149,5 +150,63 @@ fn no_local_camera_twice(config: &Config, settings: &Settings, errors: &mut Vec<
                 ),
             ));
         }
+    }
+}
+
+/// The links' addresses and files: a WebSocket URL, the TLS files, a client certificate with
+/// its key. Files are checked here so that a typo is an error at start, not a link that
+/// never connects.
+fn links(config: &Config, settings: &Settings, errors: &mut Vec<ConfigError>) {
+    if let Some(url) = &config.orchestrator.url {
+        let key = "orchestrator.url";
+        let lower = url.to_ascii_lowercase();
+        let host = lower
+            .strip_prefix("ws://")
+            .or_else(|| lower.strip_prefix("wss://"))
+            .map(|rest| rest.split(['/', '?']).next().unwrap_or(""));
+        let problem = match host {
+            None => Some("expected a WebSocket URL, ws://HOST:PORT/PATH or wss://HOST/PATH"),
+            Some(h) if h.is_empty() || h.starts_with(':') => Some("no host in the URL"),
+            Some(_) => None,
+        };
+        if let (Some(problem), false) = (problem, settings.is_refused(key)) {
+            errors.push(error_at(
+                settings,
+                key,
+                format!("\"{}\"", redact(url)),
+                problem.into(),
+            ));
+        }
+    }
+    let m = &config.mqtt;
+    let files = [
+        ("orchestrator.ca_file", config.orchestrator.ca_file.as_ref()),
+        ("mqtt.ca_file", m.ca_file.as_ref()),
+        ("mqtt.client_cert", m.client_cert.as_ref()),
+        ("mqtt.client_key", m.client_key.as_ref()),
+    ];
+    for (key, path) in files {
+        let Some(path) = path else { continue };
+        if let Err(e) = std::fs::metadata(path) {
+            errors.push(error_at(
+                settings,
+                key,
+                format!("\"{}\"", path.display()),
+                format!("cannot read it: {e}"),
+            ));
+        }
+    }
+    if m.client_cert.is_some() != m.client_key.is_some() {
+        let (given, missing) = if m.client_cert.is_some() {
+            ("mqtt.client_cert", "mqtt.client_key")
+        } else {
+            ("mqtt.client_key", "mqtt.client_cert")
+        };
+        errors.push(ConfigError {
+            key: Some(given.to_string()),
+            origin: settings.origin_or_default(given),
+            value: None,
+            message: format!("a client certificate needs its key: set {missing} too"),
+        });
     }
 }

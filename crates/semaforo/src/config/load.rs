@@ -54,7 +54,7 @@ impl fmt::Display for Origin {
 }
 
 /// A checked setting value.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Clone, PartialEq)]
 pub enum Value {
     Int(i64),
     Float(f64),
@@ -72,6 +72,13 @@ impl Value {
             Value::Bool(v) => toml::Value::Boolean(*v),
             Value::Text(v) | Value::Secret(v) => toml::Value::String(v.clone()),
         }
+    }
+}
+
+impl fmt::Debug for Value {
+    /// As `Display`: a secret is never shown, even in a debug print of the configuration.
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        fmt::Display::fmt(self, f)
     }
 }
 
@@ -1037,5 +1044,36 @@ mod tests {
             "{}",
             errors[0]
         );
+    }
+
+    #[test]
+    fn link_settings_are_checked_and_the_password_is_never_shown() {
+        let mut inputs = with_file(
+            "[orchestrator]\nurl = \"http://orchestrator/feed\"\n[mqtt]\nhost = \"broker\"\n\
+             password = \"s3cret\"\nclient_cert = \"/nonexistent/cert.pem\"\n\
+             topic_prefix = \"city/#\"\n",
+        );
+        inputs.env.insert("MQTT_PORT".into(), "0".into());
+        let errors = errors_of(&inputs);
+        assert_eq!(errors.len(), 5, "{errors:#?}");
+        let has = |s: &str| errors.iter().any(|e| e.contains(s));
+        assert!(has("orchestrator.url = \"http://orchestrator/feed\" (from semaforo.toml line 2): expected a WebSocket URL"));
+        assert!(has("mqtt.client_cert = \"/nonexistent/cert.pem\""));
+        assert!(has(
+            "a client certificate needs its key: set mqtt.client_key too"
+        ));
+        assert!(has("mqtt.topic_prefix = \"city/#\""));
+        assert!(has(
+            "mqtt.port = \"0\" (from environment variable MQTT_PORT)"
+        ));
+        assert!(errors.iter().all(|e| !e.contains("s3cret")));
+
+        let c = config(&with_file(
+            "[mqtt]\nhost = \"broker\"\npassword = \"s3cret\"\n",
+        ));
+        assert_eq!(c.mqtt.password.0, "s3cret");
+        assert!(!c.describe().contains("s3cret"), "{}", c.describe());
+        assert!(c.describe().contains("password = \"***\""));
+        assert!(!format!("{c:?}").contains("s3cret"));
     }
 }

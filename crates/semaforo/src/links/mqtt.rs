@@ -453,6 +453,61 @@ fn run(
     }
 }
 
+/// Who a QoS 1 publish of the link's is for.
+enum Owner {
+    /// The `online` announcement.
+    Announcement,
+    /// An outbox message.
+    Message(Seq),
+}
+
+/// The link's QoS 1 publishes between `try_publish` and PUBACK.
+#[derive(Default)]
+struct InFlight {
+    /// Queued, in order, before the event loop gave them packet ids.
+    queued: VecDeque<Owner>,
+    /// Sent, with their packet ids.
+    sent: VecDeque<(u16, Owner)>,
+    /// Outbox messages acknowledged while an older one is still in flight.
+    acked: Vec<Seq>,
+}
+
+impl InFlight {
+    fn len(&self) -> usize {
+        self.queued.len() + self.sent.len()
+    }
+
+    /// The oldest outbox message not yet acknowledged by the broker.
+    fn oldest(&self) -> Option<Seq> {
+        let seq = |o: &Owner| match o {
+            Owner::Message(s) => Some(*s),
+            Owner::Announcement => None,
+        };
+        self.queued
+            .iter()
+            .filter_map(seq)
+            .chain(self.sent.iter().filter_map(|(_, o)| seq(o)))
+            .min()
+    }
+
+    /// A PUBACK: returns the seq every message up to which the broker now has, if it moved.
+    fn acknowledged(&mut self, pkid: u16) -> Option<Seq> {
+        let at = self.sent.iter().position(|(id, _)| *id == pkid)?;
+        if let Some((_, Owner::Message(seq))) = self.sent.remove(at) {
+            self.acked.push(seq);
+        }
+        let oldest = self.oldest();
+        let upto = self
+            .acked
+            .iter()
+            .copied()
+            .filter(|s| oldest.is_none_or(|o| *s < o))
+            .max()?;
+        self.acked.retain(|s| *s > upto);
+        Some(upto)
+    }
+}
+
 /// One connection, until it fails (the reason) or the link stops (`None`).
 fn session(
     ctx: &LinkContext,
@@ -463,12 +518,7 @@ fn session(
     topics: &Topics,
     discovery: Option<&[(String, String)]>,
 ) -> Option<String> {
-    // Seqs published, in order; the packet ids the event loop gave them, in order.
-    let mut published: VecDeque<Seq> = VecDeque::new();
-    let mut ids: VecDeque<(u16, Option<Seq>)> = VecDeque::new();
-    // QoS 1 publishes of ours that are not outbox messages (the `online` announcement).
-    let mut own: VecDeque<()> = VecDeque::new();
-    let mut acked_in_session: Vec<Seq> = Vec::new();
+    let mut flight = InFlight::default();
     let mut connected = false;
     let mut written = ctx.outbox.acked(cursor).unwrap_or(Seq::ZERO);
     loop {
@@ -478,52 +528,45 @@ fn session(
             }
             return None;
         }
-        match connection.poll(Duration::from_millis(if connected { 20 } else { 200 })) {
-            Happened::Connected => {
-                connected = true;
-                backoff.succeeded();
-                tracing::info!("mqtt {}: connected", ctx.state_peer());
-                ctx.update(|s| {
-                    s.connected = true;
-                    s.problem = None;
-                });
-                if !client.try_publish(topics.of("available"), true, true, b"online".to_vec()) {
-                    return Some("cannot queue the availability message".into());
+        // What the connection did since the last look. Once connected each look waits at most
+        // 1 ms: the link waits on the outbox instead, which a store wakes at once.
+        let mut busy = false;
+        for _ in 0..64 {
+            let wait = Duration::from_millis(if connected { 1 } else { 200 });
+            match connection.poll(wait) {
+                Happened::Nothing => break,
+                Happened::Failed(why) => return Some(why),
+                Happened::Connected => {
+                    busy = true;
+                    connected = true;
+                    backoff.succeeded();
+                    tracing::info!("mqtt {}: connected", ctx.state_peer());
+                    ctx.update(|s| {
+                        s.connected = true;
+                        s.problem = None;
+                    });
+                    if !client.try_publish(topics.of("available"), true, true, b"online".to_vec()) {
+                        return Some("cannot queue the availability message".into());
+                    }
+                    flight.queued.push_back(Owner::Announcement);
+                    for (topic, body) in discovery.unwrap_or_default() {
+                        client.try_publish(topic.clone(), false, true, body.clone().into_bytes());
+                    }
+                    *connections += 1;
+                    *shared.lock().unwrap_or_else(PoisonError::into_inner) =
+                        Some((client.clone(), *connections));
                 }
-                own.push_back(());
-                for (topic, body) in discovery.unwrap_or_default() {
-                    client.try_publish(topic.clone(), false, true, body.clone().into_bytes());
-                }
-                *connections += 1;
-                *shared.lock().unwrap_or_else(PoisonError::into_inner) =
-                    Some((client.clone(), *connections));
-            }
-            Happened::Sent(pkid) => {
-                let owner = if own.pop_front().is_some() {
-                    None
-                } else {
-                    published.pop_front()
-                };
-                ids.push_back((pkid, owner));
-            }
-            Happened::Acked(pkid) => {
-                if let Some(at) = ids.iter().position(|(id, _)| *id == pkid) {
-                    if let Some((_, Some(seq))) = ids.remove(at) {
-                        acked_in_session.push(seq);
+                Happened::Sent(pkid) => {
+                    busy = true;
+                    if let Some(owner) = flight.queued.pop_front() {
+                        flight.sent.push_back((pkid, owner));
                     }
                 }
-                // Acknowledge the longest run of seqs with nothing before them still in flight.
-                let oldest_in_flight = ids
-                    .iter()
-                    .filter_map(|(_, s)| *s)
-                    .chain(published.iter().copied())
-                    .min();
-                let upto = acked_in_session
-                    .iter()
-                    .copied()
-                    .filter(|s| oldest_in_flight.is_none_or(|o| *s < o))
-                    .max();
-                if let Some(upto) = upto {
+                Happened::Acked(pkid) => {
+                    busy = true;
+                    let Some(upto) = flight.acknowledged(pkid) else {
+                        continue;
+                    };
                     let before = ctx.outbox.acked(cursor).unwrap_or(Seq::ZERO);
                     if upto > before {
                         if let Err(e) = ctx.outbox.ack(cursor, upto) {
@@ -531,32 +574,37 @@ fn session(
                         }
                         ctx.update(|s| s.delivered += upto.get() - before.get());
                     }
-                    acked_in_session.retain(|s| *s > upto);
                 }
             }
-            Happened::Failed(why) => return Some(why),
-            Happened::Nothing => {}
         }
         if !connected {
             continue;
         }
-        let room = IN_FLIGHT.saturating_sub(published.len() + ids.len());
-        if room == 0 {
-            continue;
-        }
-        let entries = match ctx.outbox.pending_after(cursor, written, room) {
-            Ok(entries) => entries,
-            Err(e) => return Some(format!("cannot read the outbox: {e}")),
+        let room = IN_FLIGHT.saturating_sub(flight.len());
+        let entries = if room == 0 {
+            Vec::new()
+        } else {
+            match ctx.outbox.pending_after(cursor, written, room) {
+                Ok(entries) => entries,
+                Err(e) => return Some(format!("cannot read the outbox: {e}")),
+            }
         };
+        busy |= !entries.is_empty();
         for entry in entries {
             let leaf = entry.kind.name();
             if !client.try_publish(topics.of(leaf), true, false, entry.body.into_bytes()) {
                 break;
             }
-            published.push_back(entry.seq);
+            flight.queued.push_back(Owner::Message(entry.seq));
             written = entry.seq;
         }
         ctx.refresh_waiting(cursor);
+        if !busy {
+            // Idle: wait for a store, or 50 ms to keep the connection's keepalive going.
+            let _ = ctx
+                .outbox
+                .wait_pending(cursor, written, 1, Duration::from_millis(50));
+        }
     }
 }
 

@@ -22,8 +22,12 @@ use crate::config::Config;
 /// Messages written per outbox read.
 const BATCH: usize = 64;
 
-/// How long a read waits for the peer's frames before the link looks at the outbox again.
-const READ_POLL: Duration = Duration::from_millis(20);
+/// How long a read waits for the peer's frames: reads only collect what has arrived (pongs);
+/// the link waits on the outbox, which wakes it at once when a message is stored.
+const READ_POLL: Duration = Duration::from_millis(1);
+
+/// The longest wait on the outbox, so pongs are read at least this often.
+const IDLE: Duration = Duration::from_millis(50);
 
 #[derive(Debug, Clone)]
 pub struct WebSocketSettings {
@@ -175,9 +179,13 @@ fn exchange(
     conn: &mut Connection,
     heartbeat: Duration,
 ) -> Result<(), String> {
+    let wait = conn
+        .next_ping
+        .saturating_duration_since(Instant::now())
+        .min(IDLE);
     let entries = ctx
         .outbox
-        .pending_after(cursor, conn.written, BATCH)
+        .wait_pending(cursor, conn.written, BATCH, wait)
         .map_err(|e| format!("cannot read the outbox: {e}"))?;
     for entry in entries {
         conn.socket
@@ -193,31 +201,35 @@ fn exchange(
             .map_err(|e| format!("connection lost at a ping ({e})"))?;
         conn.next_ping = Instant::now() + heartbeat;
     }
-    match conn.socket.read() {
-        Ok(tungstenite::Message::Pong(payload)) => {
-            let Ok(bytes) = <[u8; 8]>::try_from(payload.as_ref()) else {
-                return Ok(()); // not our ping's
-            };
-            let upto = Seq::new(u64::from_be_bytes(bytes));
-            let before = ctx.outbox.acked(cursor).unwrap_or(Seq::ZERO);
-            if upto > before && upto <= conn.written {
-                ctx.outbox
-                    .ack(cursor, upto)
-                    .map_err(|e| format!("cannot acknowledge in the outbox: {e}"))?;
-                ctx.update(|s| s.delivered += upto.get() - before.get());
+    // Everything the peer has sent by now (pongs, mostly).
+    loop {
+        match conn.socket.read() {
+            Ok(tungstenite::Message::Pong(payload)) => {
+                let Ok(bytes) = <[u8; 8]>::try_from(payload.as_ref()) else {
+                    continue; // not our ping's
+                };
+                let upto = Seq::new(u64::from_be_bytes(bytes));
+                let before = ctx.outbox.acked(cursor).unwrap_or(Seq::ZERO);
+                if upto > before && upto <= conn.written {
+                    ctx.outbox
+                        .ack(cursor, upto)
+                        .map_err(|e| format!("cannot acknowledge in the outbox: {e}"))?;
+                    ctx.update(|s| s.delivered += upto.get() - before.get());
+                }
             }
-            Ok(())
+            Ok(tungstenite::Message::Close(_)) => {
+                return Err("the peer closed the connection".into())
+            }
+            Ok(_) => {}
+            Err(tungstenite::Error::Io(e))
+                if matches!(
+                    e.kind(),
+                    std::io::ErrorKind::WouldBlock | std::io::ErrorKind::TimedOut
+                ) =>
+            {
+                return Ok(());
+            }
+            Err(e) => return Err(format!("connection lost ({e})")),
         }
-        Ok(tungstenite::Message::Close(_)) => Err("the peer closed the connection".into()),
-        Ok(_) => Ok(()),
-        Err(tungstenite::Error::Io(e))
-            if matches!(
-                e.kind(),
-                std::io::ErrorKind::WouldBlock | std::io::ErrorKind::TimedOut
-            ) =>
-        {
-            Ok(())
-        }
-        Err(e) => Err(format!("connection lost ({e})")),
     }
 }
