@@ -263,11 +263,23 @@ fn mosquitto_gets_retained_state_availability_with_last_will_and_every_decision_
     // The broker goes away and comes back (its persistence keeps the subscriber's session).
     broker.stop();
     thread::sleep(Duration::from_millis(1500));
+    let signals = subscriber.on(&format!("{base}/signal")).len();
+    let queues = subscriber.on(&format!("{base}/A/queue")).len();
     broker.run();
     wait_until(
         "decisions after the restart",
         Duration::from_secs(60),
         || subscriber.on(&format!("{base}/decision")).len() >= 10,
+    );
+    // The restarted broker lost the retained state with its memory: the daemon publishes it
+    // again on its new connection.
+    wait_until(
+        "the state again after the restart",
+        Duration::from_secs(60),
+        || {
+            subscriber.on(&format!("{base}/signal")).len() > signals
+                && subscriber.on(&format!("{base}/A/queue")).len() > queues
+        },
     );
     // SIGKILL: the broker publishes the last will.
     child.kill().unwrap();
