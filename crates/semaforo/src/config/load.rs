@@ -60,6 +60,17 @@ pub enum Value {
     Float(f64),
     Bool(bool),
     Text(String),
+    /// A [`Kind::Secret`]'s text: shown as `***` (`Debug` too), never as itself.
+    Secret(super::Secret),
+}
+
+/// How a secret's value is shown: `***` when set, `""` when empty (none).
+fn hidden(secret: &str) -> &'static str {
+    if secret.is_empty() {
+        "\"\""
+    } else {
+        "***"
+    }
 }
 
 impl Value {
@@ -69,6 +80,7 @@ impl Value {
             Value::Float(v) => toml::Value::Float(*v),
             Value::Bool(v) => toml::Value::Boolean(*v),
             Value::Text(v) => toml::Value::String(v.clone()),
+            Value::Secret(v) => toml::Value::String(v.expose().to_string()),
         }
     }
 }
@@ -80,6 +92,7 @@ impl fmt::Display for Value {
             Value::Float(v) => write!(f, "{v}"),
             Value::Bool(v) => write!(f, "{v}"),
             Value::Text(v) => write!(f, "\"{}\"", redact(v)),
+            Value::Secret(v) => f.write_str(hidden(v.expose())),
         }
     }
 }
@@ -148,6 +161,14 @@ enum Raw {
 }
 
 impl Raw {
+    /// The value as an error shows it: a secret's never.
+    fn shown_as(&self, kind: Kind) -> String {
+        if kind == Kind::Secret {
+            return "*** (hidden)".to_string();
+        }
+        self.shown()
+    }
+
     fn shown(&self) -> String {
         match self {
             Raw::Toml(v) => v.to_string().trim().to_string(),
@@ -247,7 +268,14 @@ pub fn resolve(inputs: &Inputs) -> (Settings, Vec<ConfigError>) {
         .flags
         .iter()
         .map(|(flag, key, value)| {
-            let origin = Origin::Flag { flag: flag.clone() };
+            // `--set http.token=...` as written would show the secret wherever the origin is.
+            let secret = schema::spec(key).is_some_and(|(spec, _)| spec.kind == Kind::Secret);
+            let flag = if secret && !value.is_empty() {
+                flag.replace(value.as_str(), "***")
+            } else {
+                flag.clone()
+            };
+            let origin = Origin::Flag { flag };
             (key.clone(), Raw::Text(value.clone()), origin)
         })
         .collect();
@@ -268,7 +296,7 @@ pub fn resolve(inputs: &Inputs) -> (Settings, Vec<ConfigError>) {
                     errors.push(ConfigError {
                         key: Some(key.clone()),
                         origin: origin.clone(),
-                        value: Some(raw.shown()),
+                        value: Some(raw.shown_as(spec.kind)),
                         message,
                     });
                     settings.refused.insert(key.clone());
@@ -629,6 +657,9 @@ fn check(spec: &Spec, raw: &Raw) -> Result<Value, String> {
                 Raw::Text(t) => t.clone(),
                 _ => return Err(expected()),
             };
+            if spec.kind == Kind::Secret {
+                return check_secret(text.trim()).map(|t| Value::Secret(super::Secret(t)));
+            }
             check_text(spec.kind, text.trim()).map(Value::Text)
         }
     }
@@ -669,7 +700,37 @@ fn check_text(kind: Kind, text: &str) -> Result<String, String> {
         Kind::CameraSource => {
             check_camera_source(text).map_err(|why| format!("{why}; {}", expected()))
         }
+        Kind::ListenAddress => check_listen_address(text),
         _ => Ok(text.to_string()),
+    }
+}
+
+/// A token: empty (none), or at least 16 visible ASCII characters, as an HTTP header carries
+/// them. The message never repeats the value.
+fn check_secret(text: &str) -> Result<String, String> {
+    let expected = format!("expected {}", Kind::Secret.expected());
+    if text.is_empty() {
+        return Ok(String::new());
+    }
+    if !text.chars().all(|c| c.is_ascii_graphic()) {
+        return Err(format!(
+            "it holds a space or a character that is not visible ASCII; {expected}"
+        ));
+    }
+    if text.len() < 16 {
+        return Err(format!("it has {} characters; {expected}", text.len()));
+    }
+    Ok(text.to_string())
+}
+
+/// `off`, or `HOST:PORT` with an IP address or `localhost`.
+fn check_listen_address(text: &str) -> Result<String, String> {
+    if text.eq_ignore_ascii_case("off") {
+        return Ok("off".to_string());
+    }
+    match super::parse_listen_address(text) {
+        Some(_) => Ok(text.to_string()),
+        None => Err(format!("expected {}", Kind::ListenAddress.expected())),
     }
 }
 

@@ -39,6 +39,11 @@ pub enum Kind {
     FilePrefix,
     /// A name that goes into messages and topics: letters, digits, `_`, `-`, `.`.
     Identifier,
+    /// Where a server listens: `HOST:PORT` (an IP address or `localhost`), or `off`.
+    ListenAddress,
+    /// A secret (a token): at least 16 visible characters, or empty for none. Its value is
+    /// never shown (`***` in `config check`, errors and logs).
+    Secret,
     /// Part of the intersection's layout (`[intersection]` groups, phases, conflicts): a list
     /// or array of tables in the file, read by [`super::layout`], described by the words.
     Layout(&'static str),
@@ -64,6 +69,14 @@ impl Kind {
                 "a file-name prefix of letters, digits, '_', '-' or '.' (no '/')".to_string()
             }
             Kind::Identifier => "a name of letters, digits, '_', '-' or '.'".to_string(),
+            Kind::ListenAddress => {
+                "HOST:PORT (an IP address or localhost, e.g. 127.0.0.1:8080 or 0.0.0.0:8080), or off"
+                    .to_string()
+            }
+            Kind::Secret => {
+                "at least 16 visible characters (no spaces), or empty for none; never shown"
+                    .to_string()
+            }
             Kind::Layout(words) => words.to_string(),
         }
     }
@@ -543,6 +556,21 @@ pub const SETTINGS: &[Spec] = &[
         kind: Kind::Float { min: 0.0, max: 60.0, unit: "seconds" },
         default: Default::Float(3.0),
         help: "max-pressure: the green gaps out when vehicles crossed the stop line during it but none has for this long (0 turns it off; otherwise at least 0.5)",
+    },
+    // --- http (the API, metrics and dashboard) ---
+    Spec {
+        key: "http.addr",
+        env: &["HTTP_ADDR"],
+        kind: Kind::ListenAddress,
+        default: Default::Text("127.0.0.1:8080"),
+        help: "where the HTTP API, /metrics and the dashboard listen (`run --http ADDR`); off turns them off; an address other than loopback needs http.token",
+    },
+    Spec {
+        key: "http.token",
+        env: &["HTTP_TOKEN"],
+        kind: Kind::Secret,
+        default: Default::Text(""),
+        help: "bearer token: when set, every endpoint but /health and the dashboard's static page asks for `Authorization: Bearer <token>` (the page asks for the token and sends it); required on an address other than loopback",
     },
 ];
 

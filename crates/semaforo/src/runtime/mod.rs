@@ -4,11 +4,13 @@
 //! Everything here takes its time from a [`Clocks`], so a test can run an hour of the loop in
 //! milliseconds with [`SimulatedClocks`](semaforo_base::SimulatedClocks).
 
+pub mod camera_view;
 mod cameras;
 mod events;
 mod housekeeping;
 mod signal;
 mod signals;
+pub mod snapshot;
 mod status_line;
 mod timings;
 
@@ -25,6 +27,7 @@ use semaforo_signal::{DetectorReading, HeadState};
 
 use crate::config::Config;
 use crate::orchestrator::{LinkSettings, Message, OrchestratorLink};
+use camera_view::CameraView;
 use housekeeping::Housekeeping;
 use signal::Signal;
 use status_line::StatusLine;
@@ -198,7 +201,12 @@ fn open_frame_store(config: &Config) -> Option<FrameStore> {
 /// Ends the current interval safely before exit, as a controller going dark must: the green
 /// gets its full yellow and red clearance, then all heads are red. Bounded by yellow + red
 /// clearance + one second; this wait ignores the shutdown request that got us here.
-fn stop_safely(clock: &dyn Clocks, signal: &mut Signal, mut next: Duration) {
+fn stop_safely(
+    clock: &dyn Clocks,
+    signal: &mut Signal,
+    mut next: Duration,
+    mut on_tick: impl FnMut(&Signal, Duration),
+) {
     let start = clock.monotonic();
     signal.request_stop(start);
     let limit = start + signal.longest_clearance() + Duration::from_secs(1);
@@ -207,6 +215,7 @@ fn stop_safely(clock: &dyn Clocks, signal: &mut Signal, mut next: Duration) {
         next += TICK;
         let _ = clock.sleep_until(next, &keep_waiting);
         signal.tick(clock.monotonic());
+        on_tick(signal, clock.monotonic());
     }
     if signal.is_all_red() {
         tracing::info!(
@@ -244,12 +253,21 @@ pub fn run_with_tracker(
     tracker.watch_disk(config.logging.dir.clone());
     tracker.watch_disk(config.frames.dir.clone());
     let mut housekeeping = Housekeeping::new(config, clock.monotonic());
+    let views: Vec<Arc<CameraView>> = config
+        .cameras
+        .cameras
+        .keys()
+        .map(|n| CameraView::new(n))
+        .collect();
     let shared = cameras::Shared {
         config,
         tracker,
         store: open_frame_store(config).map(Arc::new),
+        views: views.clone(),
     };
     let mut signal = Signal::new(config, clock)?;
+    let mut publisher = snapshot::Publisher::new(config, &signal, clock.is_simulated());
+    let http = crate::http::start(&config.http, publisher.subscribe(), views, tracker);
     let link = open_orchestrator_link(config);
     // Wall-clock time of the loop's zero: messages are stamped with it plus loop time, so a
     // run on simulated time stamps them in simulated time.
@@ -340,6 +358,8 @@ pub fn run_with_tracker(
                 );
                 status_line.draw(now, &text);
             }
+            let link_statistics = link.as_ref().map(OrchestratorLink::statistics);
+            publisher.publish(now, wall_zero, &signal, &workers, link_statistics, tracker);
             summary.ticks += 1;
             next += TICK;
             if clock.sleep_until(next, shutdown) == Wake::Shutdown {
@@ -348,7 +368,10 @@ pub fn run_with_tracker(
             }
         }
         status_line.finish();
-        stop_safely(clock, &mut signal, next);
+        stop_safely(clock, &mut signal, next, |signal, now| {
+            let link_statistics = link.as_ref().map(OrchestratorLink::statistics);
+            publisher.publish(now, wall_zero, signal, &workers, link_statistics, tracker);
+        });
         for worker in workers {
             if let Some((seen, ran)) = worker.usage {
                 tracing::info!(
@@ -361,6 +384,7 @@ pub fn run_with_tracker(
             worker.stop();
         }
     });
+    drop(http);
     summary.ran_for = clock.monotonic();
     summary.greens = signal
         .groups()
@@ -397,6 +421,7 @@ mod tests {
             ("logging.dir", d("logs")),
             ("cameras.width", "160".into()),
             ("cameras.height", "120".into()),
+            ("http.addr", "off".into()),
         ];
         set.extend(extra.iter().map(|(k, v)| (*k, v.to_string())));
         for (key, value) in set {

@@ -13,7 +13,8 @@ use std::time::Duration;
 use anyhow::Context as _;
 use semaforo_base::Clocks;
 use semaforo_signal::{
-    Controller, DetectorReading, HeadState, LogEpoch, PolicyKind, SignalTime, TickOutput,
+    Controller, ControllerStatus, DetectorReading, HeadState, HiResEvent, LogEpoch, PhaseId,
+    PolicyKind, SignalTime, TickOutput,
 };
 
 use super::events::EventLog;
@@ -27,6 +28,10 @@ pub struct Signal {
     /// Reused every tick: the loop runs for months, so no allocation per tick.
     output: TickOutput,
     events: EventLog,
+    /// The wall-clock time of signal time zero (the events' timestamps).
+    epoch: LogEpoch,
+    /// A stop was requested.
+    stopping: bool,
     groups: Vec<String>,
     heads: Vec<HeadState>,
     readings: Vec<DetectorReading>,
@@ -62,12 +67,8 @@ impl Signal {
             .unwrap_or_default()
             .saturating_sub(now);
         let l = &config.logging;
-        let events = EventLog::open(
-            &l.dir,
-            l.max_file_bytes,
-            l.backup_count,
-            LogEpoch::from_unix_millis(zero.as_millis() as i64),
-        );
+        let epoch = LogEpoch::from_unix_millis(zero.as_millis() as i64);
+        let events = EventLog::open(&l.dir, l.max_file_bytes, l.backup_count, epoch);
         let s = &config.signal;
         let layout = &config.layout;
         let intersection = layout.intersection.clone();
@@ -138,6 +139,8 @@ impl Signal {
         Ok(Signal {
             output: controller.new_output(),
             events,
+            epoch,
+            stopping: false,
             controller,
             groups,
             heads: vec![HeadState::Red; n],
@@ -263,7 +266,54 @@ impl Signal {
     /// Ends the current interval safely: the green (if any) gets its yellow and red clearance,
     /// then every head holds red.
     pub fn request_stop(&mut self, now: Duration) {
+        self.stopping = true;
         self.controller.request_stop(signal_time(now));
+    }
+
+    /// Whether a stop was requested.
+    pub fn stopping(&self) -> bool {
+        self.stopping
+    }
+
+    /// The high-resolution events of the last tick.
+    pub fn last_events(&self) -> &[HiResEvent] {
+        &self.output.events
+    }
+
+    /// The wall-clock time of signal time zero.
+    pub fn epoch(&self) -> LogEpoch {
+        self.epoch
+    }
+
+    /// The controller's mode, interval, phase and policy now.
+    pub fn status(&self) -> ControllerStatus {
+        self.controller.status()
+    }
+
+    /// A phase's name.
+    pub fn phase_name(&self, phase: PhaseId) -> String {
+        self.controller
+            .intersection()
+            .phase(phase)
+            .name()
+            .to_string()
+    }
+
+    /// The phases, each with the names of its groups, in the plan's order.
+    pub fn phases(&self) -> Vec<(String, Vec<String>)> {
+        self.controller
+            .intersection()
+            .phases()
+            .iter()
+            .map(|p| {
+                let groups = p
+                    .groups()
+                    .iter()
+                    .map(|g| self.groups[g.index()].clone())
+                    .collect();
+                (p.name().to_string(), groups)
+            })
+            .collect()
     }
 
     /// True once every head is red after [`Signal::request_stop`] (or in flash).
