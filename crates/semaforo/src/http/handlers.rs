@@ -43,13 +43,22 @@ pub fn error(status: StatusCode, message: String) -> Response {
     (status, Json(serde_json::json!({ "error": message }))).into_response()
 }
 
+/// The snapshot, with the health checks on it (so the dashboard needs no second request,
+/// and never a 503 in its console).
 async fn status(State(context): State<Arc<Context>>) -> Response {
     let snapshot = context.snapshots.borrow().clone();
-    (
-        [(header::CACHE_CONTROL, "no-store")],
-        Json(snapshot.as_ref()),
-    )
-        .into_response()
+    let health = health::evaluate(&snapshot, snapshot.published.elapsed());
+    let mut body = match serde_json::to_value(snapshot.as_ref()) {
+        Ok(body) => body,
+        Err(e) => {
+            return error(
+                StatusCode::INTERNAL_SERVER_ERROR,
+                format!("cannot write the status: {e}"),
+            )
+        }
+    };
+    body["health"] = serde_json::to_value(&health).unwrap_or_default();
+    ([(header::CACHE_CONTROL, "no-store")], Json(body)).into_response()
 }
 
 async fn picture(State(context): State<Arc<Context>>, Path(name): Path<String>) -> Response {

@@ -98,6 +98,7 @@ pub fn evaluate(s: &Snapshot, age: Duration) -> Health {
     }
     for g in &s.groups {
         let (state, detail) = match g.count {
+            Some(1) => (CheckState::Ok, "1 vehicle queued".to_string()),
             Some(n) => (CheckState::Ok, format!("{n} vehicles queued")),
             None if g.cameras.is_empty() => (
                 CheckState::Degraded,

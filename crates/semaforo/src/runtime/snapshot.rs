@@ -230,6 +230,16 @@ pub struct Timeline {
     pub groups: Vec<Vec<Segment>>,
 }
 
+impl Timeline {
+    /// No interval yet.
+    pub fn empty() -> Self {
+        Timeline {
+            window_s: TIMELINE_WINDOW.as_secs_f64(),
+            groups: Vec::new(),
+        }
+    }
+}
+
 /// One high-resolution event, numbered.
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct EventRecord {
@@ -340,7 +350,7 @@ impl Publisher {
             resources: ResourceState::default(),
             max_wait_s: 0.0,
             limits: limits.clone(),
-            timeline: Arc::default(),
+            timeline: Arc::new(Timeline::empty()),
             published: Instant::now(),
             events: Arc::default(),
         };
@@ -371,7 +381,7 @@ impl Publisher {
                 epoch: Some(signal.epoch()),
                 ..EventRing::default()
             }),
-            timeline: Arc::default(),
+            timeline: Arc::new(Timeline::empty()),
             resources: ResourceState::default(),
             resources_read: None,
             link_target,

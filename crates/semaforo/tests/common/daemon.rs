@@ -207,8 +207,21 @@ fn read_head(reader: &mut impl BufRead) -> (u16, Vec<(String, String)>) {
 pub fn get(addr: SocketAddr, path: &str, headers: &[(&str, &str)]) -> Response {
     let mut reader = BufReader::new(request(addr, path, headers));
     let (status, headers) = read_head(&mut reader);
+    let length = headers
+        .iter()
+        .find(|(k, _)| k == "content-length")
+        .and_then(|(_, v)| v.parse::<usize>().ok());
     let mut raw = Vec::new();
-    reader.read_to_end(&mut raw).unwrap();
+    match length {
+        // Some servers (Chromium's DevTools) keep the connection open after the body.
+        Some(n) => {
+            raw.resize(n, 0);
+            reader.read_exact(&mut raw).unwrap();
+        }
+        None => {
+            reader.read_to_end(&mut raw).unwrap();
+        }
+    }
     let chunked = headers
         .iter()
         .any(|(k, v)| k == "transfer-encoding" && v.contains("chunked"));

@@ -3,6 +3,7 @@
 
 #![allow(dead_code)] // each test file uses its own part
 
+pub mod browser;
 pub mod daemon;
 
 use std::collections::BTreeMap;
