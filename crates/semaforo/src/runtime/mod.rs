@@ -12,6 +12,7 @@ mod signal;
 mod signals;
 pub mod snapshot;
 mod status_line;
+mod systemd;
 mod timings;
 
 pub use signals::stop_on_termination_signals;
@@ -268,6 +269,7 @@ pub fn run_with_tracker(
     let mut signal = Signal::new(config, clock)?;
     let mut publisher = snapshot::Publisher::new(config, &signal, clock.is_simulated());
     let http = crate::http::start(&config.http, publisher.subscribe(), views, tracker);
+    let mut service = systemd::ServiceManager::from_environment();
     let link = open_orchestrator_link(config);
     // Wall-clock time of the loop's zero: messages are stamped with it plus loop time, so a
     // run on simulated time stamps them in simulated time.
@@ -360,6 +362,9 @@ pub fn run_with_tracker(
             }
             let link_statistics = link.as_ref().map(OrchestratorLink::statistics);
             publisher.publish(now, wall_zero, &signal, &workers, link_statistics, tracker);
+            if let Some(service) = &mut service {
+                service.ticked(|| signal.describe());
+            }
             summary.ticks += 1;
             next += TICK;
             if clock.sleep_until(next, shutdown) == Wake::Shutdown {
@@ -368,9 +373,15 @@ pub fn run_with_tracker(
             }
         }
         status_line.finish();
+        if let Some(service) = &mut service {
+            service.stopping(&summary.stop_reason);
+        }
         stop_safely(clock, &mut signal, next, |signal, now| {
             let link_statistics = link.as_ref().map(OrchestratorLink::statistics);
             publisher.publish(now, wall_zero, signal, &workers, link_statistics, tracker);
+            if let Some(service) = &mut service {
+                service.ticked(|| signal.describe());
+            }
         });
         for worker in workers {
             if let Some((seen, ran)) = worker.usage {
