@@ -340,9 +340,9 @@ pub fn run_with_tracker(
             }
             housekeeping.tick(now, tracker, shared.store.as_deref(), &mut timings);
             if status_line.due(now) {
-                let counts: Vec<(&str, u64)> = workers
+                let counts: Vec<(&str, u64, u64)> = workers
                     .iter()
-                    .map(|w| (w.camera.as_str(), w.frames))
+                    .map(|w| (w.camera.as_str(), w.frames, w.analysed))
                     .collect();
                 let rates = status_line.rates(now, &counts);
                 let link_state = link.as_ref().map_or(String::new(), |l| {
