@@ -80,6 +80,8 @@ pub struct FramesConfig {
     pub save: bool,
     pub save_interval: u64,
     pub max_saved: usize,
+    /// Draw zones, boxes and counts on saved frames.
+    pub annotate: bool,
     pub dir: PathBuf,
     pub jpeg_quality: u8,
     pub buffer_memory_mb: f64,

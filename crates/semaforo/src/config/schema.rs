@@ -258,6 +258,13 @@ pub const SETTINGS: &[Spec] = &[
         help: "saved JPEGs kept per camera; the oldest is removed first",
     },
     Spec {
+        key: "frames.annotate",
+        env: &["ANNOTATE_FRAMES"],
+        kind: Kind::Bool,
+        default: Default::Bool(true),
+        help: "draw the zones, the tracked boxes with their ids and the counts on saved frames, as /api/cameras/<name>/snapshot.jpg shows them; false saves the camera's frames as they are",
+    },
+    Spec {
         key: "frames.dir",
         env: &["FRAME_DIR"],
         kind: Kind::Path,

@@ -676,7 +676,8 @@ impl Camera {
         if !self.frames.is_multiple_of(save_interval) {
             return;
         }
-        match store.map(|store| self.save(frame, store, save_interval, timings)) {
+        let annotate = config.frames.annotate;
+        match store.map(|store| self.save(frame, store, save_interval, annotate, timings)) {
             Some(Ok(())) => {
                 report.saved += 1;
                 if self.saves_failing > 0 {
@@ -711,17 +712,7 @@ impl Camera {
         if !view.due() || !view.take_wanted() {
             return;
         }
-        let mut picture = frame.clone();
-        if let DetectionState::Running(_, counter) = &self.detection {
-            let tracker = counter.tracker();
-            annotate::annotate(
-                &mut picture,
-                counter.zones(),
-                tracker.tracks(),
-                tracker.options().min_hits,
-                counter.counts(),
-            );
-        }
+        let picture = self.annotated(frame);
         let mut jpeg = Vec::new();
         let encoded = picture
             .image()
@@ -742,15 +733,39 @@ impl Camera {
         }
     }
 
-    /// Saves the frame to the store, or says why it was not saved.
+    /// A copy of the frame with the zones, the tracked boxes with their ids, and the counts
+    /// drawn on it (the frame as it is while detection is not running).
+    fn annotated(&self, frame: &semaforo_camera::Frame) -> semaforo_camera::Frame {
+        let mut picture = frame.clone();
+        if let DetectionState::Running(_, counter) = &self.detection {
+            let tracker = counter.tracker();
+            annotate::annotate(
+                &mut picture,
+                counter.zones(),
+                tracker.tracks(),
+                tracker.options().min_hits,
+                counter.counts(),
+            );
+        }
+        picture
+    }
+
+    /// Saves the frame to the store (annotated, unless `frames.annotate` is off), or says
+    /// why it was not saved.
     fn save(
         &self,
         frame: &semaforo_camera::Frame,
         store: &FrameStore,
         save_interval: u64,
+        annotate: bool,
         timings: &mut StageTimings,
     ) -> Result<(), String> {
-        let image = frame.image().map_err(|e| e.to_string())?;
+        let annotated = annotate.then(|| self.annotated(frame));
+        let image = annotated
+            .as_ref()
+            .unwrap_or(frame)
+            .image()
+            .map_err(|e| e.to_string())?;
         let cycle = self.frames / save_interval;
         match timings.time("frame_save", || {
             store.save_current(image, &self.watched.camera, cycle)

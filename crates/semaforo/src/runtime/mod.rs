@@ -498,6 +498,41 @@ mod tests {
     }
 
     #[test]
+    fn saved_frames_carry_the_annotations_unless_turned_off() {
+        let saved = |annotate: &str| {
+            let dir = tempfile::tempdir().unwrap();
+            let config = config_in(
+                dir.path(),
+                &[
+                    ("frames.save_interval", "40"),
+                    ("frames.annotate", annotate),
+                    ("frames.min_free_disk_percent", "0"),
+                    ("cameras.b.source", "testsrc:"),
+                ],
+            );
+            run_on_manual_clock(&config, 10, &ResourceTracker::new());
+            let mut files: Vec<_> = std::fs::read_dir(dir.path().join("frames"))
+                .unwrap()
+                .map(|e| e.unwrap().path())
+                .filter(|p| p.to_string_lossy().contains("_a_"))
+                .collect();
+            files.sort();
+            let last = files.last().expect("camera a saved frames").clone();
+            // `0000000004_camera_a_cycle_3_<wall time>.jpg`: the frame, without the time.
+            let name = last.file_name().unwrap().to_string_lossy().into_owned();
+            let frame = name.rsplit_once('_').unwrap().0.to_string();
+            (frame, std::fs::read(last).unwrap())
+        };
+        let (name, drawn) = saved("true");
+        let (raw_name, raw) = saved("false");
+        assert_eq!(name, raw_name, "the same frame of the same scene");
+        assert_ne!(
+            drawn, raw,
+            "zones, boxes and counts are drawn on the saved frame"
+        );
+    }
+
+    #[test]
     fn a_camera_that_cannot_open_leaves_the_other_running() {
         let dir = tempfile::tempdir().unwrap();
         let config = config_in(
