@@ -297,10 +297,20 @@ fn the_four_arm_example_is_served_live_and_sigterm_stops_everything_cleanly() {
     }
 
     // SIGTERM with a live stream still open: exit 0 within 5 s, the server stopped, no leak.
-    let (status, took) = daemon.terminate(Duration::from_secs(5));
+    // The console says what the stop does, and a second SIGTERM that it is still running.
+    let sent = std::time::Instant::now();
+    daemon.send_sigterm();
+    daemon.wait_for_line("stopping: ", Duration::from_secs(2));
+    daemon.send_sigterm();
+    let status = daemon.wait_exit(sent, Duration::from_secs(5));
+    let took = sent.elapsed();
     assert_eq!(status.code(), Some(0), "{}", daemon.stderr());
     let err = daemon.stderr();
     assert!(err.contains("SIGTERM received"), "{err}");
+    assert!(
+        err.contains("all red") && err.contains("SIGTERM again: the safe stop is still running"),
+        "{err}"
+    );
     assert!(
         err.contains(&format!("HTTP API on {} stopped", daemon.addr)),
         "{err}"

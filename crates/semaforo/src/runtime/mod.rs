@@ -209,6 +209,7 @@ fn stop_safely(
     mut on_tick: impl FnMut(&Signal, Duration),
 ) {
     let start = clock.monotonic();
+    tracing::info!("stopping: {}", signal.stop_plan());
     signal.request_stop(start);
     let limit = start + signal.longest_clearance() + Duration::from_secs(1);
     let keep_waiting = Shutdown::new();

@@ -345,6 +345,37 @@ impl Signal {
         )
     }
 
+    /// What a safe stop will do from here: `B yellow 3 s, then red clearance 2 s; then all
+    /// red`, for each group green or yellow now.
+    pub fn stop_plan(&self) -> String {
+        let entries = self.controller.timings().entries();
+        let parts: Vec<String> = self
+            .groups
+            .iter()
+            .zip(&self.heads)
+            .zip(entries)
+            .filter_map(|((group, head), entry)| {
+                let t = &entry.timings;
+                let clearance = t.red_clearance.as_secs_f64();
+                match head {
+                    HeadState::Green => Some(format!(
+                        "{group} yellow {} s, then red clearance {clearance} s",
+                        t.yellow.as_secs_f64()
+                    )),
+                    HeadState::Yellow => Some(format!(
+                        "{group} ends its yellow, then red clearance {clearance} s"
+                    )),
+                    _ => None,
+                }
+            })
+            .collect();
+        if parts.is_empty() {
+            "no green showing: all red at once".to_string()
+        } else {
+            format!("{}; then all red", parts.join(", "))
+        }
+    }
+
     /// The longest yellow plus red clearance of any group: how long a safe stop can take.
     pub fn longest_clearance(&self) -> Duration {
         self.controller

@@ -107,20 +107,43 @@ impl Daemon {
     /// it took.
     pub fn terminate(&mut self, within: Duration) -> (ExitStatus, Duration) {
         let sent = Instant::now();
+        self.send_sigterm();
+        (self.wait_exit(sent, within), sent.elapsed())
+    }
+
+    /// Sends SIGTERM, without waiting.
+    pub fn send_sigterm(&self) {
         let status = std::process::Command::new("kill")
             .args(["-TERM", &self.child.id().to_string()])
             .status()
             .expect("kill runs");
         assert!(status.success(), "kill -TERM failed");
+    }
+
+    /// Polls standard error until a line contains `text`, at most `within`.
+    pub fn wait_for_line(&self, text: &str, within: Duration) {
+        let deadline = Instant::now() + within;
+        while !self.stderr().contains(text) {
+            assert!(
+                Instant::now() < deadline,
+                "no line with `{text}` within {within:?}:\n{}",
+                self.stderr()
+            );
+            std::thread::sleep(Duration::from_millis(20));
+        }
+    }
+
+    /// Waits for the exit, at most `within` after `since`.
+    pub fn wait_exit(&mut self, since: Instant, within: Duration) -> ExitStatus {
         loop {
             if let Some(status) = self.child.try_wait().expect("the child can be waited on") {
                 if let Some(reader) = self.reader.take() {
                     reader.join().unwrap();
                 }
-                return (status, sent.elapsed());
+                return status;
             }
             assert!(
-                sent.elapsed() < within,
+                since.elapsed() < within,
                 "still running {within:?} after SIGTERM; standard error:\n{}",
                 self.stderr()
             );
