@@ -132,7 +132,12 @@ def main():
             print("the HTTP daemon did not listen", file=sys.stderr)
             return 1
         port = found["port"]
-        cameras = [c["name"] for c in json.loads(get(port, "/api/status").split(b"\r\n\r\n", 1)[1])["cameras"]]
+        cameras = []
+        deadline = time.time() + 30
+        while not cameras and time.time() < deadline:  # the loop's first tick names them
+            status = json.loads(get(port, "/api/status").split(b"\r\n\r\n", 1)[1])
+            cameras = [c["name"] for c in status["cameras"]]
+            time.sleep(0.1)
         stop = threading.Event()
         dashboard(port, stop, cameras)
         t0 = time.perf_counter()
