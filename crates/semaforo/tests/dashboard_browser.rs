@@ -113,3 +113,62 @@ fn the_dashboard_shows_the_intersection_live_in_a_real_browser() {
     let (status, _) = daemon.terminate(Duration::from_secs(5));
     assert_eq!(status.code(), Some(0), "{}", daemon.stderr());
 }
+
+#[test]
+fn with_a_token_the_dashboard_asks_for_it_once_and_then_shows_the_intersection() {
+    let dir = tempfile::tempdir().unwrap();
+    let profile = tempfile::tempdir().unwrap();
+    let Some(mut browser) = Browser::start(profile.path()) else {
+        return;
+    };
+    let token = "a-token-of-at-least-sixteen-characters";
+    let mut daemon = Daemon::start(
+        dir.path(),
+        &["--http", "127.0.0.1:0"],
+        &[
+            ("HTTP_TOKEN", token),
+            ("CAMERA_WIDTH", "320"),
+            ("CAMERA_HEIGHT", "240"),
+            ("CAMERA_FPS", "5"),
+            ("SAVE_FRAMES", "false"),
+        ],
+    );
+    let url = format!("http://{}/", daemon.addr);
+    browser.call("Page.navigate", serde_json::json!({ "url": url }));
+    browser.wait_until(
+        "the token form",
+        // (null until the page has loaded)
+        "document.getElementById('login')?.hidden === false",
+        Duration::from_secs(30),
+    );
+    assert_eq!(
+        browser.evaluate("document.querySelectorAll('.group').length"),
+        0,
+        "nothing is shown without the token"
+    );
+    browser.evaluate(&format!(
+        "document.getElementById('token').value = '{token}';
+         document.getElementById('login').requestSubmit(); true"
+    ));
+    browser.wait_until(
+        "both groups with a count",
+        "(() => { const c = [...document.querySelectorAll('.group .count')];
+           return c.length === 2 && c.every(x => /^[0-9]+$/.test(x.textContent)); })()",
+        Duration::from_secs(30),
+    );
+    browser.wait_until(
+        "events from the stream",
+        "document.querySelectorAll('#events li').length > 0",
+        Duration::from_secs(30),
+    );
+    // The only errors: the requests refused before the token was given.
+    let errors: Vec<String> = browser
+        .console_errors()
+        .into_iter()
+        .filter(|e| !e.contains("401"))
+        .collect();
+    assert!(errors.is_empty(), "the console has errors: {errors:#?}");
+    drop(browser);
+    let (status, _) = daemon.terminate(Duration::from_secs(6));
+    assert_eq!(status.code(), Some(0), "{}", daemon.stderr());
+}
