@@ -30,6 +30,7 @@ fn daemon(dir: &Path, args: &[&str], env: &[(String, String)]) -> Command {
         .env("LOG_TO_CONSOLE", "false")
         .env("SAVE_FRAMES", "false")
         .env("INTERSECTION_ID", "bench")
+        .env("HTTP_ADDR", "off")
         .env("OUTBOX_PATH", dir.join("outbox/outbox.db"))
         .args(args)
         .stdout(Stdio::null())

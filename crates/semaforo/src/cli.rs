@@ -84,6 +84,10 @@ pub struct RunArgs {
     /// and video files only): for replays, tests and evaluation.
     #[arg(long, requires = "run_for")]
     pub fast: bool,
+    /// Where the HTTP API, metrics and dashboard listen (`HOST:PORT`, or `off`); sets
+    /// http.addr.
+    #[arg(long, value_name = "ADDR")]
+    pub http: Option<String>,
 }
 
 #[derive(Debug, Subcommand)]
@@ -231,6 +235,12 @@ impl Cli {
                 "logging.dir".into(),
                 dir.clone(),
             ));
+        }
+        if let Command::Run(RunArgs {
+            http: Some(addr), ..
+        }) = &self.command
+        {
+            out.push((format!("--http {addr}"), "http.addr".into(), addr.clone()));
         }
         if let Command::CleanTemp(args) = &self.command {
             let named = [

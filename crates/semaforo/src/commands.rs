@@ -142,7 +142,16 @@ pub fn run(sources: &Sources, run_for: Option<Duration>, fast: bool) -> ExitCode
         tracing::error!("cannot write the log files, logging to the console only: {e}");
     }
     let shutdown = semaforo_base::Shutdown::new();
-    if let Err(e) = runtime::stop_on_termination_signals(&shutdown) {
+    let longest_stop = config
+        .layout
+        .timings
+        .entries()
+        .iter()
+        .map(|e| e.timings.yellow + e.timings.red_clearance)
+        .max()
+        .unwrap_or_default()
+        + Duration::from_secs(1);
+    if let Err(e) = runtime::stop_on_termination_signals(&shutdown, longest_stop) {
         tracing::warn!("cannot watch SIGINT/SIGTERM ({e}); stop with --for or kill -9");
     }
     let outcome = if fast {

@@ -5,6 +5,7 @@ mod cli;
 mod commands;
 mod config;
 mod count;
+mod http;
 mod links;
 mod logging;
 mod orchestrator;

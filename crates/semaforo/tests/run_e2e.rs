@@ -32,7 +32,10 @@ fn read_all_messages(listener: TcpListener) -> thread::JoinHandle<Vec<serde_json
                 .expect("a whole message follows its length");
             let message: serde_json::Value =
                 serde_json::from_slice(&body).expect("each message is UTF-8 JSON");
-            messages.push(message);
+            // The link's heartbeats ({"type":"heartbeat"}) are not messages of the intersection.
+            if message["type"] != "heartbeat" {
+                messages.push(message);
+            }
         }
     })
 }

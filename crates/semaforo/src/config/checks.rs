@@ -16,6 +16,29 @@ pub(super) fn across_settings(config: &Config, settings: &Settings, errors: &mut
     camera_count(config, settings, errors);
     links(config, settings, errors);
     no_local_camera_twice(config, settings, errors);
+    http_token_beyond_loopback(config, settings, errors);
+}
+
+/// The API shows the intersection to whoever reaches it: beyond loopback it needs a token.
+fn http_token_beyond_loopback(config: &Config, settings: &Settings, errors: &mut Vec<ConfigError>) {
+    let key = "http.addr";
+    if settings.is_refused(key) || settings.is_refused("http.token") {
+        return;
+    }
+    let Some(addr) = config.http.addr else {
+        return;
+    };
+    if addr.ip().is_loopback() || config.http.token.is_some() {
+        return;
+    }
+    errors.push(error_at(
+        settings,
+        key,
+        format!("\"{addr}\""),
+        "is not a loopback address, so the API would be open to the network: set http.token \
+         (HTTP_TOKEN, at least 16 characters) or listen on 127.0.0.1"
+            .to_string(),
+    ));
 }
 
 /// An error about `key`, whose value is `value`, located where that value came from.

@@ -60,8 +60,17 @@ pub enum Value {
     Float(f64),
     Bool(bool),
     Text(String),
-    /// A password or token: shown as `***`.
-    Secret(String),
+    /// A [`Kind::Secret`]'s text: shown as `***` (`Debug` too), never as itself.
+    Secret(super::Secret),
+}
+
+/// How a secret's value is shown: `***` when set, `""` when empty (none).
+fn hidden(secret: &str) -> &'static str {
+    if secret.is_empty() {
+        "\"\""
+    } else {
+        "***"
+    }
 }
 
 impl Value {
@@ -70,7 +79,8 @@ impl Value {
             Value::Int(v) => toml::Value::Integer(*v),
             Value::Float(v) => toml::Value::Float(*v),
             Value::Bool(v) => toml::Value::Boolean(*v),
-            Value::Text(v) | Value::Secret(v) => toml::Value::String(v.clone()),
+            Value::Text(v) => toml::Value::String(v.clone()),
+            Value::Secret(v) => toml::Value::String(v.expose().to_string()),
         }
     }
 }
@@ -89,8 +99,7 @@ impl fmt::Display for Value {
             Value::Float(v) => write!(f, "{v}"),
             Value::Bool(v) => write!(f, "{v}"),
             Value::Text(v) => write!(f, "\"{}\"", redact(v)),
-            Value::Secret(v) if v.is_empty() => write!(f, "\"\""),
-            Value::Secret(_) => write!(f, "\"***\""),
+            Value::Secret(v) => f.write_str(hidden(v.expose())),
         }
     }
 }
@@ -159,6 +168,14 @@ enum Raw {
 }
 
 impl Raw {
+    /// The value as an error shows it: a secret's never.
+    fn shown_as(&self, kind: Kind) -> String {
+        if kind.is_secret() {
+            return "*** (hidden)".to_string();
+        }
+        self.shown()
+    }
+
     fn shown(&self) -> String {
         match self {
             Raw::Toml(v) => v.to_string().trim().to_string(),
@@ -258,7 +275,14 @@ pub fn resolve(inputs: &Inputs) -> (Settings, Vec<ConfigError>) {
         .flags
         .iter()
         .map(|(flag, key, value)| {
-            let origin = Origin::Flag { flag: flag.clone() };
+            // `--set http.token=...` as written would show the secret wherever the origin is.
+            let secret = schema::spec(key).is_some_and(|(spec, _)| spec.kind.is_secret());
+            let flag = if secret && !value.is_empty() {
+                flag.replace(value.as_str(), "***")
+            } else {
+                flag.clone()
+            };
+            let origin = Origin::Flag { flag };
             (key.clone(), Raw::Text(value.clone()), origin)
         })
         .collect();
@@ -276,15 +300,10 @@ pub fn resolve(inputs: &Inputs) -> (Settings, Vec<ConfigError>) {
             Some((raw, origin)) => match check(spec, &raw) {
                 Ok(value) => (value, origin),
                 Err(message) => {
-                    let value = if spec.kind == Kind::Secret {
-                        "\"***\"".to_string()
-                    } else {
-                        raw.shown()
-                    };
                     errors.push(ConfigError {
                         key: Some(key.clone()),
                         origin: origin.clone(),
-                        value: Some(value),
+                        value: Some(raw.shown_as(spec.kind)),
                         message,
                     });
                     settings.refused.insert(key.clone());
@@ -645,12 +664,15 @@ fn check(spec: &Spec, raw: &Raw) -> Result<Value, String> {
                 Raw::Text(t) => t.clone(),
                 _ => return Err(expected()),
             };
-            let checked = check_text(spec.kind, text.trim());
-            if spec.kind == Kind::Secret {
-                // A secret may begin or end with spaces; it is kept as given.
-                return Ok(Value::Secret(text));
+            match spec.kind {
+                Kind::Token => {
+                    return check_token(text.trim()).map(|t| Value::Secret(super::Secret(t)))
+                }
+                // A password may begin or end with spaces: it is kept as given.
+                Kind::Secret => return Ok(Value::Secret(super::Secret(text))),
+                _ => {}
             }
-            checked.map(Value::Text)
+            check_text(spec.kind, text.trim()).map(Value::Text)
         }
     }
 }
@@ -704,7 +726,37 @@ fn check_text(kind: Kind, text: &str) -> Result<String, String> {
                 Err(expected())
             }
         }
+        Kind::ListenAddress => check_listen_address(text),
         _ => Ok(text.to_string()),
+    }
+}
+
+/// A token: empty (none), or at least 16 visible ASCII characters, as an HTTP header carries
+/// them. The message never repeats the value.
+fn check_token(text: &str) -> Result<String, String> {
+    let expected = format!("expected {}", Kind::Token.expected());
+    if text.is_empty() {
+        return Ok(String::new());
+    }
+    if !text.chars().all(|c| c.is_ascii_graphic()) {
+        return Err(format!(
+            "it holds a space or a character that is not visible ASCII; {expected}"
+        ));
+    }
+    if text.len() < 16 {
+        return Err(format!("it has {} characters; {expected}", text.len()));
+    }
+    Ok(text.to_string())
+}
+
+/// `off`, or `HOST:PORT` with an IP address or `localhost`.
+fn check_listen_address(text: &str) -> Result<String, String> {
+    if text.eq_ignore_ascii_case("off") {
+        return Ok("off".to_string());
+    }
+    match super::parse_listen_address(text) {
+        Some(_) => Ok(text.to_string()),
+        None => Err(format!("expected {}", Kind::ListenAddress.expected())),
     }
 }
 
@@ -1071,9 +1123,9 @@ mod tests {
         let c = config(&with_file(
             "[mqtt]\nhost = \"broker\"\npassword = \"s3cret\"\n",
         ));
-        assert_eq!(c.mqtt.password.0, "s3cret");
+        assert_eq!(c.mqtt.password.as_ref().map(|p| p.expose()), Some("s3cret"));
         assert!(!c.describe().contains("s3cret"), "{}", c.describe());
-        assert!(c.describe().contains("password = \"***\""));
+        assert!(c.describe().contains("password = ***"));
         assert!(!format!("{c:?}").contains("s3cret"));
     }
 }

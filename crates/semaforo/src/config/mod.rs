@@ -80,6 +80,8 @@ pub struct FramesConfig {
     pub save: bool,
     pub save_interval: u64,
     pub max_saved: usize,
+    /// Draw zones, boxes and counts on saved frames.
+    pub annotate: bool,
     pub dir: PathBuf,
     pub jpeg_quality: u8,
     pub buffer_memory_mb: f64,
@@ -156,22 +158,6 @@ pub struct OutboxConfig {
     pub max_bytes: u64,
 }
 
-/// A password or token: its `Debug` never shows it.
-#[derive(Clone, PartialEq, Eq, Default)]
-pub struct Secret(pub String);
-
-impl std::fmt::Debug for Secret {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str(if self.0.is_empty() { "\"\"" } else { "\"***\"" })
-    }
-}
-
-impl<'de> Deserialize<'de> for Secret {
-    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        String::deserialize(d).map(Secret)
-    }
-}
-
 /// The MQTT broker link: `[mqtt]`.
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -184,7 +170,9 @@ pub struct MqttConfig {
     pub protocol: String,
     #[serde(deserialize_with = "optional_text")]
     pub username: Option<String>,
-    pub password: Secret,
+    /// `None` when empty.
+    #[serde(deserialize_with = "secret")]
+    pub password: Option<Secret>,
     pub topic_prefix: String,
     #[serde(deserialize_with = "optional_text")]
     pub client_id: Option<String>,
@@ -280,6 +268,55 @@ pub struct IntersectionConfig {
     pub from_sumo: Option<String>,
 }
 
+/// A secret setting's text. Its `Debug` and `Display` show `***`, so it cannot reach a log or
+/// an error by accident; [`Secret::expose`] is the one way to read it.
+#[derive(Clone, PartialEq, Eq)]
+pub struct Secret(String);
+
+impl Secret {
+    /// The secret itself, for the one place that compares it.
+    pub fn expose(&self) -> &str {
+        &self.0
+    }
+}
+
+impl std::fmt::Debug for Secret {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("Secret(***)")
+    }
+}
+
+impl std::fmt::Display for Secret {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("***")
+    }
+}
+
+/// The HTTP API, metrics and dashboard: `[http]`.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct HttpConfig {
+    /// `None` when `http.addr = "off"`.
+    #[serde(deserialize_with = "listen_address")]
+    pub addr: Option<std::net::SocketAddr>,
+    /// `None` when empty: no token asked for (loopback only, see `checks`).
+    #[serde(deserialize_with = "secret")]
+    pub token: Option<Secret>,
+}
+
+/// `HOST:PORT` with an IP address or `localhost` (taken as 127.0.0.1: a name that resolves to
+/// several addresses would make "loopback only" a guess).
+pub fn parse_listen_address(text: &str) -> Option<std::net::SocketAddr> {
+    let text = text.trim();
+    if let Ok(addr) = text.parse() {
+        return Some(addr);
+    }
+    let (host, port) = text.rsplit_once(':')?;
+    let port: u16 = port.parse().ok()?;
+    host.eq_ignore_ascii_case("localhost")
+        .then(|| std::net::SocketAddr::from(([127, 0, 0, 1], port)))
+}
+
 /// The validated, typed configuration.
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -295,6 +332,7 @@ pub struct Config {
     pub mqtt: MqttConfig,
     pub intersection: IntersectionConfig,
     pub signal: SignalConfig,
+    pub http: HttpConfig,
     /// The intersection's groups, phases, conflicts and per-group timings.
     #[serde(skip, default = "default_layout")]
     pub layout: Layout,
@@ -456,6 +494,22 @@ fn optional_path<'de, D: Deserializer<'de>>(d: D) -> Result<Option<PathBuf>, D::
     Ok(optional_text(d)?.map(PathBuf::from))
 }
 
+fn listen_address<'de, D: Deserializer<'de>>(
+    d: D,
+) -> Result<Option<std::net::SocketAddr>, D::Error> {
+    let text = String::deserialize(d)?;
+    if text.trim().eq_ignore_ascii_case("off") {
+        return Ok(None);
+    }
+    parse_listen_address(&text)
+        .map(Some)
+        .ok_or_else(|| serde::de::Error::custom("not HOST:PORT"))
+}
+
+fn secret<'de, D: Deserializer<'de>>(d: D) -> Result<Option<Secret>, D::Error> {
+    Ok(optional_text(d)?.map(Secret))
+}
+
 fn log_level<'de, D: Deserializer<'de>>(d: D) -> Result<tracing::Level, D::Error> {
     String::deserialize(d)?
         .parse()
@@ -595,6 +649,54 @@ mod tests {
         assert_eq!(config.cameras.cameras["a"].zones, None);
         assert_eq!(config.logging.level, tracing::Level::WARN);
         assert_eq!(config.logging.format, LogFormat::Json);
+    }
+
+    #[test]
+    fn a_public_http_address_needs_a_token_that_is_never_shown() {
+        let with = |pairs: &[(&str, &str)]| {
+            let mut inputs = Inputs::defaults();
+            for (key, value) in pairs {
+                inputs.flags.push((
+                    format!("--set {key}={value}"),
+                    key.to_string(),
+                    value.to_string(),
+                ));
+            }
+            Config::from_inputs(&inputs)
+        };
+        let config = with(&[]).unwrap();
+        assert_eq!(config.http.addr, "127.0.0.1:8080".parse().ok());
+        assert!(config.http.token.is_none());
+        assert_eq!(with(&[("http.addr", "OFF")]).unwrap().http.addr, None);
+        assert_eq!(
+            with(&[("http.addr", "localhost:9")]).unwrap().http.addr,
+            "127.0.0.1:9".parse().ok()
+        );
+        let errors = with(&[("http.addr", "[::]:8080")]).unwrap_err();
+        assert_eq!(errors.len(), 1, "{errors:?}");
+        assert!(
+            errors[0]
+                .to_string()
+                .starts_with("http.addr = \"[::]:8080\""),
+            "{}",
+            errors[0]
+        );
+        let errors = with(&[("http.addr", "board.local:80")]).unwrap_err();
+        assert!(errors[0].message.contains("HOST:PORT"), "{errors:?}");
+        let token = "0123456789abcdef-secret";
+        let config = with(&[("http.addr", "0.0.0.0:80"), ("http.token", token)]).unwrap();
+        assert_eq!(config.http.token.as_ref().map(Secret::expose), Some(token));
+        let shown = format!("{}{config:?}", config.describe());
+        assert!(
+            shown.contains("token = ***") && !shown.contains(token),
+            "{shown}"
+        );
+        let errors = with(&[("http.token", "0123 456789abcdef")]).unwrap_err();
+        let shown = errors[0].to_string();
+        assert!(
+            shown.contains("*** (hidden)") && !shown.contains("456789"),
+            "{shown}"
+        );
     }
 
     #[test]

@@ -39,17 +39,26 @@ pub enum Kind {
     FilePrefix,
     /// A name that goes into messages and topics: letters, digits, `_`, `-`, `.`.
     Identifier,
-    /// A password or token: any text, never shown (`***` in `config check`, logs and errors).
+    /// A password: any text, never shown (`***` in `config check`, logs and errors).
     Secret,
+    /// A bearer token: at least 16 visible characters, or empty for none; never shown.
+    Token,
     /// An MQTT topic prefix: letters, digits, `_`, `-`, `.` and `/` between levels (no
     /// wildcards, no empty level).
     Topic,
+    /// Where a server listens: `HOST:PORT` (an IP address or `localhost`), or `off`.
+    ListenAddress,
     /// Part of the intersection's layout (`[intersection]` groups, phases, conflicts): a list
     /// or array of tables in the file, read by [`super::layout`], described by the words.
     Layout(&'static str),
 }
 
 impl Kind {
+    /// A password or a token: its value is never shown.
+    pub fn is_secret(self) -> bool {
+        matches!(self, Kind::Secret | Kind::Token)
+    }
+
     /// The accepted range or form, as an error message ends with it.
     pub fn expected(&self) -> String {
         match self {
@@ -69,6 +78,14 @@ impl Kind {
                 "a file-name prefix of letters, digits, '_', '-' or '.' (no '/')".to_string()
             }
             Kind::Identifier => "a name of letters, digits, '_', '-' or '.'".to_string(),
+            Kind::ListenAddress => {
+                "HOST:PORT (an IP address or localhost, e.g. 127.0.0.1:8080 or 0.0.0.0:8080), or off"
+                    .to_string()
+            }
+            Kind::Token => {
+                "at least 16 visible characters (no spaces), or empty for none; never shown"
+                    .to_string()
+            }
             Kind::Layout(words) => words.to_string(),
             Kind::Secret => "a text (empty for none), never shown".to_string(),
             Kind::Topic => "an MQTT topic prefix: levels of letters, digits, '_', '-' or '.' \
@@ -252,6 +269,13 @@ pub const SETTINGS: &[Spec] = &[
         kind: Kind::Int { min: 1, max: 10_000_000, unit: "frames" },
         default: Default::Int(100),
         help: "saved JPEGs kept per camera; the oldest is removed first",
+    },
+    Spec {
+        key: "frames.annotate",
+        env: &["ANNOTATE_FRAMES"],
+        kind: Kind::Bool,
+        default: Default::Bool(true),
+        help: "draw the zones, the tracked boxes with their ids and the counts on saved frames, as /api/cameras/<name>/snapshot.jpg shows them; false saves the camera's frames as they are",
     },
     Spec {
         key: "frames.dir",
@@ -670,6 +694,21 @@ pub const SETTINGS: &[Spec] = &[
         kind: Kind::Float { min: 0.0, max: 60.0, unit: "seconds" },
         default: Default::Float(3.0),
         help: "max-pressure: the green gaps out when vehicles crossed the stop line during it but none has for this long (0 turns it off; otherwise at least 0.5)",
+    },
+    // --- http (the API, metrics and dashboard) ---
+    Spec {
+        key: "http.addr",
+        env: &["HTTP_ADDR"],
+        kind: Kind::ListenAddress,
+        default: Default::Text("127.0.0.1:8080"),
+        help: "where the HTTP API, /metrics and the dashboard listen (`run --http ADDR`); off turns them off; an address other than loopback needs http.token",
+    },
+    Spec {
+        key: "http.token",
+        env: &["HTTP_TOKEN"],
+        kind: Kind::Token,
+        default: Default::Text(""),
+        help: "bearer token: when set, every endpoint but /health and the dashboard's static page asks for `Authorization: Bearer <token>` (the page asks for the token and sends it); required on an address other than loopback",
     },
 ];
 

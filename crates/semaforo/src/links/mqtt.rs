@@ -393,7 +393,14 @@ pub fn start(config: &Config) -> Result<(Publisher, LinkThread), String> {
             .unwrap_or_else(|| format!("semaforo-{}", config.intersection.id)),
         host: m.host.clone().unwrap_or_default(),
         port: m.port,
-        credentials: m.username.clone().map(|user| (user, m.password.0.clone())),
+        credentials: m.username.clone().map(|user| {
+            (
+                user,
+                m.password
+                    .as_ref()
+                    .map_or_else(String::new, |p| p.expose().to_string()),
+            )
+        }),
         will_topic: topics.of("available"),
         tls,
     };

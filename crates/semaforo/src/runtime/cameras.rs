@@ -17,20 +17,24 @@
 use std::sync::mpsc::{self, Receiver, RecvTimeoutError, Sender};
 use std::sync::Arc;
 use std::thread::{Scope, ScopedJoinHandle};
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use semaforo_camera::synthetic::LAYOUT;
 use semaforo_camera::{
     kind_of, redact, FrameReader, LiveConfig, LiveSource, NetworkOptions, Requested, Source,
 };
-use semaforo_resources::{CameraProperty, FrameStore, ManagedCamera, ResourceTracker, SaveOutcome};
+use semaforo_resources::{
+    encode_jpeg, CameraProperty, FrameStore, ManagedCamera, ResourceTracker, SaveOutcome,
+};
 use semaforo_signal::HeadState;
 use semaforo_vision::{
-    build_detector, Detection, Detector, DetectorKind, DetectorSettings, TrackerOptions,
+    annotate, build_detector, Detection, Detector, DetectorKind, DetectorSettings, TrackerOptions,
     ZoneCounter, ZoneSet,
 };
 
+use super::camera_view::{CameraView, Picture};
 use super::signal::aspect_of;
+use super::snapshot::{Histogram, LATENCY_BUCKETS};
 use super::timings::StageTimings;
 use crate::config::{CameraConfig, Config};
 
@@ -40,8 +44,11 @@ pub const REPORT_WAIT: Duration = Duration::from_millis(40);
 /// More frames than this in one catch-up means the camera fell behind; the rest are skipped.
 const MAX_FRAMES_PER_POLL: u32 = 16;
 
+/// JPEG quality of the annotated pictures the HTTP API serves.
+const PICTURE_QUALITY: u8 = 80;
+
 /// A camera without a good frame for this long counts as failed (no detection).
-const STALE_AFTER: Duration = Duration::from_secs(3);
+pub const STALE_AFTER: Duration = Duration::from_secs(3);
 
 /// What one worker did since its last report.
 #[derive(Debug, Default)]
@@ -57,6 +64,16 @@ pub struct Report {
     pub timings: StageTimings,
     /// For a gated detector: frames seen and frames inferred, since the start.
     pub usage: Option<(u64, u64)>,
+    /// Frames the detector ran on.
+    pub analysed: u64,
+    /// Frames skipped (the worker fell behind, or a newer frame was waiting).
+    pub dropped: u64,
+    /// The detector's name, once it runs.
+    pub detector: Option<&'static str>,
+    /// The loop time of the last good frame, once there was one.
+    pub last_frame: Option<Duration>,
+    /// Each detection's duration, seconds.
+    pub latencies: Vec<f64>,
 }
 
 enum Request {
@@ -83,6 +100,16 @@ pub struct Worker<'scope> {
     /// Arrivals per watched group reported and not yet handed to the controller.
     pub arrivals: Vec<u32>,
     pub usage: Option<(u64, u64)>,
+    /// Its source, the password hidden.
+    pub source: String,
+    /// Frames analysed and dropped so far.
+    pub analysed: u64,
+    pub dropped: u64,
+    pub detector: Option<&'static str>,
+    /// The loop time of its last good frame.
+    pub last_frame: Option<Duration>,
+    /// Detector latency since the start.
+    pub latency: Histogram,
 }
 
 /// Everything a worker needs from the loop, shared by reference.
@@ -90,6 +117,14 @@ pub struct Shared<'env> {
     pub config: &'env Config,
     pub tracker: &'env ResourceTracker,
     pub store: Option<Arc<FrameStore>>,
+    /// Each camera's annotated picture, by camera name, for the HTTP API.
+    pub views: Vec<Arc<CameraView>>,
+}
+
+impl Shared<'_> {
+    fn view(&self, camera: &str) -> Option<Arc<CameraView>> {
+        self.views.iter().find(|v| v.camera == camera).cloned()
+    }
 }
 
 /// Starts one worker per configured camera inside `scope`.
@@ -139,6 +174,12 @@ pub fn start<'scope, 'env>(
                 arrivals: vec![0; groups.len()],
                 groups,
                 usage: None,
+                source: redact(&camera.source),
+                analysed: 0,
+                dropped: 0,
+                detector: None,
+                last_frame: None,
+                latency: Histogram::new(LATENCY_BUCKETS),
             }),
             Err(e) => tracing::error!("camera {name}: cannot start its thread: {e}"),
         }
@@ -187,6 +228,13 @@ impl Worker<'_> {
                     }
                 }
                 self.usage = report.usage;
+                self.analysed += report.analysed;
+                self.dropped += report.dropped;
+                self.detector = report.detector.or(self.detector);
+                self.last_frame = report.last_frame.or(self.last_frame);
+                for &took in &report.latencies {
+                    self.latency.observe(took);
+                }
                 timings.absorb(&mut report.timings);
                 Some(report)
             }
@@ -261,6 +309,8 @@ enum Input {
     Live {
         _camera: LiveSource,
         reader: FrameReader,
+        /// The reader's skipped frames already reported.
+        skipped: u64,
     },
 }
 
@@ -288,7 +338,11 @@ struct Camera {
     next_detect: Duration,
     frames: u64,
     last_good: Duration,
+    /// Whether a frame ever arrived (`last_good` is the start until then).
+    any_frame: bool,
     detector_failed: bool,
+    /// Its annotated picture for the HTTP API.
+    view: Option<Arc<CameraView>>,
     /// Saves skipped since saving last worked (low disk, write errors): the first is a
     /// warning, the rest are counted and reported when saving resumes, so a full disk
     /// does not fill the log for months.
@@ -363,6 +417,7 @@ fn open_camera(
             Input::Live {
                 _camera: camera,
                 reader,
+                skipped: 0,
             },
             c.fps,
         )
@@ -393,6 +448,7 @@ fn open_camera(
         (Input::Direct(camera), fps)
     };
     let detection = DetectionState::Pending(camera_config.clone());
+    let view = shared.view(name);
     Some(Camera {
         watched,
         source: source.to_string(),
@@ -408,7 +464,9 @@ fn open_camera(
         next_detect: now,
         frames: 0,
         last_good: now,
+        any_frame: false,
         detector_failed: false,
+        view,
         saves_failing: 0,
     })
 }
@@ -489,6 +547,8 @@ impl Camera {
                 while now >= self.next_due {
                     if read_this_poll == MAX_FRAMES_PER_POLL {
                         // Fell behind (a stalled loop): skip ahead rather than burst.
+                        let behind = (now - self.next_due).as_secs_f64();
+                        report.dropped += 1 + (behind / self.period.as_secs_f64()) as u64;
                         self.next_due = now + self.period;
                         break;
                     }
@@ -512,8 +572,13 @@ impl Camera {
                     }
                 }
             }
-            Input::Live { reader, .. } => {
-                if let Some(frame) = reader.latest() {
+            Input::Live {
+                reader, skipped, ..
+            } => {
+                let latest = reader.latest();
+                report.dropped += reader.skipped() - *skipped;
+                *skipped = reader.skipped();
+                if let Some(frame) = latest {
                     self.process(config, now, &frame, save_interval, store, &mut report);
                 }
             }
@@ -529,7 +594,9 @@ impl Camera {
                 .map(|g| counter.approach(g).queue)
                 .collect();
             report.usage = detector.usage();
+            report.detector = Some(detector.name());
         }
+        report.last_frame = self.any_frame.then_some(self.last_good);
         report.arrivals.resize(self.watched.groups.len(), 0);
         report
     }
@@ -547,6 +614,7 @@ impl Camera {
         self.frames += 1;
         report.frames += 1;
         self.last_good = now;
+        self.any_frame = true;
         if let DetectionState::Pending(d) = &self.detection {
             self.detection = match detection_for(
                 config,
@@ -580,7 +648,13 @@ impl Camera {
         }
         if let (true, DetectionState::Running(detector, counter)) = (due, &mut self.detection) {
             let detections = &mut self.detections;
-            match timings.time("detect", || detector.detect(frame, detections)) {
+            let started = Instant::now();
+            let detected = detector.detect(frame, detections);
+            let took = started.elapsed();
+            timings.record("detect", took);
+            report.analysed += 1;
+            report.latencies.push(took.as_secs_f64());
+            match detected {
                 Ok(()) => {
                     self.detector_failed = false;
                     timings.time("count", || counter.update(detections));
@@ -598,10 +672,12 @@ impl Camera {
                 }
             }
         }
+        self.draw_if_wanted(frame);
         if !self.frames.is_multiple_of(save_interval) {
             return;
         }
-        match store.map(|store| self.save(frame, store, save_interval, timings)) {
+        let annotate = config.frames.annotate;
+        match store.map(|store| self.save(frame, store, save_interval, annotate, timings)) {
             Some(Ok(())) => {
                 report.saved += 1;
                 if self.saves_failing > 0 {
@@ -627,15 +703,69 @@ impl Camera {
         }
     }
 
-    /// Saves the frame to the store, or says why it was not saved.
+    /// Draws and encodes the frame for the HTTP API when someone asked and the last picture
+    /// is old enough (see [`CameraView`]).
+    fn draw_if_wanted(&self, frame: &semaforo_camera::Frame) {
+        let Some(view) = &self.view else {
+            return;
+        };
+        if !view.due() || !view.take_wanted() {
+            return;
+        }
+        let picture = self.annotated(frame);
+        let mut jpeg = Vec::new();
+        let encoded = picture
+            .image()
+            .map_err(|e| e.to_string())
+            .and_then(|image| {
+                encode_jpeg(image, PICTURE_QUALITY, &mut jpeg).map_err(|e| e.to_string())
+            });
+        match encoded {
+            Ok(()) => view.store(Picture {
+                jpeg,
+                taken: Instant::now(),
+                frame: self.frames,
+            }),
+            Err(e) => tracing::warn!(
+                "camera {}: cannot encode its picture: {e}",
+                self.watched.camera
+            ),
+        }
+    }
+
+    /// A copy of the frame with the zones, the tracked boxes with their ids, and the counts
+    /// drawn on it (the frame as it is while detection is not running).
+    fn annotated(&self, frame: &semaforo_camera::Frame) -> semaforo_camera::Frame {
+        let mut picture = frame.clone();
+        if let DetectionState::Running(_, counter) = &self.detection {
+            let tracker = counter.tracker();
+            annotate::annotate(
+                &mut picture,
+                counter.zones(),
+                tracker.tracks(),
+                tracker.options().min_hits,
+                counter.counts(),
+            );
+        }
+        picture
+    }
+
+    /// Saves the frame to the store (annotated, unless `frames.annotate` is off), or says
+    /// why it was not saved.
     fn save(
         &self,
         frame: &semaforo_camera::Frame,
         store: &FrameStore,
         save_interval: u64,
+        annotate: bool,
         timings: &mut StageTimings,
     ) -> Result<(), String> {
-        let image = frame.image().map_err(|e| e.to_string())?;
+        let annotated = annotate.then(|| self.annotated(frame));
+        let image = annotated
+            .as_ref()
+            .unwrap_or(frame)
+            .image()
+            .map_err(|e| e.to_string())?;
         let cycle = self.frames / save_interval;
         match timings.time("frame_save", || {
             store.save_current(image, &self.watched.camera, cycle)

@@ -4,12 +4,15 @@
 //! Everything here takes its time from a [`Clocks`], so a test can run an hour of the loop in
 //! milliseconds with [`SimulatedClocks`](semaforo_base::SimulatedClocks).
 
+pub mod camera_view;
 mod cameras;
 mod events;
 mod housekeeping;
 mod signal;
 mod signals;
+pub mod snapshot;
 mod status_line;
+mod systemd;
 mod timings;
 
 pub use signals::stop_on_termination_signals;
@@ -26,6 +29,7 @@ use semaforo_signal::{DetectorReading, HeadState};
 use crate::config::Config;
 use crate::links::{Links, SignalState};
 use crate::orchestrator::Message;
+use camera_view::CameraView;
 use housekeeping::Housekeeping;
 use signal::Signal;
 use status_line::StatusLine;
@@ -199,8 +203,14 @@ fn open_frame_store(config: &Config) -> Option<FrameStore> {
 /// Ends the current interval safely before exit, as a controller going dark must: the green
 /// gets its full yellow and red clearance, then all heads are red. Bounded by yellow + red
 /// clearance + one second; this wait ignores the shutdown request that got us here.
-fn stop_safely(clock: &dyn Clocks, signal: &mut Signal, mut next: Duration) {
+fn stop_safely(
+    clock: &dyn Clocks,
+    signal: &mut Signal,
+    mut next: Duration,
+    mut on_tick: impl FnMut(&Signal, Duration),
+) {
     let start = clock.monotonic();
+    tracing::info!("stopping: {}", signal.stop_plan());
     signal.request_stop(start);
     let limit = start + signal.longest_clearance() + Duration::from_secs(1);
     let keep_waiting = Shutdown::new();
@@ -208,6 +218,7 @@ fn stop_safely(clock: &dyn Clocks, signal: &mut Signal, mut next: Duration) {
         next += TICK;
         let _ = clock.sleep_until(next, &keep_waiting);
         signal.tick(clock.monotonic());
+        on_tick(signal, clock.monotonic());
     }
     if signal.is_all_red() {
         tracing::info!(
@@ -245,13 +256,23 @@ pub fn run_with_tracker(
     tracker.watch_disk(config.logging.dir.clone());
     tracker.watch_disk(config.frames.dir.clone());
     let mut housekeeping = Housekeeping::new(config, clock.monotonic());
+    let views: Vec<Arc<CameraView>> = config
+        .cameras
+        .cameras
+        .keys()
+        .map(|n| CameraView::new(n))
+        .collect();
     let shared = cameras::Shared {
         config,
         tracker,
         store: open_frame_store(config).map(Arc::new),
+        views: views.clone(),
     };
     let mut signal = Signal::new(config, clock)?;
     let mut links = Links::start(config);
+    let mut publisher = snapshot::Publisher::new(config, &signal, clock.is_simulated());
+    let http = crate::http::start(&config.http, publisher.subscribe(), views, tracker);
+    let mut service = systemd::ServiceManager::from_environment();
     // Wall-clock time of the loop's zero: messages are stamped with it plus loop time, so a
     // run on simulated time stamps them in simulated time.
     let wall_zero = clock.realtime() - clock.monotonic();
@@ -326,9 +347,9 @@ pub fn run_with_tracker(
             }
             housekeeping.tick(now, tracker, shared.store.as_deref(), &mut timings);
             if status_line.due(now) {
-                let counts: Vec<(&str, u64)> = workers
+                let counts: Vec<(&str, u64, u64)> = workers
                     .iter()
-                    .map(|w| (w.camera.as_str(), w.frames))
+                    .map(|w| (w.camera.as_str(), w.frames, w.analysed))
                     .collect();
                 let rates = status_line.rates(now, &counts);
                 let link_state: String = links
@@ -346,6 +367,10 @@ pub fn run_with_tracker(
                 );
                 status_line.draw(now, &text);
             }
+            publisher.publish(now, wall_zero, &signal, &workers, &links, tracker);
+            if let Some(service) = &mut service {
+                service.ticked(|| signal.describe());
+            }
             summary.ticks += 1;
             next += TICK;
             if clock.sleep_until(next, shutdown) == Wake::Shutdown {
@@ -354,7 +379,15 @@ pub fn run_with_tracker(
             }
         }
         status_line.finish();
-        stop_safely(clock, &mut signal, next);
+        if let Some(service) = &mut service {
+            service.stopping(&summary.stop_reason);
+        }
+        stop_safely(clock, &mut signal, next, |signal, now| {
+            publisher.publish(now, wall_zero, signal, &workers, &links, tracker);
+            if let Some(service) = &mut service {
+                service.ticked(|| signal.describe());
+            }
+        });
         for worker in workers {
             if let Some((seen, ran)) = worker.usage {
                 tracing::info!(
@@ -367,6 +400,7 @@ pub fn run_with_tracker(
             worker.stop();
         }
     });
+    drop(http);
     summary.ran_for = clock.monotonic();
     summary.greens = signal
         .groups()
@@ -394,6 +428,7 @@ mod tests {
             ("logging.dir", d("logs")),
             ("cameras.width", "160".into()),
             ("cameras.height", "120".into()),
+            ("http.addr", "off".into()),
         ];
         set.extend(extra.iter().map(|(k, v)| (*k, v.to_string())));
         for (key, value) in set {
@@ -455,6 +490,41 @@ mod tests {
             (cameras.alive, cameras.tracked),
             (0, 0),
             "cameras are released at the end"
+        );
+    }
+
+    #[test]
+    fn saved_frames_carry_the_annotations_unless_turned_off() {
+        let saved = |annotate: &str| {
+            let dir = tempfile::tempdir().unwrap();
+            let config = config_in(
+                dir.path(),
+                &[
+                    ("frames.save_interval", "40"),
+                    ("frames.annotate", annotate),
+                    ("frames.min_free_disk_percent", "0"),
+                    ("cameras.b.source", "testsrc:"),
+                ],
+            );
+            run_on_manual_clock(&config, 10, &ResourceTracker::new());
+            let mut files: Vec<_> = std::fs::read_dir(dir.path().join("frames"))
+                .unwrap()
+                .map(|e| e.unwrap().path())
+                .filter(|p| p.to_string_lossy().contains("_a_"))
+                .collect();
+            files.sort();
+            let last = files.last().expect("camera a saved frames").clone();
+            // `0000000004_camera_a_cycle_3_<wall time>.jpg`: the frame, without the time.
+            let name = last.file_name().unwrap().to_string_lossy().into_owned();
+            let frame = name.rsplit_once('_').unwrap().0.to_string();
+            (frame, std::fs::read(last).unwrap())
+        };
+        let (name, drawn) = saved("true");
+        let (raw_name, raw) = saved("false");
+        assert_eq!(name, raw_name, "the same frame of the same scene");
+        assert_ne!(
+            drawn, raw,
+            "zones, boxes and counts are drawn on the saved frame"
         );
     }
 

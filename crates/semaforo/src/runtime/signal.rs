@@ -13,7 +13,8 @@ use std::time::Duration;
 use anyhow::Context as _;
 use semaforo_base::Clocks;
 use semaforo_signal::{
-    Controller, DetectorReading, HeadState, LogEpoch, PolicyKind, SignalTime, TickOutput,
+    Controller, ControllerStatus, DetectorReading, HeadState, HiResEvent, LogEpoch, PhaseId,
+    PolicyKind, SignalTime, TickOutput,
 };
 
 use super::events::EventLog;
@@ -27,6 +28,10 @@ pub struct Signal {
     /// Reused every tick: the loop runs for months, so no allocation per tick.
     output: TickOutput,
     events: EventLog,
+    /// The wall-clock time of signal time zero (the events' timestamps).
+    epoch: LogEpoch,
+    /// A stop was requested.
+    stopping: bool,
     groups: Vec<String>,
     heads: Vec<HeadState>,
     readings: Vec<DetectorReading>,
@@ -66,12 +71,8 @@ impl Signal {
             .unwrap_or_default()
             .saturating_sub(now);
         let l = &config.logging;
-        let events = EventLog::open(
-            &l.dir,
-            l.max_file_bytes,
-            l.backup_count,
-            LogEpoch::from_unix_millis(zero.as_millis() as i64),
-        );
+        let epoch = LogEpoch::from_unix_millis(zero.as_millis() as i64);
+        let events = EventLog::open(&l.dir, l.max_file_bytes, l.backup_count, epoch);
         let s = &config.signal;
         let layout = &config.layout;
         let intersection = layout.intersection.clone();
@@ -142,6 +143,8 @@ impl Signal {
         Ok(Signal {
             output: controller.new_output(),
             events,
+            epoch,
+            stopping: false,
             controller,
             groups,
             heads: vec![HeadState::Red; n],
@@ -242,17 +245,8 @@ impl Signal {
         self.heads_changed
     }
 
-    /// The high-resolution events of the last tick.
-    pub fn last_events(&self) -> &[semaforo_signal::HiResEvent] {
-        &self.output.events
-    }
-
     pub fn intersection(&self) -> &semaforo_signal::Intersection {
         self.controller.intersection()
-    }
-
-    pub fn status(&self) -> semaforo_signal::ControllerStatus {
-        self.controller.status()
     }
 
     /// The queue counted on group `group`, `None` when its detection is not working.
@@ -301,7 +295,54 @@ impl Signal {
     /// Ends the current interval safely: the green (if any) gets its yellow and red clearance,
     /// then every head holds red.
     pub fn request_stop(&mut self, now: Duration) {
+        self.stopping = true;
         self.controller.request_stop(signal_time(now));
+    }
+
+    /// Whether a stop was requested.
+    pub fn stopping(&self) -> bool {
+        self.stopping
+    }
+
+    /// The high-resolution events of the last tick.
+    pub fn last_events(&self) -> &[HiResEvent] {
+        &self.output.events
+    }
+
+    /// The wall-clock time of signal time zero.
+    pub fn epoch(&self) -> LogEpoch {
+        self.epoch
+    }
+
+    /// The controller's mode, interval, phase and policy now.
+    pub fn status(&self) -> ControllerStatus {
+        self.controller.status()
+    }
+
+    /// A phase's name.
+    pub fn phase_name(&self, phase: PhaseId) -> String {
+        self.controller
+            .intersection()
+            .phase(phase)
+            .name()
+            .to_string()
+    }
+
+    /// The phases, each with the names of its groups, in the plan's order.
+    pub fn phases(&self) -> Vec<(String, Vec<String>)> {
+        self.controller
+            .intersection()
+            .phases()
+            .iter()
+            .map(|p| {
+                let groups = p
+                    .groups()
+                    .iter()
+                    .map(|g| self.groups[g.index()].clone())
+                    .collect();
+                (p.name().to_string(), groups)
+            })
+            .collect()
     }
 
     /// True once every head is red after [`Signal::request_stop`] (or in flash).
@@ -331,6 +372,37 @@ impl Signal {
             status.time_in_interval.as_secs_f64(),
             status.mode
         )
+    }
+
+    /// What a safe stop will do from here: `B yellow 3 s, then red clearance 2 s; then all
+    /// red`, for each group green or yellow now.
+    pub fn stop_plan(&self) -> String {
+        let entries = self.controller.timings().entries();
+        let parts: Vec<String> = self
+            .groups
+            .iter()
+            .zip(&self.heads)
+            .zip(entries)
+            .filter_map(|((group, head), entry)| {
+                let t = &entry.timings;
+                let clearance = t.red_clearance.as_secs_f64();
+                match head {
+                    HeadState::Green => Some(format!(
+                        "{group} yellow {} s, then red clearance {clearance} s",
+                        t.yellow.as_secs_f64()
+                    )),
+                    HeadState::Yellow => Some(format!(
+                        "{group} ends its yellow, then red clearance {clearance} s"
+                    )),
+                    _ => None,
+                }
+            })
+            .collect();
+        if parts.is_empty() {
+            "no green showing: all red at once".to_string()
+        } else {
+            format!("{}; then all red", parts.join(", "))
+        }
     }
 
     /// The longest yellow plus red clearance of any group: how long a safe stop can take.

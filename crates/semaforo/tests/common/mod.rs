@@ -3,16 +3,22 @@
 
 #![allow(dead_code)] // each test file uses its own part
 
+pub mod browser;
+pub mod daemon;
+
 use std::collections::BTreeMap;
 use std::path::Path;
 use std::process::Command;
 
-/// The binary, run in `dir` with a clean environment (no inherited LOG_LEVEL and the like).
+/// The binary, run in `dir` with a clean environment (no inherited LOG_LEVEL and the like),
+/// its HTTP server off: tests run side by side and would race for the default port (a test
+/// of the server passes `--http 127.0.0.1:0`, which wins over the environment).
 pub fn semaforo(dir: &Path) -> Command {
     let mut cmd = Command::new(env!("CARGO_BIN_EXE_semaforo"));
     cmd.current_dir(dir)
         .env_clear()
-        .env("PATH", std::env::var_os("PATH").unwrap_or_default());
+        .env("PATH", std::env::var_os("PATH").unwrap_or_default())
+        .env("HTTP_ADDR", "off");
     cmd
 }
 
