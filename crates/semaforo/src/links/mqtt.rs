@@ -245,8 +245,8 @@ impl Connector {
 /// The control loop's side: publishes the retained state and the events on the current
 /// connection's client (nothing while there is none), never waiting.
 pub struct Publisher {
-    /// The current connection's client and its number (each connection gets the next).
-    client: Arc<Mutex<Option<(Client, u64)>>>,
+    /// The current connection (its client and number: each connection gets the next).
+    live: Arc<Mutex<Live>>,
     /// The connection the last state went out on: a new one gets the whole state again (a
     /// restarted broker may have lost the retained messages).
     connection: u64,
@@ -259,9 +259,10 @@ pub struct Publisher {
 impl Publisher {
     fn client(&mut self) -> Option<Client> {
         let (client, connection) = self
-            .client
+            .live
             .lock()
             .unwrap_or_else(PoisonError::into_inner)
+            .client
             .clone()?;
         if connection != self.connection {
             self.connection = connection;
@@ -404,9 +405,9 @@ pub fn start(config: &Config) -> Result<(Publisher, LinkThread), String> {
         will_topic: topics.of("available"),
         tls,
     };
-    let client = Arc::new(Mutex::new(None));
+    let live = Arc::new(Mutex::new(Live::default()));
     let publisher = Publisher {
-        client: client.clone(),
+        live: live.clone(),
         connection: 0,
         topics: topics.clone(),
         last: None,
@@ -416,18 +417,35 @@ pub fn start(config: &Config) -> Result<(Publisher, LinkThread), String> {
         .home_assistant
         .then(|| discovery_messages(config, &topics));
     let run = Box::new(move |ctx: LinkContext| {
-        run(&ctx, &connector, &client, &topics, discovery.as_deref())
+        run(&ctx, &connector, &live, &topics, discovery.as_deref())
     });
     Ok((publisher, run))
 }
 
-/// The link's thread: connect, announce, publish the outbox's messages and acknowledge them at
-/// PUBACK; on any failure drop the connection and everything in flight (it goes again) and
-/// reconnect with backoff.
+/// The current connection, as the link's two threads and the control loop see it.
+#[derive(Default)]
+struct Live {
+    /// The connection's client and number, once the broker accepted it.
+    client: Option<(Client, u64)>,
+    /// The link's QoS 1 publishes not yet acknowledged.
+    flight: InFlight,
+    /// The last outbox message published on this connection.
+    written: Seq,
+}
+
+fn lock(live: &Mutex<Live>) -> std::sync::MutexGuard<'_, Live> {
+    live.lock().unwrap_or_else(PoisonError::into_inner)
+}
+
+/// The link's threads: one drives the connection (connects, announces, takes the broker's
+/// acknowledgements, reconnects with backoff; it waits in the event loop, which is never cut
+/// short while it writes), the other publishes the outbox's messages as soon as they are
+/// stored (it waits on the outbox, which a store wakes at once). Any failure drops the
+/// connection and everything in flight, which goes again.
 fn run(
     ctx: &LinkContext,
     connector: &Connector,
-    shared: &Mutex<Option<(Client, u64)>>,
+    live: &Mutex<Live>,
     topics: &Topics,
     discovery: Option<&[(String, String)]>,
 ) {
@@ -439,34 +457,90 @@ fn run(
             return;
         }
     };
-    let mut backoff = Backoff::new(Duration::from_millis(500), Duration::from_secs(30));
-    let mut connections = 0u64;
-    while !ctx.stop.is_requested() {
-        let (client, mut connection) = connector.connect();
-        let why = session(
-            ctx,
-            &cursor,
-            (&client, &mut connection),
-            (&mut backoff, &mut connections),
-            shared,
-            topics,
-            discovery,
-        );
-        *shared.lock().unwrap_or_else(PoisonError::into_inner) = None;
-        ctx.update(|s| s.connected = false);
-        let Some(why) = why else {
-            break; // stopping
-        };
-        if backoff.failed() {
-            tracing::warn!(
-                "mqtt {peer}: {why}; retrying in {:?} ({} attempts so far; decisions and \
-                 statuses wait in the outbox)",
-                backoff.delay(),
-                backoff.failures
-            );
+    std::thread::scope(|scope| {
+        let spawned = std::thread::Builder::new()
+            .name("link-mqtt-out".into())
+            .spawn_scoped(scope, || publish_from_outbox(ctx, &cursor, live, topics));
+        if let Err(e) = spawned {
+            tracing::error!("mqtt {peer}: cannot start its publishing thread: {e}");
+            return;
         }
-        ctx.update(|s| s.problem = Some(why));
-        backoff.wait(&ctx.stop);
+        let mut backoff = Backoff::new(Duration::from_millis(500), Duration::from_secs(30));
+        let mut connections = 0u64;
+        while !ctx.stop.is_requested() {
+            let (client, mut connection) = connector.connect();
+            let why = session(
+                ctx,
+                &cursor,
+                (&client, &mut connection),
+                (&mut backoff, &mut connections),
+                live,
+                topics,
+                discovery,
+            );
+            {
+                let mut l = lock(live);
+                l.client = None;
+                l.flight = InFlight::default();
+            }
+            ctx.update(|s| s.connected = false);
+            let Some(why) = why else {
+                break; // stopping
+            };
+            if backoff.failed() {
+                tracing::warn!(
+                    "mqtt {peer}: {why}; retrying in {:?} ({} attempts so far; decisions and \
+                     statuses wait in the outbox)",
+                    backoff.delay(),
+                    backoff.failures
+                );
+            }
+            ctx.update(|s| s.problem = Some(why));
+            backoff.wait(&ctx.stop);
+        }
+    });
+}
+
+/// The publishing thread: while connected, every stored message not yet published on this
+/// connection goes out (at most [`IN_FLIGHT`] unacknowledged), in seq order.
+fn publish_from_outbox(ctx: &LinkContext, cursor: &Cursor, live: &Mutex<Live>, topics: &Topics) {
+    while !ctx.stop.is_requested() {
+        let (written, published, full) = {
+            let mut l = lock(live);
+            let Some((client, _)) = l.client.clone() else {
+                drop(l);
+                let _ = ctx.stop.wait_timeout(Duration::from_millis(20));
+                continue;
+            };
+            let room = IN_FLIGHT.saturating_sub(l.flight.len());
+            let entries = if room == 0 {
+                Vec::new()
+            } else {
+                ctx.outbox
+                    .pending_after(cursor, l.written, room)
+                    .unwrap_or_default()
+            };
+            let published = !entries.is_empty();
+            // Queued under the lock, so the packet ids the event loop reports come in the
+            // order of `flight.queued`.
+            for entry in entries {
+                let leaf = entry.kind.name();
+                if !client.try_publish(topics.of(leaf), true, false, entry.body.into_bytes()) {
+                    break;
+                }
+                l.flight.queued.push_back(Owner::Message(entry.seq));
+                l.written = entry.seq;
+            }
+            (l.written, published, room == 0)
+        };
+        ctx.refresh_waiting(cursor);
+        if full {
+            let _ = ctx.stop.wait_timeout(Duration::from_millis(5));
+        } else if !published {
+            let _ = ctx
+                .outbox
+                .wait_pending(cursor, written, 1, Duration::from_millis(100));
+        }
     }
 }
 
@@ -531,13 +605,11 @@ fn session(
     cursor: &Cursor,
     (client, connection): (&Client, &mut Connection),
     (backoff, connections): (&mut Backoff, &mut u64),
-    shared: &Mutex<Option<(Client, u64)>>,
+    live: &Mutex<Live>,
     topics: &Topics,
     discovery: Option<&[(String, String)]>,
 ) -> Option<String> {
-    let mut flight = InFlight::default();
     let mut connected = false;
-    let mut written = ctx.outbox.acked(cursor).unwrap_or(Seq::ZERO);
     loop {
         if ctx.stop.is_requested() {
             if connected {
@@ -545,87 +617,52 @@ fn session(
             }
             return None;
         }
-        // What the connection did since the last look. A publish queued and not yet sent is
-        // waited for (the event loop takes it at once and says so); otherwise a look waits at
-        // most 1 ms, and the link waits on the outbox instead, which a store wakes at once.
-        let mut busy = false;
-        for _ in 0..64 {
-            let wait = Duration::from_millis(match (connected, flight.queued.is_empty()) {
-                (false, _) => 200,
-                (true, false) => 50,
-                (true, true) => 1,
-            });
-            match connection.poll(wait) {
-                Happened::Nothing => break,
-                Happened::Failed(why) => return Some(why),
-                Happened::Connected => {
-                    busy = true;
-                    connected = true;
-                    backoff.succeeded();
-                    tracing::info!("mqtt {}: connected", ctx.state_peer());
-                    ctx.update(|s| {
-                        s.connected = true;
-                        s.problem = None;
-                    });
-                    if !client.try_publish(topics.of("available"), true, true, b"online".to_vec()) {
-                        return Some("cannot queue the availability message".into());
-                    }
-                    flight.queued.push_back(Owner::Announcement);
-                    for (topic, body) in discovery.unwrap_or_default() {
-                        client.try_publish(topic.clone(), false, true, body.clone().into_bytes());
-                    }
-                    *connections += 1;
-                    *shared.lock().unwrap_or_else(PoisonError::into_inner) =
-                        Some((client.clone(), *connections));
+        match connection.poll(Duration::from_millis(100)) {
+            Happened::Nothing => {}
+            Happened::Failed(why) => return Some(why),
+            Happened::Connected => {
+                connected = true;
+                backoff.succeeded();
+                tracing::info!("mqtt {}: connected", ctx.state_peer());
+                ctx.update(|s| {
+                    s.connected = true;
+                    s.problem = None;
+                });
+                let mut l = lock(live);
+                l.flight = InFlight::default();
+                l.written = ctx.outbox.acked(cursor).unwrap_or(Seq::ZERO);
+                if !client.try_publish(topics.of("available"), true, true, b"online".to_vec()) {
+                    return Some("cannot queue the availability message".into());
                 }
-                Happened::Sent(pkid) => {
-                    busy = true;
-                    if let Some(owner) = flight.queued.pop_front() {
-                        flight.sent.push_back((pkid, owner));
-                    }
+                l.flight.queued.push_back(Owner::Announcement);
+                for (topic, body) in discovery.unwrap_or_default() {
+                    client.try_publish(topic.clone(), false, true, body.clone().into_bytes());
                 }
-                Happened::Acked(pkid) => {
-                    busy = true;
-                    let Some(upto) = flight.acknowledged(pkid) else {
-                        continue;
-                    };
-                    let before = ctx.outbox.acked(cursor).unwrap_or(Seq::ZERO);
-                    if upto > before {
-                        if let Err(e) = ctx.outbox.ack(cursor, upto) {
-                            return Some(format!("cannot acknowledge in the outbox: {e}"));
-                        }
-                        ctx.update(|s| s.delivered += upto.get() - before.get());
-                    }
+                *connections += 1;
+                l.client = Some((client.clone(), *connections));
+                drop(l);
+                ctx.outbox.wake_waiting_readers();
+            }
+            Happened::Sent(pkid) => {
+                let mut l = lock(live);
+                if let Some(owner) = l.flight.queued.pop_front() {
+                    l.flight.sent.push_back((pkid, owner));
                 }
             }
-        }
-        if !connected {
-            continue;
-        }
-        let room = IN_FLIGHT.saturating_sub(flight.len());
-        let entries = if room == 0 {
-            Vec::new()
-        } else {
-            match ctx.outbox.pending_after(cursor, written, room) {
-                Ok(entries) => entries,
-                Err(e) => return Some(format!("cannot read the outbox: {e}")),
+            Happened::Acked(pkid) => {
+                let mut l = lock(live);
+                let Some(upto) = l.flight.acknowledged(pkid) else {
+                    continue;
+                };
+                let before = ctx.outbox.acked(cursor).unwrap_or(Seq::ZERO);
+                if upto > before {
+                    if let Err(e) = ctx.outbox.ack(cursor, upto) {
+                        return Some(format!("cannot acknowledge in the outbox: {e}"));
+                    }
+                    drop(l);
+                    ctx.update(|s| s.delivered += upto.get() - before.get());
+                }
             }
-        };
-        busy |= !entries.is_empty();
-        for entry in entries {
-            let leaf = entry.kind.name();
-            if !client.try_publish(topics.of(leaf), true, false, entry.body.into_bytes()) {
-                break;
-            }
-            flight.queued.push_back(Owner::Message(entry.seq));
-            written = entry.seq;
-        }
-        ctx.refresh_waiting(cursor);
-        if !busy {
-            // Idle: wait for a store, or 50 ms to keep the connection's keepalive going.
-            let _ = ctx
-                .outbox
-                .wait_pending(cursor, written, 1, Duration::from_millis(50));
         }
     }
 }
