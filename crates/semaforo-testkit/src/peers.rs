@@ -30,24 +30,43 @@ pub fn wait_until(what: &str, limit: Duration, mut condition: impl FnMut() -> bo
     }
 }
 
-/// A TCP orchestrator: accepts one connection at a time, reads framed messages (heartbeats
-/// left out), and can go away (close everything, stop listening) and come back on its port.
-pub struct TcpPeer {
+/// Reads one accepted connection's messages into the list until it closes or the peer goes
+/// away.
+type Reader = fn(TcpStream, &Mutex<Vec<Received>>, &AtomicBool);
+
+/// An orchestrator on loopback: accepts one connection at a time, reads its messages with its
+/// [`Reader`], and can go away (close everything, stop listening) and come back on its port.
+pub struct Peer {
     pub port: u16,
+    reader: Reader,
     messages: Arc<Mutex<Vec<Received>>>,
     away: Arc<AtomicBool>,
     thread: Option<thread::JoinHandle<()>>,
 }
 
-impl TcpPeer {
-    pub fn start(listener: TcpListener) -> TcpPeer {
-        let port = listener.local_addr().unwrap().port();
-        let messages = Arc::new(Mutex::new(Vec::new()));
-        let away = Arc::new(AtomicBool::new(false));
-        let mut peer = TcpPeer {
-            port,
-            messages,
-            away,
+/// A TCP orchestrator in the original's framing (heartbeats left out).
+pub type TcpPeer = Peer;
+
+/// A WebSocket orchestrator: text messages (pongs answer pings by themselves).
+pub type WsPeer = Peer;
+
+impl Peer {
+    /// A TCP orchestrator in the original's framing.
+    pub fn tcp(listener: TcpListener) -> Peer {
+        Peer::start(listener, read_frames)
+    }
+
+    /// A WebSocket orchestrator.
+    pub fn websocket(listener: TcpListener) -> Peer {
+        Peer::start(listener, read_websocket)
+    }
+
+    fn start(listener: TcpListener, reader: Reader) -> Peer {
+        let mut peer = Peer {
+            port: listener.local_addr().unwrap().port(),
+            reader,
+            messages: Arc::new(Mutex::new(Vec::new())),
+            away: Arc::new(AtomicBool::new(false)),
             thread: None,
         };
         peer.serve(listener);
@@ -55,7 +74,7 @@ impl TcpPeer {
     }
 
     fn serve(&mut self, listener: TcpListener) {
-        let (messages, away) = (self.messages.clone(), self.away.clone());
+        let (messages, away, reader) = (self.messages.clone(), self.away.clone(), self.reader);
         listener.set_nonblocking(true).unwrap();
         self.thread = Some(thread::spawn(move || {
             while !away.load(Ordering::SeqCst) {
@@ -63,7 +82,8 @@ impl TcpPeer {
                     thread::sleep(Duration::from_millis(5));
                     continue;
                 };
-                read_frames(stream, &messages, &away);
+                stream.set_nonblocking(false).unwrap();
+                reader(stream, &messages, &away);
             }
         }));
     }
@@ -109,7 +129,6 @@ impl TcpPeer {
 }
 
 fn read_frames(mut stream: TcpStream, messages: &Mutex<Vec<Received>>, away: &AtomicBool) {
-    stream.set_nonblocking(false).unwrap();
     stream
         .set_read_timeout(Some(Duration::from_millis(50)))
         .unwrap();
@@ -143,99 +162,28 @@ fn read_frames(mut stream: TcpStream, messages: &Mutex<Vec<Received>>, away: &At
     }
 }
 
-/// A WebSocket orchestrator: collects text messages (pongs answer pings by themselves).
-pub struct WsPeer {
-    pub port: u16,
-    messages: Arc<Mutex<Vec<Received>>>,
-    away: Arc<AtomicBool>,
-    thread: Option<thread::JoinHandle<()>>,
-}
-
-impl WsPeer {
-    pub fn start(listener: TcpListener) -> WsPeer {
-        let mut peer = WsPeer {
-            port: listener.local_addr().unwrap().port(),
-            messages: Arc::new(Mutex::new(Vec::new())),
-            away: Arc::new(AtomicBool::new(false)),
-            thread: None,
-        };
-        peer.serve(listener);
-        peer
-    }
-
-    fn serve(&mut self, listener: TcpListener) {
-        let (messages, away) = (self.messages.clone(), self.away.clone());
-        listener.set_nonblocking(true).unwrap();
-        self.thread = Some(thread::spawn(move || {
-            while !away.load(Ordering::SeqCst) {
-                let Ok((stream, _)) = listener.accept() else {
-                    thread::sleep(Duration::from_millis(5));
-                    continue;
-                };
-                stream.set_nonblocking(false).unwrap();
-                let Ok(mut ws) = tungstenite::accept(stream) else {
-                    continue;
-                };
-                ws.get_ref()
-                    .set_read_timeout(Some(Duration::from_millis(50)))
-                    .unwrap();
-                while !away.load(Ordering::SeqCst) {
-                    match ws.read() {
-                        Ok(tungstenite::Message::Text(t)) => {
-                            messages.lock().unwrap().push(Received {
-                                body: serde_json::from_str(t.as_str()).unwrap(),
-                                at: SystemTime::now(),
-                            })
-                        }
-                        Ok(tungstenite::Message::Close(_)) => break,
-                        Ok(_) => {}
-                        Err(tungstenite::Error::Io(e))
-                            if matches!(
-                                e.kind(),
-                                std::io::ErrorKind::WouldBlock | std::io::ErrorKind::TimedOut
-                            ) => {}
-                        Err(_) => break,
-                    }
-                }
-            }
-        }));
-    }
-
-    pub fn count(&self) -> usize {
-        self.messages.lock().unwrap().len()
-    }
-
-    pub fn go_away(&mut self) {
-        self.away.store(true, Ordering::SeqCst);
-        if let Some(t) = self.thread.take() {
-            t.join().unwrap();
+fn read_websocket(stream: TcpStream, messages: &Mutex<Vec<Received>>, away: &AtomicBool) {
+    let Ok(mut ws) = tungstenite::accept(stream) else {
+        return;
+    };
+    ws.get_ref()
+        .set_read_timeout(Some(Duration::from_millis(50)))
+        .unwrap();
+    while !away.load(Ordering::SeqCst) {
+        match ws.read() {
+            Ok(tungstenite::Message::Text(t)) => messages.lock().unwrap().push(Received {
+                body: serde_json::from_str(t.as_str()).unwrap(),
+                at: SystemTime::now(),
+            }),
+            Ok(tungstenite::Message::Close(_)) => return,
+            Ok(_) => {}
+            Err(tungstenite::Error::Io(e))
+                if matches!(
+                    e.kind(),
+                    std::io::ErrorKind::WouldBlock | std::io::ErrorKind::TimedOut
+                ) => {}
+            Err(_) => return,
         }
-    }
-
-    pub fn come_back(&mut self) {
-        self.away.store(false, Ordering::SeqCst);
-        let mut listener = None;
-        wait_until("the port to be free again", Duration::from_secs(20), || {
-            listener = TcpListener::bind(("127.0.0.1", self.port)).ok();
-            listener.is_some()
-        });
-        self.serve(listener.unwrap());
-    }
-
-    /// Every message received, after closing.
-    pub fn messages(mut self) -> Vec<serde_json::Value> {
-        self.go_away();
-        self.messages
-            .lock()
-            .unwrap()
-            .iter()
-            .map(|r| r.body.clone())
-            .collect()
-    }
-
-    /// Every message received so far, with its arrival time.
-    pub fn received(&self) -> Vec<Received> {
-        self.messages.lock().unwrap().clone()
     }
 }
 

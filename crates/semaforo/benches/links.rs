@@ -116,8 +116,8 @@ fn main() {
     }
     let work = tempfile::tempdir().unwrap();
     let broker = Broker::start(work.path(), None);
-    let tcp = TcpPeer::start(TcpListener::bind("127.0.0.1:0").unwrap());
-    let ws = WsPeer::start(TcpListener::bind("127.0.0.1:0").unwrap());
+    let tcp = TcpPeer::tcp(TcpListener::bind("127.0.0.1:0").unwrap());
+    let ws = WsPeer::websocket(TcpListener::bind("127.0.0.1:0").unwrap());
     let mut all = vec![
         ("ORCHESTRATOR_HOST".to_string(), "127.0.0.1".to_string()),
         ("ORCHESTRATOR_PORT".to_string(), tcp.port.to_string()),
@@ -177,8 +177,8 @@ fn main() {
     let subscriber = broker
         .as_ref()
         .map(|b| Subscriber::start(b.port, "bench-subscriber", "semaforo/bench/+"));
-    let tcp = TcpPeer::start(TcpListener::bind("127.0.0.1:0").unwrap());
-    let ws = WsPeer::start(TcpListener::bind("127.0.0.1:0").unwrap());
+    let tcp = TcpPeer::tcp(TcpListener::bind("127.0.0.1:0").unwrap());
+    let ws = WsPeer::websocket(TcpListener::bind("127.0.0.1:0").unwrap());
     let mut env = vec![
         ("ORCHESTRATOR_HOST".to_string(), "127.0.0.1".to_string()),
         ("ORCHESTRATOR_PORT".to_string(), tcp.port.to_string()),

@@ -58,7 +58,7 @@ fn check_in_order_without_gap(messages: &[serde_json::Value]) -> usize {
 #[test]
 fn a_tcp_peer_away_for_a_while_gets_every_message_in_order_when_it_returns() {
     let dir = tempfile::tempdir().unwrap();
-    let mut peer = TcpPeer::start(TcpListener::bind("127.0.0.1:0").unwrap());
+    let mut peer = TcpPeer::tcp(TcpListener::bind("127.0.0.1:0").unwrap());
     let mut child = daemon(dir.path(), "60m")
         .env("ORCHESTRATOR_HOST", "127.0.0.1")
         .env("ORCHESTRATOR_PORT", peer.port.to_string())
@@ -121,7 +121,7 @@ fn sigkill_while_the_peer_is_away_loses_nothing_and_seq_continues_after_a_restar
     let greens_first = greens(&log(dir.path()));
 
     socket.listen(16).unwrap();
-    let peer = TcpPeer::start(socket.into());
+    let peer = TcpPeer::tcp(socket.into());
     let second = daemon(dir.path(), "2m")
         .env("ORCHESTRATOR_HOST", "127.0.0.1")
         .env("ORCHESTRATOR_PORT", port.to_string())
@@ -179,7 +179,7 @@ fn a_full_outbox_drops_statuses_first_and_a_corrupt_one_is_moved_aside() {
     assert!(aside >= 1, "the corrupt file is kept beside the new outbox");
 
     socket.listen(16).unwrap();
-    let peer = TcpPeer::start(socket.into());
+    let peer = TcpPeer::tcp(socket.into());
     let second = daemon(dir.path(), "10s")
         .env("ORCHESTRATOR_HOST", "127.0.0.1")
         .env("ORCHESTRATOR_PORT", port.to_string())
@@ -204,7 +204,7 @@ fn a_full_outbox_drops_statuses_first_and_a_corrupt_one_is_moved_aside() {
 #[test]
 fn a_websocket_peer_away_for_a_while_gets_every_message_in_order_when_it_returns() {
     let dir = tempfile::tempdir().unwrap();
-    let mut peer = WsPeer::start(TcpListener::bind("127.0.0.1:0").unwrap());
+    let mut peer = WsPeer::websocket(TcpListener::bind("127.0.0.1:0").unwrap());
     let mut child = daemon(dir.path(), "60m")
         .env(
             "ORCHESTRATOR_URL",
