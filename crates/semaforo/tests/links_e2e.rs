@@ -33,6 +33,21 @@ fn daemon(dir: &Path, run_for: &str) -> Command {
     cmd
 }
 
+/// How long a peer stays away: the twenty seconds of real time (on simulated time
+/// that is many minutes of the intersection's messages).
+const OUTAGE: Duration = Duration::from_secs(20);
+
+/// Asks the daemon to stop (SIGTERM) once the returned peer has caught up, and checks that it
+/// stopped cleanly: its exit code and standard error.
+fn stop(child: &mut Child) -> (Option<i32>, String) {
+    let sent = Command::new("kill")
+        .args(["-TERM", &child.id().to_string()])
+        .status()
+        .unwrap();
+    assert!(sent.success(), "kill -TERM failed");
+    wait_with_output(child)
+}
+
 fn log(dir: &Path) -> String {
     std::fs::read_to_string(dir.join("logs/traffic_light.log")).unwrap_or_default()
 }
@@ -59,7 +74,7 @@ fn check_in_order_without_gap(messages: &[serde_json::Value]) -> usize {
 fn a_tcp_peer_away_for_a_while_gets_every_message_in_order_when_it_returns() {
     let dir = tempfile::tempdir().unwrap();
     let mut peer = TcpPeer::tcp(TcpListener::bind("127.0.0.1:0").unwrap());
-    let mut child = daemon(dir.path(), "60m")
+    let mut child = daemon(dir.path(), "100h")
         .env("ORCHESTRATOR_HOST", "127.0.0.1")
         .env("ORCHESTRATOR_PORT", peer.port.to_string())
         .spawn()
@@ -69,10 +84,15 @@ fn a_tcp_peer_away_for_a_while_gets_every_message_in_order_when_it_returns() {
     });
     peer.go_away();
     let during = peer.count();
-    // The intersection goes on while the orchestrator is away: minutes of it, here.
-    thread::sleep(Duration::from_millis(1500));
+    // The intersection goes on while the orchestrator is away.
+    thread::sleep(OUTAGE);
     peer.come_back();
-    let out = wait_with_output(&mut child);
+    wait_until(
+        "the messages made meanwhile",
+        Duration::from_secs(60),
+        || peer.count() > during + 50,
+    );
+    let out = stop(&mut child);
     assert_eq!(out.0, Some(0), "{}", out.1);
     let messages = peer.messages();
     let duplicates = check_in_order_without_gap(&messages);
@@ -205,7 +225,7 @@ fn a_full_outbox_drops_statuses_first_and_a_corrupt_one_is_moved_aside() {
 fn a_websocket_peer_away_for_a_while_gets_every_message_in_order_when_it_returns() {
     let dir = tempfile::tempdir().unwrap();
     let mut peer = WsPeer::websocket(TcpListener::bind("127.0.0.1:0").unwrap());
-    let mut child = daemon(dir.path(), "60m")
+    let mut child = daemon(dir.path(), "100h")
         .env(
             "ORCHESTRATOR_URL",
             format!("ws://127.0.0.1:{}/feed", peer.port),
@@ -217,9 +237,14 @@ fn a_websocket_peer_away_for_a_while_gets_every_message_in_order_when_it_returns
     });
     peer.go_away();
     let during = peer.count();
-    thread::sleep(Duration::from_millis(1500));
+    thread::sleep(OUTAGE);
     peer.come_back();
-    let out = wait_with_output(&mut child);
+    wait_until(
+        "the messages made meanwhile",
+        Duration::from_secs(60),
+        || peer.count() > during + 50,
+    );
+    let out = stop(&mut child);
     assert_eq!(out.0, Some(0), "{}", out.1);
     let messages = peer.messages();
     check_in_order_without_gap(&messages);
@@ -262,7 +287,7 @@ fn mosquitto_gets_retained_state_availability_with_last_will_and_every_decision_
     });
     // The broker goes away and comes back (its persistence keeps the subscriber's session).
     broker.stop();
-    thread::sleep(Duration::from_millis(1500));
+    thread::sleep(OUTAGE);
     let signals = subscriber.on(&format!("{base}/signal")).len();
     let queues = subscriber.on(&format!("{base}/A/queue")).len();
     broker.run();

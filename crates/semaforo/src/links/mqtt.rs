@@ -431,6 +431,11 @@ struct Live {
     flight: InFlight,
     /// The last outbox message published on this connection.
     written: Seq,
+    /// The broker has every message up to this one, and the outbox has not been told yet.
+    /// The publishing thread tells it: an acknowledgement is a write to the outbox (now and
+    /// then one that checkpoints its log), and the event loop, which writes the publishes to
+    /// the socket, must never wait on one.
+    unsaved_ack: Option<Seq>,
 }
 
 fn lock(live: &Mutex<Live>) -> std::sync::MutexGuard<'_, Live> {
@@ -499,6 +504,8 @@ fn run(
             backoff.wait(&ctx.stop);
         }
     });
+    // Acknowledgements that came in after the publishing thread's last round.
+    save_acknowledged(ctx, &cursor, live);
 }
 
 /// The publishing thread: while connected, every stored message not yet published on this
@@ -533,6 +540,7 @@ fn publish_from_outbox(ctx: &LinkContext, cursor: &Cursor, live: &Mutex<Live>, t
             }
             (l.written, published, room == 0)
         };
+        save_acknowledged(ctx, cursor, live);
         ctx.refresh_waiting(cursor);
         if full {
             let _ = ctx.stop.wait_timeout(Duration::from_millis(5));
@@ -540,6 +548,33 @@ fn publish_from_outbox(ctx: &LinkContext, cursor: &Cursor, live: &Mutex<Live>, t
             let _ = ctx
                 .outbox
                 .wait_pending(cursor, written, 1, Duration::from_millis(100));
+        }
+    }
+}
+
+/// Tells the outbox what the broker acknowledged since the last time (on the publishing
+/// thread, after its publishes; and once more when the link stops). A failed write is
+/// logged and tried again on the next round: until it takes, those messages would only be
+/// sent again after a restart, which at-least-once delivery allows.
+fn save_acknowledged(ctx: &LinkContext, cursor: &Cursor, live: &Mutex<Live>) {
+    let Some(upto) = lock(live).unsaved_ack.take() else {
+        return;
+    };
+    let before = ctx.outbox.acked(cursor).unwrap_or(Seq::ZERO);
+    if upto <= before {
+        return;
+    }
+    match ctx.outbox.ack(cursor, upto) {
+        Ok(()) => ctx.update(|s| s.delivered += upto.get() - before.get()),
+        Err(e) => {
+            tracing::warn!(
+                "mqtt {}: cannot record the broker's acknowledgement up to seq {} in the outbox: \
+                 {e} (tried again with the next one)",
+                ctx.state_peer(),
+                upto.get()
+            );
+            let mut l = lock(live);
+            l.unsaved_ack = l.unsaved_ack.max(Some(upto));
         }
     }
 }
@@ -630,7 +665,9 @@ fn session(
                 });
                 let mut l = lock(live);
                 l.flight = InFlight::default();
-                l.written = ctx.outbox.acked(cursor).unwrap_or(Seq::ZERO);
+                // Everything after the last acknowledged message goes again.
+                let acked = ctx.outbox.acked(cursor).unwrap_or(Seq::ZERO);
+                l.written = l.unsaved_ack.map_or(acked, |a| a.max(acked));
                 if !client.try_publish(topics.of("available"), true, true, b"online".to_vec()) {
                     return Some("cannot queue the availability message".into());
                 }
@@ -651,16 +688,8 @@ fn session(
             }
             Happened::Acked(pkid) => {
                 let mut l = lock(live);
-                let Some(upto) = l.flight.acknowledged(pkid) else {
-                    continue;
-                };
-                let before = ctx.outbox.acked(cursor).unwrap_or(Seq::ZERO);
-                if upto > before {
-                    if let Err(e) = ctx.outbox.ack(cursor, upto) {
-                        return Some(format!("cannot acknowledge in the outbox: {e}"));
-                    }
-                    drop(l);
-                    ctx.update(|s| s.delivered += upto.get() - before.get());
+                if let Some(upto) = l.flight.acknowledged(pkid) {
+                    l.unsaved_ack = l.unsaved_ack.max(Some(upto));
                 }
             }
         }
