@@ -197,6 +197,11 @@ pub struct Broker {
 impl Broker {
     /// `None` (after a loud skip, a failure under CI=true) when mosquitto is not installed.
     pub fn start(dir: &Path, users: Option<(&str, &str)>) -> Option<Broker> {
+        Broker::start_with(dir, users, "")
+    }
+
+    /// [`Broker::start`] with more lines for its `mosquitto.conf` (`set_tcp_nodelay true`).
+    pub fn start_with(dir: &Path, users: Option<(&str, &str)>, extra: &str) -> Option<Broker> {
         if !crate::tool("mosquitto", "apt-get install mosquitto (Debian's broker)") {
             return None;
         }
@@ -205,10 +210,10 @@ impl Broker {
             .local_addr()
             .unwrap()
             .port();
-        let dir = dir.join("broker");
+        let dir = dir.join(format!("broker-{port}"));
         std::fs::create_dir_all(&dir).unwrap();
         let mut conf = format!(
-            "listener {port} 127.0.0.1\npersistence true\npersistence_location {}/\n",
+            "listener {port} 127.0.0.1\npersistence true\npersistence_location {}/\n{extra}\n",
             dir.display()
         );
         match users {

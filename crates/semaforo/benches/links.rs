@@ -6,9 +6,11 @@
 //!    links all on (a local TCP and WebSocket orchestrator, Debian's Mosquitto), alternated,
 //!    five runs each, measured by `/usr/bin/time`; the peer is the run without links, so the
 //!    ratio cancels this machine's load.
-//! 2. (alone with `LINKS_BENCH=latency`) The latency from a message's making (its `timestamp`: the tick a green began, or a
-//!    status) to its arrival at each peer, on the real clock: two minutes with short greens
-//!    (min 5 s, max 10 s) and a status every half second.
+//! 2. (alone with `LINKS_BENCH=latency`) The latency from a message's making (its
+//!    `timestamp`: the tick a green began, or a status) to its arrival at each peer, on the
+//!    real clock: two minutes with short greens (min 5 s, max 10 s) and a status every half
+//!    second; then the MQTT link again through a broker with `set_tcp_nodelay true`, which
+//!    separates the broker's part of the MQTT figure from ours.
 
 #![allow(clippy::unwrap_used)] // a benchmark: an unwrap that fails stops it at its line
 
@@ -172,25 +174,44 @@ fn main() {
     );
     }
 
-    // Latency on the real clock.
+    // Latency on the real clock: all three links with Mosquitto as Debian configures it, then
+    // the MQTT link alone with a broker that sets TCP_NODELAY on its clients' sockets
+    // (`set_tcp_nodelay true`): the difference is the broker's side of the MQTT figure.
+    latency(broker.as_ref(), true, "Mosquitto defaults");
+    drop(broker);
+    let nodelay = Broker::start_with(work.path(), None, "set_tcp_nodelay true");
+    if nodelay.is_some() {
+        latency(
+            nodelay.as_ref(),
+            false,
+            "Mosquitto with set_tcp_nodelay true",
+        );
+    }
+    std::thread::sleep(Duration::from_millis(10));
+}
+
+/// Two minutes of the daemon on the real clock with short greens and a status every half
+/// second; prints each link's latency from a message's making to its arrival at the peer.
+fn latency(broker: Option<&Broker>, orchestrators: bool, label: &str) {
     let dir = tempfile::tempdir().unwrap();
-    let subscriber = broker
-        .as_ref()
-        .map(|b| Subscriber::start(b.port, "bench-subscriber", "semaforo/bench/+"));
+    let subscriber =
+        broker.map(|b| Subscriber::start(b.port, "bench-subscriber", "semaforo/bench/+"));
     let tcp = TcpPeer::tcp(TcpListener::bind("127.0.0.1:0").unwrap());
     let ws = WsPeer::websocket(TcpListener::bind("127.0.0.1:0").unwrap());
     let mut env = vec![
-        ("ORCHESTRATOR_HOST".to_string(), "127.0.0.1".to_string()),
-        ("ORCHESTRATOR_PORT".to_string(), tcp.port.to_string()),
-        (
-            "ORCHESTRATOR_URL".to_string(),
-            format!("ws://127.0.0.1:{}/feed", ws.port),
-        ),
         ("MIN_GREEN_TIME".to_string(), "5".to_string()),
         ("MAX_GREEN_TIME".to_string(), "10".to_string()),
         ("DECISION_INTERVAL".to_string(), "0.5".to_string()),
     ];
-    if let Some(b) = &broker {
+    if orchestrators {
+        env.push(("ORCHESTRATOR_HOST".into(), "127.0.0.1".into()));
+        env.push(("ORCHESTRATOR_PORT".into(), tcp.port.to_string()));
+        env.push((
+            "ORCHESTRATOR_URL".into(),
+            format!("ws://127.0.0.1:{}/feed", ws.port),
+        ));
+    }
+    if let Some(b) = broker {
         env.push(("MQTT_HOST".into(), "127.0.0.1".into()));
         env.push(("MQTT_PORT".into(), b.port.to_string()));
     }
@@ -198,16 +219,17 @@ fn main() {
         .status()
         .unwrap();
     assert!(status.success());
-    let mut rows = vec![
-        (
+    let mut rows = Vec::new();
+    if orchestrators {
+        rows.push((
             "tcp",
             latencies(tcp.received().into_iter().map(|r| (r.body, r.at))),
-        ),
-        (
+        ));
+        rows.push((
             "websocket",
             latencies(ws.received().into_iter().map(|r| (r.body, r.at))),
-        ),
-    ];
+        ));
+    }
     if let Some(s) = &subscriber {
         let got = s.got.lock().unwrap().clone();
         let mqtt = got
@@ -216,7 +238,9 @@ fn main() {
             .filter_map(|(_, p, _, at)| Some((serde_json::from_str(&p).ok()?, at)));
         rows.push(("mqtt", latencies(mqtt)));
     }
-    println!("message made -> arrived at the peer, real clock, 120 s, status every 0.5 s:");
+    println!(
+        "message made -> arrived at the peer, real clock, 120 s, status every 0.5 s ({label}):"
+    );
     for (name, (all, steady)) in rows {
         if steady.is_empty() {
             println!("  {name}: no message");
@@ -233,5 +257,4 @@ fn main() {
             all[all.len() - 1]
         );
     }
-    std::thread::sleep(Duration::from_millis(10));
 }

@@ -109,6 +109,9 @@ pub struct CamerasConfig {
     pub width: u32,
     pub height: u32,
     pub fps: f64,
+    /// Without a good frame for this long a camera counts as failed (and is reopened).
+    #[serde(deserialize_with = "seconds")]
+    pub stale_after: Duration,
     /// No camera was configured for a layout other than the original's: these are synthetic
     /// cameras, one per signal group, named after it.
     #[serde(skip)]
@@ -122,6 +125,9 @@ pub struct DetectionConfig {
     #[serde(deserialize_with = "optional_path")]
     pub model: Option<PathBuf>,
     pub min_score: f32,
+    /// A detector slower than this (median) is replaced by the background model.
+    #[serde(deserialize_with = "seconds")]
+    pub max_latency: Duration,
     /// What runs the YOLOX network.
     #[serde(deserialize_with = "runtime")]
     pub runtime: Runtime,

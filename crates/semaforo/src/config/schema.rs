@@ -218,7 +218,7 @@ pub const SETTINGS: &[Spec] = &[
         env: &["MEMORY_LIMIT_MB"],
         kind: Kind::Int { min: 16, max: 1_048_576, unit: "MB" },
         default: Default::Int(512),
-        help: "process resident memory above which a warning is logged with the statistics",
+        help: "process resident memory above which frames are not saved and the in-memory frame buffer is emptied, until it is back under 90% of this (checked every 5 s; logged, and shown in /health and /api/status)",
     },
     Spec {
         key: "resources.statistics_interval",
@@ -303,7 +303,7 @@ pub const SETTINGS: &[Spec] = &[
         env: &["MIN_FREE_DISK_PERCENT"],
         kind: Kind::Float { min: 0.0, max: 99.0, unit: "percent" },
         default: Default::Float(10.0),
-        help: "a frame is not saved when the disk has less free space than this",
+        help: "below this share of free space on the frames' or the temp directory's disk, frames are not saved and orphaned temporary files older than a minute are swept (checked every 5 s; logged, and shown in /health and /api/status)",
     },
     // --- cameras (one table per camera: `[cameras.a]`, `[cameras.b]`) ---
     Spec {
@@ -348,6 +348,13 @@ pub const SETTINGS: &[Spec] = &[
         default: Default::Float(15.0),
         help: "frame rate requested from cameras",
     },
+    Spec {
+        key: "cameras.stale_after",
+        env: &["CAMERA_STALE_AFTER"],
+        kind: Kind::Float { min: 0.5, max: 600.0, unit: "seconds" },
+        default: Default::Float(3.0),
+        help: "a camera without a good frame for this long loses its groups' detection (served on recall); a file or generated camera is then closed and opened again with backoff (0.5 s doubling to 30 s), a network or USB camera reconnects by itself",
+    },
     // --- detection ---
     Spec {
         key: "detection.model",
@@ -362,6 +369,13 @@ pub const SETTINGS: &[Spec] = &[
         kind: Kind::Float { min: 0.05, max: 0.95, unit: "score" },
         default: Default::Float(0.3),
         help: "least confidence of a YOLOX detection that counts",
+    },
+    Spec {
+        key: "detection.max_latency",
+        env: &["DETECTION_MAX_LATENCY"],
+        kind: Kind::Float { min: 0.001, max: 60.0, unit: "seconds" },
+        default: Default::Float(2.0),
+        help: "a camera's detector whose median time over its last 10 frames is above this, or that fails 3 frames in a row, is replaced by the background model (bgsub) until the daemon restarts; logged, and shown in /health and /api/status",
     },
     Spec {
         key: "detection.runtime",

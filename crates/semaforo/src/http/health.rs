@@ -33,6 +33,10 @@ pub struct Check {
     pub name: String,
     pub state: CheckState,
     pub detail: String,
+    /// What the daemon is doing about it by itself ("reopening with backoff: 3 failed
+    /// attempts ..."), while it does.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub actions: Vec<String>,
 }
 
 #[derive(Debug, Serialize)]
@@ -46,6 +50,7 @@ fn check(name: impl Into<String>, state: CheckState, detail: String) -> Check {
         name: name.into(),
         state,
         detail,
+        actions: Vec::new(),
     }
 }
 
@@ -171,6 +176,30 @@ pub fn evaluate(s: &Snapshot, age: Duration) -> Health {
                 ),
             )
         });
+    }
+    // Health that acts: each recovery under way is shown with the check it answers, which is
+    // at least degraded while it lasts.
+    for action in &s.actions {
+        let text = format!(
+            "{}: {} (for {:.0} s)",
+            action.action,
+            action.detail,
+            (s.uptime_s - action.since_s).max(0.0)
+        );
+        let at = match checks.iter().position(|c| c.name == action.check) {
+            Some(at) => at,
+            None => {
+                checks.push(check(
+                    &action.check,
+                    CheckState::Degraded,
+                    action.action.clone(),
+                ));
+                checks.len() - 1
+            }
+        };
+        let c = &mut checks[at];
+        c.state = c.state.max(CheckState::Degraded);
+        c.actions.push(text);
     }
     let status = checks
         .iter()

@@ -14,6 +14,8 @@
 //! report "no detection"; the others keep running, and the controller serves a group without
 //! detection on recall (all of them without: its fixed-time plan).
 
+use std::collections::VecDeque;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::mpsc::{self, Receiver, RecvTimeoutError, Sender};
 use std::sync::Arc;
 use std::thread::{Scope, ScopedJoinHandle};
@@ -21,7 +23,8 @@ use std::time::{Duration, Instant};
 
 use semaforo_camera::synthetic::LAYOUT;
 use semaforo_camera::{
-    kind_of, redact, FrameReader, LiveConfig, LiveSource, NetworkOptions, Requested, Source,
+    kind_of, redact, FrameReader, LiveConfig, LiveSource, LiveState, NetworkOptions, Requested,
+    Source,
 };
 use semaforo_resources::{
     encode_jpeg, CameraProperty, FrameStore, ManagedCamera, ResourceTracker, SaveOutcome,
@@ -47,8 +50,11 @@ const MAX_FRAMES_PER_POLL: u32 = 16;
 /// JPEG quality of the annotated pictures the HTTP API serves.
 const PICTURE_QUALITY: u8 = 80;
 
-/// A camera without a good frame for this long counts as failed (no detection).
-pub const STALE_AFTER: Duration = Duration::from_secs(3);
+/// Detections in a row that fail before the background model replaces the detector.
+const FAILURES_IN_A_ROW: u32 = 3;
+
+/// The detections whose median time is compared with `detection.max_latency`.
+const LATENCY_WINDOW: usize = 10;
 
 /// What one worker did since its last report.
 #[derive(Debug, Default)]
@@ -74,6 +80,10 @@ pub struct Report {
     pub last_frame: Option<Duration>,
     /// Each detection's duration, seconds.
     pub latencies: Vec<f64>,
+    /// While the camera is being reopened: the attempts, the next try and the last error.
+    pub reopening: Option<String>,
+    /// Once the configured detector was replaced by the background model: why.
+    pub fallback: Option<String>,
 }
 
 enum Request {
@@ -110,6 +120,9 @@ pub struct Worker<'scope> {
     pub last_frame: Option<Duration>,
     /// Detector latency since the start.
     pub latency: Histogram,
+    /// The recoveries its worker is taking (see [`Report`]).
+    pub reopening: Option<String>,
+    pub fallback: Option<String>,
 }
 
 /// Everything a worker needs from the loop, shared by reference.
@@ -119,6 +132,9 @@ pub struct Shared<'env> {
     pub store: Option<Arc<FrameStore>>,
     /// Each camera's annotated picture, by camera name, for the HTTP API.
     pub views: Vec<Arc<CameraView>>,
+    /// Frames are not saved: memory is over its limit or the disk is low (set by
+    /// housekeeping, which logs why).
+    pub saving_paused: AtomicBool,
 }
 
 impl Shared<'_> {
@@ -180,6 +196,8 @@ pub fn start<'scope, 'env>(
                 detector: None,
                 last_frame: None,
                 latency: Histogram::new(LATENCY_BUCKETS),
+                reopening: None,
+                fallback: None,
             }),
             Err(e) => tracing::error!("camera {name}: cannot start its thread: {e}"),
         }
@@ -235,6 +253,8 @@ impl Worker<'_> {
                 for &took in &report.latencies {
                     self.latency.observe(took);
                 }
+                self.reopening = report.reopening.take();
+                self.fallback = report.fallback.clone();
                 timings.absorb(&mut report.timings);
                 Some(report)
             }
@@ -246,10 +266,11 @@ impl Worker<'_> {
         }
     }
 
-    /// The worker's thread is gone (its camera could not open, or it panicked).
+    /// The worker's thread is gone (it panicked).
     fn ended(&mut self) {
         self.busy = false;
         self.healthy = false;
+        self.reopening = None;
         if let Some(thread) = self.thread.take() {
             if thread.join().is_err() {
                 tracing::error!(
@@ -292,6 +313,7 @@ fn with_scene_defaults(source: &str, index: usize, generated: bool) -> String {
 }
 
 /// A camera's name and the signal groups it watches.
+#[derive(Clone)]
 struct Watched {
     camera: String,
     groups: Vec<String>,
@@ -307,7 +329,7 @@ enum Input {
     /// counted); the camera reconnects by itself.
     /// (The camera logs its own state changes; it is kept here for its lifetime.)
     Live {
-        _camera: LiveSource,
+        camera: LiveSource,
         reader: FrameReader,
         /// The reader's skipped frames already reported.
         skipped: u64,
@@ -347,6 +369,69 @@ struct Camera {
     /// warning, the rest are counted and reported when saving resumes, so a full disk
     /// does not fill the log for months.
     saves_failing: u64,
+    /// A file that does not loop reached its end: not read again, not reopened.
+    ended: bool,
+    /// The last read failed (logged once until a read works again).
+    read_failing: bool,
+    /// The configured detector was replaced by the background model, and why.
+    fallback: Option<String>,
+    /// Watches the detector for failures and slowness.
+    watch: DetectorWatch,
+}
+
+/// Watches a camera's detector for what makes the background model the better choice:
+/// [`FAILURES_IN_A_ROW`] failed detections, or a median time over the last
+/// [`LATENCY_WINDOW`] detections above `detection.max_latency` (counts that old are worth
+/// less to the controller than the background model's fresh ones).
+struct DetectorWatch {
+    max_latency: Duration,
+    failures: u32,
+    recent: VecDeque<Duration>,
+}
+
+impl DetectorWatch {
+    fn new(max_latency: Duration) -> Self {
+        DetectorWatch {
+            max_latency,
+            failures: 0,
+            recent: VecDeque::with_capacity(LATENCY_WINDOW),
+        }
+    }
+
+    /// Takes one detection's time and its error, if it failed; says why the detector
+    /// should be replaced, when it should.
+    fn observe(&mut self, took: Duration, failure: Option<&str>) -> Option<String> {
+        match failure {
+            Some(e) => {
+                self.failures += 1;
+                if self.failures >= FAILURES_IN_A_ROW {
+                    return Some(format!(
+                        "{} detections in a row failed, the last with: {e}",
+                        self.failures
+                    ));
+                }
+            }
+            None => self.failures = 0,
+        }
+        if self.recent.len() == LATENCY_WINDOW {
+            self.recent.pop_front();
+        }
+        self.recent.push_back(took);
+        if self.recent.len() < LATENCY_WINDOW {
+            return None;
+        }
+        let mut sorted: Vec<Duration> = self.recent.iter().copied().collect();
+        sorted.sort_unstable();
+        let median = sorted[LATENCY_WINDOW / 2];
+        (median > self.max_latency).then(|| {
+            format!(
+                "its median detection took {:.0} ms over the last {LATENCY_WINDOW} frames, more \
+                 than detection.max_latency = {:.0} ms",
+                median.as_secs_f64() * 1000.0,
+                self.max_latency.as_secs_f64() * 1000.0
+            )
+        })
+    }
 }
 
 enum DetectionState {
@@ -367,22 +452,102 @@ fn worker(
     reports: Sender<Report>,
 ) {
     let name = watched.camera.clone();
-    let Some(mut camera) = open_camera(shared, watched, config, source, now) else {
-        return;
-    };
+    let stale_after = shared.config.cameras.stale_after;
     let save_interval = shared.config.frames.save_interval;
-    while let Ok(Request::Poll { now, head }) = requests.recv() {
-        if let Some(feed) = &camera.feed {
-            feed.set(aspect_of(head));
+    let mut reopen = Reopen::default();
+    // Replacing the detector outlives a reopen: the camera comes back with the background model.
+    let mut fallback: Option<String> = None;
+    let mut camera = match open_camera(shared, watched.clone(), config, source, now) {
+        Ok(camera) => Some(camera),
+        Err(e) => {
+            tracing::error!(
+                "{e}; group(s) {} lose this camera's detection until it opens (tried again with \
+                 backoff)",
+                watched.groups.join(", ")
+            );
+            reopen.failed(now, e);
+            None
         }
-        let report = camera.poll(shared.config, now, save_interval, shared.store.as_deref());
+    };
+    let mut frames = 0;
+    while let Ok(Request::Poll { now, head }) = requests.recv() {
+        if camera.is_none() && reopen.due(now) {
+            match open_camera(shared, watched.clone(), config, source, now) {
+                Ok(mut opened) => {
+                    opened.fallback = fallback.clone();
+                    reopen = Reopen::default();
+                    camera = Some(opened);
+                }
+                Err(e) => {
+                    tracing::debug!("camera {name}: attempt {} failed: {e}", reopen.attempts);
+                    reopen.failed(now, e);
+                }
+            }
+        }
+        let mut report = Report::default();
+        if let Some(c) = &mut camera {
+            if let Some(feed) = &c.feed {
+                feed.set(aspect_of(head));
+            }
+            report = c.poll(shared.config, now, save_interval, shared);
+            fallback = c.fallback.clone();
+            // A camera read on this thread that gives no frame is closed and opened again; a
+            // camera on its own thread reconnects by itself (its state is in the report).
+            if let Some(silent) = c.silent_for(now).filter(|s| *s >= stale_after) {
+                frames += c.frames;
+                camera = None;
+                reopen.failed(now, format!("no frame for {:.1} s", silent.as_secs_f64()));
+            }
+        }
+        if camera.is_none() {
+            report.reopening = reopen.describe(now);
+            report.fallback = fallback.clone();
+        }
         if reports.send(report).is_err() {
             break;
         }
     }
-    let frames = camera.frames;
+    frames += camera.as_ref().map_or(0, |c| c.frames);
     drop(camera);
     tracing::debug!("camera {name}: released after {frames} frames");
+}
+
+/// A camera that must be opened again: attempts with the live cameras' backoff (0.5 s,
+/// doubling, at most 30 s), on the loop's clock.
+#[derive(Debug, Default)]
+struct Reopen {
+    attempts: u32,
+    next: Duration,
+    since: Duration,
+    last_error: String,
+}
+
+impl Reopen {
+    fn failed(&mut self, now: Duration, error: String) {
+        if self.attempts == 0 {
+            self.since = now;
+        }
+        self.attempts += 1;
+        self.next = now + semaforo_camera::Backoff::default().delay(self.attempts);
+        self.last_error = error;
+    }
+
+    fn due(&self, now: Duration) -> bool {
+        self.attempts > 0 && now >= self.next
+    }
+
+    /// What the recovery looks like, while it lasts.
+    fn describe(&self, now: Duration) -> Option<String> {
+        (self.attempts > 0).then(|| {
+            format!(
+                "{} failed attempt(s) in {:.0} s, next in {:.1} s; last: {}",
+                self.attempts,
+                now.saturating_sub(self.since).as_secs_f64(),
+                self.next.saturating_sub(now).as_secs_f64(),
+                self.last_error
+            )
+        })
+    }
 }
 
 fn open_camera(
@@ -391,7 +556,7 @@ fn open_camera(
     camera_config: &CameraConfig,
     source: &str,
     now: Duration,
-) -> Option<Camera> {
+) -> Result<Camera, String> {
     let config = shared.config;
     let c = &config.cameras;
     let shown = redact(source);
@@ -415,7 +580,7 @@ fn open_camera(
         tracing::info!("camera {name}: {shown} starting on its own thread");
         (
             Input::Live {
-                _camera: camera,
+                camera,
                 reader,
                 skipped: 0,
             },
@@ -429,13 +594,7 @@ fn open_camera(
         }) {
             Ok(camera) => camera,
             // One bad camera does not stop the others.
-            Err(e) => {
-                tracing::error!(
-                    "{e}; group(s) {} lose this camera's detection",
-                    watched.groups.join(", ")
-                );
-                return None;
-            }
+            Err(e) => return Err(e.to_string()),
         };
         let prop = |p, default: f64| camera.get(p).unwrap_or(default);
         let fps = prop(CameraProperty::Fps, c.fps);
@@ -449,7 +608,7 @@ fn open_camera(
     };
     let detection = DetectionState::Pending(camera_config.clone());
     let view = shared.view(name);
-    Some(Camera {
+    Ok(Camera {
         watched,
         source: source.to_string(),
         input,
@@ -468,6 +627,10 @@ fn open_camera(
         detector_failed: false,
         view,
         saves_failing: 0,
+        ended: false,
+        read_failing: false,
+        fallback: None,
+        watch: DetectorWatch::new(config.detection.max_latency),
     })
 }
 
@@ -477,9 +640,8 @@ fn detection_for(
     watched: &Watched,
     source: &str,
     d: &CameraConfig,
-    width: u32,
-    height: u32,
-    fps: f64,
+    kind: Option<DetectorKind>,
+    (width, height, fps): (u32, u32, f64),
 ) -> Result<(Box<dyn Detector>, ZoneCounter), String> {
     let name = &watched.camera;
     let groups = config.layout.group_names();
@@ -503,7 +665,9 @@ fn detection_for(
     // The synthetic scene's flat-shaded boxes are not what YOLOX learned vehicles from (it
     // finds none there), so `auto` means the background model on it; an explicit `yolox` is
     // still honoured.
-    let kind = if d.detector == DetectorKind::Auto && kind_of(source) == "synthetic" {
+    let kind = if let Some(kind) = kind {
+        kind
+    } else if d.detector == DetectorKind::Auto && kind_of(source) == "synthetic" {
         tracing::info!(
             "camera {name}: synthetic scene, so `auto` uses the background model (bgsub): \
              YOLOX does not see its drawn vehicles as vehicles"
@@ -538,13 +702,18 @@ impl Camera {
         config: &Config,
         now: Duration,
         save_interval: u64,
-        store: Option<&FrameStore>,
+        shared: &Shared<'_>,
     ) -> Report {
         let mut report = Report::default();
+        // Saving stops while memory is over its limit or the disk is low (housekeeping).
+        let store = shared
+            .store
+            .as_deref()
+            .filter(|_| !shared.saving_paused.load(Ordering::Relaxed));
         match &mut self.input {
             Input::Direct(_) => {
                 let mut read_this_poll = 0;
-                while now >= self.next_due {
+                while now >= self.next_due && !self.ended {
                     if read_this_poll == MAX_FRAMES_PER_POLL {
                         // Fell behind (a stalled loop): skip ahead rather than burst.
                         let behind = (now - self.next_due).as_secs_f64();
@@ -560,9 +729,32 @@ impl Camera {
                         break;
                     };
                     let frame = match report.timings.time("camera_read", || camera.read()) {
-                        Ok(frame) => frame,
+                        Ok(frame) => {
+                            self.read_failing = false;
+                            frame
+                        }
+                        Err(
+                            e @ semaforo_resources::CameraError::Device {
+                                source: semaforo_camera::SourceError::EndOfStream { .. },
+                                ..
+                            },
+                        ) => {
+                            tracing::warn!(
+                                "camera {}: {e}; group(s) {} lose its detection (a file camera \
+                                 replays with ?loop=true)",
+                                self.watched.camera,
+                                self.watched.groups.join(", ")
+                            );
+                            self.ended = true;
+                            break;
+                        }
                         Err(e) => {
-                            tracing::warn!("camera {}: {e}", self.watched.camera);
+                            // Once until a read works again: a camera without a frame for
+                            // `cameras.stale_after` is reopened, and that is logged.
+                            if !self.read_failing {
+                                tracing::warn!("camera {}: {e}", self.watched.camera);
+                            }
+                            self.read_failing = true;
                             continue;
                         }
                     };
@@ -573,8 +765,21 @@ impl Camera {
                 }
             }
             Input::Live {
-                reader, skipped, ..
+                camera,
+                reader,
+                skipped,
             } => {
+                report.reopening = match camera.state() {
+                    LiveState::Reconnecting {
+                        attempt,
+                        retry_in,
+                        reason,
+                    } => Some(format!(
+                        "{attempt} failed attempt(s), next in {:.1} s; last: {reason}",
+                        retry_in.as_secs_f64()
+                    )),
+                    _ => None,
+                };
                 let latest = reader.latest();
                 report.dropped += reader.skipped() - *skipped;
                 *skipped = reader.skipped();
@@ -585,7 +790,8 @@ impl Camera {
         }
         let counting =
             matches!(self.detection, DetectionState::Running(..)) && !self.detector_failed;
-        report.healthy = counting && now.saturating_sub(self.last_good) < STALE_AFTER;
+        report.healthy =
+            counting && now.saturating_sub(self.last_good) < config.cameras.stale_after;
         if let DetectionState::Running(detector, counter) = &self.detection {
             report.queues = self
                 .watched
@@ -598,7 +804,40 @@ impl Camera {
         }
         report.last_frame = self.any_frame.then_some(self.last_good);
         report.arrivals.resize(self.watched.groups.len(), 0);
+        report.fallback = self.fallback.clone();
         report
+    }
+
+    /// How long a camera read on the worker's thread has given no frame (`None` for a camera
+    /// on its own thread, which reconnects by itself, and for a file that ended).
+    fn silent_for(&self, now: Duration) -> Option<Duration> {
+        match self.input {
+            Input::Direct(_) if !self.ended => Some(now.saturating_sub(self.last_good)),
+            _ => None,
+        }
+    }
+
+    /// Replaces a failing or slow detector by the background model on the same zones (the
+    /// counter and its tracks stay).
+    fn fall_back(&mut self, why: String, width: u32, height: u32) {
+        let DetectionState::Running(detector, counter) = &mut self.detection else {
+            return;
+        };
+        let settings = DetectorSettings {
+            fps: self.fps as f32,
+            ..DetectorSettings::new(DetectorKind::Bgsub)
+        };
+        match build_detector(&settings, width, height, counter.zones()) {
+            Ok(built) => {
+                self.fallback = Some(format!("{} replaced by bgsub: {why}", detector.name()));
+                *detector = built.detector;
+                self.detector_failed = false;
+            }
+            Err(e) => tracing::error!(
+                "camera {}: {why}, and the background model cannot replace it: {e}",
+                self.watched.camera
+            ),
+        }
     }
 
     /// Detects, counts and maybe saves one frame.
@@ -616,15 +855,26 @@ impl Camera {
         self.last_good = now;
         self.any_frame = true;
         if let DetectionState::Pending(d) = &self.detection {
-            self.detection = match detection_for(
-                config,
-                &self.watched,
-                &self.source,
-                d,
-                frame.width,
-                frame.height,
-                self.fps,
-            ) {
+            let build = |kind: Option<DetectorKind>| {
+                detection_for(
+                    config,
+                    &self.watched,
+                    &self.source,
+                    d,
+                    kind,
+                    (frame.width, frame.height, self.fps),
+                )
+            };
+            let forced = self.fallback.is_some().then_some(DetectorKind::Bgsub);
+            let built = build(forced).or_else(|e| {
+                if forced.is_some() || d.detector == DetectorKind::Bgsub {
+                    return Err(e);
+                }
+                let built = build(Some(DetectorKind::Bgsub))?;
+                self.fallback = Some(format!("{} replaced by bgsub: {e}", d.detector.name()));
+                Ok(built)
+            });
+            self.detection = match built {
                 Ok((detector, counter)) => {
                     tracing::info!(
                         "camera {}: detector {} on {}x{} frames",
@@ -646,6 +896,7 @@ impl Camera {
         if due {
             self.next_detect = (self.next_detect + self.detect_period).max(now);
         }
+        let mut replace = None;
         if let (true, DetectionState::Running(detector, counter)) = (due, &mut self.detection) {
             let detections = &mut self.detections;
             let started = Instant::now();
@@ -654,6 +905,10 @@ impl Camera {
             timings.record("detect", took);
             report.analysed += 1;
             report.latencies.push(took.as_secs_f64());
+            if detector.name() != "bgsub" {
+                let failure = detected.as_ref().err().map(ToString::to_string);
+                replace = self.watch.observe(took, failure.as_deref());
+            }
             match detected {
                 Ok(()) => {
                     self.detector_failed = false;
@@ -671,6 +926,9 @@ impl Camera {
                     self.detector_failed = true;
                 }
             }
+        }
+        if let Some(why) = replace {
+            self.fall_back(why, frame.width, frame.height);
         }
         self.draw_if_wanted(frame);
         if !self.frames.is_multiple_of(save_interval) {
@@ -777,5 +1035,76 @@ impl Camera {
             Ok(SaveOutcome::Skipped(why)) => Err(why.to_string()),
             Err(e) => Err(e.to_string()),
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn ms(n: u64) -> Duration {
+        Duration::from_millis(n)
+    }
+
+    #[test]
+    fn a_detector_is_replaced_after_three_failures_in_a_row_not_after_scattered_ones() {
+        let mut watch = DetectorWatch::new(ms(1000));
+        assert_eq!(watch.observe(ms(10), Some("bad frame")), None);
+        assert_eq!(watch.observe(ms(10), Some("bad frame")), None);
+        assert_eq!(
+            watch.observe(ms(10), None),
+            None,
+            "a success resets the run"
+        );
+        assert_eq!(watch.observe(ms(10), Some("bad frame")), None);
+        assert_eq!(watch.observe(ms(10), Some("bad frame")), None);
+        let why = watch.observe(ms(10), Some("session error")).unwrap();
+        assert_eq!(
+            why,
+            "3 detections in a row failed, the last with: session error"
+        );
+    }
+
+    #[test]
+    fn a_detector_is_replaced_when_its_median_time_passes_the_limit() {
+        let mut watch = DetectorWatch::new(ms(500));
+        // A few slow frames among fast ones do not count: the median does.
+        for i in 0..30 {
+            let took = if i % 4 == 0 { ms(900) } else { ms(100) };
+            assert_eq!(watch.observe(took, None), None, "frame {i}");
+        }
+        // Slow for good: once most of the last ten are slow.
+        let mut replaced = None;
+        for i in 0..10 {
+            if let Some(why) = watch.observe(ms(800), None) {
+                replaced = Some((i, why));
+                break;
+            }
+        }
+        let (after, why) = replaced.expect("replaced");
+        // The third: with two slow ones still in the window, six of ten are slow.
+        assert_eq!(after, 2, "replaced at the {after}th slow frame");
+        assert!(why.starts_with("its median detection took 800 ms"), "{why}");
+    }
+
+    #[test]
+    fn a_camera_is_reopened_with_doubling_waits_on_the_loop_clock() {
+        let mut reopen = Reopen::default();
+        assert!(!reopen.due(ms(0)) && reopen.describe(ms(0)).is_none());
+        reopen.failed(ms(1000), "no such folder".into());
+        assert!(!reopen.due(ms(1499)) && reopen.due(ms(1500)));
+        reopen.failed(ms(1500), "no such folder".into());
+        assert!(!reopen.due(ms(2499)) && reopen.due(ms(2500)));
+        for _ in 0..10 {
+            reopen.failed(ms(2500), "no such folder".into());
+        }
+        assert!(
+            reopen.due(ms(32_500)) && !reopen.due(ms(32_499)),
+            "at most 30 s"
+        );
+        assert_eq!(
+            reopen.describe(ms(4000)).unwrap(),
+            "12 failed attempt(s) in 3 s, next in 28.5 s; last: no such folder"
+        );
     }
 }

@@ -8,6 +8,7 @@ pub mod camera_view;
 mod cameras;
 mod events;
 mod housekeeping;
+pub mod recovery;
 mod signal;
 mod signals;
 pub mod snapshot;
@@ -31,6 +32,7 @@ use crate::links::{Links, SignalState};
 use crate::orchestrator::Message;
 use camera_view::CameraView;
 use housekeeping::Housekeeping;
+use recovery::Recoveries;
 use signal::Signal;
 use status_line::StatusLine;
 use timings::StageTimings;
@@ -160,6 +162,33 @@ impl Watchers {
     }
 }
 
+/// The recoveries the cameras' workers and the controller are taking, into the ledger (the
+/// memory and disk ones are housekeeping's).
+fn act_on_health(
+    now: Duration,
+    workers: &[cameras::Worker<'_>],
+    signal: &Signal,
+    recoveries: &mut Recoveries,
+) {
+    for w in workers {
+        let check = format!("camera {}", w.camera);
+        recoveries.set(now, &check, REOPEN_ACTION, w.reopening.clone());
+        recoveries.set(now, &check, FALLBACK_ACTION, w.fallback.clone());
+    }
+    let fail_safe = signal.status().mode == semaforo_signal::Mode::FailSafe;
+    recoveries.set(
+        now,
+        "controller",
+        FAIL_SAFE_ACTION,
+        fail_safe.then(|| "no group has working detection; normal mode returns with it".into()),
+    );
+}
+
+/// The recoveries' names, as `/health` and `/api/status` show them.
+pub const REOPEN_ACTION: &str = "reopening with backoff";
+pub const FALLBACK_ACTION: &str = "detector replaced by the background model";
+pub const FAIL_SAFE_ACTION: &str = "fixed-time fail-safe plan";
+
 /// Says what is starting and from which configuration.
 fn announce(config: &Config) {
     tracing::info!(
@@ -255,6 +284,7 @@ pub fn run_with_tracker(
     announce(config);
     tracker.watch_disk(config.logging.dir.clone());
     tracker.watch_disk(config.frames.dir.clone());
+    tracker.watch_disk(config.temp.dir.clone());
     let mut housekeeping = Housekeeping::new(config, clock.monotonic());
     let views: Vec<Arc<CameraView>> = config
         .cameras
@@ -267,6 +297,7 @@ pub fn run_with_tracker(
         tracker,
         store: open_frame_store(config).map(Arc::new),
         views: views.clone(),
+        saving_paused: std::sync::atomic::AtomicBool::new(false),
     };
     let mut signal = Signal::new(config, clock)?;
     let mut links = Links::start(config);
@@ -278,6 +309,7 @@ pub fn run_with_tracker(
     let wall_zero = clock.realtime() - clock.monotonic();
     let mut summary = RunSummary::default();
     let mut timings = StageTimings::default();
+    let mut recoveries = Recoveries::default();
     std::thread::scope(|scope| {
         let mut workers = cameras::start(scope, &shared, clock.monotonic());
         let watchers = Watchers::new(&workers, signal.groups());
@@ -317,6 +349,7 @@ pub fn run_with_tracker(
             }
             watchers.read(&mut workers, &mut signal);
             let began = timings.time("signal_tick", || signal.tick(now));
+            act_on_health(now, &workers, &signal, &mut recoveries);
             let stamp = wall_zero + now;
             if !links.is_empty() {
                 links.publish_events(signal.intersection(), signal.last_events());
@@ -345,7 +378,13 @@ pub fn run_with_tracker(
             if !links.is_empty() && (status_due || signal.heads_changed()) {
                 links.publish_state(&signal_state(&mut signal, status_due));
             }
-            housekeeping.tick(now, tracker, shared.store.as_deref(), &mut timings);
+            housekeeping.tick(
+                now,
+                tracker,
+                shared.store.as_deref(),
+                &mut timings,
+                (&shared.saving_paused, &mut recoveries),
+            );
             if status_line.due(now) {
                 let counts: Vec<(&str, u64, u64)> = workers
                     .iter()
@@ -367,7 +406,17 @@ pub fn run_with_tracker(
                 );
                 status_line.draw(now, &text);
             }
-            publisher.publish(now, wall_zero, &signal, &workers, &links, tracker);
+            publisher.publish(
+                now,
+                wall_zero,
+                &signal,
+                &workers,
+                snapshot::Around {
+                    links: &links,
+                    tracker,
+                    recoveries: &recoveries,
+                },
+            );
             if let Some(service) = &mut service {
                 service.ticked(|| signal.describe());
             }
@@ -383,7 +432,17 @@ pub fn run_with_tracker(
             service.stopping(&summary.stop_reason);
         }
         stop_safely(clock, &mut signal, next, |signal, now| {
-            publisher.publish(now, wall_zero, signal, &workers, &links, tracker);
+            publisher.publish(
+                now,
+                wall_zero,
+                signal,
+                &workers,
+                snapshot::Around {
+                    links: &links,
+                    tracker,
+                    recoveries: &recoveries,
+                },
+            );
             if let Some(service) = &mut service {
                 service.ticked(|| signal.describe());
             }

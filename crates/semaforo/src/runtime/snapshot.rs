@@ -120,6 +120,10 @@ pub struct Snapshot {
     /// The longest any group with demand has waited for its green, seconds.
     pub max_wait_s: f64,
     pub limits: Limits,
+    /// The recoveries under way (health that acts), in the order they began.
+    pub actions: Vec<super::recovery::Action>,
+    /// The last recoveries that ended, oldest first.
+    pub actions_ended: Vec<super::recovery::Ended>,
     /// The last ten minutes of greens and yellows per group.
     pub timeline: Arc<Timeline>,
     /// When it was published, in real time (the health check "the controller ticks").
@@ -272,6 +276,15 @@ impl EventRing {
     }
 }
 
+/// What a snapshot reads beside the signal and the cameras: the links, the process's
+/// resources, and the recoveries under way.
+#[derive(Clone, Copy)]
+pub struct Around<'a> {
+    pub links: &'a crate::links::Links,
+    pub tracker: &'a ResourceTracker,
+    pub recoveries: &'a super::recovery::Recoveries,
+}
+
 /// A [`Snapshot`]'s receiving end.
 pub type Snapshots = watch::Receiver<Arc<Snapshot>>;
 
@@ -327,7 +340,7 @@ impl Publisher {
         let limits = Limits {
             memory_limit_mb: config.resources.memory_limit_mb,
             min_free_disk_percent: config.frames.min_free_disk_percent,
-            camera_stale_s: super::cameras::STALE_AFTER.as_secs_f64(),
+            camera_stale_s: config.cameras.stale_after.as_secs_f64(),
         };
         let first = Snapshot {
             intersection: config.intersection.id.clone(),
@@ -351,6 +364,8 @@ impl Publisher {
             resources: ResourceState::default(),
             max_wait_s: 0.0,
             limits: limits.clone(),
+            actions: Vec::new(),
+            actions_ended: Vec::new(),
             timeline: Arc::new(Timeline::empty()),
             published: Instant::now(),
             events: Arc::default(),
@@ -402,9 +417,13 @@ impl Publisher {
         wall_zero: std::time::SystemTime,
         signal: &Signal,
         workers: &[Worker<'_>],
-        links: &crate::links::Links,
-        tracker: &ResourceTracker,
+        around: Around<'_>,
     ) {
+        let Around {
+            links,
+            tracker,
+            recoveries,
+        } = around;
         self.tick += 1;
         self.record_events(signal.last_events());
         self.record_heads(now, signal);
@@ -477,6 +496,8 @@ impl Publisher {
             resources: self.resources.clone(),
             max_wait_s,
             limits: self.limits.clone(),
+            actions: recoveries.active().to_vec(),
+            actions_ended: recoveries.ended().cloned().collect(),
             timeline: self.timeline.clone(),
             published: Instant::now(),
             events: self.events.clone(),

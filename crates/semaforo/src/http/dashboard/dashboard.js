@@ -225,6 +225,7 @@ function renderHealth(s) {
     ...s.health.checks.map((c) => {
       const li = el('li');
       li.append(el('span', { class: 'state ' + c.state }, c.state), el('span', {}, `${c.name}: ${c.detail}`));
+      for (const action of c.actions || []) li.append(el('span', { class: 'action' }, `acting: ${action}`));
       return li;
     }),
   );

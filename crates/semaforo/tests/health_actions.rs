@@ -1,0 +1,261 @@
+//! Health that acts, from outside the binary: a camera whose source is not there is reopened
+//! with backoff until it is; a detector slower than `detection.max_latency` is replaced by the
+//! background model; memory over its limit stops frame saving; a low disk stops frame saving
+//! and sweeps orphaned temporary files. Each action is seen in `/health` and `/api/status`
+//! while it lasts, and logged once when it begins and once when it ends.
+//!
+//! The daemon runs on real time with small, slow cameras; every wait polls with a deadline.
+
+#![allow(clippy::unwrap_used)] // a test: an unwrap that fails stops it at its line
+
+use std::path::Path;
+use std::time::{Duration, SystemTime};
+
+mod common;
+use common::daemon::{Daemon, Response};
+use semaforo_resources::{encode_jpeg, ImageRef, PixelFormat};
+use semaforo_testkit::repository;
+
+const LIGHT: &[(&str, &str)] = &[
+    ("CAMERA_WIDTH", "320"),
+    ("CAMERA_HEIGHT", "240"),
+    ("CAMERA_FPS", "5"),
+    ("SAVE_FRAMES", "false"),
+    ("YELLOW_TIME", "3"),
+    ("RED_TIME", "1"),
+];
+
+const WITHIN: Duration = Duration::from_secs(90);
+
+/// The check named `name` in a `/health` answer.
+fn check(health: &Response, name: &str) -> Option<serde_json::Value> {
+    health.json()["checks"]
+        .as_array()?
+        .iter()
+        .find(|c| c["name"] == name)
+        .cloned()
+}
+
+/// Whether the check has an action under way that contains `action`.
+fn acting(health: &Response, name: &str, action: &str) -> bool {
+    check(health, name).is_some_and(|c| {
+        c["actions"]
+            .as_array()
+            .is_some_and(|a| a.iter().any(|a| a.as_str().unwrap_or("").contains(action)))
+    })
+}
+
+/// Lines of standard error that contain `text`.
+fn lines_with(daemon: &Daemon, text: &str) -> usize {
+    daemon.stderr().lines().filter(|l| l.contains(text)).count()
+}
+
+/// Writes `n` JPEG frames (grey pictures of different shades) into `dir`.
+fn write_frames(dir: &Path, n: u8) {
+    let tmp = dir.with_extension("partial");
+    std::fs::create_dir_all(&tmp).unwrap();
+    for i in 0..n {
+        let rgb = vec![40 + i * 30; 320 * 240 * 3];
+        let image = ImageRef::new(320, 240, PixelFormat::Rgb8, &rgb).unwrap();
+        let mut jpeg = Vec::new();
+        encode_jpeg(image, 80, &mut jpeg).unwrap();
+        std::fs::write(tmp.join(format!("frame_{i}.jpg")), jpeg).unwrap();
+    }
+    // The folder appears whole, as a mounted drive would.
+    std::fs::rename(&tmp, dir).unwrap();
+}
+
+#[test]
+fn a_camera_whose_source_is_missing_is_reopened_with_backoff_until_it_is_there() {
+    let dir = tempfile::tempdir().unwrap();
+    let later = dir.path().join("later");
+    let source = format!("dir:{}?loop=true", later.display());
+    let mut env = LIGHT.to_vec();
+    env.push(("CAMERA_B_SOURCE", &source));
+    env.push(("CAMERA_B_DETECTOR", "bgsub"));
+    let mut daemon = Daemon::start(dir.path(), &["--http", "127.0.0.1:0"], &env);
+    let health = daemon.wait_for("/health", &[], WITHIN, |r| {
+        acting(r, "camera b", "reopening with backoff")
+    });
+    assert_eq!(check(&health, "camera b").unwrap()["state"], "failing");
+    // Camera a keeps its group counted meanwhile.
+    daemon.wait_for("/health", &[], WITHIN, |r| {
+        check(r, "camera a").is_some_and(|c| c["state"] == "ok")
+    });
+    // The attempts go on with backoff: the detail counts them.
+    daemon.wait_for("/api/status", &[], WITHIN, |r| {
+        r.json()["actions"].as_array().is_some_and(|a| {
+            a.iter().any(|a| {
+                a["check"] == "camera b"
+                    && a["detail"]
+                        .as_str()
+                        .unwrap_or("")
+                        .starts_with("3 failed attempt")
+            })
+        })
+    });
+    write_frames(&later, 3);
+    let health = daemon.wait_for("/health", &[], WITHIN, |r| {
+        check(r, "camera b").is_some_and(|c| c["state"] == "ok")
+    });
+    assert!(check(&health, "camera b").unwrap()["actions"].is_null());
+    let status = daemon.get("/api/status", &[]).json();
+    let ended = status["actions_ended"].as_array().unwrap();
+    assert!(
+        ended
+            .iter()
+            .any(|a| a["check"] == "camera b" && a["action"] == "reopening with backoff"),
+        "{ended:?}"
+    );
+    // Logged once when it began and once when it ended, whatever the number of attempts.
+    assert_eq!(lines_with(&daemon, "camera b: reopening with backoff ("), 1);
+    assert_eq!(
+        lines_with(&daemon, "camera b: reopening with backoff ended after"),
+        1
+    );
+    let (exit, _) = daemon.terminate(Duration::from_secs(10));
+    assert!(exit.success(), "{}", daemon.stderr());
+}
+
+#[test]
+fn a_detector_slower_than_its_limit_is_replaced_by_the_background_model() {
+    let dir = tempfile::tempdir().unwrap();
+    let model = repository().join("models/yolox_nano.onnx");
+    let model = model.to_str().unwrap();
+    let mut env = LIGHT.to_vec();
+    env.push(("CAMERA_A_DETECTOR", "yolox"));
+    env.push(("DETECTION_MODEL", model));
+    // Nothing runs YOLOX in a millisecond: the limit is passed after ten frames.
+    env.push(("DETECTION_MAX_LATENCY", "0.001"));
+    let mut daemon = Daemon::start(dir.path(), &["--http", "127.0.0.1:0"], &env);
+    let status = daemon.wait_for("/api/status", &[], WITHIN, |r| {
+        r.json()["cameras"].as_array().is_some_and(|c| {
+            c.iter()
+                .any(|c| c["name"] == "a" && c["detector"] == "bgsub")
+        })
+    });
+    let action = status.json()["actions"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|a| a["check"] == "camera a")
+        .cloned()
+        .unwrap();
+    assert_eq!(
+        action["action"],
+        "detector replaced by the background model"
+    );
+    let detail = action["detail"].as_str().unwrap();
+    assert!(
+        detail.starts_with("yolox replaced by bgsub: its median detection took"),
+        "{detail}"
+    );
+    // Still counting: the camera works with the background model, degraded, not failing.
+    let health = daemon.wait_for("/health", &[], WITHIN, |r| {
+        check(r, "camera a").is_some_and(|c| c["state"] == "degraded")
+    });
+    assert!(acting(
+        &health,
+        "camera a",
+        "detector replaced by the background model"
+    ));
+    assert_eq!(
+        lines_with(
+            &daemon,
+            "camera a: detector replaced by the background model ("
+        ),
+        1
+    );
+    let (exit, _) = daemon.terminate(Duration::from_secs(10));
+    assert!(exit.success(), "{}", daemon.stderr());
+}
+
+#[test]
+fn memory_over_its_limit_stops_frame_saving() {
+    let dir = tempfile::tempdir().unwrap();
+    let frames = dir.path().join("frames");
+    let frames_env = frames.display().to_string();
+    let daemon_env = [
+        ("CAMERA_WIDTH", "1280"),
+        ("CAMERA_HEIGHT", "720"),
+        ("CAMERA_FPS", "5"),
+        ("SAVE_FRAMES", "true"),
+        ("FRAME_SAVE_INTERVAL", "1"),
+        ("FRAME_DIR", frames_env.as_str()),
+        // The smallest limit allowed: two 720p cameras and their detectors are above it.
+        ("MEMORY_LIMIT_MB", "16"),
+    ];
+    let mut daemon = Daemon::start(dir.path(), &["--http", "127.0.0.1:0"], &daemon_env);
+    let health = daemon.wait_for("/health", &[], WITHIN, |r| {
+        acting(r, "memory", "frame saving stopped, frame buffer emptied")
+    });
+    assert_eq!(check(&health, "memory").unwrap()["state"], "degraded");
+    // No frame is saved while it lasts (a save under way when it began may still land): the
+    // count holds over two seconds of ticks.
+    let saved = || {
+        std::fs::read_dir(&frames).map_or(0, |d| {
+            d.filter(|e| {
+                e.as_ref()
+                    .is_ok_and(|e| e.path().extension().is_some_and(|x| x == "jpg"))
+            })
+            .count()
+        })
+    };
+    let tick = |r: &Response| r.json()["tick"].as_u64().unwrap_or(0);
+    let from = tick(&daemon.get("/api/status", &[]));
+    daemon.wait_for("/api/status", &[], WITHIN, |r| tick(r) >= from + 5);
+    let before = saved();
+    daemon.wait_for("/api/status", &[], WITHIN, |r| tick(r) >= from + 25);
+    assert_eq!(saved(), before, "frames saved over the memory limit");
+    assert!(acting(
+        &daemon.get("/health", &[]),
+        "memory",
+        "frame saving stopped"
+    ));
+    assert_eq!(
+        lines_with(
+            &daemon,
+            "memory: frame saving stopped, frame buffer emptied ("
+        ),
+        1
+    );
+    let (exit, _) = daemon.terminate(Duration::from_secs(10));
+    assert!(exit.success(), "{}", daemon.stderr());
+}
+
+#[test]
+fn a_low_disk_stops_frame_saving_and_sweeps_orphaned_temporary_files() {
+    let dir = tempfile::tempdir().unwrap();
+    let temp = dir.path().join("tmp");
+    std::fs::create_dir_all(&temp).unwrap();
+    // An orphan ten minutes old: younger than the day after which the start's sweep takes
+    // orphans, older than the minute after which a low disk's sweep does.
+    let orphan = temp.join("traffic_orphan.tmp");
+    std::fs::write(&orphan, b"left by a crash").unwrap();
+    let ten_minutes_ago = SystemTime::now() - Duration::from_secs(600);
+    std::fs::File::options()
+        .write(true)
+        .open(&orphan)
+        .unwrap()
+        .set_modified(ten_minutes_ago)
+        .unwrap();
+    let temp_env = temp.display().to_string();
+    let mut env = LIGHT.to_vec();
+    env.push(("TEMP_DIR", &temp_env));
+    // No disk here has 99% free: every watched disk is low.
+    env.push(("MIN_FREE_DISK_PERCENT", "99"));
+    let mut daemon = Daemon::start(dir.path(), &["--http", "127.0.0.1:0"], &env);
+    let disk = format!("disk {temp_env}");
+    let health = daemon.wait_for("/health", &[], WITHIN, |r| {
+        acting(
+            r,
+            &disk,
+            "frame saving stopped, orphaned temporary files swept",
+        )
+    });
+    assert_eq!(check(&health, &disk).unwrap()["state"], "degraded");
+    daemon.wait_for_line("swept 1 orphaned temporary file(s)", WITHIN);
+    assert!(!orphan.exists(), "the orphan is swept");
+    let (exit, _) = daemon.terminate(Duration::from_secs(10));
+    assert!(exit.success(), "{}", daemon.stderr());
+}
