@@ -180,10 +180,10 @@ fn run_for_a_duration_exits_zero_and_leaves_the_three_log_files() {
 }
 
 #[test]
-fn a_disk_below_the_free_minimum_is_warned_once_per_camera_not_at_every_save() {
+fn a_disk_below_the_free_minimum_is_warned_once_per_disk_not_at_every_save() {
     let dir = tempfile::tempdir().unwrap();
-    // No working disk has 99% free, so every save is skipped; one every 5 frames at 15 fps is
-    // about 12 skipped saves per camera in 4 simulated seconds.
+    // No working disk has 99% free, so saving stops; one save every 5 frames at 15 fps would
+    // be about 12 saves per camera in 4 simulated seconds.
     let out = run(semaforo(dir.path()).args([
         "--set",
         "frames.min_free_disk_percent=99",
@@ -196,13 +196,21 @@ fn a_disk_below_the_free_minimum_is_warned_once_per_camera_not_at_every_save() {
     ]));
     assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
     let main = std::fs::read_to_string(dir.path().join("logs/traffic_light.log")).unwrap();
-    for camera in ["a", "b"] {
-        let warnings = main
-            .lines()
-            .filter(|l| l.contains(&format!("camera {camera}: frame not saved: disk low")))
+    // The recovery is logged once per watched disk (logs, frames, temporary files), and no
+    // save is tried and warned about meanwhile.
+    let began: Vec<&str> = main
+        .lines()
+        .filter(|l| l.contains(": frame saving stopped, orphaned temporary files swept ("))
+        .collect();
+    assert_eq!(began.len(), 3, "{main}");
+    for disk in ["logs", "detection_frames"] {
+        let once = began
+            .iter()
+            .filter(|l| l.contains(&format!("disk {disk}:")))
             .count();
-        assert_eq!(warnings, 1, "camera {camera}: {main}");
+        assert_eq!(once, 1, "disk {disk}: {main}");
     }
+    assert!(!main.contains("frame not saved"), "{main}");
     let frames = dir.path().join("frames");
     let saved = std::fs::read_dir(&frames).map_or(0, |d| d.count());
     assert_eq!(saved, 0, "nothing is written below the minimum");

@@ -78,6 +78,11 @@ fn a_camera_whose_source_is_missing_is_reopened_with_backoff_until_it_is_there()
         acting(r, "camera b", "reopening with backoff")
     });
     assert_eq!(check(&health, "camera b").unwrap()["state"], "failing");
+    let metrics = daemon.get("/metrics", &[]).text();
+    assert!(
+        metrics.contains("semaforo_recovery_active{check=\"camera b\"} 1"),
+        "{metrics}"
+    );
     // Camera a keeps its group counted meanwhile.
     daemon.wait_for("/health", &[], WITHIN, |r| {
         check(r, "camera a").is_some_and(|c| c["state"] == "ok")
@@ -256,6 +261,39 @@ fn a_low_disk_stops_frame_saving_and_sweeps_orphaned_temporary_files() {
     assert_eq!(check(&health, &disk).unwrap()["state"], "degraded");
     daemon.wait_for_line("swept 1 orphaned temporary file(s)", WITHIN);
     assert!(!orphan.exists(), "the orphan is swept");
+    let (exit, _) = daemon.terminate(Duration::from_secs(10));
+    assert!(exit.success(), "{}", daemon.stderr());
+}
+
+#[test]
+fn without_any_detection_the_fixed_time_plan_runs_until_detection_returns() {
+    let dir = tempfile::tempdir().unwrap();
+    let (a, b) = (dir.path().join("a"), dir.path().join("b"));
+    let source = |p: &Path| format!("dir:{}?loop=true", p.display());
+    let (source_a, source_b) = (source(&a), source(&b));
+    let mut env = LIGHT.to_vec();
+    env.extend([
+        ("CAMERA_A_SOURCE", source_a.as_str()),
+        ("CAMERA_B_SOURCE", source_b.as_str()),
+        ("CAMERA_A_DETECTOR", "bgsub"),
+        ("CAMERA_B_DETECTOR", "bgsub"),
+    ]);
+    let mut daemon = Daemon::start(dir.path(), &["--http", "127.0.0.1:0"], &env);
+    let health = daemon.wait_for("/health", &[], WITHIN, |r| {
+        acting(r, "controller", "fixed-time fail-safe plan")
+    });
+    assert_eq!(check(&health, "controller").unwrap()["state"], "degraded");
+    assert_eq!(daemon.get("/api/status", &[]).json()["mode"], "fail-safe");
+    // One camera back is detection back: normal mode, the other group on recall.
+    write_frames(&a, 3);
+    daemon.wait_for("/api/status", &[], WITHIN, |r| r.json()["mode"] == "normal");
+    daemon.wait_for("/health", &[], WITHIN, |r| {
+        !acting(r, "controller", "fixed-time fail-safe plan")
+    });
+    assert_eq!(
+        lines_with(&daemon, "controller: fixed-time fail-safe plan ended after"),
+        1
+    );
     let (exit, _) = daemon.terminate(Duration::from_secs(10));
     assert!(exit.success(), "{}", daemon.stderr());
 }

@@ -251,6 +251,26 @@ fn families(s: &Snapshot) -> Vec<MetricFamily> {
         "Messages the outbox dropped to stay within its bound (statuses first)",
         Counter(s.outbox_dropped as f64),
     );
+    let mut acting: Vec<(&str, f64)> = Vec::new();
+    for a in &s.actions {
+        match acting.iter_mut().find(|(check, _)| *check == a.check) {
+            Some((_, n)) => *n += 1.0,
+            None => acting.push((a.check.as_str(), 1.0)),
+        }
+    }
+    f.add(
+        "semaforo_recovery_active",
+        "Recoveries the daemon is taking by itself for the check (camera reopened, detector \
+         replaced, frame saving stopped, fail-safe plan); see /health",
+        acting
+            .into_iter()
+            .map(|(c, n)| (Some(("check", c)), Gauge(n))),
+    );
+    f.one(
+        "semaforo_recoveries_total",
+        "Recoveries begun since the start",
+        Counter(s.actions_begun as f64),
+    );
     f.one(
         "semaforo_events_total",
         "High-resolution events recorded since the start",

@@ -43,6 +43,7 @@ pub struct Ended {
 pub struct Recoveries {
     active: Vec<Action>,
     ended: VecDeque<Ended>,
+    begun: u64,
 }
 
 impl Recoveries {
@@ -58,6 +59,7 @@ impl Recoveries {
             (Some(i), Some(detail)) => self.active[i].detail = detail,
             (None, Some(detail)) => {
                 tracing::warn!("{check}: {action} ({detail})");
+                self.begun += 1;
                 self.active.push(Action {
                     check: check.to_string(),
                     action: action.to_string(),
@@ -88,6 +90,11 @@ impl Recoveries {
     /// The actions under way, in the order they began.
     pub fn active(&self) -> &[Action] {
         &self.active
+    }
+
+    /// Actions begun since the start.
+    pub fn begun(&self) -> u64 {
+        self.begun
     }
 
     /// The last ended actions, oldest first.
@@ -127,7 +134,7 @@ mod tests {
             "frame saving stopped",
             Some("600 MB".into()),
         );
-        assert_eq!(r.active().len(), 2);
+        assert_eq!((r.active().len(), r.begun()), (2, 2));
         assert_eq!(r.active()[0].detail, "attempt 2");
         assert_eq!(r.active()[0].since_s, 2.0, "an update keeps the beginning");
         r.set(at(9), "camera b", "reopening with backoff", None);

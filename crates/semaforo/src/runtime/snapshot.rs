@@ -124,6 +124,8 @@ pub struct Snapshot {
     pub actions: Vec<super::recovery::Action>,
     /// The last recoveries that ended, oldest first.
     pub actions_ended: Vec<super::recovery::Ended>,
+    /// Recoveries begun since the start.
+    pub actions_begun: u64,
     /// The last ten minutes of greens and yellows per group.
     pub timeline: Arc<Timeline>,
     /// When it was published, in real time (the health check "the controller ticks").
@@ -366,6 +368,7 @@ impl Publisher {
             limits: limits.clone(),
             actions: Vec::new(),
             actions_ended: Vec::new(),
+            actions_begun: 0,
             timeline: Arc::new(Timeline::empty()),
             published: Instant::now(),
             events: Arc::default(),
@@ -498,6 +501,7 @@ impl Publisher {
             limits: self.limits.clone(),
             actions: recoveries.active().to_vec(),
             actions_ended: recoveries.ended().cloned().collect(),
+            actions_begun: recoveries.begun(),
             timeline: self.timeline.clone(),
             published: Instant::now(),
             events: self.events.clone(),

@@ -40,6 +40,17 @@ const FLAGS: &[&str] = &[
     "--remote-debugging-port=0",
 ];
 
+/// The guard: `$1` is the test's process id, the rest the browser's command line. It starts
+/// the browser, waits while both the test and the browser live, then kills its own process
+/// group (itself, the browser and the browser's children).
+const GUARD: &str = r#"
+test_pid=$1; shift
+"$@" &
+browser=$!
+while kill -0 "$test_pid" 2>/dev/null && kill -0 "$browser" 2>/dev/null; do sleep 1; done
+kill -KILL -- -$$
+"#;
+
 impl Browser {
     /// Starts Chromium with its profile in `profile` (an empty directory) on a blank page,
     /// and connects to that page. `None` (after a loud skip) when chromium is not installed.
@@ -47,7 +58,16 @@ impl Browser {
         if !semaforo_testkit::tool("chromium", "apt-get install chromium (Debian's package)") {
             return None;
         }
-        let mut child = Command::new("chromium")
+        // Chromium runs under a small shell that leads its process group and watches this
+        // test's process: when the test ends in any way, a timeout's SIGKILL included (no
+        // `Drop` runs then), the shell kills the whole group within a second, renderers and
+        // all, so no browser outlives its test.
+        let mut child = Command::new("sh")
+            .arg("-c")
+            .arg(GUARD)
+            .arg("chromium-guard")
+            .arg(std::process::id().to_string())
+            .arg("chromium")
             .args(FLAGS)
             .arg(format!("--user-data-dir={}", profile.display()))
             .arg("about:blank")
