@@ -48,7 +48,7 @@ test_pid=$1; shift
 "$@" &
 browser=$!
 while kill -0 "$test_pid" 2>/dev/null && kill -0 "$browser" 2>/dev/null; do sleep 1; done
-kill -KILL -- -$$
+kill -KILL 0
 "#;
 
 impl Browser {
