@@ -142,6 +142,117 @@ fn write_temporary(temp: &Path, bytes: &[u8], sync: bool) -> io::Result<()> {
     Ok(())
 }
 
+/// A file written a piece at a time and put in place atomically, for output too large to hold
+/// in memory (a count's per-frame JSON over an hour of video): the pieces go to the hidden
+/// temporary file beside the target through a buffer, and [`AtomicFile::commit`] syncs it,
+/// renames it over the target and syncs the directory, as [`atomic_write`] does. Dropped
+/// without a commit (an error half-way), the temporary file is removed and the target is as
+/// it was.
+///
+/// ```
+/// use std::io::Write;
+/// use semaforo_resources::AtomicFile;
+/// let dir = tempfile::tempdir().unwrap();
+/// let path = dir.path().join("frames.csv");
+/// let mut out = AtomicFile::create(&path).unwrap();
+/// for i in 0..3 {
+///     writeln!(out, "{i}").unwrap();
+/// }
+/// assert!(!path.exists(), "nothing in place before the commit");
+/// out.commit().unwrap();
+/// assert_eq!(std::fs::read_to_string(&path).unwrap(), "0\n1\n2\n");
+/// ```
+pub struct AtomicFile {
+    path: PathBuf,
+    temp: PathBuf,
+    out: Option<io::BufWriter<fs::File>>,
+}
+
+impl AtomicFile {
+    /// Starts writing `path`'s new content (its temporary file is created, not through a
+    /// symbolic link planted at its name).
+    pub fn create(path: &Path) -> Result<AtomicFile, AtomicWriteError> {
+        let fail = |step, source| AtomicWriteError {
+            path: path.to_owned(),
+            step,
+            source,
+        };
+        let temp = partial_path(path).ok_or_else(|| {
+            fail(
+                WriteStep::NoFileName,
+                io::Error::new(io::ErrorKind::InvalidInput, "no file name at its end"),
+            )
+        })?;
+        let file = fs::OpenOptions::new()
+            .write(true)
+            .create(true)
+            .truncate(true)
+            .custom_flags(rustix::fs::OFlags::NOFOLLOW.bits() as i32)
+            .open(&temp)
+            .map_err(|e| fail(WriteStep::WriteTemporary, e))?;
+        Ok(AtomicFile {
+            path: path.to_owned(),
+            temp,
+            out: Some(io::BufWriter::new(file)),
+        })
+    }
+
+    /// The file this writes.
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+
+    /// Flushes, syncs and puts the file in place; the content survives a power cut once this
+    /// returns.
+    pub fn commit(mut self) -> Result<(), AtomicWriteError> {
+        let fail = |step, source| AtomicWriteError {
+            path: self.path.clone(),
+            step,
+            source,
+        };
+        let Some(out) = self.out.take() else {
+            return Ok(());
+        };
+        let written = out
+            .into_inner()
+            .map_err(io::IntoInnerError::into_error)
+            .and_then(|file| file.sync_all())
+            .map_err(|e| fail(WriteStep::WriteTemporary, e))
+            .and_then(|()| {
+                fs::rename(&self.temp, &self.path).map_err(|e| fail(WriteStep::Rename, e))
+            });
+        if let Err(e) = written {
+            let _ = fs::remove_file(&self.temp);
+            return Err(e);
+        }
+        sync_directory(&self.path).map_err(|e| fail(WriteStep::SyncDirectory, e))
+    }
+}
+
+impl Write for AtomicFile {
+    fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
+        match &mut self.out {
+            Some(out) => out.write(buf),
+            None => Err(io::Error::other("already committed")),
+        }
+    }
+
+    fn flush(&mut self) -> io::Result<()> {
+        match &mut self.out {
+            Some(out) => out.flush(),
+            None => Ok(()),
+        }
+    }
+}
+
+impl Drop for AtomicFile {
+    fn drop(&mut self) {
+        if self.out.take().is_some() {
+            let _ = fs::remove_file(&self.temp);
+        }
+    }
+}
+
 fn sync_directory(path: &Path) -> io::Result<()> {
     let dir = match path.parent() {
         Some(p) if !p.as_os_str().is_empty() => p,
@@ -161,6 +272,25 @@ mod tests {
             .collect();
         v.sort();
         v
+    }
+
+    #[test]
+    fn a_file_written_in_pieces_appears_whole_at_its_commit_or_not_at_all() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("out.csv");
+        atomic_write(&path, b"old").unwrap();
+        let mut out = AtomicFile::create(&path).unwrap();
+        out.write_all(b"new ").unwrap();
+        out.write_all(b"content").unwrap();
+        assert_eq!(fs::read(&path).unwrap(), b"old");
+        out.commit().unwrap();
+        assert_eq!(fs::read(&path).unwrap(), b"new content");
+        // Abandoned half-way: the old content stays, no temporary file is left.
+        let mut out = AtomicFile::create(&path).unwrap();
+        out.write_all(b"half").unwrap();
+        drop(out);
+        assert_eq!(fs::read(&path).unwrap(), b"new content");
+        assert_eq!(names(dir.path()), ["out.csv"]);
     }
 
     #[test]

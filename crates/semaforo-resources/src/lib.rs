@@ -50,7 +50,8 @@ mod temp;
 mod tracker;
 
 pub use atomic::{
-    atomic_write, atomic_write_with, partial_path, AtomicWriteError, Durability, WriteStep,
+    atomic_write, atomic_write_with, partial_path, AtomicFile, AtomicWriteError, Durability,
+    WriteStep,
 };
 pub use camera::{CameraDevice, CameraError, CameraProperty, ManagedCamera};
 pub use frame_store::{

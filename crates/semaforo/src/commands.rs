@@ -17,7 +17,7 @@ pub fn print_errors(errors: &[ConfigError]) {
     );
 }
 
-fn load_or_report(sources: &Sources) -> Result<Config, ExitCode> {
+pub fn load_or_report(sources: &Sources) -> Result<Config, ExitCode> {
     config::load(sources).map_err(|errors| {
         print_errors(&errors);
         ExitCode::from(EXIT_CONFIG)

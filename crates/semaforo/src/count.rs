@@ -12,7 +12,7 @@ use std::time::Instant;
 
 use semaforo_camera::{Pacing, SourceError, VideoFile, VideoFileOptions};
 use semaforo_resources::{
-    atomic_write, atomic_write_with, encode_jpeg, CameraDevice, CameraProperty, Durability,
+    atomic_write_with, encode_jpeg, AtomicFile, CameraDevice, CameraProperty, Durability,
 };
 use semaforo_vision::detect::yolox::Runtime;
 use semaforo_vision::{
@@ -34,18 +34,20 @@ pub struct CountArgs {
     /// Detector: bgsub, yolox or auto.
     #[arg(long, value_name = "KIND", default_value = "auto")]
     pub detector: String,
-    /// Least score of a YOLOX detection (0..1).
-    #[arg(long, value_name = "S", default_value = "0.3")]
-    pub min_score: f32,
-    /// The YOLOX model file (default: models/yolox_nano.onnx).
+    /// Least score of a YOLOX detection (0..1; default: detection.min_score, 0.3).
+    #[arg(long, value_name = "S")]
+    pub min_score: Option<f32>,
+    /// The YOLOX model file (default: detection.model from the configuration, the
+    /// environment's DETECTION_MODEL or `--set`, else models/yolox_nano.onnx).
     #[arg(long, value_name = "FILE")]
     pub model: Option<PathBuf>,
     /// What runs the YOLOX network: tract, or onnxruntime (a build with the `onnxruntime`
-    /// feature; tract when ONNX Runtime's library cannot be loaded, with a warning).
-    #[arg(long, value_name = "RUNTIME", default_value = "tract")]
-    pub runtime: String,
-    /// ONNX Runtime's shared library (default: ORT_DYLIB_PATH, else python3's onnxruntime
-    /// wheel, else the system's libonnxruntime.so).
+    /// feature; tract when ONNX Runtime's library cannot be loaded, with a warning). Default:
+    /// detection.runtime.
+    #[arg(long, value_name = "RUNTIME")]
+    pub runtime: Option<String>,
+    /// ONNX Runtime's shared library (default: detection.onnxruntime_library, else
+    /// ORT_DYLIB_PATH, else python3's onnxruntime wheel, else the system's libonnxruntime.so).
     #[arg(long, value_name = "FILE")]
     pub onnxruntime_library: Option<PathBuf>,
     /// Write per-frame counts and detections, and the summary, as JSON.
@@ -69,8 +71,14 @@ struct ZoneSummary {
     by_class: BTreeMap<String, u64>,
 }
 
-pub fn count(args: &CountArgs) -> ExitCode {
-    match run(args) {
+/// `semaforo count`: the detection settings its flags leave out come from the configuration
+/// (file, environment, `--set`), as `run` reads them; a configuration error is exit code 2.
+pub fn count(args: &CountArgs, sources: &crate::config::Sources) -> ExitCode {
+    let config = match crate::commands::load_or_report(sources) {
+        Ok(config) => config,
+        Err(code) => return code,
+    };
+    match run(args, &config.detection) {
         Ok(()) => ExitCode::SUCCESS,
         Err(message) => {
             eprintln!("error: {message}");
@@ -79,7 +87,7 @@ pub fn count(args: &CountArgs) -> ExitCode {
     }
 }
 
-fn run(args: &CountArgs) -> Result<(), String> {
+fn run(args: &CountArgs, configured: &crate::config::DetectionConfig) -> Result<(), String> {
     let kind = DetectorKind::parse(&args.detector).ok_or_else(|| {
         format!(
             "--detector {}: expected {}",
@@ -87,8 +95,29 @@ fn run(args: &CountArgs) -> Result<(), String> {
             DetectorKind::NAMES
         )
     })?;
-    let runtime = Runtime::parse(&args.runtime)
-        .ok_or_else(|| format!("--runtime {}: expected {}", args.runtime, Runtime::NAMES))?;
+    let runtime = match &args.runtime {
+        Some(text) => Runtime::parse(text)
+            .ok_or_else(|| format!("--runtime {text}: expected {}", Runtime::NAMES))?,
+        None => configured.runtime,
+    };
+    let min_score = args.min_score.unwrap_or(configured.min_score);
+    // The configuration's model was checked when it was read; a flag's is checked here, so a
+    // model that is not there is an error whichever way it was given (never a quiet fallback
+    // to the shipped one).
+    let model = match &args.model {
+        Some(path) if !path.is_file() => {
+            return Err(format!(
+                "--model {}: no such file (expected the YOLOX-Nano ONNX model)",
+                path.display()
+            ))
+        }
+        Some(path) => Some(path.clone()),
+        None => configured.model.clone(),
+    };
+    let onnxruntime_library = args
+        .onnxruntime_library
+        .clone()
+        .or_else(|| configured.onnxruntime_library.clone());
     if !runtime.is_built_in() {
         return Err(format!(
             "--runtime {0}: this build of semaforo has no {0} backend; rebuild with \
@@ -96,10 +125,9 @@ fn run(args: &CountArgs) -> Result<(), String> {
             runtime.name()
         ));
     }
-    if !(0.0..=1.0).contains(&args.min_score) {
+    if !(0.0..=1.0).contains(&min_score) {
         return Err(format!(
-            "--min-score {}: expected a score from 0 to 1",
-            args.min_score
+            "--min-score {min_score}: expected a score from 0 to 1"
         ));
     }
     if let Some(dir) = &args.annotate {
@@ -135,10 +163,10 @@ fn run(args: &CountArgs) -> Result<(), String> {
         None => ZoneSet::whole_frame(width, height, "A"),
     };
     let settings = DetectorSettings {
-        model: args.model.clone(),
-        min_score: args.min_score,
+        model,
+        min_score,
         runtime,
-        onnxruntime_library: args.onnxruntime_library.clone(),
+        onnxruntime_library,
         fps: fps as f32,
         ..DetectorSettings::new(kind)
     };
@@ -151,9 +179,37 @@ fn run(args: &CountArgs) -> Result<(), String> {
     let min_hits = tracker.min_hits;
     let mut counter = ZoneCounter::new(zones.clone(), tracker);
     let mut detections = Vec::new();
-    let mut frames_json = Vec::new();
-    let mut csv =
-        String::from("frame,time_s,zone,approach,role,present,new_arrivals,arrivals,occupancy\n");
+    // The JSON and the CSV are written frame by frame as they are counted (memory does not
+    // grow with the video's length), and put in place whole when the count ends.
+    let mut json_out = match &args.json {
+        Some(path) => {
+            let mut out = AtomicFile::create(path).map_err(|e| e.to_string())?;
+            let head = json!({
+                "video": args.video.display().to_string(),
+                "detector": detector.name(),
+                "width": width,
+                "height": height,
+                "fps": fps,
+            })
+            .to_string();
+            // The header's fields, then the frames as they come, then the summary.
+            let fields = head.strip_suffix('}').unwrap_or(&head);
+            write!(out, "{fields},\"frames\":[").map_err(|e| written(path, e))?;
+            Some(out)
+        }
+        None => None,
+    };
+    let mut csv_out = match &args.csv {
+        Some(path) => {
+            let mut out = AtomicFile::create(path).map_err(|e| e.to_string())?;
+            out.write_all(
+                b"frame,time_s,zone,approach,role,present,new_arrivals,arrivals,occupancy\n",
+            )
+            .map_err(|e| written(path, e))?;
+            Some(out)
+        }
+        None => None,
+    };
     let mut summary: Vec<ZoneSummary> = counter
         .counts()
         .iter()
@@ -191,18 +247,22 @@ fn run(args: &CountArgs) -> Result<(), String> {
                     .map(|(k, v)| (k.name().to_string(), *v))
                     .collect();
             }
-            csv.push_str(&format!(
-                "{index},{time_s:.3},{},{},{},{},{},{},{:.4}\n",
-                c.zone,
-                c.approach.as_deref().unwrap_or(""),
-                c.role.name(),
-                c.present,
-                c.new_arrivals,
-                c.arrivals,
-                c.occupancy
-            ));
+            if let Some(out) = &mut csv_out {
+                writeln!(
+                    out,
+                    "{index},{time_s:.3},{},{},{},{},{},{},{:.4}",
+                    c.zone,
+                    c.approach.as_deref().unwrap_or(""),
+                    c.role.name(),
+                    c.present,
+                    c.new_arrivals,
+                    c.arrivals,
+                    c.occupancy
+                )
+                .map_err(|e| written(out.path(), e))?;
+            }
         }
-        if args.json.is_some() {
+        if let Some(out) = &mut json_out {
             let zones: serde_json::Map<String, Value> = counts
                 .iter()
                 .map(|c| {
@@ -235,7 +295,9 @@ fn run(args: &CountArgs) -> Result<(), String> {
                     })
                 })
                 .collect();
-            frames_json.push(json!({"index": index, "time_s": round4(time_s), "zones": zones, "detections": dets}));
+            let frame = json!({"index": index, "time_s": round4(time_s), "zones": zones, "detections": dets});
+            let separator = if index == 0 { "" } else { "," };
+            write!(out, "{separator}{frame}").map_err(|e| written(out.path(), e))?;
         }
         if let Some(dir) = &args.annotate {
             let counts = counts.to_vec();
@@ -271,28 +333,26 @@ fn run(args: &CountArgs) -> Result<(), String> {
         detector.name(),
         usage,
     );
-    if let Some(path) = &args.json {
-        let doc = json!({
-            "video": args.video.display().to_string(),
-            "detector": detector.name(),
-            "width": width,
-            "height": height,
-            "fps": fps,
-            "frames": frames_json,
-            "summary": summary_json,
-        });
-        let text = serde_json::to_string(&doc).map_err(|e| format!("--json: {e}"))?;
-        atomic_write(path, text.as_bytes()).map_err(|e| e.to_string())?;
+    if let Some(mut out) = json_out {
+        write!(out, "],\"summary\":{summary_json}}}").map_err(|e| written(out.path(), e))?;
+        let path = out.path().to_owned();
+        out.commit().map_err(|e| e.to_string())?;
         println!("wrote {}", path.display());
     }
-    if let Some(path) = &args.csv {
-        atomic_write(path, csv.as_bytes()).map_err(|e| e.to_string())?;
+    if let Some(out) = csv_out {
+        let path = out.path().to_owned();
+        out.commit().map_err(|e| e.to_string())?;
         println!("wrote {}", path.display());
     }
     if let Some(dir) = &args.annotate {
         println!("wrote {index} annotated frames to {}", dir.display());
     }
     Ok(())
+}
+
+/// A write to an output file that failed, naming the file.
+fn written(path: &std::path::Path, e: std::io::Error) -> String {
+    format!("cannot write {}: {e}", path.display())
 }
 
 fn print_summary(

@@ -53,7 +53,7 @@ fn main() -> ExitCode {
         }
         Command::CleanTemp(args) => commands::clean_temp(&sources, args.dry_run),
         Command::Probe(args) => commands::probe(&sources, &args),
-        Command::Count(args) => count::count(&args),
+        Command::Count(args) => count::count(&args, &sources),
         Command::Run(args) => commands::run(&sources, args.run_for, args.fast),
         Command::Sim(args) => sim::command(&args, cli.config.is_some().then_some(&sources)),
     }

@@ -13,6 +13,7 @@ pub(super) fn across_settings(config: &Config, settings: &Settings, errors: &mut
     min_green_below_max_green(config, settings, errors);
     policy_parameters(config, settings, errors);
     runtime_is_built_in(config, settings, errors);
+    model_is_a_file(config, settings, errors);
     camera_count(config, settings, errors);
     links(config, settings, errors);
     no_local_camera_twice(config, settings, errors);
@@ -109,6 +110,26 @@ fn runtime_is_built_in(config: &Config, settings: &Settings, errors: &mut Vec<Co
              (e.g. cargo build --release --features {0}), or use tract",
             runtime.name()
         ),
+    ));
+}
+
+/// A model that was asked for must be there: quietly running without it (or with the
+/// shipped one) would count with a network the user did not choose.
+fn model_is_a_file(config: &Config, settings: &Settings, errors: &mut Vec<ConfigError>) {
+    let key = "detection.model";
+    let Some(model) = &config.detection.model else {
+        return;
+    };
+    if settings.is_refused(key) || model.is_file() {
+        return;
+    }
+    errors.push(error_at(
+        settings,
+        key,
+        format!("\"{}\"", model.display()),
+        "no such file: expected the YOLOX-Nano ONNX model (models/yolox_nano.onnx in the \
+         project), or leave it empty to use that one"
+            .to_string(),
     ));
 }
 
