@@ -107,6 +107,20 @@ pub enum SourceError {
         what: String,
         reason: String,
     },
+    /// A video file is cut short: the frames before `sample` were read, that one is not all
+    /// there. Like the end of the file, it ends a file that does not loop.
+    #[error(
+        "{} is cut short at byte {size}: frame {sample} of the {samples} its index lists is not \
+         all there; the {frames} frames before it were read",
+        path.display()
+    )]
+    Truncated {
+        path: PathBuf,
+        size: u64,
+        sample: u32,
+        samples: u32,
+        frames: u64,
+    },
     /// A file source reached its last frame and is not looping.
     #[error("end of {} after {frames} frames", path.display())]
     EndOfStream { path: PathBuf, frames: u64 },

@@ -219,10 +219,17 @@ fn run(args: &CountArgs, configured: &crate::config::DetectionConfig) -> Result<
     let mut jpeg = Vec::new();
     let start = Instant::now();
     let mut index = 0u64;
+    let mut truncated = None;
     loop {
         let mut frame = match video.read() {
             Ok(frame) => frame,
             Err(SourceError::EndOfStream { .. }) => break,
+            // A file cut short: the frames that are there are counted, and the count says
+            // where and why it stopped.
+            Err(e @ SourceError::Truncated { .. }) => {
+                truncated = Some(e.to_string());
+                break;
+            }
             Err(e) => return Err(format!("frame {index}: {e}")),
         };
         detector
@@ -319,12 +326,15 @@ fn run(args: &CountArgs, configured: &crate::config::DetectionConfig) -> Result<
         progress.update(index, start.elapsed().as_secs_f64());
     }
     progress.finish();
+    if let Some(why) = &truncated {
+        eprintln!("warning: {why}; the count covers those frames");
+    }
     let seconds = start.elapsed().as_secs_f64();
     if index == 0 {
         return Err(format!("{}: no frame could be read", args.video.display()));
     }
     let usage = detector.usage();
-    let summary_json = print_summary(
+    let mut summary_json = print_summary(
         args,
         &counter,
         &summary,
@@ -333,6 +343,9 @@ fn run(args: &CountArgs, configured: &crate::config::DetectionConfig) -> Result<
         detector.name(),
         usage,
     );
+    if let Some(why) = truncated {
+        summary_json["truncated"] = json!(why);
+    }
     if let Some(mut out) = json_out {
         write!(out, "],\"summary\":{summary_json}}}").map_err(|e| written(out.path(), e))?;
         let path = out.path().to_owned();

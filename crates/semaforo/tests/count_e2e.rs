@@ -235,3 +235,59 @@ fn count_writes_its_json_and_csv_as_it_goes_so_memory_does_not_grow_with_the_vid
     assert_eq!(json["summary"]["frames"], 1038);
     assert_eq!(json["detector"], "bgsub");
 }
+
+#[test]
+fn a_clip_cut_short_is_counted_up_to_where_it_breaks_as_ffmpeg_decodes_it() {
+    let Some(clip) = street_a() else { return };
+    if !semaforo_testkit::tool("ffmpeg", "apt-get install ffmpeg")
+        || !semaforo_testkit::tool("ffprobe", "apt-get install ffmpeg")
+    {
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    // The index first ("fast start", as cameras and streaming tools write it), then the file
+    // cut at 1.5 MB of its 3.9 MB, inside a frame: a recording that stopped, a copy that failed.
+    let whole = dir.path().join("faststart.mp4");
+    let made = std::process::Command::new("ffmpeg")
+        .args(["-loglevel", "error", "-y", "-i"])
+        .arg(&clip)
+        .args(["-c", "copy", "-movflags", "+faststart"])
+        .arg(&whole)
+        .status()
+        .unwrap();
+    assert!(made.success());
+    let cut = dir.path().join("cut.mp4");
+    let bytes = std::fs::read(&whole).unwrap();
+    std::fs::write(&cut, &bytes[..1_500_000]).unwrap();
+    let probe = run(std::process::Command::new("ffprobe")
+        .args(["-v", "error", "-count_frames", "-select_streams", "v:0"])
+        .args(["-show_entries", "stream=nb_read_frames", "-of", "csv=p=0"])
+        .arg(&cut));
+    let ffmpeg_frames: u64 = text(&probe.stdout).trim().parse().unwrap();
+
+    let out = run(semaforo(dir.path()).args([
+        "count",
+        "cut.mp4",
+        "--detector",
+        "bgsub",
+        "--json",
+        "counts.json",
+    ]));
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    let stderr = text(&out.stderr);
+    assert!(
+        stderr.contains("cut.mp4 is cut short at byte 1500000")
+            && stderr.contains(&format!("the {ffmpeg_frames} frames before it were read")),
+        "FFmpeg decodes {ffmpeg_frames} frames: {stderr}"
+    );
+    let json: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(dir.path().join("counts.json")).unwrap()).unwrap();
+    assert_eq!(
+        json["frames"].as_array().unwrap().len() as u64,
+        ffmpeg_frames
+    );
+    assert!(json["summary"]["truncated"]
+        .as_str()
+        .unwrap()
+        .contains("cut short"));
+}

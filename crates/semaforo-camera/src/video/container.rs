@@ -57,6 +57,26 @@ pub struct VideoTrack {
     pub duration: Duration,
     /// Frames per second from the track's timing (59.94 for a 60000/1001 camera).
     pub fps: f64,
+    /// The file is cut short (a copy or a recording that stopped): its last top-level box,
+    /// this one (`mdat`, as a rule), runs past the end of the file. The frames whose bytes are
+    /// there are read; the first that is not ends the file.
+    pub truncated: Option<String>,
+    /// The file's size, bytes.
+    pub size: u64,
+}
+
+/// Where the file's last whole top-level box ends, and the type of the box that runs past the
+/// end of the file, if one does (a file cut short).
+fn whole_boxes<R: Read + Seek>(r: &mut R, size: u64) -> (u64, Option<[u8; 4]>) {
+    let mut at = 0;
+    while at + 8 <= size {
+        match read_box_header(r, at, u64::MAX) {
+            Some(b) if b.end > size => return (at, Some(b.kind)),
+            Some(b) if b.end > at => at = b.end,
+            _ => break,
+        }
+    }
+    (at.min(size), None)
 }
 
 fn four(code: &[u8; 4]) -> String {
@@ -289,9 +309,23 @@ pub fn open(path: &Path) -> Result<VideoTrack, SourceError> {
             return Err(unsupported(format!("{}{extra}", codec_name(&code))));
         }
     }
+    // A file cut short has its index (`moov`) whole when it was written first ("fast
+    // start"): the boxes before the cut are parsed, and the frames that are there are read.
+    let (whole, cut) = whole_boxes(&mut reader, size);
+    let parse_size = if cut.is_some() { whole } else { size };
+    let truncated = cut.map(|kind| {
+        format!(
+            "it is cut short: its `{}` box runs past the end of the file at byte {size}",
+            four(&kind)
+        )
+    });
     reader.seek(SeekFrom::Start(0)).map_err(access(path))?;
-    let mp4 = Mp4Reader::read_header(reader, size)
-        .map_err(|e| not_video(path, format!("its boxes cannot be parsed: {e}")))?;
+    let mp4 = Mp4Reader::read_header(reader, parse_size).map_err(|e| {
+        let why = truncated
+            .as_deref()
+            .map_or(String::new(), |t| format!(" ({t})"));
+        not_video(path, format!("its boxes cannot be parsed: {e}{why}"))
+    })?;
     let Some(index) = video else {
         return Err(SourceError::NoVideoTrack {
             path: path.to_path_buf(),
@@ -384,6 +418,8 @@ pub fn open(path: &Path) -> Result<VideoTrack, SourceError> {
         duration,
         fps,
         reader: mp4,
+        truncated,
+        size,
     })
 }
 
@@ -443,6 +479,31 @@ fn presentation_times(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    fn boxed(kind: &[u8; 4], declared: u32, payload: usize) -> Vec<u8> {
+        let mut b = declared.to_be_bytes().to_vec();
+        b.extend_from_slice(kind);
+        b.extend(std::iter::repeat_n(0u8, payload));
+        b
+    }
+
+    #[test]
+    fn a_top_level_box_running_past_the_end_of_the_file_is_found() {
+        let mut file = boxed(b"ftyp", 16, 8);
+        file.extend(boxed(b"moov", 24, 16));
+        let whole = file.len() as u64;
+        assert_eq!(
+            whole_boxes(&mut std::io::Cursor::new(&file), whole),
+            (whole, None)
+        );
+        // An mdat that says 1,000 bytes, of which 100 are there.
+        file.extend(boxed(b"mdat", 1000, 92));
+        let size = file.len() as u64;
+        assert_eq!(
+            whole_boxes(&mut std::io::Cursor::new(&file), size),
+            (whole, Some(*b"mdat"))
+        );
+    }
 
     #[test]
     fn b_frame_offsets_put_presentation_times_in_display_order() {

@@ -123,6 +123,8 @@ pub struct VideoFile {
     width: u32,
     height: u32,
     open: bool,
+    /// In a file cut short: the first sample that is not all there (1-based), once reached.
+    cut_at: Option<u32>,
 }
 
 impl std::fmt::Debug for VideoFile {
@@ -166,6 +168,7 @@ impl VideoFile {
             loops: 0,
             seq: 0,
             open: true,
+            cut_at: None,
         })
     }
 
@@ -251,6 +254,12 @@ impl VideoFile {
                 };
                 let sample = match track.reader.read_sample(track.track_id, id) {
                     Ok(Some(sample)) => sample,
+                    // The file is cut short here: what was decoded is shown, then it ends.
+                    Err(_) | Ok(None) if track.truncated.is_some() => {
+                        self.cut_at = Some(id);
+                        self.next_sample = track.sample_count;
+                        continue;
+                    }
                     Ok(None) => return Err(decode_error("the file has no such sample".into())),
                     Err(e) => return Err(decode_error(format!("cannot read it: {e}"))),
                 };
@@ -274,6 +283,15 @@ impl VideoFile {
                 self.loops += 1;
                 self.rewind()?;
                 continue;
+            }
+            if let Some(sample) = self.cut_at {
+                return Err(SourceError::Truncated {
+                    path: self.path.clone(),
+                    size: self.track.size,
+                    sample,
+                    samples: self.track.sample_count,
+                    frames: self.seq,
+                });
             }
             return Err(SourceError::EndOfStream {
                 path: self.path.clone(),

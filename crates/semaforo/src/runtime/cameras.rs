@@ -735,7 +735,9 @@ impl Camera {
                         }
                         Err(
                             e @ semaforo_resources::CameraError::Device {
-                                source: semaforo_camera::SourceError::EndOfStream { .. },
+                                source:
+                                    semaforo_camera::SourceError::EndOfStream { .. }
+                                    | semaforo_camera::SourceError::Truncated { .. },
                                 ..
                             },
                         ) => {
