@@ -300,11 +300,40 @@ fn a_missing_file_a_text_file_and_a_damaged_file_are_named_in_the_error() {
     std::fs::write(&empty, b"").unwrap();
     assert!(open_err(&empty).contains("only 0 bytes long"));
 
-    // The first 64 kB of a real file: the header box is there, the rest is cut off.
+    // The first 300 kB of a real file whose index comes first: the index is whole, the frames
+    // are cut off after the first few. Those are read; the first that is not all there ends
+    // the file, saying where.
     if let Some(clip) = semaforo_testkit::street_a() {
         let bytes = std::fs::read(&clip).unwrap();
         let cut = dir.path().join("cut.mp4");
-        std::fs::write(&cut, &bytes[..65536]).unwrap();
+        std::fs::write(&cut, &bytes[..300_000]).unwrap();
+        let mut video = VideoFile::open(&cut, FAST).unwrap();
+        let mut frames = 0;
+        let err = loop {
+            match video.read() {
+                Ok(_) => frames += 1,
+                Err(e) => break e,
+            }
+        };
+        assert!(frames > 0, "the frames before the cut are read");
+        assert!(
+            matches!(
+                err,
+                SourceError::Truncated {
+                    size: 300_000,
+                    samples: 1038,
+                    ..
+                }
+            ),
+            "{err}"
+        );
+        assert!(
+            err.to_string()
+                .starts_with(&format!("{} is cut short at byte 300000", cut.display())),
+            "{err}"
+        );
+        // Cut inside its first box, a file is no video at all.
+        std::fs::write(&cut, &bytes[..20]).unwrap();
         let err = open_err(&cut);
         assert!(
             err.starts_with(&format!("{} is not an MP4/MOV video file", cut.display())),
