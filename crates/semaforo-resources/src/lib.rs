@@ -59,7 +59,9 @@ pub use frame_store::{
     FrameStoreError, FrameStoreUsage, ImageError, ImageRef, PixelFormat, SaveOutcome, SkipReason,
 };
 pub use process::{disk_space, open_fd_count, process_rss_bytes, DiskSpace};
-pub use temp::{cleanup_orphaned, sweep_orphans, SweepOptions, SweepReport, TempError, TempFiles};
+pub use temp::{
+    check_sweep, cleanup_orphaned, sweep_orphans, SweepOptions, SweepReport, TempError, TempFiles,
+};
 pub use tracker::{
     global_tracker, DiskStat, HandleGuard, HandleKind, KindStatistics, PotentialLeak,
     ResourceTracker, TrackerStatistics,

@@ -32,6 +32,13 @@ pub enum TempError {
         dir: PathBuf,
         source: io::Error,
     },
+    /// The directory and prefix would let a sweep reach what is not semaforo's.
+    #[error("will not sweep {dir} for entries starting with {prefix:?}: {reason}")]
+    UnsafeSweep {
+        dir: PathBuf,
+        prefix: String,
+        reason: &'static str,
+    },
     /// The directory to sweep is missing or unreadable.
     #[error("cannot read directory {dir} to sweep orphaned temporary files: {source}")]
     ReadDir { dir: PathBuf, source: io::Error },
@@ -51,6 +58,45 @@ fn validate_prefix(prefix: &str) -> Result<(), TempError> {
         prefix: prefix.to_owned(),
         reason,
     })
+}
+
+/// The shortest prefix a sweep accepts in a directory every program shares.
+pub const MIN_SHARED_PREFIX: usize = 4;
+
+/// Directories every program on the machine writes into.
+fn shared_temp_dirs() -> Vec<PathBuf> {
+    let mut dirs = vec![std::env::temp_dir()];
+    dirs.extend(["/tmp", "/var/tmp", "/dev/shm"].map(PathBuf::from));
+    dirs.iter().filter_map(|d| d.canonicalize().ok()).collect()
+}
+
+/// Whether a sweep of `dir` for `prefix` stays within what semaforo owns: never the root
+/// directory, and in a shared temporary directory (the system's, `/tmp`, `/var/tmp`,
+/// `/dev/shm`) only with a prefix of at least [`MIN_SHARED_PREFIX`] characters, which other
+/// programs' names are unlikely to start with (a sweep also keeps symlinks, other users'
+/// entries and young ones).
+pub fn check_sweep(dir: &Path, prefix: &str) -> Result<(), TempError> {
+    validate_prefix(prefix)?;
+    let unsafe_sweep = |reason| TempError::UnsafeSweep {
+        dir: dir.to_owned(),
+        prefix: prefix.to_owned(),
+        reason,
+    };
+    // A directory that does not exist yet is created for semaforo alone.
+    let Ok(canonical) = dir.canonicalize() else {
+        return Ok(());
+    };
+    if canonical.parent().is_none() {
+        return Err(unsafe_sweep("the root directory is never swept"));
+    }
+    if prefix.chars().count() < MIN_SHARED_PREFIX && shared_temp_dirs().contains(&canonical) {
+        return Err(unsafe_sweep(
+            "it is a temporary directory every program shares, where a prefix needs at least \
+             4 characters so that no other program's files match it (semaforo's default is \
+             traffic_)",
+        ));
+    }
+    Ok(())
 }
 
 /// A unique name part: process id, a process-wide counter and the clock's nanoseconds, so
@@ -277,7 +323,7 @@ pub struct SweepReport {
 /// assert_eq!(report.kept_young, 1);
 /// ```
 pub fn sweep_orphans(opts: &SweepOptions) -> Result<SweepReport, TempError> {
-    validate_prefix(&opts.prefix)?;
+    check_sweep(&opts.dir, &opts.prefix)?;
     let read_dir = |source| TempError::ReadDir {
         dir: opts.dir.clone(),
         source,
@@ -459,6 +505,69 @@ mod tests {
         let tmp = TempFiles::in_dir("/no/such/dir", "traffic_").unwrap();
         let err = tmp.create_file(".jpg").unwrap_err().to_string();
         assert!(err.contains("/no/such/dir"), "{err}");
+    }
+
+    #[test]
+    fn the_root_directory_and_a_short_prefix_in_a_shared_temp_dir_are_refused() {
+        let sweep = |dir: &str, prefix: &str| {
+            sweep_orphans(&SweepOptions {
+                dir: PathBuf::from(dir),
+                prefix: prefix.into(),
+                max_age: Duration::ZERO,
+                dry_run: true,
+            })
+        };
+        let err = sweep("/", "traffic_").unwrap_err().to_string();
+        assert!(err.contains("the root directory is never swept"), "{err}");
+        assert!(
+            sweep("/usr/..", "traffic_").is_err(),
+            "the root by another name"
+        );
+        for shared in ["/tmp", "/var/tmp"] {
+            let err = sweep(shared, "t").unwrap_err().to_string();
+            assert!(
+                err.starts_with(&format!(
+                    "will not sweep {shared} for entries starting with \"t\""
+                )),
+                "{err}"
+            );
+            assert!(sweep(shared, "tmp").is_err());
+            assert!(
+                sweep(shared, "traffic_").is_ok(),
+                "{shared} with the default prefix"
+            );
+        }
+        // A directory of semaforo's own may use a short prefix.
+        let own = tempfile::tempdir().unwrap();
+        let own = own.path().join("semaforo-temp");
+        fs::create_dir_all(&own).unwrap();
+        assert!(sweep(own.to_str().unwrap(), "t").is_ok());
+    }
+
+    #[test]
+    fn another_users_entries_are_kept() {
+        if rustix::process::getuid().as_raw() != 0 {
+            eprintln!(
+                "another_users_entries_are_kept: skipped (giving a file to another user needs \
+                 root; CI runs as root)"
+            );
+            assert!(std::env::var("CI").is_err(), "CI runs as root");
+            return;
+        }
+        let dir = tempfile::tempdir().unwrap();
+        let theirs = dir.path().join("traffic_theirs.tmp");
+        fs::write(&theirs, b"not ours").unwrap();
+        // nobody:nogroup
+        std::os::unix::fs::chown(&theirs, Some(65534), Some(65534)).unwrap();
+        let report = sweep_orphans(&SweepOptions {
+            dir: dir.path().to_owned(),
+            prefix: "traffic_".into(),
+            max_age: Duration::ZERO,
+            dry_run: false,
+        })
+        .unwrap();
+        assert!(theirs.exists());
+        assert_eq!((report.kept_foreign, report.removed.len()), (1, 0));
     }
 
     #[test]

@@ -373,3 +373,25 @@ fn probe_reads_every_frame_of_a_real_h264_clip() {
     );
     assert!(stdout.contains("reached the end of the file"), "{stdout}");
 }
+
+#[test]
+fn the_orphan_sweep_refuses_the_root_directory_and_a_short_prefix_in_the_shared_temp_dir() {
+    let dir = tempfile::tempdir().unwrap();
+    for (temp_dir, prefix, says) in [
+        ("/", "traffic_", "will not sweep / for entries starting with \"traffic_\": the root directory is never swept"),
+        ("/tmp", "t", "will not sweep /tmp for entries starting with \"t\": it is a temporary directory every program shares"),
+    ] {
+        for command in [&["clean-temp"][..], &["run", "--fast", "--for", "1s"]] {
+            let out = run(semaforo(dir.path())
+                .env("TEMP_DIR", temp_dir)
+                .env("TEMP_FILE_PREFIX", prefix)
+                .args(command));
+            assert_eq!(out.status.code(), Some(2), "{command:?} in {temp_dir}");
+            let stderr = text(&out.stderr);
+            assert!(
+                stderr.contains(&format!("temp.prefix = \"{prefix}\"")) && stderr.contains(says),
+                "{command:?}: {stderr}"
+            );
+        }
+    }
+}

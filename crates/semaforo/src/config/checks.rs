@@ -14,6 +14,7 @@ pub(super) fn across_settings(config: &Config, settings: &Settings, errors: &mut
     policy_parameters(config, settings, errors);
     runtime_is_built_in(config, settings, errors);
     model_is_a_file(config, settings, errors);
+    sweep_stays_in_its_own(config, settings, errors);
     camera_count(config, settings, errors);
     links(config, settings, errors);
     no_local_camera_twice(config, settings, errors);
@@ -131,6 +132,23 @@ fn model_is_a_file(config: &Config, settings: &Settings, errors: &mut Vec<Config
          project), or leave it empty to use that one"
             .to_string(),
     ));
+}
+
+/// The orphan sweep removes files: its directory and prefix must not reach other programs'.
+fn sweep_stays_in_its_own(config: &Config, settings: &Settings, errors: &mut Vec<ConfigError>) {
+    if settings.is_refused("temp.dir") || settings.is_refused("temp.prefix") {
+        return;
+    }
+    let t = &config.temp;
+    if let Err(e) = semaforo_resources::check_sweep(&t.dir, &t.prefix) {
+        // The prefix is what to change (the directory is most often the system's).
+        errors.push(error_at(
+            settings,
+            "temp.prefix",
+            format!("\"{}\"", t.prefix),
+            e.to_string(),
+        ));
+    }
 }
 
 /// At most [`MAX_CAMERAS`] configured cameras (the generated ones, one per signal group, are
