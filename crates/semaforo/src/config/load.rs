@@ -606,14 +606,19 @@ fn default_value(default: Default) -> Value {
     }
 }
 
-/// The machine's host name, as `intersection.id`'s default; `semaforo` when it cannot be read
-/// or is not a valid identifier.
+/// The machine's host name (uname's node name, which needs no /proc), as `intersection.id`'s
+/// default; `semaforo` when it is not a valid identifier.
 fn host_name() -> String {
-    std::fs::read_to_string("/proc/sys/kernel/hostname")
-        .ok()
-        .map(|name| name.trim().to_string())
-        .filter(|name| check_text(Kind::Identifier, name).is_ok())
-        .unwrap_or_else(|| "semaforo".to_string())
+    let name = rustix::system::uname()
+        .nodename()
+        .to_string_lossy()
+        .trim()
+        .to_string();
+    if check_text(Kind::Identifier, &name).is_ok() {
+        name
+    } else {
+        "semaforo".to_string()
+    }
 }
 
 /// Checks one raw value against its setting; the error is "expected …".
