@@ -139,19 +139,23 @@ fn compare_ends_an_empty_green_at_minimum_green() {
 #[test]
 fn actuated_extends_on_arrivals_gaps_out_and_maxes_out() {
     let mut ctl = two(PolicyKind::Actuated);
-    // A: one arrival every 2 s until 28 s (a vehicle in the zone until 31 s), then a car
-    // waiting from 50 s. B: a vehicle in the zone and one arrival every 2 s throughout (it
-    // keeps B's green extended once served).
-    let events = run(&mut ctl, 120, |t| {
-        let a_arrival = u32::from(t % 20 == 0 && t <= 280);
-        let a_queue = u32::from(t <= 310 || t >= 500);
-        vec![r(a_queue, a_arrival), r(1, u32::from(t % 20 == 0))]
+    // A: one arrival every second until 28 s, a vehicle in its zone until 31 s. B: a vehicle
+    // in the zone and one arrival every second throughout (B calls from the start, and keeps
+    // its own green extended once served).
+    let events = run(&mut ctl, 100, |t| {
+        let a_arrival = u32::from(t % 10 == 0 && t <= 280);
+        vec![
+            r(u32::from(t <= 310), a_arrival),
+            r(1, u32::from(t % 10 == 0)),
+        ]
     });
-    // A gaps out 3 s (passage) after its last arrival at 28 s. B rests in green until A's call
-    // at 50 s starts its max timer: max out at 110 s.
+    // A is extended by its arrivals to 28 s; B's call has waited 26 s by then, so A's allowed
+    // gap is down from the 3 s passage to the 1.5 s minimum gap: A gaps out at 29.5 s. A's
+    // vehicle still in the zone calls A again during its yellow, and B, extended by its
+    // arrivals, maxes out 60 s after its green began at 34.5 s.
     let mut want = vec![(2.0, 1, A)];
-    want.extend(change(31.0, A, 4, B, 3.0, 2.0));
-    want.extend(change(110.0, B, 5, A, 3.0, 2.0));
+    want.extend(change(29.5, A, 4, B, 3.0, 2.0));
+    want.extend(change(94.5, B, 5, A, 3.0, 2.0));
     assert_eq!(phase_timeline(&events), want);
     assert_eq!(ctl.status().last_termination, Some(Termination::MaxOut));
 }

@@ -16,6 +16,11 @@
 //!   carry a vehicle from the loop to the stop bar, and a camera zone that sees the whole
 //!   approach shows directly that no vehicle is on the way (in the SUMO scenarios, waiting out
 //!   the passage after the last vehicle left cost 10–25% more delay).
+//! - Gap reduction (NEMA's volume-density operation): once a conflicting call has waited
+//!   [`Actuated::time_before_reduction`], the allowed gap shrinks linearly from the passage
+//!   time to [`Actuated::minimum_gap`] over [`Actuated::time_to_reduce`], so a busy green that
+//!   a waiting vehicle would otherwise watch run to maximum green ends at the first real gap
+//!   in its traffic.
 //! - The phase gaps out when every one of its groups is done (a group done first waits at the
 //!   barrier for its concurrent groups).
 //! - The state machine's max-out ends it at maximum green (timed from the first conflicting
@@ -25,14 +30,73 @@
 //!   called whenever not green; `max`: also held to its maximum green) and from a failed
 //!   detector; the controller places them, this policy only picks among the called phases.
 
-use super::{Policy, PolicyView, Request};
+use std::time::Duration;
+
+use super::parameters::range_of;
+use super::{ParameterError, Policy, PolicyKind, PolicyView, Request};
 use crate::decision::GreenReason;
 use crate::intersection::PhaseId;
+use crate::time::duration_ms;
 
-/// Fully actuated control. It has no parameter of its own: each group's passage time (a
-/// per-group timing, [`Timings::passage`](crate::Timings::passage)) is what it extends by.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
-pub struct Actuated;
+/// Fully actuated control. Each group extends by its own passage time (a per-group timing,
+/// [`Timings::passage`](crate::Timings::passage)); the fields time the gap reduction. The
+/// defaults (5 s, 15 s, 1.5 s) are what measured best in `semaforo sim`'s shipped scenarios
+/// (BENCHMARKS.md): shorter waits for the side that waits, without more delay overall.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Actuated {
+    /// How long a conflicting call waits (from the later of the call and the start of the
+    /// green) before the allowed gap starts to shrink.
+    pub time_before_reduction: Duration,
+    /// Over how long the allowed gap then shrinks from the passage time to `minimum_gap`.
+    pub time_to_reduce: Duration,
+    /// The smallest allowed gap (a group whose passage time is shorter keeps its own).
+    pub minimum_gap: Duration,
+}
+
+impl Default for Actuated {
+    fn default() -> Self {
+        Actuated {
+            time_before_reduction: Duration::from_secs(5),
+            time_to_reduce: Duration::from_secs(15),
+            minimum_gap: Duration::from_millis(1500),
+        }
+    }
+}
+
+impl Actuated {
+    /// Every parameter outside its range in
+    /// [`POLICY_PARAMETERS`](super::POLICY_PARAMETERS).
+    pub fn problems(&self) -> Vec<ParameterError> {
+        [
+            ("time_before_reduction", self.time_before_reduction),
+            ("time_to_reduce", self.time_to_reduce),
+            ("minimum_gap", self.minimum_gap),
+        ]
+        .into_iter()
+        .filter_map(|(name, value)| {
+            range_of(PolicyKind::Actuated, name)
+                .check(value.as_secs_f64())
+                .err()
+        })
+        .collect()
+    }
+
+    /// The allowed gap of a group whose passage time is `passage`, `waited` after the first
+    /// conflicting call (`None`: no call waits).
+    pub fn allowed_gap(&self, passage: Duration, waited: Option<Duration>) -> Duration {
+        let Some(waited) = waited else {
+            return passage;
+        };
+        if passage <= self.minimum_gap || waited <= self.time_before_reduction {
+            return passage;
+        }
+        let into = duration_ms(waited - self.time_before_reduction);
+        let over = duration_ms(self.time_to_reduce).max(1);
+        let span = duration_ms(passage - self.minimum_gap);
+        let cut = span * into.min(over) / over;
+        passage - Duration::from_millis(cut)
+    }
+}
 
 impl Policy for Actuated {
     fn name(&self) -> &'static str {
@@ -40,7 +104,10 @@ impl Policy for Actuated {
     }
 
     fn request(&mut self, view: &PolicyView<'_>) -> Request {
-        if view.gapped_out(view.phase) {
+        let waited = view
+            .conflicting_call_since()
+            .map(|t| view.now.saturating_since(t));
+        if view.gapped_out_within(view.phase, |passage| self.allowed_gap(passage, waited)) {
             Request::GapOut
         } else {
             Request::Hold
@@ -103,7 +170,7 @@ mod tests {
             groups,
             candidates: PhaseSet(!1 & ((1 << intersection.phases().len()) - 1)),
         };
-        Actuated.request(&view)
+        Actuated::default().request(&view)
     }
 
     #[test]
@@ -175,6 +242,59 @@ mod tests {
     }
 
     #[test]
+    fn the_allowed_gap_shrinks_from_the_passage_to_the_minimum_gap_while_a_call_waits() {
+        let a = Actuated::default();
+        let p = Duration::from_secs(3);
+        let s = Duration::from_secs_f64;
+        assert_eq!(a.allowed_gap(p, None), p);
+        assert_eq!(a.allowed_gap(p, Some(s(5.0))), p);
+        // 5 s before reduction, then 1.5 s taken off over 15 s.
+        assert_eq!(a.allowed_gap(p, Some(s(12.5))), s(2.25));
+        assert_eq!(a.allowed_gap(p, Some(s(20.0))), s(1.5));
+        assert_eq!(a.allowed_gap(p, Some(s(600.0))), s(1.5));
+        // A passage already below the minimum gap is kept.
+        assert_eq!(a.allowed_gap(s(1.0), Some(s(600.0))), s(1.0));
+    }
+
+    #[test]
+    fn a_waiting_call_ends_a_green_at_a_gap_its_passage_would_have_bridged() {
+        let i = Intersection::two_approach();
+        // A: a vehicle arriving every 2.5 s (the last at 40 s), within the 3 s passage. B: a
+        // call since 20 s, 10 s into A's green.
+        let a = group(2, Some(40.0), None);
+        let mut b = group(1, Some(20.0), None);
+        b.call_since = Some(at(20.0));
+        // At 42.4 s the call has waited 22.4 s: the allowed gap is down to 1.5 s, and A's
+        // 2.4 s without an arrival ends the green.
+        assert_eq!(request(&i, &[a, b], 42.4), Request::GapOut);
+        // Without the waiting call, the same gap holds the green.
+        let b = group(1, Some(20.0), None);
+        assert_eq!(request(&i, &[a, b], 42.4), Request::Hold);
+        // With it, but 2 s after the call began to wait (no reduction yet): held too.
+        let mut b = group(1, Some(20.0), None);
+        b.call_since = Some(at(40.0));
+        assert_eq!(request(&i, &[a, b], 42.4), Request::Hold);
+    }
+
+    #[test]
+    fn gap_reduction_parameters_out_of_range_are_reported() {
+        let a = Actuated {
+            time_to_reduce: Duration::from_secs(301),
+            minimum_gap: Duration::from_secs(31),
+            ..Actuated::default()
+        };
+        let text: Vec<String> = a.problems().iter().map(|e| e.to_string()).collect();
+        assert_eq!(
+            text,
+            vec![
+                "actuated.time_to_reduce is 301 s; accepted range is 0 s to 300 s",
+                "actuated.minimum_gap is 31 s; accepted range is 0 s to 30 s",
+            ]
+        );
+        assert_eq!(Actuated::default().problems(), vec![]);
+    }
+
+    #[test]
     fn only_called_phases_are_served_in_cycle_order() {
         let spec = IntersectionSpec {
             groups: vec!["A".into(), "B".into(), "C".into()],
@@ -198,9 +318,9 @@ mod tests {
             candidates: PhaseSet(candidates),
         };
         // From A, with only C called, B (no call) is skipped.
-        assert_eq!(Actuated.choose_next(&view(0, 0b100)), PhaseId(2));
+        assert_eq!(Actuated::default().choose_next(&view(0, 0b100)), PhaseId(2));
         // With B and C called, B comes first; from C, the cycle wraps to A before B.
-        assert_eq!(Actuated.choose_next(&view(0, 0b110)), PhaseId(1));
-        assert_eq!(Actuated.choose_next(&view(2, 0b011)), PhaseId(0));
+        assert_eq!(Actuated::default().choose_next(&view(0, 0b110)), PhaseId(1));
+        assert_eq!(Actuated::default().choose_next(&view(2, 0b011)), PhaseId(0));
     }
 }

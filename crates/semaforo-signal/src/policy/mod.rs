@@ -177,6 +177,12 @@ impl PolicyView<'_> {
     /// own passage time without an actuation ([`last_actuation`](Self::last_actuation)),
     /// counting the start of the green as one.
     pub fn gapped_out(&self, phase: PhaseId) -> bool {
+        self.gapped_out_within(phase, |passage| passage)
+    }
+
+    /// [`gapped_out`](Self::gapped_out) with each group's allowed gap `gap(its passage)`
+    /// instead of its passage (a gap reduced while a conflicting call waits).
+    pub fn gapped_out_within(&self, phase: PhaseId, gap: impl Fn(Duration) -> Duration) -> bool {
         self.intersection.phase(phase).groups().iter().all(|g| {
             let state = &self.groups[g.index()];
             if state.reading.healthy && !state.reading.is_active() {
@@ -185,9 +191,19 @@ impl PolicyView<'_> {
             let last = self
                 .last_actuation(g, self.green_since)
                 .unwrap_or(self.green_since);
-            let passage = duration_ms(self.timings.get(g).timings.passage);
-            duration_ms(self.now.saturating_since(last)) >= passage
+            let allowed = duration_ms(gap(self.timings.get(g).timings.passage));
+            duration_ms(self.now.saturating_since(last)) >= allowed
         })
+    }
+
+    /// When the oldest call on any candidate phase was registered, or the green began if that
+    /// is later: what maximum green and gap reduction are timed from.
+    pub fn conflicting_call_since(&self) -> Option<SignalTime> {
+        self.candidates
+            .iter()
+            .filter_map(|p| self.waiting_since(p))
+            .min()
+            .map(|t| t.max(self.green_since))
     }
 
     /// When a vehicle last left any of the phase's zones (`None`: never).
@@ -365,7 +381,7 @@ impl BuiltinPolicy {
                 BuiltinPolicy::Fixed(FixedTime::equal_splits(intersection, timings))
             }
             PolicyKind::Compare => BuiltinPolicy::Compare(Compare::default()),
-            PolicyKind::Actuated => BuiltinPolicy::Actuated(Actuated),
+            PolicyKind::Actuated => BuiltinPolicy::Actuated(Actuated::default()),
             PolicyKind::MaxPressure => BuiltinPolicy::MaxPressure(MaxPressure::default()),
         }
     }
@@ -377,7 +393,7 @@ impl BuiltinPolicy {
         match self {
             BuiltinPolicy::Fixed(p) => p.problems(),
             BuiltinPolicy::Compare(p) => p.problems(),
-            BuiltinPolicy::Actuated(_) => Vec::new(),
+            BuiltinPolicy::Actuated(p) => p.problems(),
             BuiltinPolicy::MaxPressure(p) => p.problems(),
         }
     }
@@ -451,6 +467,7 @@ mod tests {
     fn the_parameter_table_holds_the_policies_defaults() {
         let compare = Compare::default();
         let mp = MaxPressure::default();
+        let actuated = Actuated::default();
         let default = |k, n| parameter_range(k, n).unwrap().default;
         assert_eq!(
             default(PolicyKind::Compare, "margin"),
@@ -468,6 +485,18 @@ mod tests {
         assert_eq!(
             default(PolicyKind::MaxPressure, "stall_gap"),
             mp.stall_gap.unwrap().as_secs_f64()
+        );
+        assert_eq!(
+            default(PolicyKind::Actuated, "time_before_reduction"),
+            actuated.time_before_reduction.as_secs_f64()
+        );
+        assert_eq!(
+            default(PolicyKind::Actuated, "time_to_reduce"),
+            actuated.time_to_reduce.as_secs_f64()
+        );
+        assert_eq!(
+            default(PolicyKind::Actuated, "minimum_gap"),
+            actuated.minimum_gap.as_secs_f64()
         );
         assert_eq!(
             default(PolicyKind::Fixed, "greens"),
