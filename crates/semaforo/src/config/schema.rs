@@ -615,7 +615,7 @@ pub const SETTINGS: &[Spec] = &[
         env: &["SIGNAL_POLICY"],
         kind: Kind::Choice(&["fixed", "compare", "actuated", "max-pressure"]),
         default: Default::Text("max-pressure"),
-        help: "how green time is allocated: max-pressure (Varaiya's rule: the phase whose queues press hardest, with hysteresis and gap-out; the lowest total delay of the four over `semaforo sim`'s shipped scenarios, see BENCHMARKS.md), actuated (extend on arrivals, gap out, max out), compare (the original's rule: more vehicles wins, bounded waits) or fixed (a fixed-time plan)",
+        help: "how green time is allocated: max-pressure (Varaiya's rule: the phase whose queues press hardest, with hysteresis and gap-out), actuated (NEMA: vehicles crossing the count line or the stop line extend the green, gap reduction, max out; since issue 18 the lowest delay of the four over `semaforo sim`'s shipped scenarios, see BENCHMARKS.md), compare (the original's rule: more vehicles wins, bounded waits) or fixed (a fixed-time plan)",
     },
     Spec {
         key: "signal.min_green",
