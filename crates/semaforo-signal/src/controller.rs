@@ -693,6 +693,9 @@ impl Controller {
             if active {
                 st.last_active = Some(now);
             }
+            if r.healthy && r.arrivals > 0 {
+                st.last_arrival = Some(now);
+            }
             // Vehicles that left the zone since the last tick (crossed the stop line): the zone
             // held `queue` and gained `arrivals`, and now holds fewer.
             if r.healthy

@@ -194,9 +194,10 @@ fn a_phase_ends_no_earlier_than_every_groups_own_minimum_green() {
 
 #[test]
 fn max_recall_holds_the_green_to_its_groups_maximum_without_any_vehicle() {
-    // A on max recall (max green 40 s) and never sees a vehicle; B has one car throughout.
-    // Actuated: without recall A would not be served at all; with it A is served first (cycle
-    // order), held to max out 40 s after B's call, then B.
+    // A on max recall (max green 40 s) and never sees a vehicle; B has a car in its zone and
+    // one arriving every second throughout. Actuated: without recall A would not be served at
+    // all; with it A is served first (cycle order), held to max out 40 s after B's call (its
+    // empty zone would have gapped it out at once), then B.
     let mut ctl = controller(
         Intersection::two_approach(),
         vec![
@@ -205,12 +206,14 @@ fn max_recall_holds_the_green_to_its_groups_maximum_without_any_vehicle() {
         ],
         PolicyKind::Actuated,
     );
-    let outs = run(&mut ctl, 100, |_| vec![r(0, 0), r(1, 0)]);
+    let outs = run(&mut ctl, 100, |t| {
+        vec![r(0, 0), r(1, u32::from(t.is_multiple_of(10)))]
+    });
     let mut want = vec![(2.0, 1, 1)];
     want.extend([(42.0, 5, 1), (42.0, 7, 1), (42.0, 8, 1)]);
     want.extend([(45.0, 9, 1), (45.0, 10, 1), (47.0, 11, 1), (47.0, 12, 1)]);
     want.push((47.0, 1, 2));
-    // B holds (its car keeps it extended) until A's recall call maxes it out, 60 s later.
+    // B holds (its arrivals keep it extended) until A's recall call maxes it out, 60 s later.
     assert_eq!(&phase_timeline(&outs)[..want.len()], &want[..]);
     let g = greens(&outs);
     assert_eq!(g[0].2, "recall", "{g:?}");

@@ -139,19 +139,42 @@ fn compare_ends_an_empty_green_at_minimum_green() {
 #[test]
 fn actuated_extends_on_arrivals_gaps_out_and_maxes_out() {
     let mut ctl = two(PolicyKind::Actuated);
-    // A: one arrival every 2 s until 28 s. B: one car waiting throughout (it keeps B's green
-    // extended once served). A: a car waiting again from 50 s.
-    let events = run(&mut ctl, 120, |t| {
-        let a_arrival = u32::from(t % 20 == 0 && t <= 280);
-        vec![r(u32::from(t >= 500), a_arrival), r(1, 0)]
+    // A: one arrival every second until 28 s, a vehicle in its zone until 31 s. B: a vehicle
+    // in the zone and one arrival every second throughout (B calls from the start, and keeps
+    // its own green extended once served).
+    let events = run(&mut ctl, 100, |t| {
+        let a_arrival = u32::from(t % 10 == 0 && t <= 280);
+        vec![
+            r(u32::from(t <= 310), a_arrival),
+            r(1, u32::from(t % 10 == 0)),
+        ]
     });
-    // A gaps out 3 s (passage) after its last arrival at 28 s. B rests in green until A's call
-    // at 50 s starts its max timer: max out at 110 s.
+    // A is extended by its arrivals to 28 s; B's call has waited 26 s by then, so A's allowed
+    // gap is down from the 3 s passage to the 1.5 s minimum gap: A gaps out at 29.5 s. A's
+    // vehicle still in the zone calls A again during its yellow, and B, extended by its
+    // arrivals, maxes out 60 s after its green began at 34.5 s.
     let mut want = vec![(2.0, 1, A)];
-    want.extend(change(31.0, A, 4, B, 3.0, 2.0));
-    want.extend(change(110.0, B, 5, A, 3.0, 2.0));
+    want.extend(change(29.5, A, 4, B, 3.0, 2.0));
+    want.extend(change(94.5, B, 5, A, 3.0, 2.0));
     assert_eq!(phase_timeline(&events), want);
     assert_eq!(ctl.status().last_termination, Some(Termination::MaxOut));
+}
+
+#[test]
+fn actuated_does_not_hold_the_green_for_a_queue_that_does_not_move() {
+    let mut ctl = two(PolicyKind::Actuated);
+    // A: three vehicles standing in the zone all along (a lane blocked downstream), never
+    // crossing a line. B: a car arrives at 20 s and waits.
+    let events = run(&mut ctl, 30, |t| {
+        vec![r(3, 0), r(u32::from(t >= 200), u32::from(t == 200))]
+    });
+    // A's presence calls it first, but nothing moves: with B's call at 20 s, A gaps out at
+    // once (its minimum green and a passage time long gone); the presence-extended actuated
+    // would have held A to 80 s (max green from B's call).
+    let mut want = vec![(2.0, 1, A)];
+    want.extend(change(20.0, A, 4, B, 3.0, 2.0));
+    assert_eq!(phase_timeline(&events), want);
+    assert_eq!(ctl.status().last_termination, Some(Termination::GapOut));
 }
 
 #[test]
@@ -241,13 +264,16 @@ fn a_failed_detector_is_on_recall_and_gets_the_plan_green() {
     assert_eq!(phase_timeline(&events), vec![(2.0, 1, B)]);
     assert_eq!(ctl.mode(), Mode::Normal);
 
-    // Now a car on A: B's green ends once its plan green (20 s) has run.
+    // Now a car on A: B's green ends once its plan green (20 s) has run. The car stands still
+    // (it never crosses a line), so A gaps out after its minimum green and B, on recall, is
+    // called again.
     let mut ctl = two(PolicyKind::Actuated);
     let events = run(&mut ctl, 40, |t| {
         vec![r(u32::from(t >= 50), 0), DetectorReading::FAILED]
     });
     let mut want = vec![(2.0, 1, B)];
     want.extend(change(22.0, B, 6, A, 3.0, 2.0));
+    want.extend(&change(37.0, A, 4, B, 3.0, 2.0)[..5]);
     assert_eq!(phase_timeline(&events), want);
 }
 

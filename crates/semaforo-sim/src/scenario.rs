@@ -4,21 +4,52 @@
 use std::io;
 use std::path::{Path, PathBuf};
 
-/// The shipped intersections: directory, and the signal groups and phase count its traffic
-/// light must have (so a regenerated network that no longer matches is caught).
-pub const TOPOLOGIES: [(&str, &[&str]); 2] = [
-    ("two-approach", &["A", "B"]),
-    ("four-arm", &["N", "E", "S", "W"]),
+/// A shipped network: its directory (and network file stem), the demands shipped with it, and
+/// how its traffic lights are driven.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Topology {
+    /// Directory under the scenarios directory, and the stem of its `.net.xml`.
+    pub name: &'static str,
+    /// The signal groups its single traffic light must have (so a regenerated network that no
+    /// longer matches is caught); `None` for a network of several lights.
+    pub groups: Option<&'static [&'static str]>,
+    /// Its demand patterns, one `<demand>.rou.xml` each.
+    pub demands: &'static [&'static str],
+    /// The lights semaforo drives (`all` in a network of several), as `--tls` would say.
+    pub tls: Option<&'static str>,
+}
+
+/// The demand patterns of the single intersections.
+const SINGLE_DEMANDS: &[&str] = &["balanced", "asymmetric", "time-varying", "surge"];
+
+/// The shipped networks: two single intersections, and an arterial through four lights that
+/// semaforo drives at once.
+pub const TOPOLOGIES: [Topology; 3] = [
+    Topology {
+        name: "two-approach",
+        groups: Some(&["A", "B"]),
+        demands: SINGLE_DEMANDS,
+        tls: None,
+    },
+    Topology {
+        name: "four-arm",
+        groups: Some(&["N", "E", "S", "W"]),
+        demands: SINGLE_DEMANDS,
+        tls: None,
+    },
+    Topology {
+        name: "corridor",
+        groups: None,
+        demands: &["arterial", "time-varying"],
+        tls: Some("all"),
+    },
 ];
 
-/// The shipped demand patterns, one route file each.
-pub const DEMANDS: [&str; 4] = ["balanced", "asymmetric", "time-varying", "surge"];
-
-/// Every shipped scenario name, `<intersection>-<demand>`.
+/// Every shipped scenario name, `<network>-<demand>`.
 pub fn known_names() -> Vec<String> {
     TOPOLOGIES
         .iter()
-        .flat_map(|(t, _)| DEMANDS.iter().map(move |d| format!("{t}-{d}")))
+        .flat_map(|t| t.demands.iter().map(move |d| format!("{}-{d}", t.name)))
         .collect()
 }
 
@@ -174,19 +205,17 @@ pub fn scenario_dir(dir: Option<&Path>) -> PathBuf {
 
 /// The shipped scenario `name` (see [`known_names`]; `all` is expanded by the caller).
 pub fn shipped(name: &str, dir: &Path) -> Result<Scenario, ScenarioError> {
-    let found = TOPOLOGIES.iter().find_map(|(topo, groups)| {
-        let demand = name.strip_prefix(topo)?.strip_prefix('-')?;
-        DEMANDS
-            .contains(&demand)
-            .then_some((*topo, demand, *groups))
+    let found = TOPOLOGIES.iter().find_map(|t| {
+        let demand = name.strip_prefix(t.name)?.strip_prefix('-')?;
+        t.demands.contains(&demand).then_some((t, demand))
     });
-    let Some((topo, demand, groups)) = found else {
+    let Some((topo, demand)) = found else {
         return Err(ScenarioError::Unknown {
             name: name.to_string(),
         });
     };
-    let net = dir.join(topo).join(format!("{topo}.net.xml"));
-    let routes = dir.join(topo).join(format!("{demand}.rou.xml"));
+    let net = dir.join(topo.name).join(format!("{}.net.xml", topo.name));
+    let routes = dir.join(topo.name).join(format!("{demand}.rou.xml"));
     for f in [&net, &routes] {
         if !f.is_file() {
             return Err(ScenarioError::MissingFile {
@@ -201,8 +230,8 @@ pub fn shipped(name: &str, dir: &Path) -> Result<Scenario, ScenarioError> {
         net,
         routes: vec![routes],
         additional: Vec::new(),
-        tls: None,
-        expected_groups: Some(groups),
+        tls: topo.tls.map(str::to_string),
+        expected_groups: topo.groups,
         time: ConfigTime::default(),
     })
 }
@@ -328,6 +357,10 @@ mod tests {
             "{e}"
         );
         assert!(e.contains("four-arm-surge"), "{e}");
+        assert!(
+            e.contains("corridor-arterial, corridor-time-varying"),
+            "{e}"
+        );
     }
 
     #[test]
@@ -336,6 +369,19 @@ mod tests {
         for name in known_names() {
             shipped(&name, &dir).unwrap();
         }
+    }
+
+    #[test]
+    fn the_corridor_drives_every_light_and_a_single_intersection_its_one() {
+        let dir = scenario_dir(None);
+        let corridor = shipped("corridor-arterial", &dir).unwrap();
+        assert_eq!(corridor.tls.as_deref(), Some("all"));
+        assert_eq!(corridor.expected_groups, None);
+        assert!(corridor.net.ends_with("corridor/corridor.net.xml"));
+        let single = shipped("four-arm-surge", &dir).unwrap();
+        assert_eq!(single.tls, None);
+        assert_eq!(single.expected_groups, Some(&["N", "E", "S", "W"][..]));
+        assert!(shipped("corridor-surge", &dir).is_err());
     }
 
     #[test]

@@ -34,7 +34,7 @@ use crate::decision::GreenReason;
 use crate::detection::DetectorReading;
 use crate::group_timing::{GroupTimings, TimingsByGroup};
 use crate::heads::HeadState;
-use crate::intersection::{Intersection, PhaseId, PhaseSet};
+use crate::intersection::{Intersection, PhaseId, PhaseSet, SignalGroupId};
 use crate::time::{duration_ms, SignalTime};
 
 /// A policy's answer while a green runs.
@@ -61,6 +61,8 @@ pub struct GroupState {
     pub call_since: Option<SignalTime>,
     /// The last tick at which its healthy detector saw a vehicle (present or arriving).
     pub last_active: Option<SignalTime>,
+    /// The last tick at which a vehicle crossed its count line (an arrival).
+    pub last_arrival: Option<SignalTime>,
     /// The last tick at which a vehicle left its zone (the zone's count fell by more than the
     /// vehicles that entered): a vehicle crossed the stop line.
     pub last_departure: Option<SignalTime>,
@@ -155,19 +157,53 @@ impl PolicyView<'_> {
             .map(|t| self.now.saturating_since(t))
     }
 
-    /// Whether every group of the phase has gone its own passage time without a vehicle (a
-    /// group whose detector has never seen one has): the phase gaps out, NEMA-style, when all
-    /// of its groups have.
+    /// The last actuation of `group` since `since`: a vehicle crossing its count line or
+    /// leaving its zone across the stop line, seen by a healthy detector. A vehicle standing
+    /// in the zone is no actuation: a queue that does not move (a turn waiting for a gap, a
+    /// lane blocked downstream) does not use the green.
+    pub fn last_actuation(&self, group: SignalGroupId, since: SignalTime) -> Option<SignalTime> {
+        let g = &self.groups[group.index()];
+        g.last_arrival
+            .into_iter()
+            .chain(g.last_departure)
+            .filter(|&t| t >= since)
+            .max()
+    }
+
+    /// Whether every group of the phase is done, NEMA-style (a group done first waits at the
+    /// barrier for the others): a group is done when its healthy detector sees its zone empty
+    /// (no vehicle within the zone's length is left to serve: the camera sees the whole
+    /// distance a loop detector's passage time would have to cover), or when it has gone its
+    /// own passage time without an actuation ([`last_actuation`](Self::last_actuation)),
+    /// counting the start of the green as one.
     pub fn gapped_out(&self, phase: PhaseId) -> bool {
+        self.gapped_out_within(phase, |passage| passage)
+    }
+
+    /// [`gapped_out`](Self::gapped_out) with each group's allowed gap `gap(its passage)`
+    /// instead of its passage (a gap reduced while a conflicting call waits).
+    pub fn gapped_out_within(&self, phase: PhaseId, gap: impl Fn(Duration) -> Duration) -> bool {
         self.intersection.phase(phase).groups().iter().all(|g| {
-            match self.groups[g.index()].last_active {
-                Some(t) => {
-                    let passage = duration_ms(self.timings.get(g).timings.passage);
-                    duration_ms(self.now.saturating_since(t)) >= passage
-                }
-                None => true,
+            let state = &self.groups[g.index()];
+            if state.reading.healthy && !state.reading.is_active() {
+                return true;
             }
+            let last = self
+                .last_actuation(g, self.green_since)
+                .unwrap_or(self.green_since);
+            let allowed = duration_ms(gap(self.timings.get(g).timings.passage));
+            duration_ms(self.now.saturating_since(last)) >= allowed
         })
+    }
+
+    /// When the oldest call on any candidate phase was registered, or the green began if that
+    /// is later: what maximum green and gap reduction are timed from.
+    pub fn conflicting_call_since(&self) -> Option<SignalTime> {
+        self.candidates
+            .iter()
+            .filter_map(|p| self.waiting_since(p))
+            .min()
+            .map(|t| t.max(self.green_since))
     }
 
     /// When a vehicle last left any of the phase's zones (`None`: never).
@@ -345,7 +381,7 @@ impl BuiltinPolicy {
                 BuiltinPolicy::Fixed(FixedTime::equal_splits(intersection, timings))
             }
             PolicyKind::Compare => BuiltinPolicy::Compare(Compare::default()),
-            PolicyKind::Actuated => BuiltinPolicy::Actuated(Actuated),
+            PolicyKind::Actuated => BuiltinPolicy::Actuated(Actuated::default()),
             PolicyKind::MaxPressure => BuiltinPolicy::MaxPressure(MaxPressure::default()),
         }
     }
@@ -357,7 +393,7 @@ impl BuiltinPolicy {
         match self {
             BuiltinPolicy::Fixed(p) => p.problems(),
             BuiltinPolicy::Compare(p) => p.problems(),
-            BuiltinPolicy::Actuated(_) => Vec::new(),
+            BuiltinPolicy::Actuated(p) => p.problems(),
             BuiltinPolicy::MaxPressure(p) => p.problems(),
         }
     }
@@ -431,6 +467,7 @@ mod tests {
     fn the_parameter_table_holds_the_policies_defaults() {
         let compare = Compare::default();
         let mp = MaxPressure::default();
+        let actuated = Actuated::default();
         let default = |k, n| parameter_range(k, n).unwrap().default;
         assert_eq!(
             default(PolicyKind::Compare, "margin"),
@@ -448,6 +485,18 @@ mod tests {
         assert_eq!(
             default(PolicyKind::MaxPressure, "stall_gap"),
             mp.stall_gap.unwrap().as_secs_f64()
+        );
+        assert_eq!(
+            default(PolicyKind::Actuated, "time_before_reduction"),
+            actuated.time_before_reduction.as_secs_f64()
+        );
+        assert_eq!(
+            default(PolicyKind::Actuated, "time_to_reduce"),
+            actuated.time_to_reduce.as_secs_f64()
+        );
+        assert_eq!(
+            default(PolicyKind::Actuated, "minimum_gap"),
+            actuated.minimum_gap.as_secs_f64()
         );
         assert_eq!(
             default(PolicyKind::Fixed, "greens"),

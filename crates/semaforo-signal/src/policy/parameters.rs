@@ -5,8 +5,8 @@
 //! [`TIMING_RANGES`](crate::timing::TIMING_RANGES)); the policies' own `problems` methods check
 //! a value against the same table, and a controller refuses a policy outside it.
 //!
-//! `actuated` has no parameter of its own: it extends each group's green by that group's passage
-//! time, a per-group timing. `fixed`'s cycle is not a parameter either: it is the sum of the
+//! `actuated` extends each group's green by that group's passage time, a per-group timing; its
+//! own parameters time the gap reduction. `fixed`'s cycle is not a parameter either: it is the sum of the
 //! planned greens and each phase's clearance ([`FixedTime::cycle_length`]).
 //!
 //! [`FixedTime::cycle_length`]: crate::FixedTime::cycle_length
@@ -109,7 +109,7 @@ const fn param(
 
 /// Every built-in policy's parameters. The defaults are the policies' `Default`s (a test checks
 /// it); why they are what they are is in each policy's documentation.
-pub const POLICY_PARAMETERS: [ParameterRange; 6] = [
+pub const POLICY_PARAMETERS: [ParameterRange; 9] = [
     param(
         PolicyKind::Fixed,
         "greens",
@@ -125,6 +125,28 @@ pub const POLICY_PARAMETERS: [ParameterRange; 6] = [
         (0.0, 100.0, 8.0),
         "how many more vehicles the waiting side's busiest approach needs than the green's \
          before the green is forced off",
+    ),
+    param(
+        PolicyKind::Actuated,
+        "time_before_reduction",
+        ParameterUnit::Seconds,
+        (0.0, 300.0, 5.0),
+        "how long a conflicting call waits before the green's allowed gap starts to shrink \
+         (gap reduction)",
+    ),
+    param(
+        PolicyKind::Actuated,
+        "time_to_reduce",
+        ParameterUnit::Seconds,
+        (0.0, 300.0, 15.0),
+        "over how long the allowed gap then shrinks from the passage time to minimum_gap",
+    ),
+    param(
+        PolicyKind::Actuated,
+        "minimum_gap",
+        ParameterUnit::Seconds,
+        (0.0, 30.0, 1.5),
+        "the smallest allowed gap after reduction",
     ),
     param(
         PolicyKind::MaxPressure,

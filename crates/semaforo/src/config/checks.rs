@@ -78,7 +78,8 @@ fn min_green_below_max_green(config: &Config, settings: &Settings, errors: &mut 
 /// setting is either valid or reported.
 fn policy_parameters(config: &Config, settings: &Settings, errors: &mut Vec<ConfigError>) {
     let s = &config.signal;
-    let problems = s.compare().problems().into_iter();
+    let problems = s.actuated().problems().into_iter();
+    let problems = problems.chain(s.compare().problems());
     for problem in problems.chain(s.max_pressure().problems()) {
         let key = format!(
             "signal.{}_{}",

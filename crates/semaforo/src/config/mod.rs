@@ -19,7 +19,7 @@ use std::time::Duration;
 
 use serde::{Deserialize, Deserializer};
 
-use semaforo_signal::policy::{Compare, MaxPressure};
+use semaforo_signal::policy::{Actuated, Compare, MaxPressure};
 use semaforo_signal::{BuiltinPolicy, GroupTimings, Intersection, PolicyKind, Timings};
 use semaforo_vision::detect::yolox::Runtime;
 use semaforo_vision::DetectorKind;
@@ -209,6 +209,12 @@ pub struct SignalConfig {
     pub decision_interval: Duration,
     #[serde(deserialize_with = "seconds")]
     pub passage: Duration,
+    #[serde(deserialize_with = "seconds")]
+    pub actuated_time_before_reduction: Duration,
+    #[serde(deserialize_with = "seconds")]
+    pub actuated_time_to_reduce: Duration,
+    #[serde(deserialize_with = "seconds")]
+    pub actuated_minimum_gap: Duration,
     pub compare_margin: u32,
     pub max_pressure_ratio: f64,
     pub max_pressure_margin: u32,
@@ -228,6 +234,15 @@ impl SignalConfig {
             passage: self.passage,
             yellow: self.yellow,
             red_clearance: self.red_clearance,
+        }
+    }
+
+    /// `actuated` with the configured gap reduction.
+    pub fn actuated(&self) -> Actuated {
+        Actuated {
+            time_before_reduction: self.actuated_time_before_reduction,
+            time_to_reduce: self.actuated_time_to_reduce,
+            minimum_gap: self.actuated_minimum_gap,
         }
     }
 
@@ -253,6 +268,7 @@ impl SignalConfig {
     /// `timings`.
     pub fn policy(&self, intersection: &Intersection, timings: &GroupTimings) -> BuiltinPolicy {
         match self.policy {
+            PolicyKind::Actuated => BuiltinPolicy::Actuated(self.actuated()),
             PolicyKind::Compare => BuiltinPolicy::Compare(self.compare()),
             PolicyKind::MaxPressure => BuiltinPolicy::MaxPressure(self.max_pressure()),
             kind => BuiltinPolicy::new(kind, intersection, timings),

@@ -629,7 +629,7 @@ pub const SETTINGS: &[Spec] = &[
         env: &["SIGNAL_POLICY"],
         kind: Kind::Choice(&["fixed", "compare", "actuated", "max-pressure"]),
         default: Default::Text("max-pressure"),
-        help: "how green time is allocated: max-pressure (Varaiya's rule: the phase whose queues press hardest, with hysteresis and gap-out; the lowest total delay of the four over `semaforo sim`'s shipped scenarios, see BENCHMARKS.md), actuated (extend on arrivals, gap out, max out), compare (the original's rule: more vehicles wins, bounded waits) or fixed (a fixed-time plan)",
+        help: "how green time is allocated: max-pressure (Varaiya's rule: the phase whose queues press hardest, with hysteresis and gap-out), actuated (NEMA: vehicles crossing the count line or the stop line extend the green, gap reduction, max out; since issue 18 the lowest delay of the four over `semaforo sim`'s shipped scenarios, see BENCHMARKS.md), compare (the original's rule: more vehicles wins, bounded waits) or fixed (a fixed-time plan)",
     },
     Spec {
         key: "signal.min_green",
@@ -671,9 +671,30 @@ pub const SETTINGS: &[Spec] = &[
         env: &["PASSAGE_TIME"],
         kind: Kind::Float { min: 0.0, max: 30.0, unit: "seconds" },
         default: Default::Float(3.0),
-        help: "passage (gap) time: an actuated green gaps out when no vehicle has arrived for this long",
+        help: "passage (gap) time: an actuated green gaps out when no vehicle has crossed the count line or the stop line for this long",
     },
     // --- policy parameters (semaforo_signal::POLICY_PARAMETERS; a test keeps them equal) ---
+    Spec {
+        key: "signal.actuated_time_before_reduction",
+        env: &["ACTUATED_TIME_BEFORE_REDUCTION"],
+        kind: Kind::Float { min: 0.0, max: 300.0, unit: "seconds" },
+        default: Default::Float(5.0),
+        help: "actuated (gap reduction): how long a conflicting call waits before the green's allowed gap starts to shrink",
+    },
+    Spec {
+        key: "signal.actuated_time_to_reduce",
+        env: &["ACTUATED_TIME_TO_REDUCE"],
+        kind: Kind::Float { min: 0.0, max: 300.0, unit: "seconds" },
+        default: Default::Float(15.0),
+        help: "actuated (gap reduction): over how long the allowed gap then shrinks from the passage time to actuated_minimum_gap",
+    },
+    Spec {
+        key: "signal.actuated_minimum_gap",
+        env: &["ACTUATED_MINIMUM_GAP"],
+        kind: Kind::Float { min: 0.0, max: 30.0, unit: "seconds" },
+        default: Default::Float(1.5),
+        help: "actuated (gap reduction): the smallest allowed gap",
+    },
     Spec {
         key: "signal.compare_margin",
         env: &["COMPARE_MARGIN"],
@@ -919,6 +940,21 @@ mod tests {
         use semaforo_signal::policy::parameter_range;
         use semaforo_signal::PolicyKind;
         let cases = [
+            (
+                "signal.actuated_time_before_reduction",
+                PolicyKind::Actuated,
+                "time_before_reduction",
+            ),
+            (
+                "signal.actuated_time_to_reduce",
+                PolicyKind::Actuated,
+                "time_to_reduce",
+            ),
+            (
+                "signal.actuated_minimum_gap",
+                PolicyKind::Actuated,
+                "minimum_gap",
+            ),
             ("signal.compare_margin", PolicyKind::Compare, "margin"),
             (
                 "signal.max_pressure_ratio",

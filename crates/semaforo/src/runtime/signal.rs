@@ -97,7 +97,14 @@ impl Signal {
                     p.stall_gap.map_or("off".to_string(), |d| format!("{d:?}"))
                 )
             }
-            PolicyKind::Fixed | PolicyKind::Actuated => String::new(),
+            PolicyKind::Actuated => {
+                let p = s.actuated();
+                format!(
+                    " (gap reduction: after {:?}, over {:?}, to {:?})",
+                    p.time_before_reduction, p.time_to_reduce, p.minimum_gap
+                )
+            }
+            PolicyKind::Fixed => String::new(),
         };
         let phases: Vec<String> = controller
             .intersection()
