@@ -26,7 +26,8 @@ pub fn text(out: &[u8]) -> String {
     String::from_utf8_lossy(out).into_owned()
 }
 
-/// One row of `events.csv`: time in tenths of a second since midnight, code, parameter.
+/// One row of `events.csv`: time in tenths of a second since the first row's midnight (a run
+/// that crosses midnight goes on counting), code, parameter.
 #[derive(Debug, Clone, Copy)]
 pub struct Event {
     pub tenths: i64,
@@ -39,17 +40,24 @@ pub fn events(dir: &Path) -> Vec<Event> {
     let text = std::fs::read_to_string(dir.join("logs/events.csv")).expect("events.csv exists");
     let mut lines = text.lines();
     assert_eq!(lines.next(), Some("timestamp,event_code,parameter"));
+    // Rows are a tenth of a second to minutes apart: a new date is the next day.
+    let mut date = String::new();
+    let mut day_offset = -864_000;
     lines
         .map(|line| {
             let mut parts = line.split(',');
             let stamp = parts.next().expect("timestamp");
-            let time = stamp.split(' ').nth(1).expect("date and time");
+            let (day, time) = stamp.split_once(' ').expect("date and time");
+            if day != date {
+                date = day.to_string();
+                day_offset += 864_000;
+            }
             let mut hms = time.split(':');
             let h: i64 = hms.next().unwrap().parse().unwrap();
             let m: i64 = hms.next().unwrap().parse().unwrap();
             let s: f64 = hms.next().unwrap().parse().unwrap();
             Event {
-                tenths: (h * 3600 + m * 60) * 10 + (s * 10.0).round() as i64,
+                tenths: day_offset + (h * 3600 + m * 60) * 10 + (s * 10.0).round() as i64,
                 code: parts.next().unwrap().parse().unwrap(),
                 parameter: parts.next().unwrap().parse().unwrap(),
             }
