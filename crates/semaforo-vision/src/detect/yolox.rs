@@ -30,6 +30,7 @@
 #[cfg(feature = "onnxruntime")]
 pub mod onnxruntime;
 mod tract;
+pub use tract::loaded_models;
 
 use std::path::{Path, PathBuf};
 

@@ -1,10 +1,14 @@
 //! The YOLOX network on `tract-onnx`: pure Rust, built in, the default runtime.
 //!
 //! The model is checked (one input of `[1, 3, 416, 416]`, one float32 output of
-//! `[1, 3549, 85]`), optimised once for that fixed shape and run from one spawned state; the
-//! input tensor is reused frame after frame.
+//! `[1, 3549, 85]`) and optimised once for that fixed shape. The optimised plan (the weights
+//! and the plan of the computation) is loaded once per process and model file and shared by
+//! every camera's detector; each detector runs it from a state of its own (its scratch
+//! buffers) with its own reused input tensor, so a second camera costs its buffers, not a
+//! second copy of the model.
 
-use std::path::Path;
+use std::path::{Path, PathBuf};
+use std::sync::{Mutex, PoisonError, Weak};
 
 use tract_linalg::multithread::Executor;
 use tract_onnx::prelude::*;
@@ -26,7 +30,12 @@ impl TractNetwork {
     /// Reads, checks and optimises the model at `path` for the fixed 1x3x416x416 input, to run
     /// on `threads` threads.
     pub(super) fn load(path: &Path, threads: usize) -> Result<TractNetwork, DetectError> {
-        let state = load(path, threads)?;
+        let plan = shared_plan(path, threads)?;
+        let state = plan.spawn().map_err(|e| DetectError::Model {
+            path: path.to_path_buf(),
+            reason: format!("it cannot be planned: {e:#}"),
+            expected: EXPECTED_MODEL.into(),
+        })?;
         let input = Arc::new(
             Tensor::zero::<f32>(&[1, 3, INPUT_SIZE, INPUT_SIZE]).map_err(|e| {
                 DetectError::Inference(format!("cannot allocate the input tensor: {e}"))
@@ -98,9 +107,47 @@ impl Network for TractNetwork {
     }
 }
 
+/// The plans loaded in this process: model file (canonical path) and threads, and the plan
+/// while any detector holds it.
+type Loaded = Vec<((PathBuf, usize), Weak<TypedSimplePlan>)>;
+
+static LOADED: Mutex<Loaded> = Mutex::new(Vec::new());
+
+/// The plan of the model at `path` for `threads` threads: the one already loaded when a
+/// detector still holds it, else loaded now (under the lock, so two cameras starting at once
+/// load it once).
+fn shared_plan(path: &Path, threads: usize) -> Result<Arc<TypedSimplePlan>, DetectError> {
+    let key = (
+        path.canonicalize().unwrap_or_else(|_| path.to_path_buf()),
+        threads,
+    );
+    let mut loaded = LOADED.lock().unwrap_or_else(PoisonError::into_inner);
+    loaded.retain(|(_, plan)| plan.strong_count() > 0);
+    if let Some(plan) = loaded
+        .iter()
+        .find(|(k, _)| *k == key)
+        .and_then(|(_, plan)| plan.upgrade())
+    {
+        return Ok(plan);
+    }
+    let plan = load(path, threads)?;
+    loaded.push((key, Arc::downgrade(&plan)));
+    Ok(plan)
+}
+
+/// How many YOLOX models (tract plans) are loaded in this process now: one per model file and
+/// thread count, however many cameras run it.
+pub fn loaded_models() -> usize {
+    let loaded = LOADED.lock().unwrap_or_else(PoisonError::into_inner);
+    loaded
+        .iter()
+        .filter(|(_, plan)| plan.strong_count() > 0)
+        .count()
+}
+
 /// Reads, checks and optimises the model at `path` for the fixed 1x3x416x416 input, to run on
 /// `threads` threads.
-fn load(path: &Path, threads: usize) -> Result<TypedSimpleState, DetectError> {
+fn load(path: &Path, threads: usize) -> Result<Arc<TypedSimplePlan>, DetectError> {
     let wrong = |reason: String| DetectError::Model {
         path: path.to_path_buf(),
         reason,
@@ -159,6 +206,5 @@ fn load(path: &Path, threads: usize) -> Result<TypedSimpleState, DetectError> {
     };
     model
         .into_runnable_with_options(&run_options)
-        .and_then(|plan| plan.spawn())
         .map_err(|e| wrong(format!("it cannot be planned: {e:#}")))
 }
