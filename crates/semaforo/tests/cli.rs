@@ -177,6 +177,16 @@ fn run_for_a_duration_exits_zero_and_leaves_the_three_log_files() {
         perf.contains("rss ") && perf.contains("alive"),
         "statistics are written at the end: {perf}"
     );
+    // Each camera's cost over the run: rates, the detector's time and its thread's CPU.
+    for camera in ["a", "b"] {
+        let line = perf
+            .lines()
+            .find(|l| l.contains(&format!("camera cost camera={camera} over=run")))
+            .unwrap_or_else(|| panic!("camera {camera}'s cost: {perf}"));
+        for field in ["analysed_per_s=", "detect_ms=", "cpu_percent_of_a_core="] {
+            assert!(line.contains(field), "{field} in {line}");
+        }
+    }
 }
 
 #[test]

@@ -84,6 +84,17 @@ pub struct Report {
     pub reopening: Option<String>,
     /// Once the configured detector was replaced by the background model: why.
     pub fallback: Option<String>,
+    /// CPU time the worker's thread used for this report.
+    pub cpu: Duration,
+}
+
+/// CPU time this thread has used (zero if the clock cannot be read).
+fn thread_cpu() -> Duration {
+    let t = rustix::time::clock_gettime(rustix::time::ClockId::ThreadCPUTime);
+    Duration::new(
+        u64::try_from(t.tv_sec).unwrap_or(0),
+        u32::try_from(t.tv_nsec).unwrap_or(0),
+    )
 }
 
 enum Request {
@@ -123,6 +134,8 @@ pub struct Worker<'scope> {
     /// The recoveries its worker is taking (see [`Report`]).
     pub reopening: Option<String>,
     pub fallback: Option<String>,
+    /// CPU time its thread used since the start.
+    pub cpu: Duration,
 }
 
 /// Everything a worker needs from the loop, shared by reference.
@@ -198,6 +211,7 @@ pub fn start<'scope, 'env>(
                 latency: Histogram::new(LATENCY_BUCKETS),
                 reopening: None,
                 fallback: None,
+                cpu: Duration::ZERO,
             }),
             Err(e) => tracing::error!("camera {name}: cannot start its thread: {e}"),
         }
@@ -254,6 +268,7 @@ impl Worker<'_> {
                     self.latency.observe(took);
                 }
                 self.reopening = report.reopening.take();
+                self.cpu += report.cpu;
                 self.fallback = report.fallback.clone();
                 timings.absorb(&mut report.timings);
                 Some(report)
@@ -471,6 +486,7 @@ fn worker(
     };
     let mut frames = 0;
     while let Ok(Request::Poll { now, head }) = requests.recv() {
+        let cpu_before = thread_cpu();
         if camera.is_none() && reopen.due(now) {
             match open_camera(shared, watched.clone(), config, source, now) {
                 Ok(mut opened) => {
@@ -503,6 +519,7 @@ fn worker(
             report.reopening = reopen.describe(now);
             report.fallback = fallback.clone();
         }
+        report.cpu = thread_cpu().saturating_sub(cpu_before);
         if reports.send(report).is_err() {
             break;
         }

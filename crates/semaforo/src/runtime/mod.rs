@@ -6,6 +6,7 @@
 
 pub mod camera_view;
 mod cameras;
+mod costs;
 mod events;
 mod housekeeping;
 pub mod recovery;
@@ -313,6 +314,11 @@ pub fn run_with_tracker(
     std::thread::scope(|scope| {
         let mut workers = cameras::start(scope, &shared, clock.monotonic());
         let watchers = Watchers::new(&workers, signal.groups());
+        let mut costs = costs::CameraCosts::new(
+            config.resources.statistics_interval,
+            clock.monotonic(),
+            workers.len(),
+        );
         tracing::info!(
             "running: {} camera(s), tick {} ms{}",
             workers.len(),
@@ -385,6 +391,7 @@ pub fn run_with_tracker(
                 &mut timings,
                 (&shared.saving_paused, &mut recoveries),
             );
+            costs.tick(now, &workers);
             if status_line.due(now) {
                 let counts: Vec<(&str, u64, u64)> = workers
                     .iter()
@@ -427,6 +434,8 @@ pub fn run_with_tracker(
                 break;
             }
         }
+        // Before the safe stop, which reads no frame.
+        costs.finish(&workers);
         status_line.finish();
         if let Some(service) = &mut service {
             service.stopping(&summary.stop_reason);
