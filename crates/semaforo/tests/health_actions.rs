@@ -52,14 +52,23 @@ fn lines_with(daemon: &Daemon, text: &str) -> usize {
 
 /// Writes `n` JPEG frames (grey pictures of different shades) into `dir`.
 fn write_frames(dir: &Path, n: u8) {
+    write_sized_frames(dir, &[(n, (320, 240))]);
+}
+
+/// Writes runs of JPEG frames, each run `(count, (width, height))`, in name order into `dir`.
+fn write_sized_frames(dir: &Path, runs: &[(u8, (u32, u32))]) {
     let tmp = dir.with_extension("partial");
     std::fs::create_dir_all(&tmp).unwrap();
-    for i in 0..n {
-        let rgb = vec![40 + i * 30; 320 * 240 * 3];
-        let image = ImageRef::new(320, 240, PixelFormat::Rgb8, &rgb).unwrap();
-        let mut jpeg = Vec::new();
-        encode_jpeg(image, 80, &mut jpeg).unwrap();
-        std::fs::write(tmp.join(format!("frame_{i}.jpg")), jpeg).unwrap();
+    let mut i = 0u8;
+    for &(n, (w, h)) in runs {
+        for _ in 0..n {
+            let rgb = vec![40 + (i % 6) * 30; (w * h * 3) as usize];
+            let image = ImageRef::new(w, h, PixelFormat::Rgb8, &rgb).unwrap();
+            let mut jpeg = Vec::new();
+            encode_jpeg(image, 80, &mut jpeg).unwrap();
+            std::fs::write(tmp.join(format!("frame_{i:03}.jpg")), jpeg).unwrap();
+            i += 1;
+        }
     }
     // The folder appears whole, as a mounted drive would.
     std::fs::rename(&tmp, dir).unwrap();
@@ -293,6 +302,44 @@ fn without_any_detection_the_fixed_time_plan_runs_until_detection_returns() {
     assert_eq!(
         lines_with(&daemon, "controller: fixed-time fail-safe plan ended after"),
         1
+    );
+    let (exit, _) = daemon.terminate(Duration::from_secs(10));
+    assert!(exit.success(), "{}", daemon.stderr());
+}
+
+#[test]
+fn a_camera_whose_picture_changes_size_goes_on_counting_at_the_new_size() {
+    let dir = tempfile::tempdir().unwrap();
+    let frames = dir.path().join("frames-of-two-sizes");
+    // Ten frames at 320x240, then ten at 640x480, again and again (the folder loops).
+    write_sized_frames(&frames, &[(10, (320, 240)), (10, (640, 480))]);
+    let source = format!("dir:{}?loop=true", frames.display());
+    let mut env = LIGHT.to_vec();
+    env.push(("CAMERA_B_SOURCE", &source));
+    env.push(("CAMERA_B_DETECTOR", "bgsub"));
+    let mut daemon = Daemon::start(dir.path(), &["--http", "127.0.0.1:0"], &env);
+    // Both ways, each logged when it happens.
+    daemon.wait_for_line(
+        "camera b: the picture changed size from 320x240 to 640x480",
+        WITHIN,
+    );
+    daemon.wait_for_line(
+        "camera b: the picture changed size from 640x480 to 320x240",
+        WITHIN,
+    );
+    // Counting after the changes: the camera works and its group has a count.
+    daemon.wait_for("/api/status", &[], WITHIN, |r| {
+        let s = r.json();
+        let b = s["cameras"]
+            .as_array()
+            .and_then(|c| c.iter().find(|c| c["name"] == "b").cloned());
+        b.is_some_and(|b| b["working"] == true) && s["groups"][1]["count"].is_u64()
+    });
+    assert_eq!(
+        lines_with(&daemon, "detection failed"),
+        0,
+        "{}",
+        daemon.stderr()
     );
     let (exit, _) = daemon.terminate(Duration::from_secs(10));
     assert!(exit.success(), "{}", daemon.stderr());

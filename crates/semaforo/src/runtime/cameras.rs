@@ -392,6 +392,10 @@ struct Camera {
     fallback: Option<String>,
     /// Watches the detector for failures and slowness.
     watch: DetectorWatch,
+    /// The camera's settings, to build its detection again at another picture size.
+    camera_config: CameraConfig,
+    /// The picture size the zones and the detector were built for.
+    detect_size: (u32, u32),
 }
 
 /// Watches a camera's detector for what makes the background model the better choice:
@@ -648,6 +652,8 @@ fn open_camera(
         read_failing: false,
         fallback: None,
         watch: DetectorWatch::new(config.detection.max_latency),
+        camera_config: camera_config.clone(),
+        detect_size: (0, 0),
     })
 }
 
@@ -873,7 +879,21 @@ impl Camera {
         report.frames += 1;
         self.last_good = now;
         self.any_frame = true;
+        let size = (frame.width, frame.height);
+        if matches!(self.detection, DetectionState::Running(..)) && size != self.detect_size {
+            tracing::warn!(
+                "camera {}: the picture changed size from {}x{} to {}x{}: its zones and detector \
+                 start again at the new size",
+                self.watched.camera,
+                self.detect_size.0,
+                self.detect_size.1,
+                size.0,
+                size.1
+            );
+            self.detection = DetectionState::Pending(self.camera_config.clone());
+        }
         if let DetectionState::Pending(d) = &self.detection {
+            self.detect_size = size;
             let build = |kind: Option<DetectorKind>| {
                 detection_for(
                     config,
