@@ -794,14 +794,22 @@ impl Camera {
                 reader,
                 skipped,
             } => {
+                // Waiting to reconnect, or connecting again after a failure: one recovery
+                // until a frame arrives (not one per attempt).
                 report.reopening = match camera.state() {
                     LiveState::Reconnecting {
                         attempt,
                         retry_in,
                         reason,
                     } => Some(format!(
-                        "{attempt} failed attempt(s), next in {:.1} s; last: {reason}",
+                        "{} failed attempt(s), next in {:.1} s; last: {reason}",
+                        attempt - 1,
                         retry_in.as_secs_f64()
+                    )),
+                    LiveState::Connecting { attempt } if attempt > 1 => Some(format!(
+                        "{} failed attempt(s), connecting again; last: {}",
+                        attempt - 1,
+                        camera.last_error().unwrap_or_else(|| "no frame".into())
                     )),
                     _ => None,
                 };
