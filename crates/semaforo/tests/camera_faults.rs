@@ -104,27 +104,8 @@ fn serve(mut stream: TcpStream, mode: &AtomicU8, stop: &AtomicBool) {
     }
 }
 
-fn check(health: &Response, name: &str) -> serde_json::Value {
-    health.json()["checks"]
-        .as_array()
-        .and_then(|c| c.iter().find(|c| c["name"] == name).cloned())
-        .unwrap_or_default()
-}
-
 fn reopening(health: &Response) -> bool {
-    check(health, "camera b")["actions"]
-        .as_array()
-        .is_some_and(|a| {
-            a.iter().any(|a| {
-                a.as_str()
-                    .unwrap_or("")
-                    .starts_with("reopening with backoff")
-            })
-        })
-}
-
-fn lines_with(daemon: &Daemon, text: &str) -> usize {
-    daemon.stderr().lines().filter(|l| l.contains(text)).count()
+    health.acting("camera b", "reopening with backoff")
 }
 
 #[test]
@@ -143,41 +124,41 @@ fn a_network_camera_that_stalls_or_sends_garbage_is_recovered_and_the_other_is_u
         ("RED_TIME", "1"),
     ];
     let mut daemon = Daemon::start(dir.path(), &["--http", "127.0.0.1:0"], &env);
-    let b_counted = |r: &Response| check(r, "detection B")["state"] == "ok";
+    let b_counted = |r: &Response| r.check("detection B")["state"] == "ok";
     daemon.wait_for("/health", &[], WITHIN, b_counted);
 
     for (fault, name) in [(STALLED, "stalled"), (GARBAGE, "garbage")] {
         camera.set(fault);
         let health = daemon.wait_for("/health", &[], WITHIN, reopening);
-        assert_eq!(check(&health, "camera b")["state"], "failing", "{name}");
+        assert_eq!(health.check("camera b")["state"], "failing", "{name}");
         assert_eq!(
-            check(&health, "detection B")["state"],
+            health.check("detection B")["state"],
             "degraded",
             "{name}: on recall"
         );
         assert_eq!(
-            check(&health, "camera a")["state"],
+            health.check("camera a")["state"],
             "ok",
             "{name}: the other camera"
         );
-        assert_eq!(check(&health, "detection A")["state"], "ok", "{name}");
+        assert_eq!(health.check("detection A")["state"], "ok", "{name}");
         camera.set(STREAMING);
         daemon.wait_for("/health", &[], WITHIN, |r| b_counted(r) && !reopening(r));
     }
     // Each fault: one beginning and one end, whatever the attempts in between.
     assert_eq!(
-        lines_with(&daemon, "camera b: reopening with backoff ("),
+        daemon.lines_with("camera b: reopening with backoff ("),
         2,
         "{}",
         daemon.stderr()
     );
     assert_eq!(
-        lines_with(&daemon, "camera b: reopening with backoff ended after"),
+        daemon.lines_with("camera b: reopening with backoff ended after"),
         2
     );
-    assert_eq!(lines_with(&daemon, "group B: detection lost"), 2);
-    assert_eq!(lines_with(&daemon, "group B: detection is back"), 2);
-    assert_eq!(lines_with(&daemon, "group A: detection lost"), 0);
+    assert_eq!(daemon.lines_with("group B: detection lost"), 2);
+    assert_eq!(daemon.lines_with("group B: detection is back"), 2);
+    assert_eq!(daemon.lines_with("group A: detection lost"), 0);
     let (exit, _) = daemon.terminate(Duration::from_secs(10));
     assert!(exit.success(), "{}", daemon.stderr());
 }

@@ -12,43 +12,11 @@ use std::path::Path;
 use std::time::{Duration, SystemTime};
 
 mod common;
-use common::daemon::{Daemon, Response};
+use common::daemon::{Daemon, Response, LIGHT};
 use semaforo_resources::{encode_jpeg, ImageRef, PixelFormat};
 use semaforo_testkit::repository;
 
-const LIGHT: &[(&str, &str)] = &[
-    ("CAMERA_WIDTH", "320"),
-    ("CAMERA_HEIGHT", "240"),
-    ("CAMERA_FPS", "5"),
-    ("SAVE_FRAMES", "false"),
-    ("YELLOW_TIME", "3"),
-    ("RED_TIME", "1"),
-];
-
 const WITHIN: Duration = Duration::from_secs(90);
-
-/// The check named `name` in a `/health` answer.
-fn check(health: &Response, name: &str) -> Option<serde_json::Value> {
-    health.json()["checks"]
-        .as_array()?
-        .iter()
-        .find(|c| c["name"] == name)
-        .cloned()
-}
-
-/// Whether the check has an action under way that contains `action`.
-fn acting(health: &Response, name: &str, action: &str) -> bool {
-    check(health, name).is_some_and(|c| {
-        c["actions"]
-            .as_array()
-            .is_some_and(|a| a.iter().any(|a| a.as_str().unwrap_or("").contains(action)))
-    })
-}
-
-/// Lines of standard error that contain `text`.
-fn lines_with(daemon: &Daemon, text: &str) -> usize {
-    daemon.stderr().lines().filter(|l| l.contains(text)).count()
-}
 
 /// Writes `n` JPEG frames (grey pictures of different shades) into `dir`.
 fn write_frames(dir: &Path, n: u8) {
@@ -84,9 +52,9 @@ fn a_camera_whose_source_is_missing_is_reopened_with_backoff_until_it_is_there()
     env.push(("CAMERA_B_DETECTOR", "bgsub"));
     let mut daemon = Daemon::start(dir.path(), &["--http", "127.0.0.1:0"], &env);
     let health = daemon.wait_for("/health", &[], WITHIN, |r| {
-        acting(r, "camera b", "reopening with backoff")
+        r.acting("camera b", "reopening with backoff")
     });
-    assert_eq!(check(&health, "camera b").unwrap()["state"], "failing");
+    assert_eq!(health.check("camera b")["state"], "failing");
     let metrics = daemon.get("/metrics", &[]).text();
     assert!(
         metrics.contains("semaforo_recovery_active{check=\"camera b\"} 1"),
@@ -94,7 +62,7 @@ fn a_camera_whose_source_is_missing_is_reopened_with_backoff_until_it_is_there()
     );
     // Camera a keeps its group counted meanwhile.
     daemon.wait_for("/health", &[], WITHIN, |r| {
-        check(r, "camera a").is_some_and(|c| c["state"] == "ok")
+        r.check("camera a")["state"] == "ok"
     });
     // The attempts go on with backoff: the detail counts them.
     daemon.wait_for("/api/status", &[], WITHIN, |r| {
@@ -110,9 +78,9 @@ fn a_camera_whose_source_is_missing_is_reopened_with_backoff_until_it_is_there()
     });
     write_frames(&later, 3);
     let health = daemon.wait_for("/health", &[], WITHIN, |r| {
-        check(r, "camera b").is_some_and(|c| c["state"] == "ok")
+        r.check("camera b")["state"] == "ok"
     });
-    assert!(check(&health, "camera b").unwrap()["actions"].is_null());
+    assert!(health.check("camera b")["actions"].is_null());
     let status = daemon.get("/api/status", &[]).json();
     let ended = status["actions_ended"].as_array().unwrap();
     assert!(
@@ -122,9 +90,9 @@ fn a_camera_whose_source_is_missing_is_reopened_with_backoff_until_it_is_there()
         "{ended:?}"
     );
     // Logged once when it began and once when it ended, whatever the number of attempts.
-    assert_eq!(lines_with(&daemon, "camera b: reopening with backoff ("), 1);
+    assert_eq!(daemon.lines_with("camera b: reopening with backoff ("), 1);
     assert_eq!(
-        lines_with(&daemon, "camera b: reopening with backoff ended after"),
+        daemon.lines_with("camera b: reopening with backoff ended after"),
         1
     );
     let (exit, _) = daemon.terminate(Duration::from_secs(10));
@@ -166,18 +134,11 @@ fn a_detector_slower_than_its_limit_is_replaced_by_the_background_model() {
     );
     // Still counting: the camera works with the background model, degraded, not failing.
     let health = daemon.wait_for("/health", &[], WITHIN, |r| {
-        check(r, "camera a").is_some_and(|c| c["state"] == "degraded")
+        r.check("camera a")["state"] == "degraded"
     });
-    assert!(acting(
-        &health,
-        "camera a",
-        "detector replaced by the background model"
-    ));
+    assert!(health.acting("camera a", "detector replaced by the background model"));
     assert_eq!(
-        lines_with(
-            &daemon,
-            "camera a: detector replaced by the background model ("
-        ),
+        daemon.lines_with("camera a: detector replaced by the background model ("),
         1
     );
     let (exit, _) = daemon.terminate(Duration::from_secs(10));
@@ -201,9 +162,9 @@ fn memory_over_its_limit_stops_frame_saving() {
     ];
     let mut daemon = Daemon::start(dir.path(), &["--http", "127.0.0.1:0"], &daemon_env);
     let health = daemon.wait_for("/health", &[], WITHIN, |r| {
-        acting(r, "memory", "frame saving stopped, frame buffer emptied")
+        r.acting("memory", "frame saving stopped, frame buffer emptied")
     });
-    assert_eq!(check(&health, "memory").unwrap()["state"], "degraded");
+    assert_eq!(health.check("memory")["state"], "degraded");
     // No frame is saved while it lasts (a save under way when it began may still land): the
     // count holds over two seconds of ticks.
     let saved = || {
@@ -221,16 +182,11 @@ fn memory_over_its_limit_stops_frame_saving() {
     let before = saved();
     daemon.wait_for("/api/status", &[], WITHIN, |r| tick(r) >= from + 25);
     assert_eq!(saved(), before, "frames saved over the memory limit");
-    assert!(acting(
-        &daemon.get("/health", &[]),
-        "memory",
-        "frame saving stopped"
-    ));
+    assert!(daemon
+        .get("/health", &[])
+        .acting("memory", "frame saving stopped"));
     assert_eq!(
-        lines_with(
-            &daemon,
-            "memory: frame saving stopped, frame buffer emptied ("
-        ),
+        daemon.lines_with("memory: frame saving stopped, frame buffer emptied ("),
         1
     );
     let (exit, _) = daemon.terminate(Duration::from_secs(10));
@@ -261,13 +217,12 @@ fn a_low_disk_stops_frame_saving_and_sweeps_orphaned_temporary_files() {
     let mut daemon = Daemon::start(dir.path(), &["--http", "127.0.0.1:0"], &env);
     let disk = format!("disk {temp_env}");
     let health = daemon.wait_for("/health", &[], WITHIN, |r| {
-        acting(
-            r,
+        r.acting(
             &disk,
             "frame saving stopped, orphaned temporary files swept",
         )
     });
-    assert_eq!(check(&health, &disk).unwrap()["state"], "degraded");
+    assert_eq!(health.check(&disk)["state"], "degraded");
     daemon.wait_for_line("swept 1 orphaned temporary file(s)", WITHIN);
     assert!(!orphan.exists(), "the orphan is swept");
     let (exit, _) = daemon.terminate(Duration::from_secs(10));
@@ -289,18 +244,18 @@ fn without_any_detection_the_fixed_time_plan_runs_until_detection_returns() {
     ]);
     let mut daemon = Daemon::start(dir.path(), &["--http", "127.0.0.1:0"], &env);
     let health = daemon.wait_for("/health", &[], WITHIN, |r| {
-        acting(r, "controller", "fixed-time fail-safe plan")
+        r.acting("controller", "fixed-time fail-safe plan")
     });
-    assert_eq!(check(&health, "controller").unwrap()["state"], "degraded");
+    assert_eq!(health.check("controller")["state"], "degraded");
     assert_eq!(daemon.get("/api/status", &[]).json()["mode"], "fail-safe");
     // One camera back is detection back: normal mode, the other group on recall.
     write_frames(&a, 3);
     daemon.wait_for("/api/status", &[], WITHIN, |r| r.json()["mode"] == "normal");
     daemon.wait_for("/health", &[], WITHIN, |r| {
-        !acting(r, "controller", "fixed-time fail-safe plan")
+        !r.acting("controller", "fixed-time fail-safe plan")
     });
     assert_eq!(
-        lines_with(&daemon, "controller: fixed-time fail-safe plan ended after"),
+        daemon.lines_with("controller: fixed-time fail-safe plan ended after"),
         1
     );
     let (exit, _) = daemon.terminate(Duration::from_secs(10));
@@ -336,7 +291,7 @@ fn a_camera_whose_picture_changes_size_goes_on_counting_at_the_new_size() {
         b.is_some_and(|b| b["working"] == true) && s["groups"][1]["count"].is_u64()
     });
     assert_eq!(
-        lines_with(&daemon, "detection failed"),
+        daemon.lines_with("detection failed"),
         0,
         "{}",
         daemon.stderr()

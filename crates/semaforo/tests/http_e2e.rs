@@ -11,21 +11,9 @@
 use std::time::Duration;
 
 mod common;
-use common::daemon::{get, Daemon, EventStream};
+use common::daemon::{get, Daemon, EventStream, LIGHT};
 use common::{semaforo, text};
 use semaforo_testkit::repository;
-
-/// Small, slow synthetic cameras: enough for counts, light on two shared cores.
-const LIGHT: &[(&str, &str)] = &[
-    ("CAMERA_WIDTH", "320"),
-    ("CAMERA_HEIGHT", "240"),
-    ("CAMERA_FPS", "5"),
-    ("SAVE_FRAMES", "false"),
-    // A safe stop takes the green's yellow and red clearance (the example's 4 s and 2 s):
-    // 3 s and 1 s keep SIGTERM's exit under 5 s.
-    ("YELLOW_TIME", "3"),
-    ("RED_TIME", "1"),
-];
 
 const TOKEN: &str = "correct-horse-battery-staple";
 

@@ -9,6 +9,18 @@ use std::process::{Child, ExitStatus, Stdio};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
+/// Small, slow synthetic cameras, frames not saved, a short yellow and red clearance: enough
+/// intersection for the HTTP tests, light on two shared cores, and a safe stop (3 s + 1 s)
+/// that keeps SIGTERM's exit under 5 s.
+pub const LIGHT: &[(&str, &str)] = &[
+    ("CAMERA_WIDTH", "320"),
+    ("CAMERA_HEIGHT", "240"),
+    ("CAMERA_FPS", "5"),
+    ("SAVE_FRAMES", "false"),
+    ("YELLOW_TIME", "3"),
+    ("RED_TIME", "1"),
+];
+
 /// The line the daemon logs when its server listens.
 const LISTENING: &str = "HTTP API and dashboard on http://";
 
@@ -123,6 +135,11 @@ impl Daemon {
         assert!(status.success(), "kill -TERM failed");
     }
 
+    /// How many lines of standard error so far contain `text`.
+    pub fn lines_with(&self, text: &str) -> usize {
+        self.stderr().lines().filter(|l| l.contains(text)).count()
+    }
+
     /// Polls standard error until a line contains `text`, at most `within`.
     pub fn wait_for_line(&self, text: &str, within: Duration) {
         let deadline = Instant::now() + within;
@@ -176,6 +193,22 @@ pub struct Response {
 impl Response {
     pub fn text(&self) -> String {
         String::from_utf8_lossy(&self.body).into_owned()
+    }
+
+    /// In a `/health` answer, the check named `name` (`null` when there is none).
+    pub fn check(&self, name: &str) -> serde_json::Value {
+        self.json()["checks"]
+            .as_array()
+            .and_then(|c| c.iter().find(|c| c["name"] == name).cloned())
+            .unwrap_or_default()
+    }
+
+    /// In a `/health` answer, whether the check named `name` lists an action under way that
+    /// contains `action`.
+    pub fn acting(&self, name: &str, action: &str) -> bool {
+        self.check(name)["actions"]
+            .as_array()
+            .is_some_and(|a| a.iter().any(|a| a.as_str().unwrap_or("").contains(action)))
     }
 
     pub fn json(&self) -> serde_json::Value {
