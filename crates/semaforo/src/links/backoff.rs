@@ -1,9 +1,13 @@
 //! Reconnecting without hammering a peer that is away: waits that double from a floor to a
-//! ceiling, reset by a success, and end early at shutdown.
+//! ceiling, reset by a success, and end early at shutdown; and the connect-exchange-reconnect
+//! loop the TCP and WebSocket links share.
 
 use std::time::Duration;
 
 use semaforo_base::{Shutdown, Wake};
+use semaforo_outbox::Cursor;
+
+use super::LinkContext;
 
 pub struct Backoff {
     floor: Duration,
@@ -46,6 +50,64 @@ impl Backoff {
         self.next = (self.next * 2).min(self.ceiling);
         stop.wait_timeout(d) == Wake::Shutdown
     }
+}
+
+/// The loop of a link that keeps one connection to its peer (TCP, WebSocket): until a stop,
+/// `open` a connection (with backoff while it cannot, saying so at 1, 2, 4, ... failures),
+/// then `exchange` on it (write what the outbox holds, take the peer's acknowledgements)
+/// until that fails, and connect again; the link's state follows. Returns the connection
+/// still open at the stop, for the link to close cleanly.
+pub fn keep_connected<C>(
+    ctx: &LinkContext,
+    cursor: &Cursor,
+    (peer, connected): (&str, &str),
+    mut backoff: Backoff,
+    mut open: impl FnMut() -> Result<C, String>,
+    mut exchange: impl FnMut(&mut C) -> Result<(), String>,
+) -> Option<C> {
+    let mut connection: Option<C> = None;
+    while !ctx.stop.is_requested() {
+        ctx.refresh_waiting(cursor);
+        let Some(conn) = connection.as_mut() else {
+            match open() {
+                Ok(conn) => {
+                    tracing::info!("orchestrator {peer}: {connected}");
+                    backoff.succeeded();
+                    ctx.update(|s| {
+                        s.connected = true;
+                        s.problem = None;
+                    });
+                    connection = Some(conn);
+                }
+                Err(e) => {
+                    if backoff.failed() {
+                        tracing::warn!(
+                            "orchestrator {peer}: cannot connect ({e}); retrying in {:?} ({} \
+                             attempts so far; messages wait in the outbox)",
+                            backoff.delay(),
+                            backoff.failures
+                        );
+                    }
+                    ctx.update(|s| s.problem = Some(format!("cannot connect: {e}")));
+                    backoff.wait(&ctx.stop);
+                }
+            }
+            continue;
+        };
+        if let Err(why) = exchange(conn) {
+            tracing::warn!(
+                "orchestrator {peer}: {why}; reconnecting (what it had not acknowledged goes \
+                 again)"
+            );
+            ctx.update(|s| {
+                s.connected = false;
+                s.problem = Some(why);
+            });
+            connection = None;
+            backoff.wait(&ctx.stop);
+        }
+    }
+    connection
 }
 
 #[cfg(test)]

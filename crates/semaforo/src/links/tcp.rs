@@ -15,7 +15,7 @@ use std::time::{Duration, Instant};
 
 use semaforo_outbox::{Cursor, Seq};
 
-use super::backoff::Backoff;
+use super::backoff::{keep_connected, Backoff};
 use super::LinkContext;
 use crate::config::Config;
 use crate::orchestrator::frame;
@@ -99,56 +99,21 @@ pub fn run(ctx: &LinkContext, settings: &TcpSettings) {
         }
     };
     let heartbeat = frame(br#"{"type":"heartbeat"}"#);
-    let mut backoff = Backoff::new(settings.min_backoff, settings.max_backoff);
-    let mut connection: Option<Connection> = None;
-    while !ctx.stop.is_requested() {
-        ctx.refresh_waiting(&cursor);
-        let Some(conn) = connection.as_mut() else {
-            match connect(settings) {
-                Ok(stream) => {
-                    tracing::info!("orchestrator {peer}: connected");
-                    backoff.succeeded();
-                    ctx.update(|s| {
-                        s.connected = true;
-                        s.problem = None;
-                    });
-                    connection = Some(Connection {
-                        stream,
-                        written: acked(ctx, &cursor),
-                        next_heartbeat: Instant::now() + settings.heartbeat,
-                    });
-                }
-                Err(e) => {
-                    if backoff.failed() {
-                        tracing::warn!(
-                            "orchestrator {peer}: cannot connect ({e}); retrying in {:?} ({} \
-                             attempts so far; messages wait in the outbox)",
-                            backoff.delay(),
-                            backoff.failures
-                        );
-                    }
-                    ctx.update(|s| s.problem = Some(format!("cannot connect: {e}")));
-                    backoff.wait(&ctx.stop);
-                }
-            }
-            continue;
-        };
-        match exchange(ctx, &cursor, conn, &heartbeat, settings.heartbeat) {
-            Ok(()) => {}
-            Err(why) => {
-                tracing::warn!(
-                    "orchestrator {peer}: {why}; reconnecting (what it had not acknowledged \
-                     goes again)"
-                );
-                ctx.update(|s| {
-                    s.connected = false;
-                    s.problem = Some(why);
-                });
-                connection = None;
-                backoff.wait(&ctx.stop);
-            }
-        }
-    }
+    keep_connected(
+        ctx,
+        &cursor,
+        (&peer, "connected"),
+        Backoff::new(settings.min_backoff, settings.max_backoff),
+        || {
+            let stream = connect(settings).map_err(|e| e.to_string())?;
+            Ok(Connection {
+                stream,
+                written: acked(ctx, &cursor),
+                next_heartbeat: Instant::now() + settings.heartbeat,
+            })
+        },
+        |conn| exchange(ctx, &cursor, conn, &heartbeat, settings.heartbeat),
+    );
 }
 
 fn acked(ctx: &LinkContext, cursor: &Cursor) -> Seq {

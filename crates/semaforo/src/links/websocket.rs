@@ -15,7 +15,7 @@ use semaforo_outbox::{Cursor, Seq};
 use tungstenite::protocol::WebSocket;
 use tungstenite::stream::MaybeTlsStream;
 
-use super::backoff::Backoff;
+use super::backoff::{keep_connected, Backoff};
 use super::LinkContext;
 use crate::config::Config;
 
@@ -119,53 +119,20 @@ pub fn run(ctx: &LinkContext, settings: &WebSocketSettings) {
             return;
         }
     };
-    let mut backoff = Backoff::new(Duration::from_millis(500), Duration::from_secs(30));
-    let mut connection: Option<Connection> = None;
-    while !ctx.stop.is_requested() {
-        ctx.refresh_waiting(&cursor);
-        let Some(conn) = connection.as_mut() else {
-            match connect(settings) {
-                Ok(socket) => {
-                    tracing::info!("orchestrator {peer}: WebSocket connected");
-                    backoff.succeeded();
-                    ctx.update(|s| {
-                        s.connected = true;
-                        s.problem = None;
-                    });
-                    connection = Some(Connection {
-                        socket,
-                        written: ctx.outbox.acked(&cursor).unwrap_or(Seq::ZERO),
-                        next_ping: Instant::now() + settings.heartbeat,
-                    });
-                }
-                Err(e) => {
-                    if backoff.failed() {
-                        tracing::warn!(
-                            "orchestrator {peer}: cannot connect ({e}); retrying in {:?} ({} \
-                             attempts so far; messages wait in the outbox)",
-                            backoff.delay(),
-                            backoff.failures
-                        );
-                    }
-                    ctx.update(|s| s.problem = Some(format!("cannot connect: {e}")));
-                    backoff.wait(&ctx.stop);
-                }
-            }
-            continue;
-        };
-        if let Err(why) = exchange(ctx, &cursor, conn, settings.heartbeat) {
-            tracing::warn!(
-                "orchestrator {peer}: {why}; reconnecting (what it had not acknowledged goes \
-                 again)"
-            );
-            ctx.update(|s| {
-                s.connected = false;
-                s.problem = Some(why);
-            });
-            connection = None;
-            backoff.wait(&ctx.stop);
-        }
-    }
+    let connection = keep_connected(
+        ctx,
+        &cursor,
+        (&peer, "WebSocket connected"),
+        Backoff::new(Duration::from_millis(500), Duration::from_secs(30)),
+        || {
+            Ok(Connection {
+                socket: connect(settings)?,
+                written: ctx.outbox.acked(&cursor).unwrap_or(Seq::ZERO),
+                next_ping: Instant::now() + settings.heartbeat,
+            })
+        },
+        |conn| exchange(ctx, &cursor, conn, settings.heartbeat),
+    );
     if let Some(mut conn) = connection {
         let _ = conn.socket.close(None);
         let _ = conn.socket.flush();
