@@ -106,6 +106,8 @@ enum Request {
 pub struct Worker<'scope> {
     /// The camera's name (`cameras.<name>`).
     pub camera: String,
+    /// Its health check's name, `camera <name>`.
+    pub health_check: String,
     /// The signal groups it watches, in the order of its counts.
     pub groups: Vec<String>,
     requests: Sender<Request>,
@@ -193,6 +195,7 @@ pub fn start<'scope, 'env>(
         match spawned {
             Ok(thread) => workers.push(Worker {
                 camera: name.clone(),
+                health_check: format!("camera {name}"),
                 requests: request_tx,
                 reports: report_rx,
                 thread: Some(thread),

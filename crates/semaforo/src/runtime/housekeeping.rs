@@ -172,20 +172,16 @@ impl Housekeeping {
                 store.clear();
             }
         }
-        recoveries.set(
-            now,
-            "memory",
-            MEMORY_ACTION,
-            self.memory_over.then(|| {
-                format!(
-                    "{:.1} MB resident, above resources.memory_limit_mb = {} MB; saving resumes \
-                     under {:.0} MB",
-                    stats.rss_mb,
-                    self.memory_limit_mb,
-                    limit * MEMORY_BACK_UNDER
-                )
-            }),
-        );
+        let memory = self.memory_over.then(|| {
+            format!(
+                "{:.1} MB resident, above resources.memory_limit_mb = {} MB; saving resumes \
+                 under {:.0} MB",
+                stats.rss_mb,
+                self.memory_limit_mb,
+                limit * MEMORY_BACK_UNDER
+            )
+        });
+        recoveries.set(now, "memory", MEMORY_ACTION, memory.as_deref());
         let mut low = Vec::new();
         for disk in &stats.disks {
             let check = format!("disk {}", disk.path.display());
@@ -193,17 +189,13 @@ impl Housekeeping {
             if is_low {
                 low.push(format!("{check} ({:.1}% free)", disk.free_percent));
             }
-            recoveries.set(
-                now,
-                &check,
-                DISK_ACTION,
-                is_low.then(|| {
-                    format!(
-                        "{:.1}% free, below frames.min_free_disk_percent = {}%",
-                        disk.free_percent, self.min_free_disk_percent
-                    )
-                }),
-            );
+            let detail = is_low.then(|| {
+                format!(
+                    "{:.1}% free, below frames.min_free_disk_percent = {}%",
+                    disk.free_percent, self.min_free_disk_percent
+                )
+            });
+            recoveries.set(now, &check, DISK_ACTION, detail.as_deref());
         }
         // One sweep when a disk turns low, and again every ten minutes while one stays low.
         let sweep_due = self

@@ -172,16 +172,16 @@ fn act_on_health(
     recoveries: &mut Recoveries,
 ) {
     for w in workers {
-        let check = format!("camera {}", w.camera);
-        recoveries.set(now, &check, REOPEN_ACTION, w.reopening.clone());
-        recoveries.set(now, &check, FALLBACK_ACTION, w.fallback.clone());
+        let check = &w.health_check;
+        recoveries.set(now, check, REOPEN_ACTION, w.reopening.as_deref());
+        recoveries.set(now, check, FALLBACK_ACTION, w.fallback.as_deref());
     }
     let fail_safe = signal.status().mode == semaforo_signal::Mode::FailSafe;
     recoveries.set(
         now,
         "controller",
         FAIL_SAFE_ACTION,
-        fail_safe.then(|| "no group has working detection; normal mode returns with it".into()),
+        fail_safe.then_some("no group has working detection; normal mode returns with it"),
     );
 }
 

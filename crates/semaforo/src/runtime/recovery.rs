@@ -50,20 +50,25 @@ impl Recoveries {
     /// Says what is being done for `check` by `action` now: `Some(detail)` while it acts,
     /// `None` when it does not (or no longer) act. A beginning is logged as a warning, an end
     /// as information, each once.
-    pub fn set(&mut self, now: Duration, check: &str, action: &str, detail: Option<String>) {
+    pub fn set(&mut self, now: Duration, check: &str, action: &str, detail: Option<&str>) {
         let at = self
             .active
             .iter()
             .position(|a| a.check == check && a.action == action);
         match (at, detail) {
-            (Some(i), Some(detail)) => self.active[i].detail = detail,
+            // Called every tick: the detail is copied only when it changed.
+            (Some(i), Some(detail)) => {
+                if self.active[i].detail != detail {
+                    self.active[i].detail = detail.to_string();
+                }
+            }
             (None, Some(detail)) => {
                 tracing::warn!("{check}: {action} ({detail})");
                 self.begun += 1;
                 self.active.push(Action {
                     check: check.to_string(),
                     action: action.to_string(),
-                    detail,
+                    detail: detail.to_string(),
                     since_s: now.as_secs_f64(),
                 });
             }
@@ -120,20 +125,15 @@ mod tests {
             at(2),
             "camera b",
             "reopening with backoff",
-            Some("attempt 1".into()),
+            Some("attempt 1"),
         );
         r.set(
             at(3),
             "camera b",
             "reopening with backoff",
-            Some("attempt 2".into()),
+            Some("attempt 2"),
         );
-        r.set(
-            at(3),
-            "memory",
-            "frame saving stopped",
-            Some("600 MB".into()),
-        );
+        r.set(at(3), "memory", "frame saving stopped", Some("600 MB"));
         assert_eq!((r.active().len(), r.begun()), (2, 2));
         assert_eq!(r.active()[0].detail, "attempt 2");
         assert_eq!(r.active()[0].since_s, 2.0, "an update keeps the beginning");
@@ -149,7 +149,7 @@ mod tests {
     fn the_ended_list_is_bounded() {
         let mut r = Recoveries::default();
         for i in 0..50 {
-            r.set(at(i), "memory", "frame saving stopped", Some("over".into()));
+            r.set(at(i), "memory", "frame saving stopped", Some("over"));
             r.set(at(i), "memory", "frame saving stopped", None);
         }
         assert_eq!(r.ended().count(), ENDED_KEPT);
