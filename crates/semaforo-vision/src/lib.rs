@@ -33,6 +33,7 @@
 pub mod annotate;
 pub mod counting;
 pub mod detect;
+pub mod rate;
 pub mod zones;
 
 pub use counting::{ApproachCount, Track, Tracker, TrackerOptions, ZoneCount, ZoneCounter};
@@ -40,4 +41,5 @@ pub use detect::auto::{AutoDetector, MotionGate, MotionGateOptions};
 pub use detect::bgsub::{BackgroundSubtractor, BgSubOptions};
 pub use detect::kinds::{build_detector, BuiltDetector, DetectorKind, DetectorSettings};
 pub use detect::{BBox, DetectError, Detection, Detector, ObjectClass, Region};
+pub use rate::{AnalysisRate, RateChange};
 pub use zones::{Anchor, Zone, ZoneError, ZoneErrors, ZoneFileError, ZoneRole, ZoneSet, ZoneSpec};

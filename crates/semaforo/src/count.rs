@@ -8,7 +8,7 @@ use std::collections::BTreeMap;
 use std::io::{IsTerminal, Write};
 use std::path::PathBuf;
 use std::process::ExitCode;
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 use semaforo_camera::{Pacing, SourceError, VideoFile, VideoFileOptions};
 use semaforo_resources::{
@@ -16,13 +16,17 @@ use semaforo_resources::{
 };
 use semaforo_vision::detect::yolox::Runtime;
 use semaforo_vision::{
-    annotate, build_detector, DetectorKind, DetectorSettings, TrackerOptions, ZoneCounter,
-    ZoneRole, ZoneSet,
+    annotate, build_detector, AnalysisRate, DetectorKind, DetectorSettings, TrackerOptions,
+    ZoneCounter, ZoneRole, ZoneSet,
 };
 use serde_json::{json, Value};
 
 /// The approaches zones may name.
 pub const APPROACHES: [&str; 2] = ["A", "B"];
+
+/// The range of `--rate`, network runs a second (detection.rate's).
+const MIN_RATE: f64 = 0.5;
+const MAX_RATE: f64 = 60.0;
 
 #[derive(Debug, clap::Args)]
 pub struct CountArgs {
@@ -50,6 +54,11 @@ pub struct CountArgs {
     /// ORT_DYLIB_PATH, else python3's onnxruntime wheel, else the system's libonnxruntime.so).
     #[arg(long, value_name = "FILE")]
     pub onnxruntime_library: Option<PathBuf>,
+    /// Run the network (yolox, auto) this many times a second of video, on the frame due, and
+    /// carry the vehicles on the frames between, as `run` does with detection.rate (default:
+    /// every frame).
+    #[arg(long, value_name = "HZ")]
+    pub rate: Option<f64>,
     /// Write per-frame counts and detections, and the summary, as JSON.
     #[arg(long, value_name = "OUT")]
     pub json: Option<PathBuf>,
@@ -130,6 +139,19 @@ fn run(args: &CountArgs, configured: &crate::config::DetectionConfig) -> Result<
             "--min-score {min_score}: expected a score from 0 to 1"
         ));
     }
+    if let Some(hz) = args.rate {
+        if !(hz.is_finite() && (MIN_RATE..=MAX_RATE).contains(&hz)) {
+            return Err(format!(
+                "--rate {hz}: expected {MIN_RATE} to {MAX_RATE} network runs a second"
+            ));
+        }
+        if kind == DetectorKind::Bgsub {
+            return Err(format!(
+                "--rate {hz}: the background model (bgsub) learns from every frame and is what \
+                 carries the vehicles between network runs; --rate is for yolox and auto"
+            ));
+        }
+    }
     if let Some(dir) = &args.annotate {
         if dir
             .extension()
@@ -179,6 +201,8 @@ fn run(args: &CountArgs, configured: &crate::config::DetectionConfig) -> Result<
     let min_hits = tracker.min_hits;
     let mut counter = ZoneCounter::new(zones.clone(), tracker);
     let mut detections = Vec::new();
+    let mut rate = AnalysisRate::new(args.rate);
+    let mut analysed = 0u64;
     // The JSON and the CSV are written frame by frame as they are counted (memory does not
     // grow with the video's length), and put in place whole when the count ends.
     let mut json_out = match &args.json {
@@ -232,11 +256,18 @@ fn run(args: &CountArgs, configured: &crate::config::DetectionConfig) -> Result<
             }
             Err(e) => return Err(format!("frame {index}: {e}")),
         };
-        detector
-            .detect(&frame, &mut detections)
-            .map_err(|e| format!("frame {index}: {e}"))?;
-        let counts = counter.update(&detections);
         let time_s = index as f64 / fps;
+        let ran = rate.due(Duration::from_secs_f64(time_s));
+        let counts = if ran {
+            detector
+                .detect(&frame, &mut detections)
+                .map_err(|e| format!("frame {index}: {e}"))?;
+            analysed += 1;
+            counter.update(&detections)
+        } else {
+            // Between two runs the detections of the last run are what was seen.
+            counter.carry()
+        };
         for (c, s) in counts.iter().zip(&mut summary) {
             s.present_sum += u64::from(c.present);
             s.present_max = s.present_max.max(c.present);
@@ -292,7 +323,9 @@ fn run(args: &CountArgs, configured: &crate::config::DetectionConfig) -> Result<
                     )
                 })
                 .collect();
-            let dets: Vec<Value> = detections
+            // A carried frame has no detections of its own.
+            let seen = if ran { &detections[..] } else { &[] };
+            let dets: Vec<Value> = seen
                 .iter()
                 .map(|d| {
                     json!({
@@ -302,7 +335,7 @@ fn run(args: &CountArgs, configured: &crate::config::DetectionConfig) -> Result<
                     })
                 })
                 .collect();
-            let frame = json!({"index": index, "time_s": round4(time_s), "zones": zones, "detections": dets});
+            let frame = json!({"index": index, "time_s": round4(time_s), "analysed": ran, "zones": zones, "detections": dets});
             let separator = if index == 0 { "" } else { "," };
             write!(out, "{separator}{frame}").map_err(|e| written(out.path(), e))?;
         }
@@ -341,7 +374,7 @@ fn run(args: &CountArgs, configured: &crate::config::DetectionConfig) -> Result<
         index,
         seconds,
         detector.name(),
-        usage,
+        (analysed, usage),
     );
     if let Some(why) = truncated {
         summary_json["truncated"] = json!(why);
@@ -375,13 +408,19 @@ fn print_summary(
     frames: u64,
     seconds: f64,
     detector: &str,
-    usage: Option<(u64, u64)>,
+    (analysed, usage): (u64, Option<(u64, u64)>),
 ) -> Value {
     println!("video: {}", args.video.display());
     println!(
         "{frames} frames in {seconds:.2} s ({:.1} frames/s), detector {detector}",
         frames as f64 / seconds.max(1e-9)
     );
+    if let Some(hz) = args.rate {
+        println!(
+            "the detector ran {hz} times a second of video: on {analysed} of {frames} frames; \
+             the tracker carried the vehicles on the others"
+        );
+    }
     if let Some((seen, ran)) = usage {
         println!(
             "the neural network ran on {ran} of {seen} frames ({:.1}%); the motion gate skipped the rest",
@@ -429,7 +468,9 @@ fn print_summary(
         "frames": frames,
         "seconds": round4(seconds),
         "frames_per_second": round4(frames as f64 / seconds.max(1e-9)),
-        "inferences": usage.map_or(frames, |u| u.1),
+        "analysed": analysed,
+        "rate": args.rate,
+        "inferences": usage.map_or(analysed, |u| u.1),
         "zones": zones,
     })
 }

@@ -183,7 +183,12 @@ fn run_for_a_duration_exits_zero_and_leaves_the_three_log_files() {
             .lines()
             .find(|l| l.contains(&format!("camera cost camera={camera} over=run")))
             .unwrap_or_else(|| panic!("camera {camera}'s cost: {perf}"));
-        for field in ["analysed_per_s=", "detect_ms=", "cpu_percent_of_a_core="] {
+        for field in [
+            "analysed_per_s=",
+            "network_rate_hz=",
+            "detect_ms=",
+            "cpu_percent_of_a_core=",
+        ] {
             assert!(line.contains(field), "{field} in {line}");
         }
     }

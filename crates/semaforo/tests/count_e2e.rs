@@ -85,6 +85,70 @@ fn count_writes_per_frame_json_csv_and_annotated_frames_for_the_clip() {
 }
 
 #[test]
+fn count_at_a_network_rate_runs_yolox_on_that_many_frames_a_second_and_carries_the_rest() {
+    let Some(clip) = street_a() else { return };
+    let dir = tempfile::tempdir().unwrap();
+    let zones = repository().join("zones/street-a.toml");
+    let clip = clip.display().to_string();
+    let zones = zones.display().to_string();
+    let out = run(semaforo(dir.path()).args([
+        "count",
+        &clip,
+        "--zones",
+        &zones,
+        "--detector",
+        "yolox",
+        "--rate",
+        "4",
+        "--json",
+        "counts.json",
+    ]));
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    let json: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(dir.path().join("counts.json")).unwrap()).unwrap();
+    let frames = json["frames"].as_array().unwrap();
+    assert_eq!(frames.len(), 1038);
+    // 17.3 s of video at 59.94 frames a second: the network on 4 frames a second, 15 apart.
+    let analysed: Vec<u64> = frames
+        .iter()
+        .filter(|f| f["analysed"] == true)
+        .map(|f| f["index"].as_u64().unwrap())
+        .collect();
+    assert_eq!(json["summary"]["analysed"], analysed.len());
+    assert!((69..=71).contains(&analysed.len()), "{}", analysed.len());
+    assert!(analysed
+        .windows(2)
+        .all(|w| (14..=16).contains(&(w[1] - w[0]))));
+    // A carried frame has no detections of its own, but its queue count is the tracker's.
+    let carried = &frames[analysed[10] as usize + 5];
+    assert_eq!(carried["analysed"], false);
+    assert_eq!(carried["detections"].as_array().unwrap().len(), 0);
+    assert!(carried["zones"]["a-queue"]["present"].as_u64().unwrap() > 0);
+    assert!(
+        text(&out.stdout).contains("the detector ran 4 times a second of video"),
+        "{}",
+        text(&out.stdout)
+    );
+
+    let out =
+        run(semaforo(dir.path()).args(["count", &clip, "--detector", "bgsub", "--rate", "4"]));
+    assert_eq!(out.status.code(), Some(1));
+    assert!(
+        text(&out.stderr)
+            .contains("--rate 4: the background model (bgsub) learns from every frame"),
+        "{}",
+        text(&out.stderr)
+    );
+    let out = run(semaforo(dir.path()).args(["count", &clip, "--rate", "0"]));
+    assert_eq!(out.status.code(), Some(1));
+    assert!(
+        text(&out.stderr).contains("--rate 0: expected 0.5 to 60 network runs a second"),
+        "{}",
+        text(&out.stderr)
+    );
+}
+
+#[test]
 fn count_names_the_bad_input_and_what_was_expected() {
     let dir = tempfile::tempdir().unwrap();
     let out = run(semaforo(dir.path()).args(["count", "missing.mp4"]));

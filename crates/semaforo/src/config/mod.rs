@@ -125,6 +125,8 @@ pub struct DetectionConfig {
     #[serde(deserialize_with = "optional_path")]
     pub model: Option<PathBuf>,
     pub min_score: f32,
+    /// Network runs a second per camera (the tracker carries the frames between).
+    pub rate: f64,
     /// A detector slower than this (median) is replaced by the background model.
     #[serde(deserialize_with = "seconds")]
     pub max_latency: Duration,

@@ -31,8 +31,8 @@ use semaforo_resources::{
 };
 use semaforo_signal::HeadState;
 use semaforo_vision::{
-    annotate, build_detector, Detection, Detector, DetectorKind, DetectorSettings, TrackerOptions,
-    ZoneCounter, ZoneSet,
+    annotate, build_detector, AnalysisRate, Detection, Detector, DetectorKind, DetectorSettings,
+    RateChange, TrackerOptions, ZoneCounter, ZoneSet,
 };
 
 use super::camera_view::{CameraView, Picture};
@@ -84,6 +84,10 @@ pub struct Report {
     pub reopening: Option<String>,
     /// Once the configured detector was replaced by the background model: why.
     pub fallback: Option<String>,
+    /// The network's runs a second now (`None`: every analysed frame).
+    pub rate: Option<f64>,
+    /// While the network runs below `detection.rate` because it cannot keep it: how and why.
+    pub rate_lowered: Option<String>,
     /// CPU time the worker's thread used for this report.
     pub cpu: Duration,
 }
@@ -136,6 +140,9 @@ pub struct Worker<'scope> {
     /// The recoveries its worker is taking (see [`Report`]).
     pub reopening: Option<String>,
     pub fallback: Option<String>,
+    pub rate_lowered: Option<String>,
+    /// The network's runs a second now (`None`: every analysed frame).
+    pub rate: Option<f64>,
     /// CPU time its thread used since the start.
     pub cpu: Duration,
 }
@@ -214,6 +221,8 @@ pub fn start<'scope, 'env>(
                 latency: Histogram::new(LATENCY_BUCKETS),
                 reopening: None,
                 fallback: None,
+                rate_lowered: None,
+                rate: None,
                 cpu: Duration::ZERO,
             }),
             Err(e) => tracing::error!("camera {name}: cannot start its thread: {e}"),
@@ -273,6 +282,8 @@ impl Worker<'_> {
                 self.reopening = report.reopening.take();
                 self.cpu += report.cpu;
                 self.fallback = report.fallback.clone();
+                self.rate_lowered = report.rate_lowered.take();
+                self.rate = report.rate;
                 timings.absorb(&mut report.timings);
                 Some(report)
             }
@@ -399,6 +410,10 @@ struct Camera {
     camera_config: CameraConfig,
     /// The picture size the zones and the detector were built for.
     detect_size: (u32, u32),
+    /// When the network runs (`detection.rate`); the counter carries the frames between.
+    rate: AnalysisRate,
+    /// Why the rate is below `detection.rate`, while it is.
+    rate_lowered: Option<String>,
 }
 
 /// Watches a camera's detector for what makes the background model the better choice:
@@ -657,6 +672,51 @@ fn open_camera(
         watch: DetectorWatch::new(config.detection.max_latency),
         camera_config: camera_config.clone(),
         detect_size: (0, 0),
+        rate: AnalysisRate::new(None),
+        rate_lowered: None,
+    })
+}
+
+/// When a camera's detector runs: the network (`yolox`, `auto`) at `detection.rate`, unless
+/// that is as fast as the frames are analysed anyway; the background model on every frame.
+fn analysis_rate(config: &Config, detector: &str, source_fps: f64) -> AnalysisRate {
+    let analysed = config.cameras.fps.min(source_fps);
+    let hz = config.detection.rate;
+    AnalysisRate::new((detector != "bgsub" && hz < analysed).then_some(hz))
+}
+
+/// Logs a change of a camera's analysis rate; returns what the status says while the rate is
+/// below the configured one. (The recoveries' ledger logs the lowering once, when it begins,
+/// and once when it ends; the steps between are debug lines.)
+fn rate_changed(camera: &str, rate: &AnalysisRate, change: RateChange) -> Option<String> {
+    let configured = rate.configured().unwrap_or(0.0);
+    match change {
+        RateChange::Lowered { from, to, busy } => tracing::debug!(
+            "camera {camera}: the network's rate goes from {from:.2} to {to:.2} a second (its \
+             runs took {:.0}% of the time between them)",
+            100.0 * busy
+        ),
+        RateChange::Raised { from, to } => tracing::debug!(
+            "camera {camera}: the network's rate goes back from {from:.2} to {to:.2} a second"
+        ),
+    }
+    let busy = match change {
+        RateChange::Lowered { busy, .. } => Some(busy),
+        RateChange::Raised { .. } => None,
+    };
+    rate.lowered().then(|| {
+        let mut why = format!(
+            "the network runs {:.2} times a second instead of detection.rate = {configured}",
+            rate.current().unwrap_or(0.0)
+        );
+        if let Some(busy) = busy {
+            why.push_str(&format!(
+                ": its runs took {:.0}% of the time between them",
+                100.0 * busy
+            ));
+        }
+        why.push_str("; back up step by step when it can keep up");
+        why
     })
 }
 
@@ -841,6 +901,8 @@ impl Camera {
         report.last_frame = self.any_frame.then_some(self.last_good);
         report.arrivals.resize(self.watched.groups.len(), 0);
         report.fallback = self.fallback.clone();
+        report.rate = self.rate.current();
+        report.rate_lowered = self.rate_lowered.clone();
         report
     }
 
@@ -868,6 +930,9 @@ impl Camera {
                 self.fallback = Some(format!("{} replaced by bgsub: {why}", detector.name()));
                 *detector = built.detector;
                 self.detector_failed = false;
+                // The background model runs on every frame.
+                self.rate = AnalysisRate::new(None);
+                self.rate_lowered = None;
             }
             Err(e) => tracing::error!(
                 "camera {}: {why}, and the background model cannot replace it: {e}",
@@ -926,8 +991,14 @@ impl Camera {
             });
             self.detection = match built {
                 Ok((detector, counter)) => {
+                    self.rate = analysis_rate(config, detector.name(), self.fps);
+                    self.rate_lowered = None;
+                    let runs = match self.rate.configured() {
+                        Some(hz) => format!(", the network {hz} times a second"),
+                        None => String::new(),
+                    };
                     tracing::info!(
-                        "camera {}: detector {} on {}x{} frames",
+                        "camera {}: detector {} on {}x{} frames{runs}",
                         self.watched.camera,
                         detector.name(),
                         frame.width,
@@ -947,7 +1018,16 @@ impl Camera {
             self.next_detect = (self.next_detect + self.detect_period).max(now);
         }
         let mut replace = None;
-        if let (true, DetectionState::Running(detector, counter)) = (due, &mut self.detection) {
+        let network_due = due && self.rate.due(now);
+        if let (true, false, DetectionState::Running(_, counter)) =
+            (due, network_due, &mut self.detection)
+        {
+            // Between two runs of the network the vehicles move on as last seen.
+            timings.time("count", || counter.carry());
+        }
+        if let (true, DetectionState::Running(detector, counter)) =
+            (network_due, &mut self.detection)
+        {
             let detections = &mut self.detections;
             let started = Instant::now();
             let detected = detector.detect(frame, detections);
@@ -958,6 +1038,9 @@ impl Camera {
             if detector.name() != "bgsub" {
                 let failure = detected.as_ref().err().map(ToString::to_string);
                 replace = self.watch.observe(took, failure.as_deref());
+            }
+            if let Some(change) = self.rate.observe(now + took, took) {
+                self.rate_lowered = rate_changed(&self.watched.camera, &self.rate, change);
             }
             match detected {
                 Ok(()) => {

@@ -1,7 +1,8 @@
 //! What each camera costs, written to `performance.log` every statistics interval and, over
-//! the whole run, at exit: frames read and analysed per second, the detector's mean time per
-//! frame, and the share of one core its worker thread used (its own CPU clock, so the figure
-//! is the camera's, not the process's).
+//! the whole run, at exit: frames read and analysed per second, the network's rate now
+//! (`detection.rate`, or lower when it cannot keep it), the detector's mean time per frame,
+//! and the share of one core its worker thread used (its own CPU clock, so the figure is the
+//! camera's, not the process's).
 //!
 //! Rates and shares are per second of real time (a run on simulated time reads faster than
 //! its cameras would).
@@ -86,6 +87,7 @@ fn log(w: &Worker<'_>, over: &str, seconds: f64, now: Totals, then: Totals) {
         camera = %w.camera,
         over,
         detector = w.detector.unwrap_or("none"),
+        network_rate_hz = w.rate.map_or("every frame".to_string(), |hz| format!("{hz:.2}")),
         read_per_s = format!("{:.2}", now.frames.saturating_sub(then.frames) as f64 / seconds),
         analysed_per_s =
             format!("{:.2}", now.analysed.saturating_sub(then.analysed) as f64 / seconds),

@@ -175,6 +175,7 @@ fn act_on_health(
         let check = &w.health_check;
         recoveries.set(now, check, REOPEN_ACTION, w.reopening.as_deref());
         recoveries.set(now, check, FALLBACK_ACTION, w.fallback.as_deref());
+        recoveries.set(now, check, RATE_ACTION, w.rate_lowered.as_deref());
     }
     let fail_safe = signal.status().mode == semaforo_signal::Mode::FailSafe;
     recoveries.set(
@@ -189,6 +190,7 @@ fn act_on_health(
 pub const REOPEN_ACTION: &str = "reopening with backoff";
 pub const FALLBACK_ACTION: &str = "detector replaced by the background model";
 pub const FAIL_SAFE_ACTION: &str = "fixed-time fail-safe plan";
+pub const RATE_ACTION: &str = "network rate lowered";
 
 /// Says what is starting and from which configuration.
 fn announce(config: &Config) {

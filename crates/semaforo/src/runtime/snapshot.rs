@@ -180,6 +180,9 @@ pub struct CameraState {
     /// Seconds since its last frame (loop clock); `None` before the first.
     pub last_frame_age_s: Option<f64>,
     pub detector: Option<&'static str>,
+    /// The network's runs a second now (`detection.rate`, or lower when it cannot keep it);
+    /// `None`: the detector runs on every analysed frame.
+    pub network_rate_hz: Option<f64>,
     /// Mean detector latency, milliseconds, since the start.
     pub latency_ms: Option<f64>,
     #[serde(skip)]
@@ -618,6 +621,7 @@ impl Publisher {
                     fps_analysed: track.fps_analysed,
                     last_frame_age_s: w.last_frame.map(|at| now.saturating_sub(at).as_secs_f64()),
                     detector: w.detector,
+                    network_rate_hz: w.rate,
                     latency_ms: w.latency.mean().map(|s| s * 1000.0),
                     latency: w.latency.clone(),
                 }

@@ -189,7 +189,8 @@ function renderCameras(s) {
     }
     cam.working = c.last_frame_age_s !== null;
     const rate = `${c.fps_read.toFixed(1)} fps read, ${c.fps_analysed.toFixed(1)} analysed`;
-    const detector = c.detector ? `${c.detector} ${c.latency_ms === null ? '' : c.latency_ms.toFixed(1) + ' ms'}` : 'no detector';
+    const runs = c.network_rate_hz === null ? '' : ` ${c.network_rate_hz.toFixed(1)}/s`;
+    const detector = c.detector ? `${c.detector}${runs} ${c.latency_ms === null ? '' : c.latency_ms.toFixed(1) + ' ms'}` : 'no detector';
     cam.caption.replaceChildren(
       el('b', {}, c.name),
       document.createTextNode(` · ${c.groups.join(', ')} · ${c.working ? rate : 'not working'} · ${detector}`),
