@@ -5,8 +5,14 @@
 //! previous frame), so slow changes add up and are caught; and the network runs at least once
 //! every [`MotionGateOptions::max_skip`] frames whatever the gate says. Unchanged frames reuse
 //! the last detections, so counts stay where they were (a queue standing at red is still there).
+//!
+//! With zones, the gate looks at each zone on its own ([`MotionGate::with_zones`]): motion
+//! outside every zone (a pavement, the other carriageway, trees in the wind) does not open it,
+//! and a small zone (a count line) opens it with motion on a share of its own cells, not lost
+//! in the whole picture's.
 
 use crate::detect::{check_frame, DetectError, Detection, Detector};
+use crate::zones::{ZoneRole, ZoneSet};
 use semaforo_camera::Frame;
 
 /// Motion-gate settings.
@@ -41,6 +47,11 @@ pub struct MotionGate {
     thumb: Vec<u8>,
     size: (u32, u32),
     skipped: u32,
+    /// The zones looked at (`None`: the whole picture).
+    zones: Option<ZoneSet>,
+    /// Each zone's thumbnail cells, for the thumbnail size in `cells_size`.
+    cells: Vec<Vec<u32>>,
+    cells_size: (u32, u32),
 }
 
 impl MotionGate {
@@ -51,7 +62,17 @@ impl MotionGate {
             thumb: Vec::new(),
             size: (0, 0),
             skipped: 0,
+            zones: None,
+            cells: Vec::new(),
+            cells_size: (0, 0),
         }
+    }
+
+    /// Looks at each counting zone on its own (masks are left out): the gate opens when one
+    /// of them has motion on more than `min_changed` of its cells.
+    pub fn with_zones(mut self, zones: &ZoneSet) -> Self {
+        self.zones = Some(zones.clone());
+        self
     }
 
     /// Whether `frame` needs the detector. When it says yes, the frame becomes the reference.
@@ -61,16 +82,7 @@ impl MotionGate {
             as u32;
         thumbnail(frame, tw, th, &mut self.thumb);
         let fresh = self.size != (tw, th) || self.reference.len() != self.thumb.len();
-        let changed = !fresh && {
-            let threshold = self.options.cell_threshold;
-            let cells = self
-                .thumb
-                .iter()
-                .zip(&self.reference)
-                .filter(|(a, b)| a.abs_diff(**b) > threshold)
-                .count();
-            cells as f32 > self.options.min_changed * self.thumb.len() as f32
-        };
+        let changed = !fresh && self.moved(frame, (tw, th));
         if fresh || changed || self.skipped >= self.options.max_skip {
             std::mem::swap(&mut self.reference, &mut self.thumb);
             self.size = (tw, th);
@@ -81,6 +93,84 @@ impl MotionGate {
             false
         }
     }
+}
+
+impl MotionGate {
+    /// Whether the thumbnail moved from the reference: in the whole picture, or in a zone.
+    fn moved(&mut self, frame: &Frame, (tw, th): (u32, u32)) -> bool {
+        let threshold = self.options.cell_threshold;
+        let min_changed = self.options.min_changed;
+        let (thumb, reference) = (&self.thumb, &self.reference);
+        let differs = |i: usize| thumb[i].abs_diff(reference[i]) > threshold;
+        let Some(zones) = &self.zones else {
+            let cells = (0..thumb.len()).filter(|&i| differs(i)).count();
+            return cells as f32 > min_changed * thumb.len() as f32;
+        };
+        if self.cells_size != (tw, th) {
+            self.cells = zone_cells(zones, (frame.width, frame.height), (tw, th));
+            self.cells_size = (tw, th);
+        }
+        self.cells.iter().any(|cells| {
+            let moved = cells.iter().filter(|&&i| differs(i as usize)).count();
+            moved > 0 && moved as f32 > min_changed * cells.len() as f32
+        })
+    }
+}
+
+/// Each counting zone's thumbnail cells: those a queue zone covers part of, and those a
+/// count line passes through and their neighbours (a vehicle crossing it spans them).
+fn zone_cells(zones: &ZoneSet, (width, height): (u32, u32), (tw, th): (u32, u32)) -> Vec<Vec<u32>> {
+    let (cw, ch) = (width as f32 / tw as f32, height as f32 / th as f32);
+    let cell_of = |x: f32, y: f32| {
+        let cx = ((x / cw) as i64).clamp(0, i64::from(tw) - 1);
+        let cy = ((y / ch) as i64).clamp(0, i64::from(th) - 1);
+        (cx, cy)
+    };
+    let index = |cx: i64, cy: i64| (cy * i64::from(tw) + cx) as u32;
+    zones
+        .zones
+        .iter()
+        .filter(|z| z.role != ZoneRole::Mask)
+        .map(|zone| {
+            let mut cells = Vec::new();
+            if zone.role == ZoneRole::Line {
+                for pair in zone.points.windows(2) {
+                    let ((x0, y0), (x1, y1)) = (pair[0], pair[1]);
+                    let steps = ((x1 - x0).abs() / cw).max((y1 - y0).abs() / ch).ceil() as i64;
+                    for s in 0..=steps.max(1) {
+                        let t = s as f32 / steps.max(1) as f32;
+                        let (cx, cy) = cell_of(x0 + t * (x1 - x0), y0 + t * (y1 - y0));
+                        for (dx, dy) in (-1..=1).flat_map(|dx| (-1..=1).map(move |dy| (dx, dy))) {
+                            let (nx, ny) = (cx + dx, cy + dy);
+                            if (0..i64::from(tw)).contains(&nx) && (0..i64::from(th)).contains(&ny)
+                            {
+                                cells.push(index(nx, ny));
+                            }
+                        }
+                    }
+                }
+            } else {
+                for cy in 0..i64::from(th) {
+                    for cx in 0..i64::from(tw) {
+                        let (x0, y0) = (cx as f32 * cw, cy as f32 * ch);
+                        let corners = [
+                            (x0 + 0.5 * cw, y0 + 0.5 * ch),
+                            (x0, y0),
+                            (x0 + cw, y0),
+                            (x0, y0 + ch),
+                            (x0 + cw, y0 + ch),
+                        ];
+                        if corners.iter().any(|&p| zone.contains(p)) {
+                            cells.push(index(cx, cy));
+                        }
+                    }
+                }
+            }
+            cells.sort_unstable();
+            cells.dedup();
+            cells
+        })
+        .collect()
 }
 
 /// Block-averaged grey thumbnail (BT.601 luma, integer).
@@ -118,10 +208,15 @@ pub struct AutoDetector {
 }
 
 impl AutoDetector {
-    pub fn new(inner: Box<dyn Detector>, gate: MotionGateOptions) -> Self {
+    /// `inner` behind a gate on the whole picture, or on each of `zones` when given.
+    pub fn new(inner: Box<dyn Detector>, gate: MotionGateOptions, zones: Option<&ZoneSet>) -> Self {
+        let gate = MotionGate::new(gate);
         AutoDetector {
             inner,
-            gate: MotionGate::new(gate),
+            gate: match zones {
+                Some(zones) => gate.with_zones(zones),
+                None => gate,
+            },
             last: Vec::new(),
             frames: 0,
             inferences: 0,
@@ -175,6 +270,7 @@ impl Detector for AutoDetector {
 mod tests {
     use super::*;
     use crate::detect::{BBox, ObjectClass};
+    use crate::zones::ZoneRole;
 
     /// Counts its calls and reports one box.
     struct Counting(u32);
@@ -214,6 +310,7 @@ mod tests {
                 max_skip: 10,
                 ..MotionGateOptions::default()
             },
+            None,
         );
         let mut out = Vec::new();
         let still = frame_with_square(20);
@@ -232,6 +329,41 @@ mod tests {
             (18, 3),
             "at most 10 frames are skipped in a row"
         );
+    }
+
+    /// A 160x90 picture whose only counting zone is a queue on its left third, beside a
+    /// masked right third.
+    fn left_zone() -> ZoneSet {
+        use crate::zones::{Anchor, ZoneSpec};
+        let spec = |name: &str, role, x0: f64, x1: f64| ZoneSpec {
+            name: name.into(),
+            approach: (role != ZoneRole::Mask).then(|| "A".into()),
+            role,
+            anchor: Anchor::Bottom,
+            fractional: Some(false),
+            points: vec![(x0, 0.0), (x1, 0.0), (x1, 90.0), (x0, 90.0)],
+        };
+        let specs = [
+            spec("q", ZoneRole::Queue, 0.0, 50.0),
+            spec("m", ZoneRole::Mask, 110.0, 160.0),
+        ];
+        ZoneSet::build("test", &specs, 160, 90, &["A"]).unwrap()
+    }
+
+    #[test]
+    fn with_zones_motion_outside_them_keeps_the_gate_shut_and_motion_inside_opens_it() {
+        let mut gate = MotionGate::new(MotionGateOptions::default()).with_zones(&left_zone());
+        assert!(gate.needs_detection(&frame_with_square(120)));
+        // A square moving in the masked right third, and in the middle outside every zone.
+        assert!(!gate.needs_detection(&frame_with_square(135)));
+        assert!(!gate.needs_detection(&frame_with_square(70)));
+        assert!(!gate.needs_detection(&frame_with_square(75)));
+        // Into the zone: the detector runs.
+        assert!(gate.needs_detection(&frame_with_square(20)));
+        // The same motion without zones opens the gate wherever it is.
+        let mut whole = MotionGate::new(MotionGateOptions::default());
+        assert!(whole.needs_detection(&frame_with_square(120)));
+        assert!(whole.needs_detection(&frame_with_square(135)));
     }
 
     #[test]

@@ -112,7 +112,11 @@ pub fn build_detector(
         }
         DetectorKind::Auto => match neural(settings, zones) {
             Ok((inner, fallback)) => Ok(BuiltDetector {
-                detector: Box::new(AutoDetector::new(Box::new(inner), settings.gate.clone())),
+                detector: Box::new(AutoDetector::new(
+                    Box::new(inner),
+                    settings.gate.clone(),
+                    Some(zones),
+                )),
                 fallback,
             }),
             // A runtime this build lacks is a configuration to fix, not a camera to degrade.

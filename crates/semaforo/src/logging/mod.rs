@@ -11,6 +11,10 @@
 //! counted (the count is written to the logs as soon as there is room): logging never blocks a
 //! camera or the controller. Dropping the [`LogGuard`] drains the channel and syncs the files, so
 //! every line accepted before exit is on disk.
+//!
+//! When the files cannot be written (the disk is full, the directory went away or became
+//! read-only), the lines go to the console instead, with a note when that starts and when the
+//! files work again; the lines the files' buffers hold are written once they can be.
 
 mod rotating;
 
@@ -47,6 +51,8 @@ enum Message {
     Line {
         to: u8,
         text: String,
+        /// Whether the line was printed on the console already.
+        on_console: bool,
     },
     /// Write everything before this, flush, then answer.
     #[cfg_attr(not(test), allow(dead_code))]
@@ -165,20 +171,28 @@ fn open_files(config: &LoggingConfig) -> Result<[RotatingFile; 3], std::io::Erro
 
 /// Writes lines as they come; flushes whenever the queue runs dry, so a quiet program's
 /// lines are on disk at once and a busy one writes in large blocks.
-fn writer_loop(rx: Receiver<Message>, mut files: [RotatingFile; 3], counters: Arc<LogCounters>) {
+fn writer_loop(rx: Receiver<Message>, files: [RotatingFile; 3], counters: Arc<LogCounters>) {
+    let mut files = Files {
+        files,
+        failing: None,
+    };
     let mut reported_drops = 0;
     while let Ok(first) = rx.recv() {
         let mut next = Some(first);
         while let Some(message) = next {
             match message {
-                Message::Line { to, text } => write_to(&mut files, to, &text, &counters),
+                Message::Line {
+                    to,
+                    text,
+                    on_console,
+                } => files.write(to, &text, on_console, &counters),
                 Message::Flush(ack) => {
                     flush_all(&mut files, &counters, &mut reported_drops);
                     let _ = ack.send(());
                 }
                 Message::Stop(ack) => {
                     flush_all(&mut files, &counters, &mut reported_drops);
-                    for f in files.iter_mut() {
+                    for f in files.files.iter_mut() {
                         let _ = f.sync();
                     }
                     let _ = ack.send(());
@@ -191,27 +205,86 @@ fn writer_loop(rx: Receiver<Message>, mut files: [RotatingFile; 3], counters: Ar
     }
 }
 
-fn flush_all(files: &mut [RotatingFile; 3], counters: &LogCounters, reported_drops: &mut u64) {
+/// The three files, and where lines go while they cannot be written.
+struct Files {
+    files: [RotatingFile; 3],
+    /// Since a write or a flush failed: the lines printed on the console instead.
+    failing: Option<u64>,
+}
+
+impl Files {
+    /// Writes a line to the files it belongs in; while they fail, it goes to the console as
+    /// well (unless it was printed there already).
+    fn write(&mut self, to: u8, text: &str, on_console: bool, counters: &LogCounters) {
+        let mut refused = None;
+        for (bit, file) in [TO_MAIN, TO_ERRORS, TO_PERFORMANCE]
+            .into_iter()
+            .zip(self.files.iter_mut())
+        {
+            if to & bit == 0 {
+                continue;
+            }
+            if let Err(e) = file.write_line(text) {
+                counters.write_failures.fetch_add(1, Ordering::Relaxed);
+                refused.get_or_insert_with(|| format!("{}: {e}", file.path().display()));
+            }
+        }
+        if let Some(why) = refused {
+            self.failed(&why);
+        }
+        // While the files fail, every line is on the console too: one a file's buffer took
+        // may never reach the disk.
+        if let (Some(lines), false) = (&mut self.failing, on_console) {
+            eprintln!("{text}");
+            *lines += 1;
+        }
+    }
+
+    /// Says on the console, once, that the files cannot be written.
+    fn failed(&mut self, why: &str) {
+        if self.failing.is_none() {
+            eprintln!(
+                "[{}] [WARNING ] [semaforo::logging] cannot write the log file {why}; log lines \
+                 go to the console until the log files can be written again",
+                chrono::Local::now().format("%Y-%m-%d %H:%M:%S%.3f")
+            );
+            self.failing = Some(0);
+        }
+    }
+
+    /// Flushes every file; once all are written again after a failure, says so on the
+    /// console and in the files.
+    fn flush(&mut self, counters: &LogCounters) {
+        let mut failure = None;
+        for f in self.files.iter_mut() {
+            if let Err(e) = f.flush() {
+                counters.write_failures.fetch_add(1, Ordering::Relaxed);
+                failure.get_or_insert_with(|| format!("{}: {e}", f.path().display()));
+            }
+        }
+        match (failure, self.failing) {
+            (Some(why), _) => self.failed(&why),
+            (None, Some(lines)) => {
+                self.failing = None;
+                let text = format!(
+                    "[{}] [INFO    ] [semaforo::logging] the log files are written again; {lines} \
+                     line(s) went to the console meanwhile",
+                    chrono::Local::now().format("%Y-%m-%d %H:%M:%S%.3f")
+                );
+                eprintln!("{text}");
+                self.write(TO_MAIN | TO_ERRORS, &text, true, counters);
+            }
+            (None, None) => {}
+        }
+    }
+}
+
+fn flush_all(files: &mut Files, counters: &LogCounters, reported_drops: &mut u64) {
     report_drops(files, counters, reported_drops);
-    for f in files.iter_mut() {
-        if f.flush().is_err() {
-            counters.write_failures.fetch_add(1, Ordering::Relaxed);
-        }
-    }
+    files.flush(counters);
 }
 
-fn write_to(files: &mut [RotatingFile; 3], to: u8, text: &str, counters: &LogCounters) {
-    for (bit, file) in [TO_MAIN, TO_ERRORS, TO_PERFORMANCE]
-        .into_iter()
-        .zip(files.iter_mut())
-    {
-        if to & bit != 0 && file.write_line(text).is_err() {
-            counters.write_failures.fetch_add(1, Ordering::Relaxed);
-        }
-    }
-}
-
-fn report_drops(files: &mut [RotatingFile; 3], counters: &LogCounters, reported: &mut u64) {
+fn report_drops(files: &mut Files, counters: &LogCounters, reported: &mut u64) {
     let dropped = counters.dropped.load(Ordering::Relaxed);
     if dropped > *reported {
         let text = format!(
@@ -219,7 +292,7 @@ fn report_drops(files: &mut [RotatingFile; 3], counters: &LogCounters, reported:
             chrono::Local::now().format("%Y-%m-%d %H:%M:%S%.3f"),
             dropped - *reported
         );
-        write_to(files, TO_MAIN | TO_ERRORS, &text, counters);
+        files.write(TO_MAIN | TO_ERRORS, &text, false, counters);
         *reported = dropped;
     }
 }
@@ -352,7 +425,12 @@ impl<S: Subscriber> Layer<S> for FileLayer {
                 LogFormat::Text => format_text(&now, meta, &fields),
                 LogFormat::Json => format_json(&now, meta, &fields),
             };
-            match self.tx.try_send(Message::Line { to, text }) {
+            let line = Message::Line {
+                to,
+                text,
+                on_console: console,
+            };
+            match self.tx.try_send(line) {
                 Ok(()) => {}
                 Err(TrySendError::Full(_)) | Err(TrySendError::Disconnected(_)) => {
                     self.counters.dropped.fetch_add(1, Ordering::Relaxed);

@@ -52,6 +52,10 @@ impl RotatingFile {
         Ok(())
     }
 
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+
     pub fn flush(&mut self) -> io::Result<()> {
         self.out.flush()
     }
