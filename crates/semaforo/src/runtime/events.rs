@@ -49,6 +49,11 @@ impl EventLog {
         }
     }
 
+    /// Stamps the events from `epoch` from now on (the wall clock was stepped).
+    pub fn set_epoch(&mut self, epoch: LogEpoch) {
+        self.epoch = epoch;
+    }
+
     /// Appends the events of one tick.
     pub fn write(&mut self, events: &[HiResEvent]) {
         if events.is_empty() {

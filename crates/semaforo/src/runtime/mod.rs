@@ -16,6 +16,7 @@ pub mod snapshot;
 mod status_line;
 mod systemd;
 mod timings;
+mod wall_clock;
 
 pub use signals::stop_on_termination_signals;
 
@@ -186,6 +187,34 @@ fn act_on_health(
     );
 }
 
+/// Moves the stamps' zero when the wall clock moved (logging a step); signal timing stays on
+/// the monotonic clock.
+fn follow_the_wall_clock(
+    wall: &mut wall_clock::WallClock,
+    now: Duration,
+    realtime: std::time::SystemTime,
+    signal: &mut Signal,
+) {
+    let before = wall.zero();
+    let moved = wall.check(now, realtime);
+    if wall.zero() == before {
+        return;
+    }
+    signal.set_wall_zero(wall.zero());
+    let (direction, by) = match moved {
+        Some(wall_clock::Moved::Forward(by)) => ("forward", by),
+        Some(wall_clock::Moved::Back(by)) => ("back", by),
+        None => return,
+    };
+    let by = Duration::from_secs(by.as_secs_f64().round() as u64);
+    tracing::warn!(
+        "the wall clock stepped {direction} by {} (now {}): signal timing runs on the monotonic \
+         clock and is not affected; messages and events are stamped with the new time",
+        humantime::format_duration(by),
+        humantime::format_rfc3339_seconds(realtime)
+    );
+}
+
 /// The recoveries' names, as `/health` and `/api/status` show them.
 pub const REOPEN_ACTION: &str = "reopening with backoff";
 pub const FALLBACK_ACTION: &str = "detector replaced by the background model";
@@ -308,8 +337,9 @@ pub fn run_with_tracker(
     let http = crate::http::start(&config.http, publisher.subscribe(), views, tracker);
     let mut service = systemd::ServiceManager::from_environment();
     // Wall-clock time of the loop's zero: messages are stamped with it plus loop time, so a
-    // run on simulated time stamps them in simulated time.
-    let wall_zero = clock.realtime() - clock.monotonic();
+    // run on simulated time stamps them in simulated time. It moves when the wall clock is
+    // stepped; signal timing does not.
+    let mut wall = wall_clock::WallClock::new(clock.realtime() - clock.monotonic());
     let mut summary = RunSummary::default();
     let mut timings = StageTimings::default();
     let mut recoveries = Recoveries::default();
@@ -339,6 +369,8 @@ pub fn run_with_tracker(
         let mut next = clock.monotonic();
         loop {
             let now = clock.monotonic();
+            follow_the_wall_clock(&mut wall, now, clock.realtime(), &mut signal);
+            let wall_zero = wall.zero();
             if let Some(limit) = run_for {
                 if now >= limit {
                     summary.stop_reason = format!("--for {}", humantime::format_duration(limit));
@@ -442,6 +474,7 @@ pub fn run_with_tracker(
         if let Some(service) = &mut service {
             service.stopping(&summary.stop_reason);
         }
+        let wall_zero = wall.zero();
         stop_safely(clock, &mut signal, next, |signal, now| {
             publisher.publish(
                 now,

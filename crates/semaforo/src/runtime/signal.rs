@@ -321,6 +321,17 @@ impl Signal {
         self.epoch
     }
 
+    /// Moves the wall-clock time of signal time zero (the wall clock was stepped): events
+    /// are stamped from it from now on.
+    pub fn set_wall_zero(&mut self, zero: std::time::SystemTime) {
+        let ms = match zero.duration_since(std::time::UNIX_EPOCH) {
+            Ok(d) => d.as_millis() as i64,
+            Err(e) => -(e.duration().as_millis() as i64),
+        };
+        self.epoch = LogEpoch::from_unix_millis(ms);
+        self.events.set_epoch(self.epoch);
+    }
+
     /// The controller's mode, interval, phase and policy now.
     pub fn status(&self) -> ControllerStatus {
         self.controller.status()
