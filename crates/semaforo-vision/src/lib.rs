@@ -38,7 +38,7 @@ pub mod zones;
 
 pub use counting::{ApproachCount, Track, Tracker, TrackerOptions, ZoneCount, ZoneCounter};
 pub use detect::auto::{AutoDetector, MotionGate, MotionGateOptions};
-pub use detect::bgsub::{BackgroundSubtractor, BgSubOptions};
+pub use detect::bgsub::{BackgroundSubtractor, BgSubOptions, Restored, StateError};
 pub use detect::kinds::{build_detector, BuiltDetector, DetectorKind, DetectorSettings};
 pub use detect::{BBox, DetectError, Detection, Detector, ObjectClass, Region};
 pub use rate::{AnalysisRate, RateChange};

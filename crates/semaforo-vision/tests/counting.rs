@@ -157,3 +157,74 @@ fn cars_stopped_at_red_for_a_minute_stay_counted() {
         "without the hold the queue should fade: truth {truth}, counted {plain}"
     );
 }
+
+#[test]
+fn a_restart_at_red_keeps_the_queue_when_the_background_model_is_restored() {
+    // A queue forms at red for 40 s; then the process restarts (a new detector and counter)
+    // while the queue still waits.
+    let mut run = Run::new(5, 12.0, BgSubOptions::default());
+    for _ in 0..(40.0 * FPS) as u32 {
+        run.step(Aspect::Red);
+    }
+    let saved = run.detector.save_state();
+    let zones = ZoneSet::of_synthetic_scene(&LAYOUT, 640, 480, "A");
+    // Ten seconds after the restart, still red: what each new detector counts.
+    let after_restart = |run: &Run, restore: bool| {
+        let mut run = Run {
+            scene: run.scene.clone(),
+            detector: BackgroundSubtractor::new(640, 480, &zones, BgSubOptions::default()).unwrap(),
+            counter: ZoneCounter::new(zones.clone(), TrackerOptions::default()),
+            frame: Frame::black(640, 480),
+            detections: Vec::new(),
+            arrivals: 0,
+        };
+        if restore {
+            run.scene.render_into(&mut run.frame.rgb);
+            let restored = run.detector.restore_state(&saved, &run.frame).unwrap();
+            assert!(restored.matching > 0.9, "{restored:?}");
+        }
+        let mut last = (GroundTruth::default(), 0);
+        for _ in 0..(10.0 * FPS) as u32 {
+            last = run.step(Aspect::Red);
+        }
+        (last.0.queue, last.1)
+    };
+    let (truth, restored) = after_restart(&run, true);
+    assert!(truth >= 4, "the scene should hold a queue, has {truth}");
+    assert_eq!(
+        restored as usize, truth,
+        "the restored model keeps the queue"
+    );
+    let (_, fresh) = after_restart(&run, false);
+    assert!(
+        (fresh as usize) < truth,
+        "a fresh model takes the standing queue for road: counted {fresh} of {truth}"
+    );
+
+    // What is not restored, and why.
+    let mut detector =
+        BackgroundSubtractor::new(640, 480, &zones, BgSubOptions::default()).unwrap();
+    let mut frame = Frame::black(640, 480);
+    run.scene.render_into(&mut frame.rgb);
+    let torn = detector
+        .restore_state(&saved[..saved.len() / 2], &frame)
+        .unwrap_err()
+        .to_string();
+    assert!(torn.contains("checksum"), "{torn}");
+    let mut flipped = saved.clone();
+    flipped[100] ^= 1;
+    assert!(detector.restore_state(&flipped, &frame).is_err());
+    // Another view: the camera turned to a blank wall.
+    let wall = Frame::black(640, 480);
+    let other = detector
+        .restore_state(&saved, &wall)
+        .unwrap_err()
+        .to_string();
+    assert!(other.contains("the view changed"), "{other}");
+    let mut small = BackgroundSubtractor::new(320, 240, &zones, BgSubOptions::default()).unwrap();
+    let other = small
+        .restore_state(&saved, &Frame::black(320, 240))
+        .unwrap_err()
+        .to_string();
+    assert!(other.contains("saved for 640x480"), "{other}");
+}

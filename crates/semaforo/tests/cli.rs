@@ -195,6 +195,37 @@ fn run_for_a_duration_exits_zero_and_leaves_the_three_log_files() {
 }
 
 #[test]
+fn the_background_models_are_saved_at_exit_and_restored_by_the_next_run() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = run(semaforo(dir.path()).args(["run", "--fast", "--for", "20s"]));
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    for camera in ["a", "b"] {
+        let saved = dir.path().join(format!("state/background-{camera}.bin"));
+        assert!(saved.is_file(), "{} is saved", saved.display());
+    }
+    let out = run(semaforo(dir.path()).args(["run", "--fast", "--for", "2s"]));
+    let stderr = text(&out.stderr);
+    assert_eq!(out.status.code(), Some(0), "{stderr}");
+    for camera in ["a", "b"] {
+        assert!(
+            stderr.contains(&format!(
+                "camera {camera}: background model restored from state/background-{camera}.bin"
+            )),
+            "{stderr}"
+        );
+    }
+    // A damaged file is named, and the camera learns its view afresh.
+    std::fs::write(dir.path().join("state/background-a.bin"), b"not a model").unwrap();
+    let out = run(semaforo(dir.path()).args(["run", "--fast", "--for", "2s"]));
+    let stderr = text(&out.stderr);
+    assert_eq!(out.status.code(), Some(0), "{stderr}");
+    assert!(
+        stderr.contains("camera a: background model in state/background-a.bin not restored: not a saved background model"),
+        "{stderr}"
+    );
+}
+
+#[test]
 fn a_disk_below_the_free_minimum_is_warned_once_per_disk_not_at_every_save() {
     let dir = tempfile::tempdir().unwrap();
     // No working disk has 99% free, so saving stops; one save every 5 frames at 15 fps would

@@ -241,6 +241,12 @@ pub trait Detector: Send {
     fn usage(&self) -> Option<(u64, u64)> {
         None
     }
+
+    /// A background model, whose learned state is worth keeping across a restart
+    /// ([`bgsub::BackgroundSubtractor::save_state`]).
+    fn background(&mut self) -> Option<&mut bgsub::BackgroundSubtractor> {
+        None
+    }
 }
 
 /// Checks that a frame's buffer matches its size (a detector's first step).

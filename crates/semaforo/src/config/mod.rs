@@ -127,6 +127,9 @@ pub struct DetectionConfig {
     pub min_score: f32,
     /// Network runs a second per camera (the tracker carries the frames between).
     pub rate: f64,
+    /// Where the background models are kept across restarts; `None`: they are not.
+    #[serde(deserialize_with = "optional_path")]
+    pub state_dir: Option<PathBuf>,
     /// A detector slower than this (median) is replaced by the background model.
     #[serde(deserialize_with = "seconds")]
     pub max_latency: Duration,

@@ -378,6 +378,13 @@ pub const SETTINGS: &[Spec] = &[
         help: "how often each camera's neural network (yolox, auto) runs, on the newest frame; the tracker carries the vehicles on the frames between, so counts stay fresh frame by frame; at or above cameras.fps, every frame. A camera whose detector cannot keep this rate lowers it step by step (to at least 1 a second) and climbs back when it can (logged, and shown in /health and /api/status). The background model (bgsub) runs on every frame",
     },
     Spec {
+        key: "detection.state_dir",
+        env: &["DETECTION_STATE_DIR"],
+        kind: Kind::OptionalText,
+        default: Default::Text("state"),
+        help: "where each camera's background model (bgsub) is saved, as background-<camera>.bin, at shutdown and every 15 minutes, and restored from at start when the camera shows the same view, so a queue waiting at red while the daemon restarts is still counted; empty: not saved",
+    },
+    Spec {
         key: "detection.max_latency",
         env: &["DETECTION_MAX_LATENCY"],
         kind: Kind::Float { min: 0.001, max: 60.0, unit: "seconds" },

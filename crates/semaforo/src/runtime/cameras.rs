@@ -15,6 +15,7 @@
 //! detection on recall (all of them without: its fixed-time plan).
 
 use std::collections::VecDeque;
+use std::path::PathBuf;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::mpsc::{self, Receiver, RecvTimeoutError, Sender};
 use std::sync::Arc;
@@ -55,6 +56,10 @@ const FAILURES_IN_A_ROW: u32 = 3;
 
 /// The detections whose median time is compared with `detection.max_latency`.
 const LATENCY_WINDOW: usize = 10;
+
+/// How often a camera's background model is saved while running (it is saved at shutdown
+/// too): a crash or a power cut restores one at most this old.
+const STATE_EVERY: Duration = Duration::from_secs(15 * 60);
 
 /// What one worker did since its last report.
 #[derive(Debug, Default)]
@@ -414,6 +419,10 @@ struct Camera {
     rate: AnalysisRate,
     /// Why the rate is below `detection.rate`, while it is.
     rate_lowered: Option<String>,
+    /// Where its background model is kept across restarts (`detection.state_dir`).
+    state_path: Option<PathBuf>,
+    /// When its background model is saved next.
+    next_state_save: Duration,
 }
 
 /// Watches a camera's detector for what makes the background model the better choice:
@@ -547,6 +556,9 @@ fn worker(
         }
     }
     frames += camera.as_ref().map_or(0, |c| c.frames);
+    if let Some(c) = &mut camera {
+        c.save_background();
+    }
     drop(camera);
     tracing::debug!("camera {name}: released after {frames} frames");
 }
@@ -647,6 +659,11 @@ fn open_camera(
     };
     let detection = DetectionState::Pending(camera_config.clone());
     let view = shared.view(name);
+    let state_path = config
+        .detection
+        .state_dir
+        .as_ref()
+        .map(|dir| dir.join(format!("background-{name}.bin")));
     Ok(Camera {
         watched,
         source: source.to_string(),
@@ -674,6 +691,8 @@ fn open_camera(
         detect_size: (0, 0),
         rate: AnalysisRate::new(None),
         rate_lowered: None,
+        state_path,
+        next_state_save: now + STATE_EVERY,
     })
 }
 
@@ -941,6 +960,75 @@ impl Camera {
         }
     }
 
+    /// Restores the background model saved by the last run, when there is one and the camera
+    /// shows the same view (a queue waiting at red is then still counted).
+    fn restore_background(&self, detector: &mut dyn Detector, frame: &semaforo_camera::Frame) {
+        let (Some(path), Some(model)) = (&self.state_path, detector.background()) else {
+            return;
+        };
+        let camera = &self.watched.camera;
+        let data = match std::fs::read(path) {
+            Ok(data) => data,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => return,
+            Err(e) => {
+                tracing::warn!(
+                    "camera {camera}: background model not restored: {}: {e}",
+                    path.display()
+                );
+                return;
+            }
+        };
+        match model.restore_state(&data, frame) {
+            Ok(restored) => tracing::info!(
+                "camera {camera}: background model restored from {} ({:.0}% of the view matches)",
+                path.display(),
+                100.0 * restored.matching
+            ),
+            Err(e) => tracing::warn!(
+                "camera {camera}: background model in {} not restored: {e}; it learns the view \
+                 afresh",
+                path.display()
+            ),
+        }
+    }
+
+    /// Saves the background model (when the camera has one), whole or not at all.
+    fn save_background(&mut self) {
+        let (Some(path), DetectionState::Running(detector, _)) =
+            (&self.state_path, &mut self.detection)
+        else {
+            return;
+        };
+        let Some(model) = detector.background() else {
+            return;
+        };
+        let data = model.save_state();
+        let saved = path
+            .parent()
+            .map_or(Ok(()), std::fs::create_dir_all)
+            .map_err(|e| e.to_string())
+            .and_then(|()| {
+                semaforo_resources::atomic_write_with(
+                    path,
+                    &data,
+                    semaforo_resources::Durability::Synced,
+                )
+                .map_err(|e| e.to_string())
+            });
+        match saved {
+            Ok(()) => tracing::debug!(
+                "camera {}: background model saved to {} ({} kB)",
+                self.watched.camera,
+                path.display(),
+                data.len() / 1024
+            ),
+            Err(e) => tracing::warn!(
+                "camera {}: background model not saved: {e}",
+                self.watched.camera
+            ),
+        }
+    }
+
     /// Detects, counts and maybe saves one frame.
     fn process(
         &mut self,
@@ -990,7 +1078,8 @@ impl Camera {
                 Ok(built)
             });
             self.detection = match built {
-                Ok((detector, counter)) => {
+                Ok((mut detector, counter)) => {
+                    self.restore_background(detector.as_mut(), frame);
                     self.rate = analysis_rate(config, detector.name(), self.fps);
                     self.rate_lowered = None;
                     let runs = match self.rate.configured() {
@@ -1062,6 +1151,10 @@ impl Camera {
         }
         if let Some(why) = replace {
             self.fall_back(why, frame.width, frame.height);
+        }
+        if now >= self.next_state_save {
+            self.next_state_save = now + STATE_EVERY;
+            self.save_background();
         }
         self.draw_if_wanted(frame);
         if !self.frames.is_multiple_of(save_interval) {

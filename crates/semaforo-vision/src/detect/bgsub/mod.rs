@@ -30,6 +30,9 @@ mod blobs;
 mod ghosts;
 mod mixture;
 mod stabilize;
+mod state;
+
+pub use state::{Restored, StateError, SAME_VIEW};
 
 use semaforo_camera::Frame;
 
@@ -275,6 +278,10 @@ impl BackgroundSubtractor {
 impl Detector for BackgroundSubtractor {
     fn name(&self) -> &'static str {
         "bgsub"
+    }
+
+    fn background(&mut self) -> Option<&mut BackgroundSubtractor> {
+        Some(self)
     }
 
     fn detect(&mut self, frame: &Frame, out: &mut Vec<Detection>) -> Result<(), DetectError> {
