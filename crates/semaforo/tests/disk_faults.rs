@@ -184,3 +184,52 @@ fn a_full_disk_stops_saving_and_sends_log_lines_to_the_console_and_the_controlle
         );
     }
 }
+
+#[test]
+fn a_log_directory_removed_or_made_unusable_is_made_again_and_the_console_gets_the_lines() {
+    let dir = tempfile::tempdir().unwrap();
+    let logs = dir.path().join("logs");
+    let mut env = LIGHT.to_vec();
+    env.push(("RESOURCE_STATS_INTERVAL", "1"));
+    let mut daemon = Daemon::start(dir.path(), &["--http", "127.0.0.1:0"], &env);
+    daemon.wait_for("/health", &[], WITHIN, |r| {
+        r.check("camera a")["state"] == "ok"
+    });
+
+    // Removed by hand: the files are made again where they were, and go on.
+    std::fs::remove_dir_all(&logs).unwrap();
+    let deadline = Instant::now() + WITHIN;
+    while !std::fs::read_to_string(logs.join("performance.log")).is_ok_and(|t| t.contains("alive"))
+    {
+        assert!(
+            Instant::now() < deadline,
+            "performance.log was not made again"
+        );
+        std::thread::sleep(Duration::from_millis(100));
+    }
+
+    // Unusable (a file where the directory was: even root cannot make it again): the lines
+    // go to the console, then to the files once the directory can be made.
+    std::fs::remove_dir_all(&logs).unwrap();
+    std::fs::write(&logs, "not a directory").unwrap();
+    daemon.wait_for_line("cannot write the log file", WITHIN);
+    let alive = daemon.lines_with(" alive");
+    let deadline = Instant::now() + WITHIN;
+    while daemon.lines_with(" alive") < alive + 2 {
+        assert!(
+            Instant::now() < deadline,
+            "performance lines did not reach the console"
+        );
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    std::fs::remove_file(&logs).unwrap();
+    daemon.wait_for_line("the log files are written again", WITHIN);
+    let (status, _) = daemon.terminate(Duration::from_secs(20));
+    assert!(status.success(), "{}", daemon.stderr());
+    let main = std::fs::read_to_string(logs.join("traffic_light.log")).unwrap();
+    assert!(
+        main.contains("line(s) went to the console meanwhile"),
+        "{main}"
+    );
+    assert!(main.contains("stopped after"), "{main}");
+}

@@ -175,6 +175,7 @@ fn writer_loop(rx: Receiver<Message>, files: [RotatingFile; 3], counters: Arc<Lo
     let mut files = Files {
         files,
         failing: None,
+        checked: std::time::Instant::now(),
     };
     let mut reported_drops = 0;
     while let Ok(first) = rx.recv() {
@@ -210,7 +211,12 @@ struct Files {
     files: [RotatingFile; 3],
     /// Since a write or a flush failed: the lines printed on the console instead.
     failing: Option<u64>,
+    /// When the files were last checked to be where they belong.
+    checked: std::time::Instant,
 }
+
+/// How often the writer checks that its files are still at their paths.
+const CHECK_EVERY: std::time::Duration = std::time::Duration::from_secs(1);
 
 impl Files {
     /// Writes a line to the files it belongs in; while they fail, it goes to the console as
@@ -256,7 +262,18 @@ impl Files {
     /// console and in the files.
     fn flush(&mut self, counters: &LogCounters) {
         let mut failure = None;
+        // While failing, at every flush: the files are back only once they are where they
+        // belong (a flush into a file whose directory was removed succeeds, and is lost).
+        let check = self.failing.is_some() || self.checked.elapsed() >= CHECK_EVERY;
+        if check {
+            self.checked = std::time::Instant::now();
+        }
         for f in self.files.iter_mut() {
+            if check {
+                if let Err(e) = f.reopen_if_gone() {
+                    failure.get_or_insert_with(|| format!("{}: {e}", f.path().display()));
+                }
+            }
             if let Err(e) = f.flush() {
                 counters.write_failures.fetch_add(1, Ordering::Relaxed);
                 failure.get_or_insert_with(|| format!("{}: {e}", f.path().display()));
@@ -264,7 +281,7 @@ impl Files {
         }
         match (failure, self.failing) {
             (Some(why), _) => self.failed(&why),
-            (None, Some(lines)) => {
+            (None, Some(lines)) if check => {
                 self.failing = None;
                 let text = format!(
                     "[{}] [INFO    ] [semaforo::logging] the log files are written again; {lines} \
@@ -274,7 +291,7 @@ impl Files {
                 eprintln!("{text}");
                 self.write(TO_MAIN | TO_ERRORS, &text, true, counters);
             }
-            (None, None) => {}
+            (None, _) => {}
         }
     }
 }

@@ -66,6 +66,28 @@ impl RotatingFile {
         self.out.get_ref().sync_data()
     }
 
+    /// Opens the file again when it is no longer at its path (the log directory was removed
+    /// or the file moved away by hand): lines written to a file nobody can find are lost.
+    /// The directory is created again if need be; when that fails (it became unwritable) the
+    /// error says why, and the lines go elsewhere until it works.
+    pub fn reopen_if_gone(&mut self) -> io::Result<()> {
+        use std::os::unix::fs::MetadataExt;
+        let open = self.out.get_ref().metadata()?;
+        let here = fs::metadata(&self.path);
+        if here.is_ok_and(|m| m.dev() == open.dev() && m.ino() == open.ino()) {
+            return Ok(());
+        }
+        // What the old file's buffer holds goes to it (and is lost with it), not to the new.
+        let _ = self.out.flush();
+        if let Some(dir) = self.path.parent() {
+            fs::create_dir_all(dir)?;
+        }
+        let (out, size) = open_append(&self.path)?;
+        self.out = out;
+        self.size = size;
+        Ok(())
+    }
+
     fn rotate(&mut self) -> io::Result<()> {
         self.out.flush()?;
         if self.backups == 0 {
@@ -117,6 +139,22 @@ mod tests {
         assert_eq!(read(&numbered(&path, 1)), "line 0006\nline 0007\n");
         assert_eq!(read(&numbered(&path, 2)), "line 0004\nline 0005\n");
         assert!(!numbered(&path, 3).exists(), "only two backups are kept");
+    }
+
+    #[test]
+    fn a_file_removed_with_its_directory_is_opened_again_where_it_was() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("logs/main.log");
+        fs::create_dir_all(path.parent().unwrap()).unwrap();
+        let mut log = RotatingFile::open(path.clone(), 1000, 1).unwrap();
+        log.write_line("before").unwrap();
+        log.flush().unwrap();
+        log.reopen_if_gone().unwrap();
+        fs::remove_dir_all(path.parent().unwrap()).unwrap();
+        log.reopen_if_gone().unwrap();
+        log.write_line("after").unwrap();
+        log.flush().unwrap();
+        assert_eq!(read(&path), "after\n");
     }
 
     #[test]

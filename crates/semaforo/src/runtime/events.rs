@@ -62,9 +62,14 @@ impl EventLog {
         let Some(file) = self.file.as_mut() else {
             return;
         };
-        let result = events
-            .iter()
-            .try_for_each(|e| file.write_line(&self.epoch.record(e).to_string()))
+        // A log directory removed by hand is made again (the events would go nowhere).
+        let result = file
+            .reopen_if_gone()
+            .and_then(|()| {
+                events
+                    .iter()
+                    .try_for_each(|e| file.write_line(&self.epoch.record(e).to_string()))
+            })
             .and_then(|()| file.flush());
         if let Err(e) = result {
             if !self.failed {
