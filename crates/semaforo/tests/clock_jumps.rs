@@ -74,19 +74,11 @@ fn wait_for_stamps(peer: &Peer, after: usize, offset: f64) {
     }
 }
 
-fn ticks(daemon: &Daemon) -> f64 {
-    let text = daemon.get("/metrics", &[]).text();
-    text.lines()
-        .find_map(|l| l.strip_prefix("semaforo_ticks_total "))
-        .and_then(|v| v.parse().ok())
-        .unwrap_or_else(|| panic!("semaforo_ticks_total in {text}"))
-}
-
 /// Ticks counted over two seconds of real time: ten a second whatever the wall clock does.
 fn assert_ticking(daemon: &Daemon) {
-    let (before, since) = (ticks(daemon), Instant::now());
+    let (before, since) = (daemon.metric("semaforo_ticks_total"), Instant::now());
     std::thread::sleep(Duration::from_secs(2));
-    let rate = (ticks(daemon) - before) / since.elapsed().as_secs_f64();
+    let rate = (daemon.metric("semaforo_ticks_total") - before) / since.elapsed().as_secs_f64();
     assert!((7.0..=11.0).contains(&rate), "{rate} ticks a second");
 }
 

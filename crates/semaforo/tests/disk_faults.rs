@@ -67,20 +67,6 @@ fn fill(path: &Path) {
     let _ = file.flush();
 }
 
-/// The sum of a metric's samples in `/metrics` (over its labels).
-fn metric(daemon: &Daemon, name: &str) -> f64 {
-    let text = daemon.get("/metrics", &[]).text();
-    let values: Vec<f64> = text
-        .lines()
-        .filter(|l| {
-            l.starts_with(name) && matches!(l.as_bytes().get(name.len()), Some(b' ' | b'{'))
-        })
-        .filter_map(|l| l.rsplit(' ').next()?.parse().ok())
-        .collect();
-    assert!(!values.is_empty(), "{name} in /metrics:\n{text}");
-    values.iter().sum()
-}
-
 /// Whether `/health` shows the frame store's disk acting (its check is `disk <path>`).
 fn acting(r: &Response, frames: &Path) -> bool {
     r.acting(&format!("disk {}", frames.display()), DISK_ACTION)
@@ -131,18 +117,18 @@ fn a_full_disk_stops_saving_and_sends_log_lines_to_the_console_and_the_controlle
     );
     // The controller goes on: ticks advance and greens are given while the disk is full.
     let (ticks, greens) = (
-        metric(&daemon, "semaforo_ticks_total"),
-        metric(&daemon, "semaforo_greens_total"),
+        daemon.metric("semaforo_ticks_total"),
+        daemon.metric("semaforo_greens_total"),
     );
     let deadline = Instant::now() + WITHIN;
-    while metric(&daemon, "semaforo_greens_total") < greens + 1.0 {
+    while daemon.metric("semaforo_greens_total") < greens + 1.0 {
         assert!(
             Instant::now() < deadline,
             "no green while the disk was full"
         );
         std::thread::sleep(Duration::from_millis(200));
     }
-    assert!(metric(&daemon, "semaforo_ticks_total") > ticks);
+    assert!(daemon.metric("semaforo_ticks_total") > ticks);
     // Lines only the files take (performance statistics) reach the console meanwhile.
     daemon.wait_for_line("alive", WITHIN);
 

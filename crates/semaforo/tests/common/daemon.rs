@@ -135,6 +135,21 @@ impl Daemon {
         assert!(status.success(), "kill -TERM failed");
     }
 
+    /// The sum of a metric's samples in `/metrics` (over its labels); panics when it is not
+    /// there.
+    pub fn metric(&self, name: &str) -> f64 {
+        let text = self.get("/metrics", &[]).text();
+        let values: Vec<f64> = text
+            .lines()
+            .filter(|l| {
+                l.starts_with(name) && matches!(l.as_bytes().get(name.len()), Some(b' ' | b'{'))
+            })
+            .filter_map(|l| l.rsplit(' ').next()?.parse().ok())
+            .collect();
+        assert!(!values.is_empty(), "{name} in /metrics:\n{text}");
+        values.iter().sum()
+    }
+
     /// How many lines of standard error so far contain `text`.
     pub fn lines_with(&self, text: &str) -> usize {
         self.stderr().lines().filter(|l| l.contains(text)).count()
