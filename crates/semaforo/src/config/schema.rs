@@ -374,7 +374,7 @@ pub const SETTINGS: &[Spec] = &[
         key: "detection.rate",
         env: &["DETECTION_RATE"],
         kind: Kind::Float { min: 0.5, max: 60.0, unit: "network runs per second" },
-        default: Default::Float(4.0),
+        default: Default::Float(3.0),
         help: "how often each camera's neural network (yolox, auto) runs, on the newest frame; the tracker carries the vehicles on the frames between, so counts stay fresh frame by frame; at or above cameras.fps, every frame. A camera whose detector cannot keep this rate lowers it step by step (to at least 1 a second) and climbs back when it can (logged, and shown in /health and /api/status). The background model (bgsub) runs on every frame",
     },
     Spec {
