@@ -1,0 +1,103 @@
+//! A soak's samples written out: a CSV with one row per sample, and an SVG with one panel per
+//! figure over the daemon's time, its bound drawn across the panel where it has one.
+
+use std::io::Write;
+use std::path::Path;
+
+use plotters::prelude::*;
+
+use super::sample::{Sample, FIGURES};
+
+/// The samples as CSV, a row written (and flushed) as each is taken, so that a run stopped
+/// half-way still leaves its figures: the times, every figure, and whether it was settled.
+pub struct Csv(std::io::BufWriter<std::fs::File>);
+
+impl Csv {
+    pub fn create(path: &Path) -> std::io::Result<Csv> {
+        let mut out = std::io::BufWriter::new(std::fs::File::create(path)?);
+        let names: Vec<&str> = FIGURES.iter().map(|(name, _)| *name).collect();
+        writeln!(out, "wall_s,daemon_s,{},settled", names.join(","))?;
+        out.flush()?;
+        Ok(Csv(out))
+    }
+
+    pub fn write(&mut self, s: &Sample) -> std::io::Result<()> {
+        let values: Vec<String> = FIGURES
+            .iter()
+            .map(|(name, _)| s.figure(name).to_string())
+            .collect();
+        writeln!(
+            self.0,
+            "{:.1},{:.1},{},{}",
+            s.wall_s,
+            s.daemon_s,
+            values.join(","),
+            u8::from(s.settled)
+        )?;
+        self.0.flush()
+    }
+}
+
+/// Plots every figure over the daemon's time (hours when the run is longer than three, else
+/// minutes) into an SVG at `path`; `bounds` gives a ceiling to draw for some figures.
+pub fn write_svg(
+    path: &Path,
+    title: &str,
+    samples: &[Sample],
+    bounds: &[(&str, u64)],
+) -> Result<(), String> {
+    let span = samples.last().map_or(1.0, |s| s.daemon_s).max(1.0);
+    let (unit, scale) = if span > 3.0 * 3600.0 {
+        ("h", 3600.0)
+    } else {
+        ("min", 60.0)
+    };
+    let root = SVGBackend::new(path, (1000, 1500)).into_drawing_area();
+    root.fill(&WHITE).map_err(|e| e.to_string())?;
+    let root = root
+        .titled(title, ("sans-serif", 22))
+        .map_err(|e| e.to_string())?;
+    let panels = root.split_evenly((FIGURES.len(), 1));
+    for (panel, (name, what)) in panels.iter().zip(FIGURES) {
+        let points: Vec<(f64, f64)> = samples
+            .iter()
+            .map(|s| (s.daemon_s / scale, s.figure(name) as f64))
+            .collect();
+        let bound = bounds
+            .iter()
+            .find(|(n, _)| *n == name)
+            .map(|(_, b)| *b as f64);
+        let high = points
+            .iter()
+            .map(|p| p.1)
+            .fold(bound.unwrap_or(0.0), f64::max);
+        let low = points.iter().map(|p| p.1).fold(high, f64::min);
+        // Some room above and below, so that a flat line is not drawn on the frame.
+        let pad = ((high - low) * 0.1).max(high.abs() * 0.02).max(1.0);
+        let mut chart = ChartBuilder::on(panel)
+            .caption(format!("{name} ({what})"), ("sans-serif", 16))
+            .margin(8)
+            .x_label_area_size(28)
+            .y_label_area_size(80)
+            .build_cartesian_2d(0.0..span / scale, (low - pad).max(0.0)..high + pad)
+            .map_err(|e| e.to_string())?;
+        chart
+            .configure_mesh()
+            .x_desc(format!("daemon time ({unit})"))
+            .y_labels(5)
+            .x_labels(10)
+            .y_label_formatter(&|v| format!("{v:.0}"))
+            .x_label_formatter(&|v| format!("{v:.0}"))
+            .draw()
+            .map_err(|e| e.to_string())?;
+        chart
+            .draw_series(LineSeries::new(points, &BLUE))
+            .map_err(|e| e.to_string())?;
+        if let Some(bound) = bound {
+            chart
+                .draw_series(LineSeries::new([(0.0, bound), (span / scale, bound)], &RED))
+                .map_err(|e| e.to_string())?;
+        }
+    }
+    root.present().map_err(|e| e.to_string())
+}
