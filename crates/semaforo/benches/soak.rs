@@ -1,0 +1,64 @@
+//! The long soak (issue 20) on the real binary (`cargo bench -p semaforo --bench soak`): an hour
+//! of the four-arm intersection on the real clock under churn (real footage, an RTSP camera
+//! whose server restarts, orchestrators and broker going away, frames saved at a high rate),
+//! then 24 simulated hours of the synthetic intersection under `run --fast`; see
+//! `semaforo_testkit::soak`. Each writes its CSV and SVG plot into `SOAK_OUT` (default
+//! `bench/soak/` in the repository), prints its figures, and the bench fails when a bound broke.
+//!
+//! `SOAK_SECONDS` (default 3600) sets the real-time run's length, `SOAK_SIM_HOURS` (default 24)
+//! the simulated one's; `SOAK=real-time` or `SOAK=fast` runs only that one.
+
+#![allow(clippy::unwrap_used)] // a benchmark: an unwrap that fails stops it at its line
+
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use semaforo_testkit::soak::{self, Plan};
+
+fn number(name: &str, default: u64) -> u64 {
+    match std::env::var(name) {
+        Ok(v) => v
+            .parse()
+            .unwrap_or_else(|_| panic!("{name}={v:?}: expected a whole number")),
+        Err(_) => default,
+    }
+}
+
+fn main() {
+    let binary = Path::new(env!("CARGO_BIN_EXE_semaforo"));
+    let out = std::env::var_os("SOAK_OUT")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| semaforo_testkit::repository().join("bench/soak"));
+    let which = std::env::var("SOAK").unwrap_or_default();
+    let mut plans = Vec::new();
+    if which != "fast" {
+        let seconds = number("SOAK_SECONDS", 3600);
+        plans.push(Plan::real_time(binary, Duration::from_secs(seconds), &out));
+    }
+    if which != "real-time" {
+        let hours = number("SOAK_SIM_HOURS", 24);
+        plans.push(Plan::fast(binary, Duration::from_secs(hours * 3600), &out));
+    }
+    let (machine, cpus) = semaforo_testkit::machine();
+    println!(
+        "soak bench, {} ({machine}, {cpus} CPUs)",
+        semaforo_testkit::today()
+    );
+    let mut failed = false;
+    for plan in &plans {
+        let Some(report) = soak::run(plan) else {
+            failed = true;
+            continue;
+        };
+        println!("{}", report.summary());
+        println!(
+            "  written: {} and {}",
+            report.csv.display(),
+            report.svg.display()
+        );
+        failed |= !report.broken.is_empty();
+    }
+    if failed {
+        std::process::exit(1);
+    }
+}
