@@ -6,7 +6,8 @@
 //! `bench/soak/` in the repository), prints its figures, and the bench fails when a bound broke.
 //!
 //! `SOAK_SECONDS` (default 3600) sets the real-time run's length, `SOAK_SIM_HOURS` (default 24)
-//! the simulated one's; `SOAK=real-time` or `SOAK=fast` runs only that one.
+//! the simulated one's; `SOAK=real-time` or `SOAK=fast` runs only that one. `SOAK_PLOT=FILE.csv`
+//! runs nothing: it judges and plots again the samples of an earlier run (into FILE.svg).
 
 #![allow(clippy::unwrap_used)] // a benchmark: an unwrap that fails stops it at its line
 
@@ -29,6 +30,9 @@ fn main() {
     let out = std::env::var_os("SOAK_OUT")
         .map(PathBuf::from)
         .unwrap_or_else(|| semaforo_testkit::repository().join("bench/soak"));
+    if let Some(csv) = std::env::var_os("SOAK_PLOT") {
+        std::process::exit(replot(binary, Path::new(&csv)));
+    }
     let which = std::env::var("SOAK").unwrap_or_default();
     let mut plans = Vec::new();
     if which != "fast" {
@@ -61,4 +65,38 @@ fn main() {
     if failed {
         std::process::exit(1);
     }
+}
+
+/// Judges and plots again the samples in `csv` (a run named `fast` by the simulated plan's
+/// bounds, any other by the real-time plan's); the exit code.
+fn replot(binary: &Path, csv: &Path) -> i32 {
+    let samples = match soak::read_csv(csv) {
+        Ok(s) => s,
+        Err(e) => {
+            eprintln!("soak: {e}");
+            return 2;
+        }
+    };
+    let name = csv.file_stem().unwrap().to_string_lossy().into_owned();
+    let span = Duration::from_secs_f64(samples.last().map_or(0.0, |s| s.daemon_s));
+    let plan = if name == "fast" {
+        Plan::fast(binary, span, Path::new("."))
+    } else {
+        Plan::real_time(binary, span, Path::new("."))
+    };
+    let b = &plan.bounds;
+    let svg = csv.with_extension("svg");
+    soak::write_svg(&svg, &soak::title(&plan), &samples, &b.drawn()).unwrap();
+    let figures = soak::Figures::of(&samples, b.warmup);
+    println!(
+        "soak {name} (from {}):\n{}",
+        csv.display(),
+        figures.summary()
+    );
+    let broken = figures.broken(b);
+    for line in &broken {
+        println!("BROKEN: {line}");
+    }
+    println!("  written: {}", svg.display());
+    i32::from(!broken.is_empty())
 }

@@ -26,6 +26,18 @@ pub struct Bounds {
     pub outbox_depth: u64,
 }
 
+impl Bounds {
+    /// The ceilings a plot draws across its figures' panels.
+    pub fn drawn(&self) -> [(&'static str, u64); 4] {
+        [
+            ("temp_files", self.temp_files),
+            ("frame_files", self.frame_files),
+            ("frame_bytes", self.frame_bytes),
+            ("outbox_depth", self.outbox_depth),
+        ]
+    }
+}
+
 /// The figures of a run, for the report and the bound checks.
 #[derive(Debug, Clone, Default)]
 pub struct Figures {
@@ -83,6 +95,38 @@ impl Figures {
             frame_bytes: most(|s| s.frame_bytes),
             outbox_depth: most(|s| s.outbox_depth),
         }
+    }
+
+    /// The figures in a few lines.
+    pub fn summary(&self) -> String {
+        let mb = |kb: u64| kb as f64 / 1024.0;
+        format!(
+            "{:.0} s of daemon time in {:.0} s, {} samples ({} settled)\n\
+             RSS after warm-up {:.1} MB, at the end {:.1} MB, growth {:+.2} MB, peak {:.1} MB\n\
+             open descriptors {}..{} ({}..{} settled), threads {}..{} ({}..{} settled)\n\
+             temporary files at most {}, frame store at most {} files and {:.0} kB, outbox \
+             depth at most {}",
+            self.daemon_s,
+            self.wall_s,
+            self.samples,
+            self.settled,
+            mb(self.rss_after_warmup_kb),
+            mb(self.rss_end_kb),
+            self.rss_growth_kb() as f64 / 1024.0,
+            mb(self.rss_max_kb),
+            self.fds.0,
+            self.fds.1,
+            self.fds_settled.0,
+            self.fds_settled.1,
+            self.threads.0,
+            self.threads.1,
+            self.threads_settled.0,
+            self.threads_settled.1,
+            self.temp_files,
+            self.frame_files,
+            self.frame_bytes as f64 / 1000.0,
+            self.outbox_depth,
+        )
     }
 
     /// RSS growth after the warm-up, kB (negative when it shrank).

@@ -34,7 +34,7 @@ mod plot;
 mod sample;
 
 pub use bounds::{Bounds, Figures};
-pub use plot::{write_svg, Csv};
+pub use plot::{read_csv, write_svg, Csv};
 pub use sample::{http_get, Probe, Sample, FIGURES};
 
 use std::io::{BufRead, BufReader};
@@ -141,6 +141,16 @@ impl Plan {
     }
 }
 
+/// The plot's title for a run of `plan`.
+pub fn title(plan: &Plan) -> String {
+    let clock = if plan.fast {
+        "simulated time"
+    } else {
+        "real time"
+    };
+    format!("semaforo soak: {} ({clock})", plan.name)
+}
+
 /// What a run found.
 #[derive(Debug)]
 pub struct Report {
@@ -156,39 +166,14 @@ pub struct Report {
 }
 
 impl Report {
-    /// The figures in a few lines, and the broken bounds.
+    /// The run, its figures in a few lines, and the broken bounds.
     pub fn summary(&self) -> String {
-        let f = &self.figures;
-        let mb = |kb: u64| kb as f64 / 1024.0;
         let (restarts, peers, broker) = self.disruptions;
         let mut text = format!(
-            "soak {}: {:.0} s of daemon time in {:.0} s, {} samples ({} settled); \
-             {restarts} RTSP restarts, orchestrators away {peers} times, broker {broker} times\n\
-             RSS after warm-up {:.1} MB, at the end {:.1} MB, growth {:+.2} MB, peak {:.1} MB\n\
-             open descriptors {}..{} ({}..{} settled), threads {}..{} ({}..{} settled)\n\
-             temporary files at most {}, frame store at most {} files and {:.0} kB, outbox \
-             depth at most {}",
+            "soak {}: {restarts} RTSP restarts, orchestrators away {peers} times, broker \
+             {broker} times\n{}",
             self.plan.name,
-            f.daemon_s,
-            f.wall_s,
-            f.samples,
-            f.settled,
-            mb(f.rss_after_warmup_kb),
-            mb(f.rss_end_kb),
-            f.rss_growth_kb() as f64 / 1024.0,
-            mb(f.rss_max_kb),
-            f.fds.0,
-            f.fds.1,
-            f.fds_settled.0,
-            f.fds_settled.1,
-            f.threads.0,
-            f.threads.1,
-            f.threads_settled.0,
-            f.threads_settled.1,
-            f.temp_files,
-            f.frame_files,
-            f.frame_bytes as f64 / 1000.0,
-            f.outbox_depth,
+            self.figures.summary()
         );
         for b in &self.broken {
             text.push_str(&format!("\nBROKEN: {b}"));
@@ -336,22 +321,7 @@ pub fn run(plan: &Plan) -> Option<Report> {
     drop(rtsp);
 
     let b = &plan.bounds;
-    let drawn = [
-        ("temp_files", b.temp_files),
-        ("frame_files", b.frame_files),
-        ("frame_bytes", b.frame_bytes),
-        ("outbox_depth", b.outbox_depth),
-    ];
-    let title = format!(
-        "semaforo soak: {} ({})",
-        plan.name,
-        if plan.fast {
-            "simulated time"
-        } else {
-            "real time"
-        }
-    );
-    write_svg(&svg, &title, &samples, &drawn).unwrap();
+    write_svg(&svg, &title(plan), &samples, &b.drawn()).unwrap();
     let figures = Figures::of(&samples, b.warmup);
     let mut broken = figures.broken(b);
     if let Err(e) = stopped {

@@ -38,6 +38,40 @@ impl Csv {
     }
 }
 
+/// Reads back what [`Csv`] wrote (to plot it again, or judge it again).
+pub fn read_csv(path: &Path) -> Result<Vec<Sample>, String> {
+    let text = std::fs::read_to_string(path).map_err(|e| format!("{}: {e}", path.display()))?;
+    let mut samples = Vec::new();
+    for (i, line) in text.lines().enumerate().skip(1) {
+        let bad = || {
+            format!(
+                "{} line {}: not a soak sample: {line:?}",
+                path.display(),
+                i + 1
+            )
+        };
+        let fields: Vec<&str> = line.split(',').collect();
+        if fields.len() != FIGURES.len() + 3 {
+            return Err(bad());
+        }
+        let time = |k: usize| fields[k].parse::<f64>().map_err(|_| bad());
+        let figure = |k: usize| fields[k + 2].parse::<u64>().map_err(|_| bad());
+        samples.push(Sample {
+            wall_s: time(0)?,
+            daemon_s: time(1)?,
+            rss_kb: figure(0)?,
+            fds: figure(1)?,
+            threads: figure(2)?,
+            temp_files: figure(3)?,
+            frame_files: figure(4)?,
+            frame_bytes: figure(5)?,
+            outbox_depth: figure(6)?,
+            settled: fields[FIGURES.len() + 2] == "1",
+        });
+    }
+    Ok(samples)
+}
+
 /// Plots every figure over the daemon's time (hours when the run is longer than three, else
 /// minutes) into an SVG at `path`; `bounds` gives a ceiling to draw for some figures.
 pub fn write_svg(
@@ -100,4 +134,50 @@ pub fn write_svg(
         }
     }
     root.present().map_err(|e| e.to_string())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn what_the_csv_holds_reads_back_the_same() {
+        let dir = std::env::temp_dir().join(format!("soak-csv-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let path = dir.join("run.csv");
+        let sample = Sample {
+            wall_s: 2.0,
+            daemon_s: 7200.5,
+            rss_kb: 30_000,
+            fds: 24,
+            threads: 12,
+            temp_files: 1,
+            frame_files: 80,
+            frame_bytes: 1_234_567,
+            outbox_depth: 9,
+            settled: true,
+        };
+        let mut csv = Csv::create(&path).unwrap();
+        csv.write(&sample).unwrap();
+        csv.write(&Sample {
+            settled: false,
+            ..sample
+        })
+        .unwrap();
+        drop(csv);
+        let back = read_csv(&path).unwrap();
+        assert_eq!(
+            back,
+            vec![
+                sample,
+                Sample {
+                    settled: false,
+                    ..sample
+                }
+            ]
+        );
+        std::fs::write(&path, "header\n1,2,3\n").unwrap();
+        assert!(read_csv(&path).unwrap_err().contains("line 2"));
+        std::fs::remove_dir_all(&dir).unwrap();
+    }
 }
