@@ -4,14 +4,14 @@
 //! Two plans share the code. [`Plan::real_time`]: the four-arm intersection on the real clock,
 //! camera `n` on the real street footage (YOLOX behind its motion gate, the `auto` detector,
 //! unless the plan says otherwise), camera `s` on an RTSP camera (the same footage, the same
-//! detector) served
-//! on loopback by GStreamer's RTSP server that is restarted every few minutes, cameras `e` and
-//! `w` on the synthetic scene; a TCP and a WebSocket orchestrator that go away and come back,
-//! and Mosquitto stopped and started again between them; frames saved at a high rate into a
-//! small frame store; the outbox kept small (500 messages). [`Plan::fast`]: `run --fast` over
-//! simulated hours of the synthetic two-camera intersection with the same links, frame store
-//! and outbox, the peers going away on the same real-clock schedule (each absence then lasts
-//! hours of simulated time, so the outbox fills to its bound and drops).
+//! detector) served on loopback by GStreamer's RTSP server that is restarted every few
+//! minutes, cameras `e` and `w` on the synthetic scene; a TCP and a WebSocket orchestrator that
+//! go away and come back, and Mosquitto stopped and started again between them; frames saved
+//! at a high rate into a small frame store; the outbox kept small (500 messages).
+//! [`Plan::fast`]: `run --fast` over simulated hours of the synthetic two-camera intersection
+//! with the same links, frame store and outbox, the peers going away on the same real-clock
+//! schedule (an absence then lasts many simulated minutes, enough to fill the outbox to its
+//! bound).
 //!
 //! Each run writes `NAME.csv` and `NAME.svg` (every figure over time) into the plan's output
 //! directory and returns its [`Figures`]; [`Figures::broken`] says which [`Bounds`] it broke.
@@ -213,11 +213,13 @@ pub fn run(plan: &Plan) -> Option<Report> {
     let mut rtsp = None;
     if !plan.fast {
         let footage = crate::street_a()?.canonicalize().unwrap();
-        let model = crate::shared_file("models/yolox_nano.onnx")?;
         let clip = rtsp_clip(&footage, &work, plan.rtsp_restart + Duration::from_secs(60))?;
         let server = RtspServer::start(&clip);
         env.push(("INTERSECTION_BUILTIN".into(), "four-arm".into()));
-        env.push(("DETECTION_MODEL".into(), model.display().to_string()));
+        if plan.detector != "bgsub" {
+            let model = crate::shared_file("models/yolox_nano.onnx")?;
+            env.push(("DETECTION_MODEL".into(), model.display().to_string()));
+        }
         for (camera, source) in [
             ("n", format!("file:{}?loop=true", footage.display())),
             ("s", server.url()),
