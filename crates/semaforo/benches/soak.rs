@@ -7,7 +7,8 @@
 //!
 //! `SOAK_SECONDS` (default 3600) sets the real-time run's length, `SOAK_SIM_HOURS` (default 24)
 //! the simulated one's; `SOAK=real-time` or `SOAK=fast` runs only that one. `SOAK_PLOT=FILE.csv`
-//! runs nothing: it judges and plots again the samples of an earlier run (into FILE.svg).
+//! (relative to the repository) runs nothing: it judges and plots again the samples of an
+//! earlier run (into FILE.svg).
 
 #![allow(clippy::unwrap_used)] // a benchmark: an unwrap that fails stops it at its line
 
@@ -31,7 +32,9 @@ fn main() {
         .map(PathBuf::from)
         .unwrap_or_else(|| semaforo_testkit::repository().join("bench/soak"));
     if let Some(csv) = std::env::var_os("SOAK_PLOT") {
-        std::process::exit(replot(binary, Path::new(&csv)));
+        // Cargo runs a bench in its package's directory; the path is the repository's.
+        let csv = semaforo_testkit::repository().join(csv);
+        std::process::exit(replot(binary, &csv));
     }
     let which = std::env::var("SOAK").unwrap_or_default();
     let mut plans = Vec::new();
@@ -86,7 +89,7 @@ fn replot(binary: &Path, csv: &Path) -> i32 {
     };
     let b = &plan.bounds;
     let svg = csv.with_extension("svg");
-    soak::write_svg(&svg, &soak::title(&plan), &samples, &b.drawn()).unwrap();
+    soak::write_svg(&svg, &soak::title(&plan), &samples, &b.drawn(), b.warmup).unwrap();
     let figures = soak::Figures::of(&samples, b.warmup);
     println!(
         "soak {name} (from {}):\n{}",

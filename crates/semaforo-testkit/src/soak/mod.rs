@@ -323,7 +323,7 @@ pub fn run(plan: &Plan) -> Option<Report> {
     drop(rtsp);
 
     let b = &plan.bounds;
-    write_svg(&svg, &title(plan), &samples, &b.drawn()).unwrap();
+    write_svg(&svg, &title(plan), &samples, &b.drawn(), b.warmup).unwrap();
     let figures = Figures::of(&samples, b.warmup);
     let mut broken = figures.broken(b);
     if let Err(e) = stopped {

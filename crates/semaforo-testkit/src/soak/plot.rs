@@ -73,14 +73,17 @@ pub fn read_csv(path: &Path) -> Result<Vec<Sample>, String> {
 }
 
 /// Plots every figure over the daemon's time (hours when the run is longer than three, else
-/// minutes) into an SVG at `path`; `bounds` gives a ceiling to draw for some figures.
+/// minutes) into an SVG at `path`: `bounds` gives a ceiling to draw (red) for some figures,
+/// and a grey line marks the end of the warm-up (`warmup`, a share of the run).
 pub fn write_svg(
     path: &Path,
     title: &str,
     samples: &[Sample],
     bounds: &[(&str, u64)],
+    warmup: f64,
 ) -> Result<(), String> {
     let span = samples.last().map_or(1.0, |s| s.daemon_s).max(1.0);
+    let warm = span * warmup;
     let (unit, scale) = if span > 3.0 * 3600.0 {
         ("h", 3600.0)
     } else {
@@ -101,28 +104,42 @@ pub fn write_svg(
             .iter()
             .find(|(n, _)| *n == name)
             .map(|(_, b)| *b as f64);
-        let high = points
-            .iter()
-            .map(|p| p.1)
-            .fold(bound.unwrap_or(0.0), f64::max);
-        let low = points.iter().map(|p| p.1).fold(high, f64::min);
+        // The scale is the judged part's (after the warm-up), so that a growth of a few
+        // hundred kB shows; the start climbs in from below.
+        let judged = || {
+            samples
+                .iter()
+                .filter(|s| s.daemon_s >= warm)
+                .map(|s| s.figure(name) as f64)
+        };
+        let high = judged().fold(bound.unwrap_or(0.0), f64::max);
+        let low = judged().fold(high, f64::min);
         // Some room above and below, so that a flat line is not drawn on the frame.
         let pad = ((high - low) * 0.1).max(high.abs() * 0.02).max(1.0);
+        let (bottom, top) = ((low - pad).max(0.0), high + pad);
+        // No more labels than whole numbers in the range: counts are whole.
+        let labels = ((top - bottom).floor() as usize).clamp(2, 5);
         let mut chart = ChartBuilder::on(panel)
             .caption(format!("{name} ({what})"), ("sans-serif", 16))
             .margin(8)
             .x_label_area_size(28)
             .y_label_area_size(80)
-            .build_cartesian_2d(0.0..span / scale, (low - pad).max(0.0)..high + pad)
+            .build_cartesian_2d(0.0..span / scale, bottom..top)
             .map_err(|e| e.to_string())?;
         chart
             .configure_mesh()
             .x_desc(format!("daemon time ({unit})"))
-            .y_labels(5)
+            .y_labels(labels)
             .x_labels(10)
             .y_label_formatter(&|v| format!("{v:.0}"))
             .x_label_formatter(&|v| format!("{v:.0}"))
             .draw()
+            .map_err(|e| e.to_string())?;
+        chart
+            .draw_series(LineSeries::new(
+                [(warm / scale, bottom), (warm / scale, top)],
+                &BLACK.mix(0.4),
+            ))
             .map_err(|e| e.to_string())?;
         chart
             .draw_series(LineSeries::new(points, &BLUE))
