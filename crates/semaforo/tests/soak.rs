@@ -4,8 +4,8 @@
 //! every 30 s; a TCP and a WebSocket orchestrator and Mosquitto going away and coming back;
 //! frames saved at a high rate to a small store), and for twenty simulated minutes under
 //! `run --fast`. Resident memory, descriptors, threads, temporary files, the frame store and
-//! the outbox stay within their bounds (`semaforo_testkit::soak`); what is asserted is bounds,
-//! never timings.
+//! the outbox stay within their bounds (`semaforo_testkit::soak`; the real-time run's memory
+//! bound is looser than the long soak's, see below); what is asserted is bounds, never timings.
 //!
 //! Needs Mosquitto, FFmpeg, GStreamer's RTSP server for Python and the shared footage; without
 //! them the tests say so loudly, and fail under `CI=true`.
@@ -15,7 +15,7 @@
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
-use semaforo_testkit::soak::{self, Plan};
+use semaforo_testkit::soak::{self, Bounds, Plan};
 
 fn out() -> PathBuf {
     Path::new(env!("CARGO_TARGET_TMPDIR")).join("soak")
@@ -45,11 +45,20 @@ fn passes(plan: Plan) {
 #[test]
 fn a_hundred_seconds_under_churn_stay_within_every_bound() {
     let binary = Path::new(env!("CARGO_BIN_EXE_semaforo"));
+    let plan = Plan::real_time(binary, Duration::from_secs(100), &out());
     // The background model on the footage: YOLOX's working memory takes minutes to settle,
-    // longer than this run's warm-up (the long soak runs it).
+    // longer than this run's warm-up (the long soak runs it). And 16 MB of growth, not the
+    // long soak's 2: in this unoptimised build a link's reconnection can add about 3 MB of
+    // resident memory the first few times (seen at 1 to 3 of this run's reconnections; the
+    // release build's hour with 87 of them grew under 1 MB), so 100 s cannot tell that from
+    // growth that stops; a leak per frame or per message still passes 16 MB within seconds.
     passes(Plan {
         detector: "bgsub".into(),
-        ..Plan::real_time(binary, Duration::from_secs(100), &out())
+        bounds: Bounds {
+            rss_growth_kb: 16 * 1024,
+            ..plan.bounds.clone()
+        },
+        ..plan
     });
 }
 

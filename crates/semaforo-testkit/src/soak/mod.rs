@@ -88,9 +88,8 @@ impl Plan {
     /// The real-time plan: sampled every 2 s (5 s past 10 minutes), the RTSP server restarted
     /// every 3 minutes and the peers away for 20 s every 2 minutes, the first tenth warm-up.
     /// A run of 3 minutes or less restarts the server and sends the peers away every 30 s (for
-    /// 6 s) and counts its first 55% as warm-up: the first time each link reconnects and sends
-    /// what waited, its buffers grow to their working size (about 3 MB in all), and that
-    /// must fall within the warm-up, with a second cycle of everything after it.
+    /// 6 s) and counts its first 55% as warm-up, so that each link's first reconnection falls
+    /// within the warm-up and a second cycle of everything after it.
     pub fn real_time(binary: &Path, duration: Duration, out: &Path) -> Plan {
         let short = duration <= Duration::from_secs(180);
         let (rtsp_restart, peers_cycle, away) = if short { (30, 30, 6) } else { (180, 120, 20) };
