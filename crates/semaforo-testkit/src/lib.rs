@@ -14,6 +14,7 @@
 //! ```
 
 pub mod peers;
+pub mod soak;
 use std::io::Write;
 use std::path::{Path, PathBuf};
 

@@ -349,3 +349,101 @@ impl Drop for Subscriber {
         }
     }
 }
+
+/// GStreamer's RTSP server (gst-rtsp-server through Debian's Python bindings: the camera
+/// tests' `rtsp_server.py`) serving an H.264 MP4 at `rtsp://127.0.0.1:PORT/clip`, each client
+/// from the clip's start. It can be stopped and run again on its port; it is stopped when
+/// dropped.
+pub struct RtspServer {
+    pub port: u16,
+    clip: PathBuf,
+    child: Option<Child>,
+}
+
+const PYTHON: &str = "/usr/bin/python3";
+
+impl RtspServer {
+    /// Whether the server's Python bindings and the elements it needs are installed; when not,
+    /// a [`crate::skip`] saying how to install them.
+    pub fn available() -> bool {
+        let ok = Command::new(PYTHON)
+            .args([
+                "-c",
+                "import gi; gi.require_version('GstRtspServer', '1.0'); \
+                 from gi.repository import GstRtspServer, Gst; Gst.init(None); \
+                 assert all(Gst.ElementFactory.find(e) for e in ['qtdemux', 'h264parse', 'rtph264pay'])",
+            ])
+            .output()
+            .is_ok_and(|o| o.status.success());
+        if !ok {
+            crate::skip(
+                "GStreamer's RTSP server for Python",
+                "Install it (Debian: apt-get install gir1.2-gst-rtsp-server-1.0 \
+                 gstreamer1.0-plugins-good gstreamer1.0-plugins-bad python3-gi).",
+            );
+        }
+        ok
+    }
+
+    /// Serves `clip` on a free port.
+    pub fn start(clip: &Path) -> RtspServer {
+        let mut server = RtspServer {
+            port: 0,
+            clip: clip.to_path_buf(),
+            child: None,
+        };
+        server.run();
+        server
+    }
+
+    pub fn url(&self) -> String {
+        format!("rtsp://127.0.0.1:{}/clip", self.port)
+    }
+
+    /// Starts the server (again) on its port, once it can listen there.
+    pub fn run(&mut self) {
+        let script =
+            crate::repository().join("crates/semaforo-camera/tests/fixtures/rtsp_server.py");
+        let mut started = None;
+        wait_until("the RTSP server to listen", Duration::from_secs(20), || {
+            let mut child = Command::new(PYTHON)
+                .arg(&script)
+                .arg(self.port.to_string())
+                .arg(&self.clip)
+                .stdout(Stdio::piped())
+                .stderr(Stdio::null())
+                .spawn()
+                .expect("python3 starts");
+            let mut line = String::new();
+            let stdout = child.stdout.take().expect("piped stdout");
+            let _ = std::io::BufRead::read_line(&mut std::io::BufReader::new(stdout), &mut line);
+            match line
+                .strip_prefix("ready ")
+                .and_then(|p| p.trim().parse().ok())
+            {
+                Some(port) => started = Some((child, port)),
+                None => {
+                    let _ = child.kill();
+                    let _ = child.wait();
+                }
+            }
+            started.is_some()
+        });
+        let (child, port) = started.unwrap();
+        self.port = port;
+        self.child = Some(child);
+    }
+
+    pub fn stop(&mut self) {
+        if let Some(mut c) = self.child.take() {
+            let _ = c.kill();
+            let _ = c.wait();
+        }
+    }
+}
+
+impl Drop for RtspServer {
+    fn drop(&mut self) {
+        self.stop();
+    }
+}
