@@ -38,6 +38,9 @@ use semaforo_base::{Clocks, SystemClocks};
 use semaforo_resources::{CameraDevice, CameraProperty};
 
 use crate::{Frame, SourceError};
+/// The AVCC-to-Annex B rewriting that every H.264 sample goes through before OpenH264, public
+/// for the fuzz targets (`fuzz/`) that feed it samples of their own.
+pub use annexb::{AnnexBWriter, AvccError};
 use h264::{H264Decoder, Picture, RgbPool};
 use pacing::Pacer;
 pub use pacing::Pacing;
