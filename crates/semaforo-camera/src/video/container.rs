@@ -65,6 +65,26 @@ pub struct VideoTrack {
     pub size: u64,
 }
 
+impl VideoTrack {
+    /// The bytes of sample `id` (from 1) as the track's `stsz` gives them.
+    pub fn sample_size(&self, id: u32) -> Option<u64> {
+        let stsz = &self
+            .reader
+            .tracks()
+            .get(&self.track_id)?
+            .trak
+            .mdia
+            .minf
+            .stbl
+            .stsz;
+        if stsz.sample_size > 0 {
+            return Some(u64::from(stsz.sample_size));
+        }
+        let index = usize::try_from(id.checked_sub(1)?).ok()?;
+        stsz.sample_sizes.get(index).map(|&n| u64::from(n))
+    }
+}
+
 /// Where the file's last whole top-level box ends, and the type of the box that runs past the
 /// end of the file, if one does (a file cut short).
 fn whole_boxes<R: Read + Seek>(r: &mut R, size: u64) -> (u64, Option<[u8; 4]>) {
