@@ -493,12 +493,25 @@ pub fn open(path: &Path) -> Result<VideoTrack, SourceError> {
     };
 
     let timescale = trak.mdia.mdhd.timescale;
-    let sample_count = stbl.stsz.sample_count;
     if timescale == 0 {
         return Err(not_video(path, "its video track has a timescale of 0"));
     }
-    if sample_count == 0 {
+    if stbl.stsz.sample_count == 0 {
         return Err(not_video(path, "its video track has no frames"));
+    }
+    // The `mp4` crate cannot read a sample that `stts` gives no time for (it panics): a
+    // damaged file whose `stts` is short plays the frames it does give times for.
+    let sample_count = stbl.stsz.sample_count.min(timed_samples(
+        stbl.stts.entries.iter().map(|e| e.sample_count),
+    ));
+    if sample_count == 0 {
+        return Err(not_video(
+            path,
+            format!(
+                "its `stts` gives none of its {} frames a time",
+                stbl.stsz.sample_count
+            ),
+        ));
     }
     let (presentation, total_ticks) = presentation_times(
         stbl.stts
@@ -541,6 +554,19 @@ pub fn open(path: &Path) -> Result<VideoTrack, SourceError> {
         truncated,
         size,
     })
+}
+
+/// How many samples `stts` gives a time, counted as the `mp4` crate finds a sample's time (its
+/// running count, from 1, stops at `u32::MAX`).
+fn timed_samples(counts: impl Iterator<Item = u32>) -> u32 {
+    let mut next = 1u32;
+    for count in counts {
+        match next.checked_add(count) {
+            Some(n) => next = n,
+            None => break,
+        }
+    }
+    next - 1
 }
 
 fn ticks(t: u64, timescale: u32) -> Duration {

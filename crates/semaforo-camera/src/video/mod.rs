@@ -443,6 +443,35 @@ mod tests {
         );
     }
 
+    /// Found by the `mp4` fuzz target: a sample that `stts` gives no time for made the `mp4`
+    /// crate panic when it was read.
+    #[test]
+    fn a_short_stts_plays_the_frames_it_gives_times_for() {
+        // The same 3 frames, `stts` saying 2 samples of 1024 ticks instead of 3.
+        let mut file = include_bytes!("../../tests/fixtures/tiny-baseline.mp4").to_vec();
+        let stts = file.windows(4).position(|w| w == b"stts").unwrap();
+        assert_eq!(file[stts + 12..stts + 16], 3u32.to_be_bytes());
+        file[stts + 12..stts + 16].copy_from_slice(&2u32.to_be_bytes());
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("short-stts.mp4");
+        std::fs::write(&path, &file).unwrap();
+        let options = VideoFileOptions {
+            looping: false,
+            pacing: Pacing::AsFastAsPossible,
+        };
+        let mut video = VideoFile::open(&path, options).unwrap();
+        assert_eq!(video.frame_count(), 2);
+        let mut frames = 0;
+        let end = loop {
+            match video.read() {
+                Ok(_) => frames += 1,
+                Err(e) => break e,
+            }
+        };
+        assert_eq!(frames, 2);
+        assert!(matches!(end, SourceError::EndOfStream { .. }), "{end}");
+    }
+
     #[test]
     fn bad_uri_parameters_name_themselves() {
         let err = VideoFileOptions::from_params("loop=maybe").unwrap_err();
