@@ -26,7 +26,11 @@ fuzz_target!(|data: &[u8]| {
             }
         };
         let written = record.to_string();
-        assert_eq!(written.parse::<HiResRecord>(), Ok(record), "{line:?} -> {written:?}");
+        assert_eq!(
+            written.parse::<HiResRecord>(),
+            Ok(record),
+            "{line:?} -> {written:?}"
+        );
         for epoch in EPOCHS {
             if let Some(event) = epoch.event(&record) {
                 assert_eq!(epoch.record(&event), record, "{line:?} through signal time");

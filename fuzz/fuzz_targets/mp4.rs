@@ -25,7 +25,12 @@ fuzz_target!(|data: &[u8]| {
             return;
         }
     };
-    let _ = (video.codec(), video.frame_count(), video.fps(), video.duration());
+    let _ = (
+        video.codec(),
+        video.frame_count(),
+        video.fps(),
+        video.duration(),
+    );
     for _ in 0..FRAMES {
         match video.read() {
             Ok(frame) => video.recycle(frame),

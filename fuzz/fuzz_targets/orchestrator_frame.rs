@@ -18,7 +18,11 @@ use serde_json::{json, Value};
 fn read_frame(bytes: &[u8]) -> Value {
     let (length, body) = bytes.split_at(4);
     let length = u32::from_be_bytes([length[0], length[1], length[2], length[3]]);
-    assert_eq!(length as usize, body.len(), "the prefix gives the body's length");
+    assert_eq!(
+        length as usize,
+        body.len(),
+        "the prefix gives the body's length"
+    );
     serde_json::from_slice(body).expect("the body is JSON")
 }
 
