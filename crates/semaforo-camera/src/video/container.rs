@@ -499,6 +499,23 @@ pub fn open(path: &Path) -> Result<VideoTrack, SourceError> {
     if stbl.stsz.sample_count == 0 {
         return Err(not_video(path, "its video track has no frames"));
     }
+    // The `mp4` crate finds a sample's bytes through `stsc` as it is: a chunk numbered 0 or
+    // holding no samples makes it subtract past zero or divide by zero (and panic).
+    if let Some(entry) = stbl
+        .stsc
+        .entries
+        .iter()
+        .find(|e| e.first_chunk == 0 || e.samples_per_chunk == 0)
+    {
+        return Err(not_video(
+            path,
+            format!(
+                "its `stsc` gives chunk {} {} samples per chunk (chunks are numbered from 1 \
+                 and hold at least 1 sample)",
+                entry.first_chunk, entry.samples_per_chunk
+            ),
+        ));
+    }
     // The `mp4` crate cannot read a sample that `stts` gives no time for (it panics): a
     // damaged file whose `stts` is short plays the frames it does give times for.
     let sample_count = stbl.stsz.sample_count.min(timed_samples(

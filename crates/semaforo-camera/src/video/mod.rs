@@ -472,6 +472,31 @@ mod tests {
         assert!(matches!(end, SourceError::EndOfStream { .. }), "{end}");
     }
 
+    /// Found by the `mp4` fuzz target: an `stsc` entry for chunk 0 made the `mp4` crate
+    /// subtract past zero (and one with no samples per chunk would divide by zero).
+    #[test]
+    fn an_stsc_chunk_numbered_zero_is_refused_naming_it() {
+        let original = include_bytes!("../../tests/fixtures/tiny-baseline.mp4").to_vec();
+        let stsc = original.windows(4).position(|w| w == b"stsc").unwrap();
+        assert_eq!(original[stsc + 12..stsc + 20], [0, 0, 0, 1, 0, 0, 0, 3]);
+        let dir = tempfile::tempdir().unwrap();
+        for (at, expected) in [
+            (12, "`stsc` gives chunk 0 3 samples per chunk"),
+            (16, "`stsc` gives chunk 1 0 samples per chunk"),
+        ] {
+            let mut file = original.clone();
+            file[stsc + at..stsc + at + 4].copy_from_slice(&0u32.to_be_bytes());
+            let path = dir.path().join("bad-stsc.mp4");
+            std::fs::write(&path, &file).unwrap();
+            let options = VideoFileOptions::default();
+            let error = VideoFile::open(&path, options).unwrap_err().to_string();
+            assert!(
+                error.contains("bad-stsc.mp4") && error.contains(expected),
+                "{error}"
+            );
+        }
+    }
+
     #[test]
     fn bad_uri_parameters_name_themselves() {
         let err = VideoFileOptions::from_params("loop=maybe").unwrap_err();
