@@ -1,25 +1,13 @@
 //! `semaforo`: the binary. It parses the command line, loads the configuration and hands over
-//! to a command; the work itself lives in the library crates and in [`runtime`].
-
-mod cli;
-mod commands;
-mod config;
-mod count;
-mod http;
-mod links;
-mod logging;
-mod orchestrator;
-mod runtime;
-mod sim;
+//! to a command; the work itself lives in the library crates and in this package's library
+//! (`src/lib.rs`).
 
 use std::process::ExitCode;
 
 use clap::Parser;
 
-use cli::{Cli, Command, ConfigAction};
-
-/// Exit code for a configuration or usage error (clap uses 2 for usage errors too).
-const EXIT_CONFIG: u8 = 2;
+use semaforo::cli::{Cli, Command, ConfigAction};
+use semaforo::{commands, config, count, sim, EXIT_CONFIG};
 
 fn main() -> ExitCode {
     let cli = Cli::parse();

@@ -65,6 +65,26 @@ pub struct VideoTrack {
     pub size: u64,
 }
 
+impl VideoTrack {
+    /// The bytes of sample `id` (from 1) as the track's `stsz` gives them.
+    pub fn sample_size(&self, id: u32) -> Option<u64> {
+        let stsz = &self
+            .reader
+            .tracks()
+            .get(&self.track_id)?
+            .trak
+            .mdia
+            .minf
+            .stbl
+            .stsz;
+        if stsz.sample_size > 0 {
+            return Some(u64::from(stsz.sample_size));
+        }
+        let index = usize::try_from(id.checked_sub(1)?).ok()?;
+        stsz.sample_sizes.get(index).map(|&n| u64::from(n))
+    }
+}
+
 /// Where the file's last whole top-level box ends, and the type of the box that runs past the
 /// end of the file, if one does (a file cut short).
 fn whole_boxes<R: Read + Seek>(r: &mut R, size: u64) -> (u64, Option<[u8; 4]>) {
@@ -236,6 +256,100 @@ pub fn scan_tracks<R: Read + Seek>(r: &mut R, size: u64) -> Vec<TrackEntry> {
     tracks
 }
 
+/// The boxes whose payload is a list of boxes that the `mp4` crate reads child after child,
+/// trusting each child's size (`meta` too, after its version and flags).
+const CONTAINER_BOXES: [&[u8; 4]; 12] = [
+    b"moov", b"trak", b"mdia", b"minf", b"stbl", b"dinf", b"mvex", b"udta", b"moof", b"traf",
+    b"ilst", b"meta",
+];
+
+/// How deep [`misread_box`] follows containers: the index of a real file is 6 or 7 deep.
+const MAX_BOX_DEPTH: u32 = 16;
+
+/// A box of the index (`moov`, `moof`) that the `mp4` crate would misread, described. The
+/// crate skips a box by its size: a child of size 0 ("to the end of the file", which only a
+/// file's last box may say; QuickTime's 4-byte `udta` terminator reads as one) sends it back
+/// to the same header forever, and a child smaller than its header or running past its parent
+/// makes it read, or allocate for, bytes that are not the child's. So the index is walked
+/// first, and such a file is refused with the box named rather than hanging the camera.
+fn misread_box<R: Read + Seek>(r: &mut R, size: u64) -> Option<String> {
+    children(r, 0, size)
+        .iter()
+        .filter(|b| &b.kind == b"moov" || &b.kind == b"moof")
+        .find_map(|b| misread_child(r, &b.kind, b.payload, b.end, 1))
+}
+
+fn misread_child<R: Read + Seek>(
+    r: &mut R,
+    parent: &[u8; 4],
+    payload: u64,
+    end: u64,
+    depth: u32,
+) -> Option<String> {
+    let mut at = payload;
+    if parent == b"meta" {
+        // ISO's `meta` has version and flags before its children; QuickTime's does not.
+        let mut head = [0u8; 8];
+        r.seek(SeekFrom::Start(at)).ok()?;
+        r.read_exact(&mut head).ok()?;
+        if head[..4] == [0; 4] {
+            at += 4;
+        } else if &head[4..] != b"hdlr" {
+            return None;
+        }
+    }
+    while at < end {
+        // Bytes too few for a header at the end of a container are read as one all the same,
+        // as the crate does (into the next box): of those, only a size of 0 stops its walk.
+        let mut head = [0u8; 8];
+        r.seek(SeekFrom::Start(at)).ok()?;
+        r.read_exact(&mut head).ok()?;
+        let kind = [head[4], head[5], head[6], head[7]];
+        let declared = u32::from_be_bytes([head[0], head[1], head[2], head[3]]);
+        if at + 8 > end && declared != 0 {
+            return None;
+        }
+        let (size, header) = match declared {
+            1 => {
+                let mut large = [0u8; 8];
+                r.read_exact(&mut large).ok()?;
+                (u64::from_be_bytes(large), 16)
+            }
+            n => (u64::from(n), 8),
+        };
+        let named = format!(
+            "its `{}` box at byte {at} (in `{}`)",
+            four(&kind),
+            four(parent)
+        );
+        if size == 0 {
+            return Some(format!(
+                "{named} has size 0, which only the file's last box may have (expected its \
+                 size in bytes)"
+            ));
+        }
+        if size < header {
+            return Some(format!(
+                "{named} has a size of {size} bytes, less than its {header}-byte header"
+            ));
+        }
+        let child_end = at.saturating_add(size);
+        if child_end > end {
+            return Some(format!(
+                "{named} has a size of {size} bytes and runs past the end of its parent at \
+                 byte {end}"
+            ));
+        }
+        if CONTAINER_BOXES.contains(&&kind) && depth < MAX_BOX_DEPTH {
+            if let Some(problem) = misread_child(r, &kind, at + header, child_end, depth + 1) {
+                return Some(problem);
+            }
+        }
+        at = child_end;
+    }
+    None
+}
+
 fn describe_tracks(tracks: &[TrackEntry]) -> String {
     if tracks.is_empty() {
         return "no tracks".into();
@@ -319,6 +433,12 @@ pub fn open(path: &Path) -> Result<VideoTrack, SourceError> {
             four(&kind)
         )
     });
+    if let Some(problem) = misread_box(&mut reader, parse_size) {
+        return Err(not_video(
+            path,
+            format!("its index cannot be read: {problem}"),
+        ));
+    }
     reader.seek(SeekFrom::Start(0)).map_err(access(path))?;
     let mp4 = Mp4Reader::read_header(reader, parse_size).map_err(|e| {
         let why = truncated
@@ -373,12 +493,42 @@ pub fn open(path: &Path) -> Result<VideoTrack, SourceError> {
     };
 
     let timescale = trak.mdia.mdhd.timescale;
-    let sample_count = stbl.stsz.sample_count;
     if timescale == 0 {
         return Err(not_video(path, "its video track has a timescale of 0"));
     }
-    if sample_count == 0 {
+    if stbl.stsz.sample_count == 0 {
         return Err(not_video(path, "its video track has no frames"));
+    }
+    // The `mp4` crate finds a sample's bytes through `stsc` as it is: a chunk numbered 0 or
+    // holding no samples makes it subtract past zero or divide by zero (and panic).
+    if let Some(entry) = stbl
+        .stsc
+        .entries
+        .iter()
+        .find(|e| e.first_chunk == 0 || e.samples_per_chunk == 0)
+    {
+        return Err(not_video(
+            path,
+            format!(
+                "its `stsc` gives chunk {} {} samples per chunk (chunks are numbered from 1 \
+                 and hold at least 1 sample)",
+                entry.first_chunk, entry.samples_per_chunk
+            ),
+        ));
+    }
+    // The `mp4` crate cannot read a sample that `stts` gives no time for (it panics): a
+    // damaged file whose `stts` is short plays the frames it does give times for.
+    let sample_count = stbl.stsz.sample_count.min(timed_samples(
+        stbl.stts.entries.iter().map(|e| e.sample_count),
+    ));
+    if sample_count == 0 {
+        return Err(not_video(
+            path,
+            format!(
+                "its `stts` gives none of its {} frames a time",
+                stbl.stsz.sample_count
+            ),
+        ));
     }
     let (presentation, total_ticks) = presentation_times(
         stbl.stts
@@ -421,6 +571,19 @@ pub fn open(path: &Path) -> Result<VideoTrack, SourceError> {
         truncated,
         size,
     })
+}
+
+/// How many samples `stts` gives a time, counted as the `mp4` crate finds a sample's time (its
+/// running count, from 1, stops at `u32::MAX`).
+fn timed_samples(counts: impl Iterator<Item = u32>) -> u32 {
+    let mut next = 1u32;
+    for count in counts {
+        match next.checked_add(count) {
+            Some(n) => next = n,
+            None => break,
+        }
+    }
+    next - 1
 }
 
 fn ticks(t: u64, timescale: u32) -> Duration {
@@ -502,6 +665,57 @@ mod tests {
         assert_eq!(
             whole_boxes(&mut std::io::Cursor::new(&file), size),
             (whole, Some(*b"mdat"))
+        );
+    }
+
+    /// Found by the `mp4` fuzz target: a box of size 0 inside `moov` made the `mp4` crate
+    /// read the same header forever, and the camera's thread with it.
+    #[test]
+    fn a_box_of_size_zero_inside_the_index_is_refused_naming_it() {
+        let mut udta = boxed(b"udta", 20, 12);
+        udta[8..12].copy_from_slice(&0u32.to_be_bytes());
+        udta[12..16].copy_from_slice(b"free");
+        let mut file = boxed(b"ftyp", 16, 8);
+        file.extend(boxed(b"moov", 28, 0));
+        file.extend(udta);
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("zero-size.mp4");
+        std::fs::write(&path, &file).unwrap();
+        let error = open(&path).err().expect("the file is refused").to_string();
+        assert!(
+            error.contains("zero-size.mp4")
+                && error.contains("`free` box at byte 32 (in `udta`) has size 0"),
+            "{error}"
+        );
+    }
+
+    #[test]
+    fn index_boxes_smaller_than_a_header_or_past_their_parent_are_refused() {
+        let mut moov = boxed(b"moov", 24, 16);
+        moov[8..12].copy_from_slice(&4u32.to_be_bytes());
+        moov[12..16].copy_from_slice(b"mvhd");
+        let size = moov.len() as u64;
+        let problem = misread_box(&mut std::io::Cursor::new(&moov), size).unwrap();
+        assert!(problem.contains("less than its 8-byte header"), "{problem}");
+        moov[8..12].copy_from_slice(&40u32.to_be_bytes());
+        let problem = misread_box(&mut std::io::Cursor::new(&moov), size).unwrap();
+        assert!(
+            problem.contains("runs past the end of its parent at byte 24"),
+            "{problem}"
+        );
+        moov[8..12].copy_from_slice(&16u32.to_be_bytes());
+        assert_eq!(misread_box(&mut std::io::Cursor::new(&moov), size), None);
+        // QuickTime's `udta` may end in a 4-byte zero, which the crate reads as a box of size
+        // 0 (its type from the bytes after it).
+        let mut file = boxed(b"moov", 24, 0);
+        file.extend(boxed(b"udta", 16, 0));
+        file.extend(0u32.to_be_bytes());
+        file.extend(boxed(b"free", 8, 0));
+        let size = file.len() as u64;
+        let problem = misread_box(&mut std::io::Cursor::new(&file), size).unwrap();
+        assert!(
+            problem.contains("at byte 16 (in `udta`) has size 0"),
+            "{problem}"
         );
     }
 

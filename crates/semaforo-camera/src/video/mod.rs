@@ -38,6 +38,9 @@ use semaforo_base::{Clocks, SystemClocks};
 use semaforo_resources::{CameraDevice, CameraProperty};
 
 use crate::{Frame, SourceError};
+/// The AVCC-to-Annex B rewriting that every H.264 sample goes through before OpenH264, public
+/// for the fuzz targets (`fuzz/`) that feed it samples of their own.
+pub use annexb::{AnnexBWriter, AvccError};
 use h264::{H264Decoder, Picture, RgbPool};
 use pacing::Pacer;
 pub use pacing::Pacing;
@@ -252,7 +255,19 @@ impl VideoFile {
                     what: format!("sample {id} of {}", track.sample_count),
                     reason,
                 };
-                let sample = match track.reader.read_sample(track.track_id, id) {
+                let read = match track.sample_size(id) {
+                    // The `mp4` crate allocates a sample's size before reading it: a size
+                    // larger than the whole file (a damaged `stsz`) could ask for gigabytes.
+                    Some(bytes) if bytes > track.size => Err(format!(
+                        "`stsz` gives it {bytes} bytes, more than the whole file's {}",
+                        track.size
+                    )),
+                    _ => track
+                        .reader
+                        .read_sample(track.track_id, id)
+                        .map_err(|e| format!("cannot read it: {e}")),
+                };
+                let sample = match read {
                     Ok(Some(sample)) => sample,
                     // The file is cut short here: what was decoded is shown, then it ends.
                     Err(_) | Ok(None) if track.truncated.is_some() => {
@@ -261,7 +276,7 @@ impl VideoFile {
                         continue;
                     }
                     Ok(None) => return Err(decode_error("the file has no such sample".into())),
-                    Err(e) => return Err(decode_error(format!("cannot read it: {e}"))),
+                    Err(reason) => return Err(decode_error(reason)),
                 };
                 decoder
                     .decode(&sample.bytes, sample.is_sync, pool, ready)
@@ -400,6 +415,86 @@ mod tests {
         assert_eq!(o.pacing, Pacing::AsFastAsPossible);
         let o = VideoFileOptions::from_params("pace=real&loop=no").unwrap();
         assert_eq!(o, VideoFileOptions::default());
+    }
+
+    /// Found by the `mp4` fuzz target: a sample size in `stsz` larger than the file made the
+    /// `mp4` crate allocate it (2 GiB here) before finding the bytes missing.
+    #[test]
+    fn a_sample_larger_than_the_file_is_refused_before_it_is_read() {
+        // 32x32, 3 frames (ffmpeg's testsrc in H.264 Baseline), its first sample's size
+        // changed to 0x80000407 bytes.
+        let mut file = include_bytes!("../../tests/fixtures/tiny-baseline.mp4").to_vec();
+        let stsz = file.windows(4).position(|w| w == b"stsz").unwrap();
+        file[stsz + 16..stsz + 20].copy_from_slice(&0x8000_0407u32.to_be_bytes());
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("huge-sample.mp4");
+        std::fs::write(&path, &file).unwrap();
+        let options = VideoFileOptions {
+            looping: false,
+            pacing: Pacing::AsFastAsPossible,
+        };
+        let mut video = VideoFile::open(&path, options).unwrap();
+        let error = video.read().unwrap_err().to_string();
+        assert!(
+            error.contains("huge-sample.mp4")
+                && error.contains("sample 1 of 3")
+                && error.contains("`stsz` gives it 2147484679 bytes, more than the whole file's"),
+            "{error}"
+        );
+    }
+
+    /// Found by the `mp4` fuzz target: a sample that `stts` gives no time for made the `mp4`
+    /// crate panic when it was read.
+    #[test]
+    fn a_short_stts_plays_the_frames_it_gives_times_for() {
+        // The same 3 frames, `stts` saying 2 samples of 1024 ticks instead of 3.
+        let mut file = include_bytes!("../../tests/fixtures/tiny-baseline.mp4").to_vec();
+        let stts = file.windows(4).position(|w| w == b"stts").unwrap();
+        assert_eq!(file[stts + 12..stts + 16], 3u32.to_be_bytes());
+        file[stts + 12..stts + 16].copy_from_slice(&2u32.to_be_bytes());
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("short-stts.mp4");
+        std::fs::write(&path, &file).unwrap();
+        let options = VideoFileOptions {
+            looping: false,
+            pacing: Pacing::AsFastAsPossible,
+        };
+        let mut video = VideoFile::open(&path, options).unwrap();
+        assert_eq!(video.frame_count(), 2);
+        let mut frames = 0;
+        let end = loop {
+            match video.read() {
+                Ok(_) => frames += 1,
+                Err(e) => break e,
+            }
+        };
+        assert_eq!(frames, 2);
+        assert!(matches!(end, SourceError::EndOfStream { .. }), "{end}");
+    }
+
+    /// Found by the `mp4` fuzz target: an `stsc` entry for chunk 0 made the `mp4` crate
+    /// subtract past zero (and one with no samples per chunk would divide by zero).
+    #[test]
+    fn an_stsc_chunk_numbered_zero_is_refused_naming_it() {
+        let original = include_bytes!("../../tests/fixtures/tiny-baseline.mp4").to_vec();
+        let stsc = original.windows(4).position(|w| w == b"stsc").unwrap();
+        assert_eq!(original[stsc + 12..stsc + 20], [0, 0, 0, 1, 0, 0, 0, 3]);
+        let dir = tempfile::tempdir().unwrap();
+        for (at, expected) in [
+            (12, "`stsc` gives chunk 0 3 samples per chunk"),
+            (16, "`stsc` gives chunk 1 0 samples per chunk"),
+        ] {
+            let mut file = original.clone();
+            file[stsc + at..stsc + at + 4].copy_from_slice(&0u32.to_be_bytes());
+            let path = dir.path().join("bad-stsc.mp4");
+            std::fs::write(&path, &file).unwrap();
+            let options = VideoFileOptions::default();
+            let error = VideoFile::open(&path, options).unwrap_err().to_string();
+            assert!(
+                error.contains("bad-stsc.mp4") && error.contains(expected),
+                "{error}"
+            );
+        }
     }
 
     #[test]
