@@ -529,6 +529,7 @@ mod tests {
             ("temp.dir", d("tmp")),
             ("frames.dir", d("frames")),
             ("logging.dir", d("logs")),
+            ("detection.state_dir", d("state")),
             ("cameras.width", "160".into()),
             ("cameras.height", "120".into()),
             ("http.addr", "off".into()),
@@ -617,9 +618,12 @@ mod tests {
                 .collect();
             files.sort();
             let last = files.last().expect("camera a saved frames").clone();
-            // `0000000004_camera_a_cycle_3_<wall time>.jpg`: the frame, without the time.
+            // `0000000004_camera_a_cycle_3_<wall time>.jpg`: the frame, without the store's
+            // sequence number (the two cameras' saves take their numbers in whichever order
+            // their threads get there) and the time.
             let name = last.file_name().unwrap().to_string_lossy().into_owned();
-            let frame = name.rsplit_once('_').unwrap().0.to_string();
+            let frame = name.rsplit_once('_').unwrap().0;
+            let frame = frame.split_once('_').unwrap().1.to_string();
             (frame, std::fs::read(last).unwrap())
         };
         let (name, drawn) = saved("true");
