@@ -177,6 +177,15 @@ impl<'a> Saved<'a> {
             shift: (u32_at(40) as i32, u32_at(44) as i32),
             body,
         };
+        // A frame count no camera reaches (30 000 years at 1 000 frames a second), or a shift
+        // larger than the picture, is not a model this program wrote.
+        let (fw, fh) = (i64::from(saved.frame.0), i64::from(saved.frame.1));
+        if saved.frames > 1 << 50
+            || i64::from(saved.shift.0).abs() > fw
+            || i64::from(saved.shift.1).abs() > fh
+        {
+            return Err(damaged("a frame count or camera shift out of range"));
+        }
         let sane = |m: &Mode| {
             m.weight.is_finite()
                 && m.var.is_finite()
