@@ -300,16 +300,12 @@ fn misread_child<R: Read + Seek>(
     }
     while at < end {
         // Bytes too few for a header at the end of a container are read as one all the same,
-        // as the crate does (into the next box): of those, only a size of 0 stops its walk.
+        // as the crate does (into the next box), and so checked like any child.
         let mut head = [0u8; 8];
         r.seek(SeekFrom::Start(at)).ok()?;
         r.read_exact(&mut head).ok()?;
         let kind = [head[4], head[5], head[6], head[7]];
-        let declared = u32::from_be_bytes([head[0], head[1], head[2], head[3]]);
-        if at + 8 > end && declared != 0 {
-            return None;
-        }
-        let (size, header) = match declared {
+        let (size, header) = match u32::from_be_bytes([head[0], head[1], head[2], head[3]]) {
             1 => {
                 let mut large = [0u8; 8];
                 r.read_exact(&mut large).ok()?;
@@ -715,6 +711,19 @@ mod tests {
         let problem = misread_box(&mut std::io::Cursor::new(&file), size).unwrap();
         assert!(
             problem.contains("at byte 16 (in `udta`) has size 0"),
+            "{problem}"
+        );
+        // Found by the `mp4` fuzz target: 5 bytes left at the end of `moov` started a `trak`
+        // header whose box ran on past the file, where one of size 0 hung the crate.
+        let mut file = boxed(b"moov", 13, 0);
+        file.extend(boxed(b"trak", 604, 8));
+        let size = file.len() as u64;
+        let problem = misread_box(&mut std::io::Cursor::new(&file), size).unwrap();
+        assert!(
+            problem.contains(
+                "`trak` box at byte 8 (in `moov`) has a size of 604 bytes and runs past the \
+                 end of its parent at byte 13"
+            ),
             "{problem}"
         );
     }
