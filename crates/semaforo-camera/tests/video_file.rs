@@ -343,6 +343,34 @@ fn a_missing_file_a_text_file_and_a_damaged_file_are_named_in_the_error() {
 }
 
 #[test]
+fn a_fragmented_mp4_is_refused_saying_how_to_make_it_plain() {
+    let Some(clip) = semaforo_testkit::street_a() else {
+        return;
+    };
+    if !fixtures::ffmpeg() {
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let fragmented = dir.path().join("fragmented.mp4");
+    fixtures::run_ffmpeg(&[
+        "-i",
+        clip.to_str().unwrap(),
+        "-t",
+        "1",
+        "-c",
+        "copy",
+        "-movflags",
+        "frag_keyframe+empty_moov",
+        fragmented.to_str().unwrap(),
+    ]);
+    let message = open_err(&fragmented);
+    assert!(
+        message.contains("it is a fragmented MP4") && message.contains("ffmpeg -i IN -c copy"),
+        "{message}"
+    );
+}
+
+#[test]
 fn a_file_without_video_and_unsupported_codecs_say_what_they_hold() {
     if !fixtures::ffmpeg() {
         return;

@@ -152,6 +152,11 @@ pub(crate) fn h264_profile(profile_idc: u8, compatibility: u8) -> (String, bool)
     (format!("{name} (profile {profile_idc})"), ok)
 }
 
+/// Why a fragmented MP4 is refused, and what to do with it.
+const FRAGMENTED: &str = "it is a fragmented MP4 (its frames are in `moof` fragments, which \
+     this reader does not play); remux it into a plain MP4 (ffmpeg -i IN -c copy OUT.mp4) or \
+     read it with the `ffmpeg:` source (a build with the `ffmpeg` feature)";
+
 fn not_video(path: &Path, reason: impl Into<String>) -> SourceError {
     SourceError::NotVideo {
         path: path.to_path_buf(),
@@ -434,6 +439,14 @@ pub fn open(path: &Path) -> Result<VideoTrack, SourceError> {
             path,
             format!("its index cannot be read: {problem}"),
         ));
+    }
+    // A fragmented MP4 keeps its frames' tables in `moof` boxes, which this reader does not
+    // play (and the `mp4` crate can panic on); said before the crate reads them.
+    if children(&mut reader, 0, parse_size)
+        .iter()
+        .any(|b| &b.kind == b"moof")
+    {
+        return Err(not_video(path, FRAGMENTED));
     }
     reader.seek(SeekFrom::Start(0)).map_err(access(path))?;
     let mp4 = Mp4Reader::read_header(reader, parse_size).map_err(|e| {
