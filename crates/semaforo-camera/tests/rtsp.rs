@@ -75,31 +75,13 @@ impl Drop for RtspServer {
     }
 }
 
-/// Whether the server's Python bindings are there, after reporting them missing if not.
-fn gst_rtsp_server() -> bool {
-    let ok = Command::new(PYTHON)
-        .args([
-            "-c",
-            "import gi; gi.require_version('GstRtspServer', '1.0'); \
-             from gi.repository import GstRtspServer, Gst; Gst.init(None); \
-             assert all(Gst.ElementFactory.find(e) for e in ['qtdemux', 'h264parse', 'rtph264pay'])",
-        ])
-        .output()
-        .is_ok_and(|o| o.status.success());
-    if !ok {
-        semaforo_testkit::skip(
-            "GStreamer's RTSP server for Python",
-            "Install it (Debian: apt-get install gir1.2-gst-rtsp-server-1.0 \
-             gstreamer1.0-plugins-good gstreamer1.0-plugins-bad python3-gi).",
-        );
-    }
-    ok
-}
-
 /// A 20 s 160x120 H.264 Main clip (no B-frames, as cameras stream) in `dir`, or `None` after
 /// reporting what is missing.
 fn clip(dir: &Path) -> Option<PathBuf> {
-    if !fixtures::ffmpeg() || !fixtures::ffmpeg_encoder("libx264") || !gst_rtsp_server() {
+    if !fixtures::ffmpeg()
+        || !fixtures::ffmpeg_encoder("libx264")
+        || !semaforo_testkit::peers::RtspServer::available()
+    {
         return None;
     }
     let path = dir.join("camera.mp4");
