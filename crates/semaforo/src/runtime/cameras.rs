@@ -709,19 +709,21 @@ fn analysis_rate(config: &Config, detector: &str, source_fps: f64) -> AnalysisRa
 /// and once when it ends; the steps between are debug lines.)
 fn rate_changed(camera: &str, rate: &AnalysisRate, change: RateChange) -> Option<String> {
     let configured = rate.configured().unwrap_or(0.0);
-    match change {
-        RateChange::Lowered { from, to, busy } => tracing::debug!(
-            "camera {camera}: the network's rate goes from {from:.2} to {to:.2} a second (its \
-             runs took {:.0}% of the time between them)",
-            100.0 * busy
-        ),
-        RateChange::Raised { from, to } => tracing::debug!(
-            "camera {camera}: the network's rate goes back from {from:.2} to {to:.2} a second"
-        ),
-    }
     let busy = match change {
-        RateChange::Lowered { busy, .. } => Some(busy),
-        RateChange::Raised { .. } => None,
+        RateChange::Lowered { from, to, busy } => {
+            tracing::debug!(
+                "camera {camera}: the network's rate goes from {from:.2} to {to:.2} a second \
+                 (its runs took {:.0}% of the time between them)",
+                100.0 * busy
+            );
+            Some(busy)
+        }
+        RateChange::Raised { from, to } => {
+            tracing::debug!(
+                "camera {camera}: the network's rate goes back from {from:.2} to {to:.2} a second"
+            );
+            None
+        }
     };
     rate.lowered().then(|| {
         let mut why = format!(
