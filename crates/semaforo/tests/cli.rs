@@ -195,6 +195,42 @@ fn run_for_a_duration_exits_zero_and_leaves_the_three_log_files() {
 }
 
 #[test]
+fn a_camera_s_own_detection_rate_overrides_detection_rate_for_that_camera_only() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = run(semaforo(dir.path())
+        .env("DETECTION_RATE", "5")
+        .env("CAMERA_A_DETECTION_RATE", "2")
+        .args(["run", "--for", "2s"])
+        .args(["--set", "cameras.a.source=testsrc:"])
+        .args(["--set", "cameras.b.source=testsrc:"])
+        .args(["--set", "cameras.a.detector=yolox"])
+        .args(["--set", "cameras.b.detector=yolox"]));
+    let stderr = text(&out.stderr);
+    assert_eq!(out.status.code(), Some(0), "{stderr}");
+    for (camera, hz) in [("a", 2), ("b", 5)] {
+        assert!(
+            stderr.contains(&format!("camera {camera}: detector yolox on"))
+                && stderr.contains(&format!("frames, the network {hz} times a second")),
+            "camera {camera} at {hz} a second: {stderr}"
+        );
+    }
+    // Out of range: named with where it came from and what is expected.
+    let out = run(semaforo(dir.path())
+        .env("CAMERA_B_DETECTION_RATE", "0.1")
+        .args(["run", "--for", "1s"]));
+    let stderr = text(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "{stderr}");
+    assert!(
+        stderr.contains(
+            "cameras.b.detection_rate = \"0.1\" (from environment variable \
+             CAMERA_B_DETECTION_RATE): expected a number of network runs per second from 0.5 \
+             to 60"
+        ),
+        "{stderr}"
+    );
+}
+
+#[test]
 fn the_background_models_are_saved_at_exit_and_restored_by_the_next_run() {
     let dir = tempfile::tempdir().unwrap();
     let out = run(semaforo(dir.path()).args(["run", "--fast", "--for", "20s"]));

@@ -307,9 +307,14 @@ pub fn resolve(inputs: &Inputs) -> (Settings, Vec<ConfigError>) {
                         message,
                     });
                     settings.refused.insert(key.clone());
+                    if matches!(spec.default, Default::Inherit(_)) {
+                        continue;
+                    }
                     (default_value(spec.default), origin)
                 }
             },
+            // A per-camera setting that defaults to another one exists only where given.
+            None if matches!(spec.default, Default::Inherit(_)) => continue,
             None => (default_value(spec.default), Origin::Default),
         };
         settings.entries.push(Setting { key, value, origin });
@@ -826,11 +831,16 @@ mod tests {
     fn defaults_resolve_without_errors() {
         let (settings, errors) = resolve(&Inputs::defaults());
         assert!(errors.is_empty(), "{errors:?}");
-        let per_camera = SETTINGS.iter().filter(|s| s.is_per_camera()).count();
-        // Per-group timings exist only where given; the layout is not a single value.
+        // Per-group timings and a camera's own detection rate exist only where given; the
+        // layout is not a single value.
+        let given_only = |s: &&Spec| s.is_per_camera() && matches!(s.default, Default::Inherit(_));
+        let per_camera = SETTINGS
+            .iter()
+            .filter(|s| s.is_per_camera() && !given_only(s))
+            .count();
         let elsewhere = SETTINGS
             .iter()
-            .filter(|s| s.is_per_group() || s.is_layout())
+            .filter(|s| s.is_per_group() || s.is_layout() || given_only(s))
             .count();
         assert_eq!(
             settings.iter().count(),

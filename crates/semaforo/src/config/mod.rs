@@ -99,6 +99,16 @@ pub struct CameraConfig {
     pub zones: Option<PathBuf>,
     #[serde(deserialize_with = "detector_kind")]
     pub detector: DetectorKind,
+    /// Network runs a second for this camera; `None`: `detection.rate`.
+    #[serde(default)]
+    pub detection_rate: Option<f64>,
+}
+
+impl CameraConfig {
+    /// How often this camera's network runs: its own `detection_rate`, else `detection.rate`.
+    pub fn network_rate(&self, detection: &DetectionConfig) -> f64 {
+        self.detection_rate.unwrap_or(detection.rate)
+    }
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -488,6 +498,7 @@ fn choose_cameras(cameras: &mut CamerasConfig, layout: &Layout, settings: &Setti
                 source: "synthetic:".into(),
                 zones: None,
                 detector: DetectorKind::Auto,
+                detection_rate: None,
             },
         );
     }
@@ -635,7 +646,11 @@ mod tests {
             "the original's two cameras"
         );
         let text = config.describe();
-        for spec in schema::SETTINGS {
+        // A camera's own detection_rate is shown where given; else detection.rate is its.
+        let given_only = |spec: &&schema::Spec| {
+            spec.is_per_camera() && matches!(spec.default, schema::Default::Inherit(_))
+        };
+        for spec in schema::SETTINGS.iter().filter(|s| !given_only(s)) {
             let leaf = spec.key.rsplit('.').next().unwrap();
             assert!(
                 text.contains(&format!("{leaf} = ")),

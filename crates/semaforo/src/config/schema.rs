@@ -328,6 +328,13 @@ pub const SETTINGS: &[Spec] = &[
         help: "vehicle detector of the camera: bgsub (background model), yolox (neural network on every frame) or auto (the network behind a motion gate; bgsub when the model is missing)",
     },
     Spec {
+        key: "cameras.<name>.detection_rate",
+        env: &["CAMERA_<NAME>_DETECTION_RATE"],
+        kind: Kind::Float { min: 0.5, max: 60.0, unit: "network runs per second" },
+        default: Default::Inherit("detection.rate"),
+        help: "how often this camera's neural network runs, instead of detection.rate: more often for a fast approach, less for a side street's camera, to share a small board's cores",
+    },
+    Spec {
         key: "cameras.width",
         env: &["CAMERA_WIDTH"],
         kind: Kind::Int { min: 160, max: 1920, unit: "pixels" },
@@ -375,7 +382,7 @@ pub const SETTINGS: &[Spec] = &[
         env: &["DETECTION_RATE"],
         kind: Kind::Float { min: 0.5, max: 60.0, unit: "network runs per second" },
         default: Default::Float(3.0),
-        help: "how often each camera's neural network (yolox, auto) runs, on the newest frame; the tracker carries the vehicles on the frames between, so counts stay fresh frame by frame; at or above cameras.fps, every frame. A camera whose detector cannot keep this rate lowers it step by step (to at least 1 a second) and climbs back when it can (logged, and shown in /health and /api/status). The background model (bgsub) runs on every frame",
+        help: "how often each camera's neural network (yolox, auto) runs, on the newest frame (a camera's own cameras.<name>.detection_rate overrides it); the tracker carries the vehicles on the frames between, so counts stay fresh frame by frame; at or above cameras.fps, every frame. A camera whose detector cannot keep this rate lowers it step by step (to at least 1 a second) and climbs back when it can (logged, and shown in /health and /api/status). The background model (bgsub) runs on every frame",
     },
     Spec {
         key: "detection.state_dir",

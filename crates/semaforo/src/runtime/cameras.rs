@@ -696,18 +696,29 @@ fn open_camera(
     })
 }
 
-/// When a camera's detector runs: the network (`yolox`, `auto`) at `detection.rate`, unless
-/// that is as fast as the frames are analysed anyway; the background model on every frame.
-fn analysis_rate(config: &Config, detector: &str, source_fps: f64) -> AnalysisRate {
+/// When a camera's detector runs: the network (`yolox`, `auto`) at the camera's
+/// `detection_rate` or else `detection.rate`, unless that is as fast as the frames are
+/// analysed anyway; the background model on every frame.
+fn analysis_rate(
+    config: &Config,
+    camera: &CameraConfig,
+    detector: &str,
+    source_fps: f64,
+) -> AnalysisRate {
     let analysed = config.cameras.fps.min(source_fps);
-    let hz = config.detection.rate;
+    let hz = camera.network_rate(&config.detection);
     AnalysisRate::new((detector != "bgsub" && hz < analysed).then_some(hz))
 }
 
 /// Logs a change of a camera's analysis rate; returns what the status says while the rate is
 /// below the configured one. (The recoveries' ledger logs the lowering once, when it begins,
 /// and once when it ends; the steps between are debug lines.)
-fn rate_changed(camera: &str, rate: &AnalysisRate, change: RateChange) -> Option<String> {
+fn rate_changed(
+    camera: &str,
+    own_rate: bool,
+    rate: &AnalysisRate,
+    change: RateChange,
+) -> Option<String> {
     let configured = rate.configured().unwrap_or(0.0);
     let busy = match change {
         RateChange::Lowered { from, to, busy } => {
@@ -726,8 +737,13 @@ fn rate_changed(camera: &str, rate: &AnalysisRate, change: RateChange) -> Option
         }
     };
     rate.lowered().then(|| {
+        let setting = if own_rate {
+            format!("cameras.{camera}.detection_rate")
+        } else {
+            "detection.rate".to_string()
+        };
         let mut why = format!(
-            "the network runs {:.2} times a second instead of detection.rate = {configured}",
+            "the network runs {:.2} times a second instead of {setting} = {configured}",
             rate.current().unwrap_or(0.0)
         );
         if let Some(busy) = busy {
@@ -1082,7 +1098,8 @@ impl Camera {
             self.detection = match built {
                 Ok((mut detector, counter)) => {
                     self.restore_background(detector.as_mut(), frame);
-                    self.rate = analysis_rate(config, detector.name(), self.fps);
+                    self.rate =
+                        analysis_rate(config, &self.camera_config, detector.name(), self.fps);
                     self.rate_lowered = None;
                     let runs = match self.rate.configured() {
                         Some(hz) => format!(", the network {hz} times a second"),
@@ -1131,7 +1148,12 @@ impl Camera {
                 replace = self.watch.observe(took, failure.as_deref());
             }
             if let Some(change) = self.rate.observe(now + took, took) {
-                self.rate_lowered = rate_changed(&self.watched.camera, &self.rate, change);
+                self.rate_lowered = rate_changed(
+                    &self.watched.camera,
+                    self.camera_config.detection_rate.is_some(),
+                    &self.rate,
+                    change,
+                );
             }
             match detected {
                 Ok(()) => {
