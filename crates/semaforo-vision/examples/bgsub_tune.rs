@@ -7,7 +7,8 @@
 //! VT=25 MINA=0.001 HIST=300 SCALE=1 HOLD=60 WARM=5 ASPECT=4 ... (BgSubOptions overrides)
 //! DUMP=600,724 ... (those frames with the boxes drawn, and the foreground mask, as PPM/PGM)
 //! TRACKS=900,904 ... (bgsub's tracks after those frames)
-//! MINIOU=0.3 MINHITS=3 MAXAGE=8 COAST=1 ... (TrackerOptions overrides, for both detectors)
+//! MINIOU=0.3 MINHITS=3 MAXAGE=8 COAST=1 ESTABLISHED=5 COASTEST=4 ... (TrackerOptions overrides,
+//! for both detectors)
 //! ```
 //!
 //! The first run decodes every 4th frame of `../shared/media/street-a.mp4` (as the test does)
@@ -76,6 +77,8 @@ fn main() -> Result<(), Error> {
         min_hits: setting("MINHITS", t.min_hits)?,
         max_age: setting("MAXAGE", t.max_age)?,
         coast: setting("COAST", t.coast)?,
+        established: setting("ESTABLISHED", t.established)?,
+        coast_established: setting("COASTEST", t.coast_established)?,
     };
     let mut nn_counter = ZoneCounter::new(zones.clone(), tracker.clone());
     let mut counter = ZoneCounter::new(zones, tracker);

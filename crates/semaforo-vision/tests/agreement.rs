@@ -12,6 +12,10 @@
 //! ([`HAND_COUNTS`]): the vehicles whose bottom middle is inside the queue zone, counted by
 //! eye on the frames with the zone drawn. A range where a vehicle stands on the zone's edge.
 //!
+//! YOLOX at `detection.rate`'s default, 3 runs a second of the 15 analysed, sees one fifth of
+//! the frames, and which fifth is luck: all five are counted from the same detections (each
+//! carried between its runs, as the daemon does) and each is held against the hand counts too.
+//!
 //! `SEMAFORO_TRACE=1 cargo test -p semaforo-vision --test agreement -- --nocapture` prints
 //! both counts and both detectors' boxes for every analysed frame.
 
@@ -59,6 +63,9 @@ const HAND_COUNTS: [(u64, u32, u32); 25] = [
     (1020, 3, 3),
 ];
 
+/// Analysed frames per network run at `detection.rate`'s default (3 a second of 15).
+const RATE_EVERY: usize = 5;
+
 /// How far a count is from the hand count's range (0 inside it).
 fn miss(count: u32, low: u32, high: u32) -> u32 {
     low.saturating_sub(count).max(count.saturating_sub(high))
@@ -85,7 +92,14 @@ fn bgsub_and_yolox_queue_counts_on_street_a() {
     // As the product builds it: looking at the zones' surroundings.
     yolox.set_region(Some(zones.region_of_interest(REGION_MARGIN)));
     let mut bg_counter = ZoneCounter::new(zones.clone(), TrackerOptions::default());
-    let mut nn_counter = ZoneCounter::new(zones, TrackerOptions::default());
+    let mut nn_counter = ZoneCounter::new(zones.clone(), TrackerOptions::default());
+    // The network at 3 runs a second (`detection.rate`'s default) on these 15 analysed frames a
+    // second: every fifth frame, carried between. Which fifth is luck, so all five are run:
+    // counter `p` takes the network's detections on the frames `p` of every five.
+    let mut at_rate: Vec<ZoneCounter> = (0..RATE_EVERY)
+        .map(|_| ZoneCounter::new(zones.clone(), TrackerOptions::default()))
+        .collect();
+    let mut rate_hand = [0u32; RATE_EVERY];
     let (mut bg_dets, mut nn_dets) = (Vec::new(), Vec::new());
     let (mut judged, mut within_one, mut exact) = (0u32, 0u32, 0u32);
     // Per detector (bgsub, yolox): frames within one of the hand count, and exactly in range.
@@ -108,6 +122,18 @@ fn bgsub_and_yolox_queue_counts_on_street_a() {
         yolox.detect(&frame, &mut nn_dets).unwrap();
         let b = bg_counter.update(&bg_dets)[0].present;
         let n = nn_counter.update(&nn_dets)[0].present;
+        let phase = (index / 4) as usize % RATE_EVERY;
+        let rated: Vec<u32> = at_rate
+            .iter_mut()
+            .enumerate()
+            .map(|(p, counter)| {
+                if p == phase {
+                    counter.update(&nn_dets)[0].present
+                } else {
+                    counter.carry()[0].present
+                }
+            })
+            .collect();
         video.recycle(frame);
         if trace {
             let boxes = |dets: &[Detection]| {
@@ -127,6 +153,9 @@ fn bgsub_and_yolox_queue_counts_on_street_a() {
             for (tally, count) in against_hand.iter_mut().zip([b, n]) {
                 tally.0 += u32::from(miss(count, low, high) <= 1);
                 tally.1 += u32::from(miss(count, low, high) == 0);
+            }
+            for (tally, count) in rate_hand.iter_mut().zip(&rated) {
+                *tally += u32::from(miss(*count, low, high) <= 1);
             }
         }
         if index < 300 {
@@ -155,6 +184,16 @@ fn bgsub_and_yolox_queue_counts_on_street_a() {
         assert!(
             near >= floor,
             "{name} fell below the measured level against hand counts: {near} < {floor}"
+        );
+    }
+    // Measured 23-24 of 25 on each fifth (2026-12-06); 17-23 before a vehicle the network
+    // has seen for a while was kept through a few missed runs (`coast_established`).
+    eprintln!("yolox at 3 runs a second, each fifth of the frames: within ±1 of the hand count on {rate_hand:?} of 25");
+    for (p, near) in rate_hand.iter().enumerate() {
+        assert!(
+            *near >= 22,
+            "yolox at 3 runs a second (fifth {p}) fell below the measured level against hand \
+             counts: {near} < 22"
         );
     }
     assert!(judged >= 180, "{judged}");
