@@ -42,8 +42,10 @@ pub enum DecodeThreads {
 }
 
 impl DecodeThreads {
-    /// Frame threads for a 1080p-and-up picture under `auto`: measured on street-a scaled to
-    /// 1920x1056 (BENCHMARKS.md); a camera's own thread and the detector need the other cores.
+    /// Frame threads for a 1080p-and-up picture under `auto`. On street-a scaled to 1920x1056
+    /// (BENCHMARKS.md) 2 threads decoded 1.35x as fast as one with a core free, and 0.94x with
+    /// both cores busy, for about 10% more CPU time a frame; more would take cores a camera's
+    /// own thread and the detector need.
     pub const LARGE: usize = 2;
     /// The most `threads=` accepts.
     pub const MAX: usize = 16;
