@@ -355,9 +355,10 @@ impl FfmpegInput {
             // holds `ffmpeg_buffer_size` bytes (reserved just above; writing into a Vec's
             // spare capacity through its pointer is allowed, and nothing reads it): at least
             // what `av_frame_get_buffer` gives an RGB24 frame of this size, with the same line
-            // size (`ffmpeg_layout`) and the start aligned as swscale asks. So swscale writes here only where it would write into a
-            // frame FFmpeg allocated itself (as ffmpeg-next's `Context::run` and the `ffmpeg`
-            // command hand it), and `rgb`'s first `row * h` bytes are the rows it fills.
+            // size (`ffmpeg_layout`), and its start aligned to the 16 bytes swscale checks its
+            // destinations for. So swscale writes here only where it would write into a frame
+            // FFmpeg allocated itself (as ffmpeg-next's `Context::run` and the `ffmpeg` command
+            // hand it), and `rgb`'s first `row * h` bytes are the rows it fills.
             let done = unsafe {
                 let input = self.decoded.as_ptr();
                 let dst = [
