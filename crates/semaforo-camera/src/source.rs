@@ -128,16 +128,23 @@ impl Source {
                     Ok(video) => Ok(Source::VideoFile(Box::new(video))),
                     // What OpenH264 cannot decode, FFmpeg may.
                     #[cfg(feature = "ffmpeg")]
-                    Err(SourceError::UnsupportedCodec { .. }) => Ok(Source::Ffmpeg(Box::new(
-                        crate::ffmpeg::FfmpegInput::open(&path.to_string_lossy(), network)?,
-                    ))),
+                    Err(SourceError::UnsupportedCodec { .. }) => {
+                        Ok(Source::Ffmpeg(Box::new(crate::ffmpeg::FfmpegInput::open(
+                            &path.to_string_lossy(),
+                            crate::ffmpeg::FfmpegOptions::default(),
+                            network,
+                        )?)))
+                    }
                     Err(e) => Err(e),
                 }
             }
             #[cfg(feature = "ffmpeg")]
-            "ffmpeg" => Ok(Source::Ffmpeg(Box::new(crate::ffmpeg::FfmpegInput::open(
-                trimmed, network,
-            )?))),
+            "ffmpeg" => {
+                let (target, options) = crate::ffmpeg::parse_ffmpeg_uri(trimmed)?;
+                Ok(Source::Ffmpeg(Box::new(crate::ffmpeg::FfmpegInput::open(
+                    &target, options, network,
+                )?)))
+            }
             #[cfg(not(feature = "ffmpeg"))]
             "ffmpeg" => Err(SourceError::FeatureNotBuilt {
                 kind: "ffmpeg",

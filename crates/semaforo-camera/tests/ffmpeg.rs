@@ -1,6 +1,7 @@
 //! The `ffmpeg` feature: files decoded through the system's FFmpeg libraries, compared with
-//! the `ffmpeg` command line, and an H.265 file (which OpenH264 cannot decode) opened by its
-//! bare path, falling back to FFmpeg.
+//! the `ffmpeg` command line (on one thread and with frame threads; with rows converted in
+//! place and with rows FFmpeg pads), and an H.265 file (which OpenH264 cannot decode) opened by
+//! its bare path, falling back to FFmpeg.
 
 #![allow(clippy::unwrap_used)] // a test: an unwrap that fails stops it at its line
 #![cfg(feature = "ffmpeg")]
@@ -68,6 +69,82 @@ fn street_a_decodes_through_ffmpeg_like_the_ffmpeg_command() {
         // The same decoder and the same bicubic swscale conversion: identical.
         assert_eq!(fixtures::max_abs_diff(ours, theirs), 0);
     }
+}
+
+#[test]
+fn frame_threads_give_the_same_frames_in_the_same_order() {
+    let Some(clip) = semaforo_testkit::street_a() else {
+        return;
+    };
+    if !fixtures::ffmpeg() {
+        return;
+    }
+    let uri = format!("ffmpeg:{}?threads=2", clip.display());
+    let mut source = Source::open(&uri, REQ).unwrap();
+    let indices = [0, 1, 2, 500, 1036, 1037];
+    let mut sampled = Vec::new();
+    let mut count = 0u64;
+    loop {
+        match source.read() {
+            Ok(frame) => {
+                assert_eq!(frame.seq, count);
+                if indices.contains(&count) {
+                    sampled.push(frame.rgb.clone());
+                }
+                count += 1;
+                source.recycle(frame);
+            }
+            Err(SourceError::EndOfStream { .. }) => break,
+            Err(e) => panic!("frame {count}: {e}"),
+        }
+    }
+    assert_eq!(count, 1038);
+    let dir = tempfile::tempdir().unwrap();
+    let reference = fixtures::ffmpeg_rgb_frames(&clip, &indices, dir.path());
+    for ((ours, theirs), index) in sampled.iter().zip(&reference).zip(indices) {
+        assert_eq!(fixtures::max_abs_diff(ours, theirs), 0, "frame {index}");
+    }
+}
+
+#[test]
+fn rows_that_ffmpeg_pads_are_packed_like_the_ffmpeg_commands() {
+    if !fixtures::ffmpeg() || !fixtures::ffmpeg_encoder("libx264") {
+        return;
+    }
+    // 330 pixels are 990 bytes of RGB, which FFmpeg pads to 992 in its own frames: converted
+    // there and copied out row by row.
+    let dir = tempfile::tempdir().unwrap();
+    let clip = dir.path().join("odd-width.mp4");
+    fixtures::run_ffmpeg(&[
+        "-f",
+        "lavfi",
+        "-i",
+        "testsrc=size=330x186:rate=25",
+        "-t",
+        "1",
+        "-c:v",
+        "libx264",
+        "-pix_fmt",
+        "yuv420p",
+        clip.to_str().unwrap(),
+    ]);
+    let mut source = Source::open(&format!("ffmpeg:{}", clip.display()), REQ).unwrap();
+    let frames = read_all(&mut source);
+    assert_eq!(frames.len(), 25);
+    assert_eq!((frames[0].width, frames[0].height), (330, 186));
+    let reference = fixtures::ffmpeg_rgb_frames(&clip, &[0, 24], dir.path());
+    assert_eq!(fixtures::max_abs_diff(&frames[0].rgb, &reference[0]), 0);
+    assert_eq!(fixtures::max_abs_diff(&frames[24].rgb, &reference[1]), 0);
+}
+
+#[test]
+fn a_bad_threads_value_is_refused_at_open_naming_it() {
+    let err = Source::open("ffmpeg:clip.mkv?threads=lots", REQ).unwrap_err();
+    assert_eq!(
+        err.to_string(),
+        "ffmpeg parameter `threads=lots in ffmpeg:clip.mkv?threads=lots` is not valid: \
+         expected threads=auto or threads=N, N decoding threads from 1 to 16"
+    );
 }
 
 #[test]
