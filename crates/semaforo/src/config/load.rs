@@ -771,20 +771,45 @@ fn check_listen_address(text: &str) -> Result<String, String> {
 }
 
 /// Checks the form of a camera source; whether it opens is the camera's business at start.
+/// A URL's part after `scheme://` names a host.
+fn check_host(after_scheme: &str) -> Result<(), String> {
+    let authority = after_scheme.split('/').next().unwrap_or("");
+    let host = authority.rsplit('@').next().unwrap_or("");
+    if host.is_empty() || host.starts_with(':') {
+        return Err("no host in the URL".to_string());
+    }
+    Ok(())
+}
+
 fn check_camera_source(text: &str) -> Result<String, String> {
     if text.is_empty() {
         return Err("empty source".to_string());
     }
     let lower = text.to_ascii_lowercase();
+    // `ffmpeg:` opens whatever FFmpeg opens: a file, or a URL of any scheme it knows (rtsp,
+    // rtmp, srt, udp, ...); its `threads=` parameter is checked when the camera opens.
+    if let Some(rest) = lower.strip_prefix("ffmpeg:") {
+        if !cfg!(feature = "ffmpeg") {
+            return Err(
+                "ffmpeg: sources need a build with the `ffmpeg` feature (cargo build \
+                        --release --features ffmpeg, with Debian's libavcodec-dev \
+                        libavformat-dev libavutil-dev libswscale-dev pkg-config libclang-dev)"
+                    .to_string(),
+            );
+        }
+        if rest.trim().is_empty() {
+            return Err("ffmpeg: needs a file path or a URL".to_string());
+        }
+        if let Some((_, rest)) = rest.split_once("://") {
+            check_host(rest)?;
+        }
+        return Ok(text.to_string());
+    }
     if let Some((scheme, rest)) = lower.split_once("://") {
         if !["rtsp", "rtsps", "http", "https"].contains(&scheme) {
             return Err(format!("unknown scheme {scheme}://"));
         }
-        let authority = rest.split('/').next().unwrap_or("");
-        let host = authority.rsplit('@').next().unwrap_or("");
-        if host.is_empty() || host.starts_with(':') {
-            return Err("no host in the URL".to_string());
-        }
+        check_host(rest)?;
         return Ok(text.to_string());
     }
     for prefix in ["synthetic:", "testsrc:", "v4l2:", "file:", "dir:"] {
@@ -967,6 +992,46 @@ mod tests {
             .insert("CAMERA_A_SOURCE".into(), "ftp://cam/1".into());
         let errors = errors_of(&inputs);
         assert!(errors[0].contains("unknown scheme ftp://"), "{}", errors[0]);
+    }
+
+    #[test]
+    fn ffmpeg_sources_take_any_url_ffmpeg_opens_in_a_build_that_has_ffmpeg() {
+        let source = |value: &str| {
+            let mut inputs = Inputs::defaults();
+            inputs.env.insert("CAMERA_A_SOURCE".into(), value.into());
+            Config::from_inputs(&inputs).map_err(|errors| {
+                errors
+                    .iter()
+                    .map(|e| e.to_string())
+                    .collect::<Vec<_>>()
+                    .join("; ")
+            })
+        };
+        for good in [
+            "ffmpeg:rtsp://admin:s3cret@10.0.0.5:554/h264?threads=1",
+            "ffmpeg:srt://10.0.0.6:9000",
+            "ffmpeg:clips/junction.mkv",
+        ] {
+            let result = source(good);
+            if cfg!(feature = "ffmpeg") {
+                assert!(result.is_ok(), "{good}: {result:?}");
+            } else {
+                let err = result.unwrap_err();
+                assert!(
+                    err.contains("--features ffmpeg") && !err.contains("s3cret"),
+                    "{good}: {err}"
+                );
+            }
+        }
+        if cfg!(feature = "ffmpeg") {
+            for (bad, why) in [
+                ("ffmpeg:", "ffmpeg: needs a file path or a URL"),
+                ("ffmpeg:rtsp://:554/x", "no host in the URL"),
+            ] {
+                let err = source(bad).unwrap_err();
+                assert!(err.contains(why), "{bad}: {err}");
+            }
+        }
     }
 
     #[test]

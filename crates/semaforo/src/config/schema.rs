@@ -72,7 +72,8 @@ impl Kind {
             Kind::OptionalText => "a text (empty to turn it off)".to_string(),
             Kind::CameraSource => "a camera source: synthetic:, testsrc:, file:PATH or a video \
                  file path, rtsp://HOST/PATH, http(s)://HOST/PATH (MJPEG), v4l2:/dev/videoN, \
-                 /dev/videoN, a camera index such as 0, or dir:PATH"
+                 /dev/videoN, a camera index such as 0, dir:PATH, or ffmpeg:PATH or \
+                 ffmpeg:URL (a build with the ffmpeg feature)"
                 .to_string(),
             Kind::FilePrefix => {
                 "a file-name prefix of letters, digits, '_', '-' or '.' (no '/')".to_string()
