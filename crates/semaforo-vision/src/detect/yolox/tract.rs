@@ -1,19 +1,19 @@
 //! The YOLOX network on `tract-onnx`: pure Rust, built in, the default runtime.
 //!
-//! The model is checked when a detector is made (one input that can be `[1, 3, 416, 416]`,
-//! one float32 output of `[1, 3549, 85]` for it) and optimised for each input size a camera's
-//! letterbox asks for ([`Letterbox::fitted`]: 416x256 for a 640x352 frame). YOLOX is fully
+//! The model file is checked when a detector is made (one input, declared `[1, 3, 416, 416]`
+//! or open; one output, declared `[1, 3549, 85]` or open) and optimised, at the first frame,
+//! for each input size a camera's letterbox asks for ([`Letterbox::fitted`]: 416x256 for a 640x352 frame). YOLOX is fully
 //! convolutional and the shipped export's slices and reshapes take any multiple of 32; only
 //! its annotations (the ONNX `value_info` and declared output) say 416x416, and tract is told
 //! to ignore them.
 //!
-//! One [`NetworkThread`] per model file, thread count and input size runs the optimised plan
-//! for every camera that uses it: a camera writes its own input tensor, sends it and waits for
-//! the output (as long as running the network itself would block it, plus the other cameras'
-//! turns). So the plan's weights and the run's intermediate tensors (about 20 MB at 416x416)
-//! exist once in the process, in one thread's malloc arena, however many cameras there are;
-//! each camera keeps only its input and its last output. The thread ends with the last
-//! detector that uses it.
+//! One [`NetworkThread`] per model file, thread count and input size loads the optimised plan
+//! and runs it for every camera that uses it: a camera writes its own input tensor, sends it
+//! and waits for the output (as long as running the network itself would block it, plus the
+//! other cameras' turns). So the plan's weights and the run's intermediate tensors exist once
+//! in the process, in that one thread's malloc arena (where the memory the loading used and
+//! freed is reused by the runs), however many cameras there are; each camera keeps only its
+//! input and its last output. The thread ends with the last detector that uses it.
 
 use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::path::{Path, PathBuf};
@@ -25,7 +25,7 @@ use std::thread::JoinHandle;
 use tract_linalg::multithread::Executor;
 use tract_onnx::prelude::*;
 
-use super::{Letterbox, Network, Runtime, ANCHOR_VALUES, EXPECTED_MODEL, INPUT_SIZE};
+use super::{Letterbox, Network, Runtime, ANCHORS, ANCHOR_VALUES, EXPECTED_MODEL, INPUT_SIZE};
 use crate::detect::DetectError;
 
 /// A camera's hold on the network: its model, its input tensor and last output, and the
@@ -44,12 +44,12 @@ pub(super) struct TractNetwork {
 }
 
 impl TractNetwork {
-    /// Reads and checks the model at `path` (unless a running network has it: another camera
-    /// checked it), to run on `threads` threads. The plan for an input size is loaded (or
-    /// shared) at the first frame that needs it.
+    /// Reads and checks the model file at `path` (unless a running network has it: another
+    /// camera checked it), to run on `threads` threads. The plan for an input size is loaded
+    /// (or shared) at the first frame that needs it.
     pub(super) fn load(path: &Path, threads: usize) -> Result<TractNetwork, DetectError> {
         if !NetworkThread::runs(path) {
-            typed(path, INPUT_SIZE, INPUT_SIZE)?;
+            check(path)?;
         }
         Ok(TractNetwork {
             path: path.to_path_buf(),
@@ -191,39 +191,57 @@ impl NetworkThread {
         Ok(network)
     }
 
-    /// Loads the plan and starts its thread.
+    /// Starts the thread, which loads the plan (in its own malloc arena) and then serves;
+    /// answers once the plan is loaded, or why it cannot be.
     fn start(
         path: &Path,
         threads: usize,
         (width, height): (usize, usize),
     ) -> Result<NetworkThread, DetectError> {
-        let started = std::time::Instant::now();
-        let plan = plan(path, threads, width, height)?;
-        let state = plan.spawn().map_err(|e| DetectError::Model {
-            path: path.to_path_buf(),
-            reason: format!("it cannot be planned: {e:#}"),
-            expected: EXPECTED_MODEL.into(),
-        })?;
         let (jobs, queue) = mpsc::channel::<Job>();
-        RUNNING.fetch_add(1, Ordering::SeqCst);
+        let (loaded, load_result) = mpsc::sync_channel(1);
+        let model = path.to_path_buf();
         let thread = std::thread::Builder::new()
             .name(format!("yolox-{width}x{height}"))
-            .spawn(move || serve(plan, state, queue))
+            .spawn(move || {
+                let started = std::time::Instant::now();
+                let run_state = plan(&model, threads, width, height).and_then(|plan| {
+                    let state = plan.spawn().map_err(|e| DetectError::Model {
+                        path: model.clone(),
+                        reason: format!("it cannot be planned: {e:#}"),
+                        expected: EXPECTED_MODEL.into(),
+                    })?;
+                    Ok((plan, state))
+                });
+                match run_state {
+                    Ok((plan, state)) => {
+                        tracing::info!(
+                            "YOLOX network planned for a {width}x{height} input in {} ms ({}, \
+                             {threads} thread(s)); one thread runs it for every camera",
+                            started.elapsed().as_millis(),
+                            model.display()
+                        );
+                        let _ = loaded.send(Ok(()));
+                        serve(plan, state, queue);
+                    }
+                    Err(e) => {
+                        let _ = loaded.send(Err(e));
+                    }
+                }
+            })
             .map_err(|e| {
-                RUNNING.fetch_sub(1, Ordering::SeqCst);
                 DetectError::Inference(format!("cannot start the network's thread: {e}"))
             })?;
-        tracing::info!(
-            "YOLOX network planned for a {width}x{height} input in {} ms ({}, {threads} \
-             thread(s)); one thread runs it for every camera",
-            started.elapsed().as_millis(),
-            path.display()
-        );
-        Ok(NetworkThread {
+        let network = NetworkThread {
             jobs: Some(jobs),
             thread: Some(thread),
             output_len: super::anchors(width, height) * ANCHOR_VALUES,
-        })
+        };
+        // On an error the thread has ended; dropping `network` joins it.
+        load_result.recv().map_err(|_| {
+            DetectError::Inference("the network's thread stopped while loading".into())
+        })??;
+        Ok(network)
     }
 
     /// Runs the network on `input` (in the network thread, after any other camera's run
@@ -267,6 +285,7 @@ fn serve(plan: Arc<TypedSimplePlan>, mut state: TypedSimpleState, queue: mpsc::R
             RUNNING.fetch_sub(1, Ordering::SeqCst);
         }
     }
+    RUNNING.fetch_add(1, Ordering::SeqCst);
     let _running = Running;
     for Job { input, answer } in queue {
         let run = catch_unwind(AssertUnwindSafe(|| {
@@ -311,8 +330,70 @@ pub fn network_threads() -> usize {
     RUNNING.load(Ordering::SeqCst)
 }
 
-/// Reads and checks the model at `path` and types it for a 1x3x`height`x`width` input: its
-/// output must then be float32 `[1, anchors, 85]`.
+/// Checks the model file at `path` without planning it: readable ONNX, one input (besides
+/// the weights) declared `[1, 3, 416, 416]` or with open dimensions, one output declared
+/// `[1, 3549, 85]` or open.
+fn check(path: &Path) -> Result<(), DetectError> {
+    let wrong = |reason: String| DetectError::Model {
+        path: path.to_path_buf(),
+        reason,
+        expected: EXPECTED_MODEL.into(),
+    };
+    let bytes = std::fs::read(path).map_err(|e| wrong(format!("cannot read it: {e}")))?;
+    let proto = tract_onnx::onnx()
+        .proto_model_for_read(&mut bytes.as_slice())
+        .map_err(|e| wrong(format!("not a readable ONNX model: {e:#}")))?;
+    let graph = proto
+        .graph
+        .ok_or_else(|| wrong("not a readable ONNX model: it has no graph".into()))?;
+    let weights: Vec<&str> = graph.initializer.iter().map(|t| t.name.as_str()).collect();
+    let inputs: Vec<_> = graph
+        .input
+        .iter()
+        .filter(|i| !weights.contains(&i.name.as_str()))
+        .collect();
+    if inputs.len() != 1 || graph.output.len() != 1 {
+        return Err(wrong(format!(
+            "it has {} inputs and {} outputs",
+            inputs.len(),
+            graph.output.len()
+        )));
+    }
+    let expected_output = [1, ANCHORS as i64, ANCHOR_VALUES as i64];
+    let expected_input = [1, 3, INPUT_SIZE as i64, INPUT_SIZE as i64];
+    for (what, value, expected) in [
+        ("input", inputs[0], &expected_input[..]),
+        ("output", &graph.output[0], &expected_output[..]),
+    ] {
+        if let Some(declared) = declared_shape(value) {
+            if declared != expected {
+                return Err(wrong(format!("its {what} is {declared:?}")));
+            }
+        }
+    }
+    Ok(())
+}
+
+/// A declared tensor's shape, when the file gives every dimension as a number.
+fn declared_shape(value: &tract_onnx::pb::ValueInfoProto) -> Option<Vec<i64>> {
+    use tract_onnx::pb::{tensor_shape_proto::dimension::Value, type_proto};
+    let Some(type_proto::Value::TensorType(tensor)) = value.r#type.as_ref()?.value.as_ref() else {
+        return None;
+    };
+    tensor
+        .shape
+        .as_ref()?
+        .dim
+        .iter()
+        .map(|d| match d.value {
+            Some(Value::DimValue(v)) => Some(v),
+            _ => None,
+        })
+        .collect()
+}
+
+/// Reads the model at `path` and types it for a 1x3x`height`x`width` input: its output must
+/// then be float32 `[1, anchors, 85]`.
 fn typed(path: &Path, width: usize, height: usize) -> Result<TypedModel, DetectError> {
     let wrong = |reason: String| DetectError::Model {
         path: path.to_path_buf(),
@@ -334,14 +415,6 @@ fn typed(path: &Path, width: usize, height: usize) -> Result<TypedModel, DetectE
             model.outputs.len()
         )));
     }
-    let declared = model
-        .input_fact(0)
-        .map_err(|e| wrong(format!("its input cannot be read: {e:#}")))?;
-    if let Ok(Some(shape)) = declared.shape.as_concrete_finite() {
-        if shape.as_slice() != [1, 3, INPUT_SIZE, INPUT_SIZE] {
-            return Err(wrong(format!("its input is {shape:?}")));
-        }
-    }
     let input = [1, 3, height, width];
     let model = model
         .with_input_fact(0, f32::fact(input).into())
@@ -359,13 +432,9 @@ fn typed(path: &Path, width: usize, height: usize) -> Result<TypedModel, DetectE
     if output.datum_type != f32::datum_type()
         || shape.as_deref() != Some(&[1, anchors, ANCHOR_VALUES])
     {
-        // Named for the square, what a model file is checked against.
-        let output = if (width, height) == (INPUT_SIZE, INPUT_SIZE) {
-            format!("{output:?}")
-        } else {
-            format!("{output:?} for a {input:?} input (expected [1, {anchors}, 85])")
-        };
-        return Err(wrong(format!("its output is {output}")));
+        return Err(wrong(format!(
+            "its output is {output:?} for a {input:?} input (expected [1, {anchors}, 85])"
+        )));
     }
     Ok(model)
 }
