@@ -8,6 +8,8 @@ Usage (pip install onnx onnxruntime numpy opencv-python-headless):
   bench/yolox_variants.py quantize static OUT.onnx     # QLinearConv, calibrated on street-a
       [--per-channel]   # one scale per output channel (int8 weights)
       [--keep-float]    # the stem and the head's prediction convolutions stay float
+      [--qdq]           # static only: QuantizeLinear/DequantizeLinear pairs around float
+                        # operators instead of QLinearConv (and onnxruntime's QLinearConcat)
   bench/yolox_variants.py compare OUT.onnx             # variant against the shipped model
   bench/yolox_variants.py compare --fit models/yolox_nano.onnx
       # the shipped model on a 416x256 input (the frame's letterbox without its padding
@@ -175,7 +177,7 @@ def quantize(np, cv2, args):
             return None if tensor is None else {"images": tensor}
 
     q.quantize_static(args.reference, args.out, StreetFrames(),
-                      quant_format=q.QuantFormat.QOperator,
+                      quant_format=q.QuantFormat.QDQ if args.qdq else q.QuantFormat.QOperator,
                       activation_type=q.QuantType.QUInt8, weight_type=q.QuantType.QInt8,
                       per_channel=args.per_channel, nodes_to_exclude=keep)
 
@@ -191,6 +193,7 @@ def main() -> int:
     qp.add_argument("kind", choices=["dynamic", "static"])
     qp.add_argument("out")
     qp.add_argument("--per-channel", action="store_true")
+    qp.add_argument("--qdq", action="store_true")
     qp.add_argument("--keep-float", action="store_true",
                     help="leave the stem and the head's prediction convolutions in float")
     cp = sub.add_parser("compare")
