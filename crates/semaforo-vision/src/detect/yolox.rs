@@ -33,7 +33,7 @@
 #[cfg(feature = "onnxruntime")]
 pub mod onnxruntime;
 mod tract;
-pub use tract::{loaded_models, network_threads};
+pub use tract::{loaded_models, network_cpu_of_this_thread, network_threads};
 
 use std::path::{Path, PathBuf};
 

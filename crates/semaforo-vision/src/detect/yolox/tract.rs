@@ -13,14 +13,18 @@
 //! other cameras' turns). So the plan's weights and the run's intermediate tensors exist once
 //! in the process, in that one thread's malloc arena (where the memory the loading used and
 //! freed is reused by the runs), however many cameras there are; each camera keeps only its
-//! input and its last output. The thread ends with the last detector that uses it.
+//! input and its last output. The thread ends with the last detector that uses it. The CPU
+//! time of each run is counted to the thread that asked for it
+//! ([`network_cpu_of_this_thread`]), so a camera's cost still includes its network runs.
 
+use std::cell::Cell;
 use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::mpsc;
 use std::sync::{Mutex, PoisonError, Weak};
 use std::thread::JoinHandle;
+use std::time::Duration;
 
 use tract_linalg::multithread::Executor;
 use tract_onnx::prelude::*;
@@ -128,10 +132,32 @@ impl Network for TractNetwork {
     }
 }
 
-/// One camera's request to the network thread: its input, and where to answer.
+/// One camera's request to the network thread: its input, and where to answer (the output,
+/// and the CPU time the run took).
 struct Job {
     input: Arc<Tensor>,
-    answer: mpsc::SyncSender<Result<TValue, DetectError>>,
+    answer: mpsc::SyncSender<(Result<TValue, DetectError>, Duration)>,
+}
+
+thread_local! {
+    /// CPU time network threads have spent on this thread's runs.
+    static NETWORK_CPU: Cell<Duration> = const { Cell::new(Duration::ZERO) };
+}
+
+/// CPU time the network threads have spent running networks for this thread's detectors: the
+/// network runs on a thread shared by the cameras, so a camera's own thread CPU time plus this
+/// is what its detection costs.
+pub fn network_cpu_of_this_thread() -> Duration {
+    NETWORK_CPU.with(Cell::get)
+}
+
+/// CPU time this thread has used (zero if the clock cannot be read).
+fn thread_cpu() -> Duration {
+    let t = rustix::time::clock_gettime(rustix::time::ClockId::ThreadCPUTime);
+    Duration::new(
+        u64::try_from(t.tv_sec).unwrap_or(0),
+        u32::try_from(t.tv_nsec).unwrap_or(0),
+    )
 }
 
 /// The thread that runs one optimised plan (one model file, thread count and input size) for
@@ -254,7 +280,9 @@ impl NetworkThread {
             .ok_or_else(stopped)?
             .send(Job { input, answer })
             .map_err(|_| stopped())?;
-        let output = answered.recv().map_err(|_| stopped())??;
+        let (output, cpu) = answered.recv().map_err(|_| stopped())?;
+        NETWORK_CPU.with(|total| total.set(total.get() + cpu));
+        let output = output?;
         if output.len() != self.output_len {
             return Err(DetectError::Inference(format!(
                 "the network gave {} values, expected {}",
@@ -288,6 +316,7 @@ fn serve(plan: Arc<TypedSimplePlan>, mut state: TypedSimpleState, queue: mpsc::R
     RUNNING.fetch_add(1, Ordering::SeqCst);
     let _running = Running;
     for Job { input, answer } in queue {
+        let started = thread_cpu();
         let run = catch_unwind(AssertUnwindSafe(|| {
             state.run(tvec!(TValue::from_const(input)))
         }));
@@ -300,9 +329,12 @@ fn serve(plan: Arc<TypedSimplePlan>, mut state: TypedSimpleState, queue: mpsc::R
                 match plan.spawn() {
                     Ok(fresh) => state = fresh,
                     Err(_) => {
-                        let _ = answer.send(Err(DetectError::Inference(
-                            "the network panicked and cannot be restarted".into(),
-                        )));
+                        let _ = answer.send((
+                            Err(DetectError::Inference(
+                                "the network panicked and cannot be restarted".into(),
+                            )),
+                            thread_cpu().saturating_sub(started),
+                        ));
                         return;
                     }
                 }
@@ -310,7 +342,7 @@ fn serve(plan: Arc<TypedSimplePlan>, mut state: TypedSimpleState, queue: mpsc::R
             }
         };
         // A camera that stopped waiting is no reason to stop serving the others.
-        let _ = answer.send(result);
+        let _ = answer.send((result, thread_cpu().saturating_sub(started)));
     }
 }
 
@@ -488,7 +520,12 @@ mod tests {
         let wrong = Arc::new(Tensor::zero::<f32>(&[1, 3, 10, 10]).unwrap());
         assert!(matches!(network.run(wrong), Err(DetectError::Inference(_))));
         let right = Arc::new(Tensor::zero::<f32>(&[1, 3, 256, 416]).unwrap());
+        let before = network_cpu_of_this_thread();
         let output = network.run(right).unwrap();
         assert_eq!(output.len(), (52 * 32 + 26 * 16 + 13 * 8) * ANCHOR_VALUES);
+        assert!(
+            network_cpu_of_this_thread() > before,
+            "the run's CPU time is counted to the thread that asked for it"
+        );
     }
 }
