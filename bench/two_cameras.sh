@@ -7,7 +7,7 @@
 # for 15 fps capture, so a 15 fps copy is made first with ffmpeg (H.264, same size).
 #
 #   bench/two_cameras.sh [SECONDS]    (from the repository, after cargo build --release;
-#   RATES="3 4 60" to measure other rates)
+#   RATES="3 4 60" to measure other rates; BIN=path/to/semaforo to measure another build)
 #
 # Prints, per run: user+system CPU seconds and cores, peak RSS, and each camera's cost line
 # from performance.log (network rate, frames read and analysed a second, detector time, its
@@ -15,7 +15,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 SECONDS_TO_RUN=${1:-60}
-BIN=$PWD/target/release/semaforo
+BIN=${BIN:-$PWD/target/release/semaforo}
 CLIP=$PWD/../shared/media/street-a.mp4
 [ -x "$BIN" ] || { echo "build first: cargo build --release" >&2; exit 1; }
 [ -f "$CLIP" ] || { echo "missing $CLIP (the shared footage)" >&2; exit 1; }

@@ -4,6 +4,8 @@
 //! detector does, and times one inference per frame with tract (the detector's
 //! [`Yolox::infer`]: letterbox + network; decoding and suppression are timed apart) and, in the
 //! same run on the very same input tensors, onnxruntime through `bench/onnxruntime_yolox.py`.
+//! tract runs the fitted input (416x256, the default) and the 416x416 square; the peer runs the
+//! square the model declares, and the fitted input too when Python has the `onnx` package.
 //! With the `onnxruntime` feature, the detector on its onnxruntime runtime is timed the same
 //! way as tract, in the same rounds. Both on one thread and on their default thread counts.
 //! Rounds alternate tract, in-process onnxruntime and the Python peer so machine drift hits
@@ -70,7 +72,7 @@ fn detector_round(detector: &mut Yolox, frames: &[Frame]) -> (f64, f64) {
 fn peer_round(
     script: &Path,
     model: &Path,
-    inputs: &Path,
+    (inputs, shape): (&Path, &str),
     threads: usize,
     level: &str,
 ) -> Result<(f64, String), String> {
@@ -89,6 +91,8 @@ fn peer_round(
             "1",
             "--optimization",
             level,
+            "--shape",
+            shape,
         ],
     )?;
     let line = line.as_str();
@@ -101,7 +105,7 @@ fn peer_round(
 /// One configuration's results: tract's, the in-process onnxruntime's and the Python peer's
 /// medians over the rounds.
 struct Line {
-    label: &'static str,
+    label: String,
     tract_ms: f64,
     decode_ms: f64,
     in_process_ms: Option<f64>,
@@ -149,49 +153,87 @@ fn main() {
         ..YoloxOptions::default()
     })
     .expect("the model loads");
+    // The plan is loaded at the first frame.
+    let fitted = single.infer(&frames[0]).expect("inference");
     let load_ms = load_start.elapsed().as_secs_f64() * 1e3;
+    let fitted = format!("{}x{}", fitted.input_width, fitted.input_height);
     let all_cores = Yolox::new(YoloxOptions {
         threads: 0,
         ..YoloxOptions::default()
     })
     .expect("the model loads");
+    let square = Yolox::new(YoloxOptions {
+        threads: 1,
+        fit_input: false,
+        ..YoloxOptions::default()
+    })
+    .expect("the model loads");
     let model = single.model_path().to_path_buf();
 
-    // The same input tensors for the peer: what the detector fed the network.
+    // The same input tensors for the peer: what the detectors fed the network, fitted and
+    // square.
     let dir = std::env::temp_dir().join(format!("semaforo-yolox-bench-{}", std::process::id()));
     std::fs::create_dir_all(&dir).expect("a temporary directory");
-    let inputs_path = dir.join("inputs.f32");
-    let mut inputs = Vec::new();
-    for frame in &frames {
-        single.infer(frame).expect("inference");
-        inputs.extend(single.last_input().iter().flat_map(|v| v.to_le_bytes()));
+    let mut detectors = [single, all_cores, square];
+    let mut input_files = Vec::new();
+    for (index, name) in [(0, "fitted"), (2, "square")] {
+        let path = dir.join(format!("{name}.f32"));
+        let mut inputs = Vec::new();
+        let mut shape = String::new();
+        for frame in &frames {
+            let l = detectors[index].infer(frame).expect("inference");
+            shape = format!("{},{}", l.input_height, l.input_width);
+            inputs.extend(
+                detectors[index]
+                    .last_input()
+                    .iter()
+                    .flat_map(|v| v.to_le_bytes()),
+            );
+        }
+        std::fs::write(&path, &inputs).expect("write the inputs");
+        input_files.push((path, shape));
     }
-    std::fs::write(&inputs_path, &inputs).expect("write the inputs");
+    let [(fitted_inputs, fitted_shape), (square_inputs, square_shape)] =
+        [input_files[0].clone(), input_files[1].clone()];
 
     let mut lines = Vec::new();
     let mut peer_version = None;
     let mut peer_error = None;
-    let mut detectors = [single, all_cores];
     let ort_start = Instant::now();
     let ort_single = onnxruntime_detector(1);
     let ort_load_ms = ort_start.elapsed().as_secs_f64() * 1e3;
     let ort_default = onnxruntime_detector(0);
     let in_process_error = ort_single.as_ref().err().cloned();
     let mut in_process = [ort_single.ok(), ort_default.ok()];
-    // (label, tract detector, in-process onnxruntime detector, peer threads, peer optimisation
-    // level); the in-process runtime always runs with all optimisations, so not in the last.
-    let configurations: [(&str, usize, Option<usize>, usize, &str); 3] = [
-        ("1 thread", 0, Some(0), 1, "all"),
-        ("default threads", 1, Some(1), 0, "all"),
+    // (label, tract detector, in-process onnxruntime detector, peer threads, peer inputs);
+    // onnxruntime in-process always runs the square.
+    let square_peer = (square_inputs.as_path(), square_shape.as_str());
+    let fitted_peer = (fitted_inputs.as_path(), fitted_shape.as_str());
+    let configurations = [
         (
-            "1 thread, Python onnxruntime without its NCHWc layout (`extended`)",
+            format!("1 thread; tract {fitted} (the default), onnxruntime 416x416"),
             0,
+            Some(0),
+            1,
+            square_peer,
+        ),
+        (format!("1 thread; both {fitted}"), 0, None, 1, fitted_peer),
+        (
+            "1 thread; both 416x416 (as before)".to_string(),
+            2,
             None,
             1,
-            "extended",
+            square_peer,
+        ),
+        (
+            format!("default threads; tract {fitted}, onnxruntime 416x416"),
+            1,
+            Some(1),
+            0,
+            square_peer,
         ),
     ];
-    for (label, index, ort_index, peer_threads, level) in configurations {
+    for (label, index, ort_index, peer_threads, peer_inputs) in configurations {
         let detector = &mut detectors[index];
         let mut ort = match ort_index {
             Some(i) => in_process[i].as_mut(),
@@ -213,7 +255,7 @@ fn main() {
                 ours.push(ort_ms);
                 report += &format!(", onnxruntime in-process {ort_ms:.2} ms");
             }
-            match peer_round(&script, &model, &inputs_path, peer_threads, level) {
+            match peer_round(&script, &model, peer_inputs, peer_threads, "all") {
                 Ok((peer_ms, version)) => {
                     report += &format!(", onnxruntime (Python) {peer_ms:.2} ms");
                     peer.push(peer_ms);
@@ -234,7 +276,7 @@ fn main() {
             peer_ms: (!peer.is_empty()).then(|| median(&mut peer)),
         });
     }
-    let [_, all_cores] = detectors;
+    let [_, all_cores, _] = detectors;
     let _ = std::fs::remove_dir_all(&dir);
 
     let (cpu, cpus) = machine();
@@ -253,12 +295,13 @@ fn main() {
     );
     md += "### YOLOX-Nano latency per inference, street-a.mp4 frames\n\n";
     md += &format!(
-        "{} frames (every {FRAME_STEP}th from the start), 640x352 letterboxed to 416x416; median \
+        "{} frames (every {FRAME_STEP}th from the start), 640x352 letterboxed to 416x228 in a \
+         {fitted} input (the default) or the 416x416 square; median \
          of {ROUNDS} alternating rounds, each round the median over the frames. tract and \
          onnxruntime in-process: the `yolox` detector's [`Yolox::infer`] on that runtime \
          (letterbox + network, and for onnxruntime the output's copy); onnxruntime (Python): \
          `session.run` alone on the same input tensors, through `bench/onnxruntime_yolox.py`. \
-         tract model load and optimisation: {load_ms:.0} ms{}. Decode + suppression: see the \
+         tract model check, load and optimisation (the plan at the first frame): {load_ms:.0} ms{}. Decode + suppression: see the \
          last column.\n\n",
         frames.len(),
         if in_process_error.is_none() {

@@ -1,8 +1,9 @@
 //! Where YOLOX-Nano's inference time goes in tract: times every node of the optimised plan over
 //! a few runs and prints the total per operator kind, largest first.
 //!
-//! `cargo run --release -p semaforo-vision --example yolox_profile [MODEL] [RUNS]`
-//! (the model defaults to the project's `models/yolox_nano.onnx`).
+//! `cargo run --release -p semaforo-vision --example yolox_profile [MODEL] [RUNS] [WxH]`
+//! (the model defaults to the project's `models/yolox_nano.onnx`, the input to 416x416; the
+//! detector's fitted input for a 640x352 frame is 416x256).
 
 #![allow(clippy::unwrap_used)] // a example: an unwrap that fails stops it at its line
 
@@ -17,13 +18,28 @@ fn main() -> TractResult<()> {
     let mut args = std::env::args().skip(1);
     let model = find_model(args.next().as_deref().map(std::path::Path::new))?;
     let runs: u32 = args.next().and_then(|r| r.parse().ok()).unwrap_or(20);
+    let (width, height) = args
+        .next()
+        .and_then(|size| {
+            let (w, h) = size.split_once('x')?;
+            Some((w.parse().ok()?, h.parse().ok()?))
+        })
+        .unwrap_or((INPUT_SIZE, INPUT_SIZE));
+    let load = Instant::now();
     let plan = tract_onnx::onnx()
+        .with_ignore_value_info(true)
+        .with_ignore_output_shapes(true)
         .model_for_path(&model)?
-        .with_input_fact(0, f32::fact([1, 3, INPUT_SIZE, INPUT_SIZE]).into())?
+        .with_input_fact(0, f32::fact([1, 3, height, width]).into())?
         .into_optimized()?
         .into_runnable()?;
+    println!(
+        "{} at {width}x{height}: loaded and optimised in {:.0} ms",
+        model.display(),
+        load.elapsed().as_secs_f64() * 1e3
+    );
     let mut state = plan.spawn()?;
-    let input: TValue = Tensor::zero::<f32>(&[1, 3, INPUT_SIZE, INPUT_SIZE])?.into();
+    let input: TValue = Tensor::zero::<f32>(&[1, 3, height, width])?.into();
     state.run(tvec!(input.clone()))?; // warm-up
 
     let mut by_op: HashMap<String, (Duration, usize)> = HashMap::new();

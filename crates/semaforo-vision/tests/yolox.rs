@@ -217,8 +217,10 @@ fn street_a_detections_match_onnxruntime_on_the_same_input() {
     };
     let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../bench/yolox_reference.py");
     let dir = tempfile::tempdir().unwrap();
+    // The square input the reference script letterboxes into.
     let options = YoloxOptions {
         include_person: true,
+        fit_input: false,
         ..options()
     };
     let mut detector = Yolox::new(options.clone()).unwrap();
@@ -325,5 +327,97 @@ fn street_a_detections_match_onnxruntime_on_the_same_input() {
     assert!(
         compared >= FRAMES.len(),
         "the frames have vehicles to compare"
+    );
+}
+
+/// How two runs' detections on the same frames differ: pairs (same class, IoU at least 0.5),
+/// detections without a partner, the largest and the summed corner difference of the pairs
+/// (frame pixels), the largest score difference.
+#[derive(Debug, Default)]
+struct Difference {
+    pairs: usize,
+    unpaired: usize,
+    max_corner: f32,
+    corner_sum: f32,
+    max_score: f32,
+}
+
+impl Difference {
+    fn add(&mut self, a: &[Detection], b: &[Detection]) {
+        let mut left: Vec<&Detection> = b.iter().collect();
+        for x in a {
+            let best = left
+                .iter()
+                .enumerate()
+                .filter(|(_, y)| y.class == x.class && y.bbox.iou(&x.bbox) >= 0.5)
+                .max_by(|p, q| p.1.bbox.iou(&x.bbox).total_cmp(&q.1.bbox.iou(&x.bbox)));
+            let Some((at, y)) = best else {
+                self.unpaired += 1;
+                continue;
+            };
+            let corner = [
+                x.bbox.x1 - y.bbox.x1,
+                x.bbox.y1 - y.bbox.y1,
+                x.bbox.x2 - y.bbox.x2,
+                x.bbox.y2 - y.bbox.y2,
+            ]
+            .into_iter()
+            .map(f32::abs)
+            .fold(0.0, f32::max);
+            self.pairs += 1;
+            self.max_corner = self.max_corner.max(corner);
+            self.corner_sum += corner;
+            self.max_score = self.max_score.max((x.score - y.score).abs());
+            left.remove(at);
+        }
+        self.unpaired += left.len();
+    }
+}
+
+#[test]
+fn street_a_detections_on_the_fitted_input_equal_the_squares_closely() {
+    let Some(clip) = semaforo_testkit::street_a() else {
+        return;
+    };
+    // Every 50th frame, as the latency bench takes them.
+    let frames: Vec<u64> = (0..21).map(|i| i * 50).collect();
+    let mut fitted = Yolox::new(options()).unwrap();
+    let mut square = Yolox::new(YoloxOptions {
+        fit_input: false,
+        ..options()
+    })
+    .unwrap();
+    let (mut ours, mut theirs) = (Vec::new(), Vec::new());
+    let mut difference = Difference::default();
+    let (mut counted, mut worst_count) = ((0, 0), 0);
+    for frame in fixtures::video_frames(&clip, &frames) {
+        fitted.detect(&frame, &mut ours).unwrap();
+        assert_eq!(fitted.last_input().len(), 3 * 416 * 256, "a 416x256 input");
+        square.detect(&frame, &mut theirs).unwrap();
+        counted = (counted.0 + ours.len(), counted.1 + theirs.len());
+        worst_count = worst_count.max(ours.len().abs_diff(theirs.len()));
+        difference.add(&theirs, &ours);
+    }
+    eprintln!(
+        "{} street-a frames: 416x416 found {}, 416x256 {}; {} pairs, {} unpaired, corners up to \
+         {:.2} px (mean {:.3}), scores up to {:.4} apart",
+        frames.len(),
+        counted.1,
+        counted.0,
+        difference.pairs,
+        difference.unpaired,
+        difference.max_corner,
+        difference.corner_sum / difference.pairs.max(1) as f32,
+        difference.max_score
+    );
+    assert!(counted.1 >= frames.len(), "the frames have vehicles");
+    assert!(worst_count <= 1, "a frame's count differs by {worst_count}");
+    assert!(
+        difference.unpaired * 20 <= counted.1,
+        "more than 5% of the detections differ: {difference:?}"
+    );
+    assert!(
+        difference.corner_sum / (difference.pairs.max(1) as f32) < 1.0,
+        "{difference:?}"
     );
 }

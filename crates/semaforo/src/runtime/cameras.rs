@@ -97,13 +97,14 @@ pub struct Report {
     pub cpu: Duration,
 }
 
-/// CPU time this thread has used (zero if the clock cannot be read).
+/// CPU time this thread has used (zero if the clock cannot be read), with the time YOLOX's
+/// network thread, shared by the cameras, spent on this thread's network runs.
 fn thread_cpu() -> Duration {
     let t = rustix::time::clock_gettime(rustix::time::ClockId::ThreadCPUTime);
     Duration::new(
         u64::try_from(t.tv_sec).unwrap_or(0),
         u32::try_from(t.tv_nsec).unwrap_or(0),
-    )
+    ) + semaforo_vision::detect::yolox::network_cpu_of_this_thread()
 }
 
 enum Request {

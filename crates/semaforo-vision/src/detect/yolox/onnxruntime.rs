@@ -35,7 +35,7 @@ use ort::session::builder::GraphOptimizationLevel;
 use ort::session::Session;
 use ort::value::{TensorElementType, TensorRef, ValueType};
 
-use super::{Network, Runtime, ANCHORS, ANCHOR_VALUES, EXPECTED_MODEL, INPUT_SIZE};
+use super::{Letterbox, Network, Runtime, ANCHORS, ANCHOR_VALUES, EXPECTED_MODEL, INPUT_SIZE};
 use crate::detect::DetectError;
 
 /// The variable `ort` itself reads, honoured here in the same place of the order.
@@ -499,6 +499,11 @@ fn describe(dtype: &ValueType) -> String {
 impl Network for OrtNetwork {
     fn runtime(&self) -> Runtime {
         Runtime::OnnxRuntime
+    }
+
+    /// The session was checked for the square input the model declares: always that.
+    fn fit(&mut self, letterbox: Letterbox) -> Result<Letterbox, DetectError> {
+        Ok(letterbox.square())
     }
 
     fn input(&self) -> &[f32] {
