@@ -186,14 +186,15 @@ fn bgsub_and_yolox_queue_counts_on_street_a() {
             "{name} fell below the measured level against hand counts: {near} < {floor}"
         );
     }
-    // Measured 23-24 of 25 on each fifth (2026-12-06); 17-23 before a vehicle the network
-    // has seen for a while was kept through a few missed runs (`coast_established`).
+    // Measured 22-24 of 25 on each fifth (2026-12-06, the fitted 416x288 input; 23-24 on the
+    // square one); 17-23 before a vehicle the network has seen for a while was kept through a
+    // few missed runs (`coast_established`). The floor leaves one frame of margin.
     eprintln!("yolox at 3 runs a second, each fifth of the frames: within ±1 of the hand count on {rate_hand:?} of 25");
     for (p, near) in rate_hand.iter().enumerate() {
         assert!(
-            *near >= 22,
+            *near >= 21,
             "yolox at 3 runs a second (fifth {p}) fell below the measured level against hand \
-             counts: {near} < 22"
+             counts: {near} < 21"
         );
     }
     assert!(judged >= 180, "{judged}");
