@@ -8,7 +8,9 @@
 
 mod fixtures;
 
-use semaforo_camera::{Requested, Source, SourceError};
+use std::path::Path;
+
+use semaforo_camera::{Frame, Requested, Source, SourceError};
 use semaforo_resources::{CameraDevice, CameraProperty};
 
 const REQ: Requested = Requested {
@@ -17,7 +19,7 @@ const REQ: Requested = Requested {
     fps: 15.0,
 };
 
-fn read_all(source: &mut Source) -> Vec<semaforo_camera::Frame> {
+fn read_all(source: &mut Source) -> Vec<Frame> {
     let mut frames = Vec::new();
     loop {
         match source.read() {
@@ -115,26 +117,11 @@ fn rows_that_ffmpeg_pads_are_packed_like_the_ffmpeg_commands() {
     // there and copied out row by row.
     let dir = tempfile::tempdir().unwrap();
     let clip = dir.path().join("odd-width.mp4");
-    fixtures::run_ffmpeg(&[
-        "-f",
-        "lavfi",
-        "-i",
-        "testsrc=size=330x186:rate=25",
-        "-t",
-        "1",
-        "-c:v",
-        "libx264",
-        "-pix_fmt",
-        "yuv420p",
-        clip.to_str().unwrap(),
-    ]);
+    one_second_of_testsrc(&clip, "330x186", &["-c:v", "libx264"]);
     let mut source = Source::open(&format!("ffmpeg:{}", clip.display()), REQ).unwrap();
     let frames = read_all(&mut source);
-    assert_eq!(frames.len(), 25);
     assert_eq!((frames[0].width, frames[0].height), (330, 186));
-    let reference = fixtures::ffmpeg_rgb_frames(&clip, &[0, 24], dir.path());
-    assert_eq!(fixtures::max_abs_diff(&frames[0].rgb, &reference[0]), 0);
-    assert_eq!(fixtures::max_abs_diff(&frames[24].rgb, &reference[1]), 0);
+    first_and_last_are_the_ffmpeg_commands(&frames, &clip, dir.path());
 }
 
 #[test]
@@ -154,23 +141,15 @@ fn an_h265_file_falls_back_to_ffmpeg() {
     }
     let dir = tempfile::tempdir().unwrap();
     let clip = dir.path().join("hevc.mp4");
-    fixtures::run_ffmpeg(&[
-        "-f",
-        "lavfi",
-        "-i",
-        "testsrc=size=320x240:rate=25",
-        "-t",
-        "1",
+    let hevc = [
         "-c:v",
         "libx265",
         "-x265-params",
         "log-level=error",
         "-tag:v",
         "hvc1",
-        "-pix_fmt",
-        "yuv420p",
-        clip.to_str().unwrap(),
-    ]);
+    ];
+    one_second_of_testsrc(&clip, "320x240", &hevc);
     let mut source = Source::open(clip.to_str().unwrap(), REQ).unwrap();
     assert!(
         source
@@ -180,8 +159,24 @@ fn an_h265_file_falls_back_to_ffmpeg() {
         source.codec()
     );
     let frames = read_all(&mut source);
+    first_and_last_are_the_ffmpeg_commands(&frames, &clip, dir.path());
+}
+
+/// Writes one second of FFmpeg's test pattern at `size` (25 frames, 4:2:0) to `clip`, encoded
+/// with `codec` (`-c:v` and its options).
+fn one_second_of_testsrc(clip: &Path, size: &str, codec: &[&str]) {
+    let pattern = format!("testsrc=size={size}:rate=25");
+    let mut args = vec!["-f", "lavfi", "-i", &pattern, "-t", "1"];
+    args.extend_from_slice(codec);
+    args.extend(["-pix_fmt", "yuv420p", clip.to_str().unwrap()]);
+    fixtures::run_ffmpeg(&args);
+}
+
+/// `frames` are one second of the test pattern, the first and the last bit-identical to the
+/// `ffmpeg` command's RGB of `clip`.
+fn first_and_last_are_the_ffmpeg_commands(frames: &[Frame], clip: &Path, dir: &Path) {
     assert_eq!(frames.len(), 25);
-    let reference = fixtures::ffmpeg_rgb_frames(&clip, &[0, 24], dir.path());
+    let reference = fixtures::ffmpeg_rgb_frames(clip, &[0, 24], dir);
     assert_eq!(fixtures::max_abs_diff(&frames[0].rgb, &reference[0]), 0);
     assert_eq!(fixtures::max_abs_diff(&frames[24].rgb, &reference[1]), 0);
 }

@@ -346,24 +346,11 @@ impl Difference {
     fn add(&mut self, a: &[Detection], b: &[Detection]) {
         let mut left: Vec<&Detection> = b.iter().collect();
         for x in a {
-            let best = left
-                .iter()
-                .enumerate()
-                .filter(|(_, y)| y.class == x.class && y.bbox.iou(&x.bbox) >= 0.5)
-                .max_by(|p, q| p.1.bbox.iou(&x.bbox).total_cmp(&q.1.bbox.iou(&x.bbox)));
-            let Some((at, y)) = best else {
+            let Some((at, y)) = fixtures::best_partner(x, &left, 0.5) else {
                 self.unpaired += 1;
                 continue;
             };
-            let corner = [
-                x.bbox.x1 - y.bbox.x1,
-                x.bbox.y1 - y.bbox.y1,
-                x.bbox.x2 - y.bbox.x2,
-                x.bbox.y2 - y.bbox.y2,
-            ]
-            .into_iter()
-            .map(f32::abs)
-            .fold(0.0, f32::max);
+            let corner = fixtures::corner_diff(x, y);
             self.pairs += 1;
             self.max_corner = self.max_corner.max(corner);
             self.corner_sum += corner;
