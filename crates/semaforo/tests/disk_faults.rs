@@ -89,7 +89,15 @@ fn a_full_disk_stops_saving_and_sends_log_lines_to_the_console_and_the_controlle
     };
     let frames = small.join("frames");
     let logs = small.join("logs");
-    let (frames_dir, logs_dir) = (frames.display().to_string(), logs.display().to_string());
+    // The temporary directory on the small disk too: every disk the daemon watches is the one
+    // the test fills and frees, whatever the host's own disk holds (a host disk under 10% free
+    // would keep saving stopped after the small disk is freed).
+    let temp = small.join("tmp");
+    let (frames_dir, logs_dir, temp_dir) = (
+        frames.display().to_string(),
+        logs.display().to_string(),
+        temp.display().to_string(),
+    );
     let mut env = LIGHT.to_vec();
     env.extend([
         ("SAVE_FRAMES", "true"),
@@ -97,6 +105,7 @@ fn a_full_disk_stops_saving_and_sends_log_lines_to_the_console_and_the_controlle
         ("MAX_FRAMES_SAVED", "20"),
         ("FRAME_DIR", frames_dir.as_str()),
         ("LOG_DIR", logs_dir.as_str()),
+        ("TEMP_DIR", temp_dir.as_str()),
         ("MIN_FREE_DISK_PERCENT", "10"),
         ("RESOURCE_STATS_INTERVAL", "1"),
     ]);
@@ -139,7 +148,11 @@ fn a_full_disk_stops_saving_and_sends_log_lines_to_the_console_and_the_controlle
     let before = names(&frames);
     let deadline = Instant::now() + WITHIN;
     while names(&frames).iter().all(|n| before.contains(n)) {
-        assert!(Instant::now() < deadline, "saving did not resume");
+        assert!(
+            Instant::now() < deadline,
+            "saving did not resume: {}",
+            daemon.stderr()
+        );
         std::thread::sleep(Duration::from_millis(200));
     }
     let (status, _) = daemon.terminate(Duration::from_secs(20));
