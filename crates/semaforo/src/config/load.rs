@@ -307,14 +307,14 @@ pub fn resolve(inputs: &Inputs) -> (Settings, Vec<ConfigError>) {
                         message,
                     });
                     settings.refused.insert(key.clone());
-                    if matches!(spec.default, Default::Inherit(_)) {
+                    if spec.is_given_only() {
                         continue;
                     }
                     (default_value(spec.default), origin)
                 }
             },
             // A per-camera setting that defaults to another one exists only where given.
-            None if matches!(spec.default, Default::Inherit(_)) => continue,
+            None if spec.is_given_only() => continue,
             None => (default_value(spec.default), Origin::Default),
         };
         settings.entries.push(Setting { key, value, origin });
@@ -858,7 +858,7 @@ mod tests {
         assert!(errors.is_empty(), "{errors:?}");
         // Per-group timings and a camera's own detection rate exist only where given; the
         // layout is not a single value.
-        let given_only = |s: &&Spec| s.is_per_camera() && matches!(s.default, Default::Inherit(_));
+        let given_only = |s: &&Spec| s.is_per_camera() && s.is_given_only();
         let per_camera = SETTINGS
             .iter()
             .filter(|s| s.is_per_camera() && !given_only(s))

@@ -647,9 +647,7 @@ mod tests {
         );
         let text = config.describe();
         // A camera's own detection_rate is shown where given; else detection.rate is its.
-        let given_only = |spec: &&schema::Spec| {
-            spec.is_per_camera() && matches!(spec.default, schema::Default::Inherit(_))
-        };
+        let given_only = |spec: &&schema::Spec| spec.is_per_camera() && spec.is_given_only();
         for spec in schema::SETTINGS.iter().filter(|s| !given_only(s)) {
             let leaf = spec.key.rsplit('.').next().unwrap();
             assert!(

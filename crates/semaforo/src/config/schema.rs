@@ -786,6 +786,12 @@ impl Spec {
         self.key.contains(CAMERA_NAME)
     }
 
+    /// A setting that defaults to another one (a camera's own `detection_rate`): it exists
+    /// only where it is given, and the other setting's value stands for it elsewhere.
+    pub fn is_given_only(&self) -> bool {
+        matches!(self.default, Default::Inherit(_))
+    }
+
     /// A per-group timing: only the groups the configuration names get one, the others
     /// take `[signal]`'s values.
     pub fn is_per_group(&self) -> bool {
