@@ -12,6 +12,7 @@
 
 use std::collections::BTreeMap;
 
+use crate::cover::{QueueSource, ZoneCover};
 use crate::detect::{BBox, Detection, ObjectClass};
 use crate::zones::{ZoneRole, ZoneSet};
 
@@ -302,6 +303,13 @@ pub struct ZoneCount {
     pub occupancy: f64,
     /// Present vehicles (queue) or arrivals (line, cumulative) per class.
     pub by_class: BTreeMap<ObjectClass, u64>,
+    /// Queue zones with a background model (`bgsub`, or `auto` with one beside the network):
+    /// the share of the zone its vehicles cover in the last frame, 0 to 1 ([`crate::cover`]).
+    pub covered: Option<f32>,
+    /// The covered area in vehicles, once the network has shown their size.
+    pub estimate: Option<f32>,
+    /// Where the background model counts alone, what `present` is: its blobs or the estimate.
+    pub counted_by: Option<QueueSource>,
 }
 
 /// Per-approach figures, the controller's input.
@@ -339,6 +347,9 @@ impl ZoneCounter {
                 arrivals: 0,
                 occupancy: 0.0,
                 by_class: BTreeMap::new(),
+                covered: None,
+                estimate: None,
+                counted_by: None,
             })
             .collect::<Vec<_>>();
         ZoneCounter {
@@ -466,6 +477,33 @@ impl ZoneCounter {
             self.occupied_frames[i] += u64::from(occupied);
             count.occupancy = self.occupied_frames[i] as f64 / self.frames as f64;
         }
+    }
+
+    /// Takes what a background model measured in the frame ([`Detector::cover`]): each queue
+    /// zone's covered share and estimate (`None`: no model, nothing reported). When the model is
+    /// the camera's detector (`alone`), a zone whose [`ZoneCover::source`] is the estimate
+    /// counts its queue from the estimate, rounded, instead of from its blobs.
+    ///
+    /// [`Detector::cover`]: crate::Detector::cover
+    pub fn apply_cover(&mut self, cover: Option<&[ZoneCover]>, alone: bool) -> &[ZoneCount] {
+        for count in self.counts.iter_mut().filter(|c| c.role == ZoneRole::Queue) {
+            let zone = cover.and_then(|all| all.iter().find(|z| z.zone == count.zone));
+            count.covered = zone.map(|z| z.covered);
+            count.estimate = zone.and_then(|z| z.estimate);
+            count.counted_by = zone.filter(|_| alone).map(|z| z.source);
+            if let (Some(QueueSource::Estimate), Some(estimate)) =
+                (count.counted_by, count.estimate)
+            {
+                count.present = estimate.round().max(0.0) as u32;
+                count.by_class.clear();
+                if count.present > 0 {
+                    count
+                        .by_class
+                        .insert(ObjectClass::Vehicle, u64::from(count.present));
+                }
+            }
+        }
+        &self.counts
     }
 
     /// The figures of one approach after the last frame.

@@ -32,11 +32,13 @@
 
 pub mod annotate;
 pub mod counting;
+pub mod cover;
 pub mod detect;
 pub mod rate;
 pub mod zones;
 
 pub use counting::{ApproachCount, Track, Tracker, TrackerOptions, ZoneCount, ZoneCounter};
+pub use cover::{Cover, QueueSource, VehicleScale, ZoneCover};
 pub use detect::auto::{AutoDetector, MotionGate, MotionGateOptions};
 pub use detect::bgsub::{BackgroundSubtractor, BgSubOptions, Restored, StateError};
 pub use detect::kinds::{build_detector, BuiltDetector, DetectorKind, DetectorSettings};

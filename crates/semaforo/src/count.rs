@@ -16,8 +16,8 @@ use semaforo_resources::{
 };
 use semaforo_vision::detect::yolox::Runtime;
 use semaforo_vision::{
-    annotate, build_detector, AnalysisRate, DetectorKind, DetectorSettings, TrackerOptions,
-    ZoneCounter, ZoneRole, ZoneSet,
+    annotate, build_detector, AnalysisRate, Detector, DetectorKind, DetectorSettings,
+    TrackerOptions, ZoneCounter, ZoneRole, ZoneSet,
 };
 use serde_json::{json, Value};
 
@@ -78,6 +78,9 @@ struct ZoneSummary {
     arrivals: u64,
     occupancy: f64,
     by_class: BTreeMap<String, u64>,
+    /// Sum of the covered share over the frames a background model measured it, and frames.
+    covered_sum: f64,
+    covered_frames: u64,
 }
 
 /// `semaforo count`: the detection settings its flags leave out come from the configuration
@@ -190,6 +193,7 @@ fn run(args: &CountArgs, configured: &crate::config::DetectionConfig) -> Result<
         runtime,
         onnxruntime_library,
         fps: fps as f32,
+        background_beside: configured.background_beside,
         ..DetectorSettings::new(kind)
     };
     let built = build_detector(&settings, width, height, &zones).map_err(|e| e.to_string())?;
@@ -227,7 +231,7 @@ fn run(args: &CountArgs, configured: &crate::config::DetectionConfig) -> Result<
         Some(path) => {
             let mut out = AtomicFile::create(path).map_err(|e| e.to_string())?;
             out.write_all(
-                b"frame,time_s,zone,approach,role,present,new_arrivals,arrivals,occupancy\n",
+                b"frame,time_s,zone,approach,role,present,new_arrivals,arrivals,occupancy,covered,estimate\n",
             )
             .map_err(|e| written(path, e))?;
             Some(out)
@@ -258,21 +262,31 @@ fn run(args: &CountArgs, configured: &crate::config::DetectionConfig) -> Result<
         };
         let time_s = index as f64 / fps;
         let ran = rate.due(Duration::from_secs_f64(time_s));
-        let counts = if ran {
+        if ran {
             detector
                 .detect(&frame, &mut detections)
                 .map_err(|e| format!("frame {index}: {e}"))?;
             analysed += 1;
-            counter.update(&detections)
+            counter.update(&detections);
         } else {
-            // Between two runs the detections of the last run are what was seen.
-            counter.carry()
-        };
+            // Between two runs the detections of the last run are what was seen; a background
+            // model beside the network keeps learning.
+            detector
+                .between(&frame)
+                .map_err(|e| format!("frame {index}: {e}"))?;
+            counter.carry();
+        }
+        let alone = detector.name() == "bgsub";
+        let counts = counter.apply_cover(detector.cover(), alone);
         for (c, s) in counts.iter().zip(&mut summary) {
             s.present_sum += u64::from(c.present);
             s.present_max = s.present_max.max(c.present);
             s.arrivals = c.arrivals;
             s.occupancy = c.occupancy;
+            if let Some(covered) = c.covered {
+                s.covered_sum += f64::from(covered);
+                s.covered_frames += 1;
+            }
             if c.role == ZoneRole::Queue {
                 for (class, n) in &c.by_class {
                     *s.by_class.entry(class.name().to_string()).or_insert(0) += n;
@@ -288,14 +302,16 @@ fn run(args: &CountArgs, configured: &crate::config::DetectionConfig) -> Result<
             if let Some(out) = &mut csv_out {
                 writeln!(
                     out,
-                    "{index},{time_s:.3},{},{},{},{},{},{},{:.4}",
+                    "{index},{time_s:.3},{},{},{},{},{},{},{:.4},{},{}",
                     c.zone,
                     c.approach.as_deref().unwrap_or(""),
                     c.role.name(),
                     c.present,
                     c.new_arrivals,
                     c.arrivals,
-                    c.occupancy
+                    c.occupancy,
+                    c.covered.map_or(String::new(), |v| format!("{v:.4}")),
+                    c.estimate.map_or(String::new(), |v| format!("{v:.2}")),
                 )
                 .map_err(|e| written(out.path(), e))?;
             }
@@ -309,18 +325,24 @@ fn run(args: &CountArgs, configured: &crate::config::DetectionConfig) -> Result<
                         .iter()
                         .map(|(k, v)| (k.name().to_string(), json!(v)))
                         .collect();
-                    (
-                        c.zone.clone(),
-                        json!({
-                            "role": c.role.name(),
-                            "approach": c.approach,
-                            "present": c.present,
-                            "arrivals": c.new_arrivals,
-                            "arrivals_total": c.arrivals,
-                            "occupancy": round4(c.occupancy),
-                            "by_class": by_class,
-                        }),
-                    )
+                    let mut zone = json!({
+                        "role": c.role.name(),
+                        "approach": c.approach,
+                        "present": c.present,
+                        "arrivals": c.new_arrivals,
+                        "arrivals_total": c.arrivals,
+                        "occupancy": round4(c.occupancy),
+                        "by_class": by_class,
+                    });
+                    // What the background model measured, where there is one.
+                    if let Some(covered) = c.covered {
+                        zone["covered"] = json!(round4(f64::from(covered)));
+                        zone["estimate"] = json!(c.estimate.map(|e| round4(f64::from(e))));
+                    }
+                    if let Some(source) = c.counted_by {
+                        zone["counted_by"] = json!(source.name());
+                    }
+                    (c.zone.clone(), zone)
                 })
                 .collect();
             // A carried frame has no detections of its own.
@@ -366,15 +388,13 @@ fn run(args: &CountArgs, configured: &crate::config::DetectionConfig) -> Result<
     if index == 0 {
         return Err(format!("{}: no frame could be read", args.video.display()));
     }
-    let usage = detector.usage();
     let mut summary_json = print_summary(
         args,
         &counter,
         &summary,
-        index,
+        (index, analysed),
         seconds,
-        detector.name(),
-        (analysed, usage),
+        detector.as_ref(),
     );
     if let Some(why) = truncated {
         summary_json["truncated"] = json!(why);
@@ -405,11 +425,13 @@ fn print_summary(
     args: &CountArgs,
     counter: &ZoneCounter,
     summary: &[ZoneSummary],
-    frames: u64,
+    (frames, analysed): (u64, u64),
     seconds: f64,
-    detector: &str,
-    (analysed, usage): (u64, Option<(u64, u64)>),
+    detector: &dyn Detector,
 ) -> Value {
+    let usage = detector.usage();
+    let cover = detector.cover().unwrap_or_default();
+    let detector = detector.name();
     println!("video: {}", args.video.display());
     println!(
         "{frames} frames in {seconds:.2} s ({:.1} frames/s), detector {detector}",
@@ -451,18 +473,41 @@ fn print_summary(
                 100.0 * s.occupancy
             ),
         }
-        zones.insert(
-            c.zone.clone(),
-            json!({
-                "role": c.role.name(),
-                "approach": c.approach,
-                "mean_present": round4(mean),
-                "max_present": s.present_max,
-                "arrivals": s.arrivals,
-                "occupancy": round4(s.occupancy),
-                "by_class": s.by_class,
-            }),
-        );
+        let mut zone = json!({
+            "role": c.role.name(),
+            "approach": c.approach,
+            "mean_present": round4(mean),
+            "max_present": s.present_max,
+            "arrivals": s.arrivals,
+            "occupancy": round4(s.occupancy),
+            "by_class": s.by_class,
+        });
+        if s.covered_frames > 0 {
+            let mean_covered = s.covered_sum / s.covered_frames as f64;
+            println!(
+                "    the background model saw {:.1}% of it covered on average",
+                100.0 * mean_covered
+            );
+            zone["mean_covered"] = json!(round4(mean_covered));
+        }
+        if let Some(z) = cover.iter().find(|z| z.zone == c.zone && z.compared > 0) {
+            println!(
+                "    against the network on {} frames both ran, its count was within one vehicle \
+                 by its blobs on {:.0}% (of the last couple of hundred), by its covered area on \
+                 {:.0}%: alone, it would count by its {}",
+                z.compared,
+                100.0 * z.blobs_agree,
+                100.0 * z.estimate_agree,
+                z.source.name()
+            );
+            zone["background_model"] = json!({
+                "compared": z.compared,
+                "blobs_within_one": round4(f64::from(z.blobs_agree)),
+                "estimate_within_one": round4(f64::from(z.estimate_agree)),
+                "counts_by": z.source.name(),
+            });
+        }
+        zones.insert(c.zone.clone(), zone);
     }
     json!({
         "frames": frames,

@@ -55,6 +55,13 @@ fn count_writes_per_frame_json_csv_and_annotated_frames_for_the_clip() {
         queue["present"].is_u64() && queue["by_class"].is_object(),
         "{queue}"
     );
+    // What the background model measures: the share of the zone covered. With no network to
+    // size a vehicle there is no estimate, and the blobs count the queue.
+    let covered = queue["covered"].as_f64().unwrap();
+    assert!(covered > 0.0 && covered < 1.0, "{queue}");
+    assert!(queue["estimate"].is_null(), "{queue}");
+    assert_eq!(queue["counted_by"], "blobs");
+    assert!(frames[500]["zones"]["a-arrivals"]["covered"].is_null());
     let detection = &frames[500]["detections"][0];
     assert_eq!(detection["class"], "vehicle");
     assert_eq!(detection["box"].as_array().unwrap().len(), 4);
@@ -71,7 +78,7 @@ fn count_writes_per_frame_json_csv_and_annotated_frames_for_the_clip() {
     let mut lines = csv.lines();
     assert_eq!(
         lines.next(),
-        Some("frame,time_s,zone,approach,role,present,new_arrivals,arrivals,occupancy")
+        Some("frame,time_s,zone,approach,role,present,new_arrivals,arrivals,occupancy,covered,estimate")
     );
     assert_eq!(
         lines.count(),

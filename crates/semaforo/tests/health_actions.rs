@@ -14,7 +14,7 @@ use std::time::{Duration, SystemTime};
 mod common;
 use common::daemon::{Daemon, Response, LIGHT};
 use semaforo_resources::{encode_jpeg, ImageRef, PixelFormat};
-use semaforo_testkit::repository;
+use semaforo_testkit::{repository, street_a};
 
 const WITHIN: Duration = Duration::from_secs(90);
 
@@ -140,6 +140,75 @@ fn a_detector_slower_than_its_limit_is_replaced_by_the_background_model() {
     assert_eq!(
         daemon.lines_with("camera a: detector replaced by the background model ("),
         1
+    );
+    let (exit, _) = daemon.terminate(Duration::from_secs(10));
+    assert!(exit.success(), "{}", daemon.stderr());
+}
+
+#[test]
+fn an_auto_cameras_background_model_measures_its_zone_and_takes_over_warm() {
+    let Some(clip) = street_a() else { return };
+    let dir = tempfile::tempdir().unwrap();
+    let model = repository().join("models/yolox_nano.onnx");
+    let zones = repository().join("zones/street-a.toml");
+    let source = format!("file:{}?loop=true", clip.display());
+    let mut env = LIGHT.to_vec();
+    env.extend([
+        ("CAMERA_A_SOURCE", source.as_str()),
+        ("CAMERA_A_ZONES", zones.to_str().unwrap()),
+        ("DETECTION_MODEL", model.to_str().unwrap()),
+        // The network is replaced after ten runs; the background model beside it has learned
+        // the view from every frame until then.
+        ("DETECTION_MAX_LATENCY", "0.001"),
+    ]);
+    let mut daemon = Daemon::start(dir.path(), &["--http", "127.0.0.1:0"], &env);
+    let camera_a = |r: &Response| {
+        r.json()["cameras"]
+            .as_array()
+            .and_then(|c| c.iter().find(|c| c["name"] == "a").cloned())
+            .unwrap_or_default()
+    };
+    daemon.wait_for("/api/status", &[], WITHIN, |r| {
+        camera_a(r)["detector"] == "bgsub"
+    });
+    daemon.wait_for_line(
+        "camera a: the background model takes over from auto (warm: ",
+        WITHIN,
+    );
+    let log = daemon.stderr();
+    let line = log
+        .lines()
+        .find(|l| l.contains("takes over from auto (warm: "))
+        .unwrap();
+    let learned: u64 = line
+        .split("(warm: ")
+        .nth(1)
+        .and_then(|rest| rest.split(' ').next())
+        .and_then(|n| n.parse().ok())
+        .unwrap_or_else(|| panic!("{line}"));
+    assert!(learned >= 10, "it learned from the frames before: {line}");
+    assert!(line.contains("a-queue counted by its "), "{line}");
+    // It measures what a background model can: the share of the zone that is covered, and
+    // (the clip's queue is never empty) it counts vehicles there.
+    let status = daemon.wait_for("/api/status", &[], WITHIN, |r| {
+        let zone = &camera_a(r)["zones"][0];
+        zone["covered"].as_f64().is_some_and(|c| c > 0.0)
+            && !zone["counted_by"].is_null()
+            && r.json()["groups"].as_array().is_some_and(|g| {
+                g.iter()
+                    .any(|g| g["name"] == "A" && g["count"].as_u64() > Some(0))
+            })
+    });
+    let zone = &camera_a(&status)["zones"][0];
+    assert_eq!(zone["zone"], "a-queue");
+    assert!(
+        zone["counted_by"] == "blobs" || zone["counted_by"] == "estimate",
+        "{zone}"
+    );
+    let metrics = daemon.get("/metrics", &[]).text();
+    assert!(
+        metrics.contains("semaforo_zone_covered_ratio{camera=\"a\",zone=\"a-queue\"}"),
+        "{metrics}"
     );
     let (exit, _) = daemon.terminate(Duration::from_secs(10));
     assert!(exit.success(), "{}", daemon.stderr());

@@ -11,6 +11,8 @@
 //! and a small zone (a count line) opens it with motion on a share of its own cells, not lost
 //! in the whole picture's.
 
+use crate::cover::ZoneCover;
+use crate::detect::bgsub::BackgroundSubtractor;
 use crate::detect::{check_frame, DetectError, Detection, Detector};
 use crate::zones::{ZoneRole, ZoneSet};
 use semaforo_camera::Frame;
@@ -198,13 +200,18 @@ fn thumbnail(frame: &Frame, tw: u32, th: u32, out: &mut Vec<u8>) {
     }
 }
 
-/// A detector behind a motion gate (`auto`).
+/// A detector behind a motion gate (`auto`), with a background model beside it when given
+/// ([`AutoDetector::with_background`]).
 pub struct AutoDetector {
     inner: Box<dyn Detector>,
     gate: MotionGate,
     last: Vec<Detection>,
     frames: u64,
     inferences: u64,
+    /// The background model, learning on every frame and from the network where both ran, so
+    /// that it takes over warm and sized when the network fails ([`crate::cover`]).
+    background: Option<BackgroundSubtractor>,
+    blobs: Vec<Detection>,
 }
 
 impl AutoDetector {
@@ -220,6 +227,31 @@ impl AutoDetector {
             last: Vec::new(),
             frames: 0,
             inferences: 0,
+            background: None,
+            blobs: Vec::new(),
+        }
+    }
+
+    /// Runs `model` beside the network on every frame: it learns the view, and on the frames
+    /// the network ran, the size of a vehicle and how its counts compare with the network's.
+    pub fn with_background(mut self, model: BackgroundSubtractor) -> Self {
+        self.background = Some(model);
+        self
+    }
+
+    /// Runs the background model on `frame`. It must not stop the network's counting: a model
+    /// that fails (it cannot, short of a frame of another size) is dropped, and said so.
+    fn run_background(&mut self, frame: &Frame) -> bool {
+        let Some(model) = &mut self.background else {
+            return false;
+        };
+        match model.detect(frame, &mut self.blobs) {
+            Ok(()) => true,
+            Err(e) => {
+                tracing::warn!("the background model beside the network stops: {e}");
+                self.background = None;
+                false
+            }
         }
     }
 
@@ -252,9 +284,15 @@ impl Detector for AutoDetector {
     fn detect(&mut self, frame: &Frame, out: &mut Vec<Detection>) -> Result<(), DetectError> {
         check_frame(frame)?;
         self.frames += 1;
-        if self.gate.needs_detection(frame) {
+        let ran = self.gate.needs_detection(frame);
+        if ran {
             self.inner.detect(frame, &mut self.last)?;
             self.inferences += 1;
+        }
+        if self.run_background(frame) && ran {
+            if let Some(model) = &mut self.background {
+                model.compare(&self.last, &self.blobs);
+            }
         }
         out.clear();
         out.extend_from_slice(&self.last);
@@ -263,6 +301,24 @@ impl Detector for AutoDetector {
 
     fn usage(&self) -> Option<(u64, u64)> {
         Some(self.usage())
+    }
+
+    fn between(&mut self, frame: &Frame) -> Result<(), DetectError> {
+        check_frame(frame)?;
+        self.run_background(frame);
+        Ok(())
+    }
+
+    fn background(&mut self) -> Option<&mut BackgroundSubtractor> {
+        self.background.as_mut()
+    }
+
+    fn cover(&self) -> Option<&[ZoneCover]> {
+        self.background.as_ref().map(|m| m.cover().zones())
+    }
+
+    fn into_background(self: Box<Self>) -> Option<BackgroundSubtractor> {
+        self.background
     }
 }
 

@@ -56,6 +56,8 @@ pub struct DetectorSettings {
     pub fps: f32,
     pub bgsub: BgSubOptions,
     pub gate: MotionGateOptions,
+    /// `auto` runs the background model beside the network ([`AutoDetector::with_background`]).
+    pub background_beside: bool,
 }
 
 impl DetectorSettings {
@@ -69,6 +71,7 @@ impl DetectorSettings {
             fps: 15.0,
             bgsub: BgSubOptions::default(),
             gate: MotionGateOptions::default(),
+            background_beside: true,
         }
     }
 }
@@ -89,15 +92,14 @@ pub fn build_detector(
     height: u32,
     zones: &ZoneSet,
 ) -> Result<BuiltDetector, DetectError> {
-    let bgsub = || -> Result<Box<dyn Detector>, DetectError> {
+    let model = || {
         let options = BgSubOptions {
             fps: settings.fps,
             ..settings.bgsub.clone()
         };
-        Ok(Box::new(BackgroundSubtractor::new(
-            width, height, zones, options,
-        )?))
+        BackgroundSubtractor::new(width, height, zones, options)
     };
+    let bgsub = || -> Result<Box<dyn Detector>, DetectError> { Ok(Box::new(model()?)) };
     match settings.kind {
         DetectorKind::Bgsub => Ok(BuiltDetector {
             detector: bgsub()?,
@@ -111,14 +113,18 @@ pub fn build_detector(
             })
         }
         DetectorKind::Auto => match neural(settings, zones) {
-            Ok((inner, fallback)) => Ok(BuiltDetector {
-                detector: Box::new(AutoDetector::new(
-                    Box::new(inner),
-                    settings.gate.clone(),
-                    Some(zones),
-                )),
-                fallback,
-            }),
+            Ok((inner, fallback)) => {
+                let auto = AutoDetector::new(Box::new(inner), settings.gate.clone(), Some(zones));
+                let auto = if settings.background_beside {
+                    auto.with_background(model()?)
+                } else {
+                    auto
+                };
+                Ok(BuiltDetector {
+                    detector: Box::new(auto),
+                    fallback,
+                })
+            }
             // A runtime this build lacks is a configuration to fix, not a camera to degrade.
             Err(
                 e @ DetectError::Setting {

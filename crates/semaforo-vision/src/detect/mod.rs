@@ -247,6 +247,23 @@ pub trait Detector: Send {
     fn background(&mut self) -> Option<&mut bgsub::BackgroundSubtractor> {
         None
     }
+
+    /// Takes a frame the expensive detector is not run on (between two network runs): a
+    /// detector with a background model beside the network (`auto`) keeps the model learning.
+    fn between(&mut self, _frame: &Frame) -> Result<(), DetectError> {
+        Ok(())
+    }
+
+    /// How much of each queue zone a background model saw covered in the last frame, and the
+    /// vehicles it estimates from that ([`crate::cover`]); `None` without a background model.
+    fn cover(&self) -> Option<&[crate::cover::ZoneCover]> {
+        None
+    }
+
+    /// The background model, warm, to count alone when this detector is replaced.
+    fn into_background(self: Box<Self>) -> Option<bgsub::BackgroundSubtractor> {
+        None
+    }
 }
 
 /// Checks that a frame's buffer matches its size (a detector's first step).

@@ -143,6 +143,8 @@ pub struct DetectionConfig {
     /// A detector slower than this (median) is replaced by the background model.
     #[serde(deserialize_with = "seconds")]
     pub max_latency: Duration,
+    /// `auto` runs the background model beside the network.
+    pub background_beside: bool,
     /// What runs the YOLOX network.
     #[serde(deserialize_with = "runtime")]
     pub runtime: Runtime,

@@ -36,17 +36,36 @@ impl Families {
         help: &str,
         values: impl IntoIterator<Item = (Option<(&'static str, &'a str)>, Value)>,
     ) {
+        let values = values
+            .into_iter()
+            .map(|(label, value)| (label.into_iter().collect(), value));
+        self.add_labelled(name, help, values);
+    }
+
+    /// A family whose values have any number of labels each.
+    fn add_labelled<'a>(
+        &mut self,
+        name: &str,
+        help: &str,
+        values: impl IntoIterator<Item = (Vec<(&'static str, &'a str)>, Value)>,
+    ) {
         let mut family = MetricFamily::default();
         family.set_name(name.to_string());
         family.set_help(help.to_string());
         let mut metrics = Vec::new();
         for (label, value) in values {
             let mut metric = proto::Metric::default();
-            if let Some((key, val)) = label {
-                let mut pair = LabelPair::default();
-                pair.set_name(key.to_string());
-                pair.set_value(val.to_string());
-                metric.set_label(vec![pair]);
+            let pairs: Vec<LabelPair> = label
+                .into_iter()
+                .map(|(key, val)| {
+                    let mut pair = LabelPair::default();
+                    pair.set_name(key.to_string());
+                    pair.set_value(val.to_string());
+                    pair
+                })
+                .collect();
+            if !pairs.is_empty() {
+                metric.set_label(pairs);
             }
             match value {
                 Value::Counter(v) => {
@@ -155,6 +174,23 @@ fn families(s: &Snapshot) -> Vec<MetricFamily> {
         cams.iter()
             .map(|c| (camera(c), Value::Histogram(c.latency.clone()))),
     );
+    let zones = || {
+        cams.iter()
+            .flat_map(|c| c.zones.iter().map(move |z| (c.name.as_str(), z)))
+    };
+    f.add_labelled(
+        "semaforo_zone_covered_ratio",
+        "Share of each queue zone the camera's background model sees covered by vehicles",
+        zones().map(|(c, z)| (zone_labels(c, &z.zone), Gauge(z.covered))),
+    );
+    f.add_labelled(
+        "semaforo_zone_estimate_vehicles",
+        "The covered area of each queue zone in vehicles, sized and calibrated by the network",
+        zones().filter_map(|(c, z)| Some((zone_labels(c, &z.zone), Gauge(z.estimate?)))),
+    );
+    fn zone_labels<'a>(camera: &'a str, zone: &'a str) -> Vec<(&'static str, &'a str)> {
+        vec![("camera", camera), ("zone", zone)]
+    }
     fn group(g: &GroupState) -> Option<(&'static str, &str)> {
         Some(("group", g.name.as_str()))
     }

@@ -32,8 +32,8 @@ use semaforo_resources::{
 };
 use semaforo_signal::HeadState;
 use semaforo_vision::{
-    annotate, build_detector, AnalysisRate, Detection, Detector, DetectorKind, DetectorSettings,
-    RateChange, TrackerOptions, ZoneCounter, ZoneSet,
+    annotate, build_detector, AnalysisRate, BackgroundSubtractor, Detection, Detector,
+    DetectorKind, DetectorSettings, QueueSource, RateChange, TrackerOptions, ZoneCounter, ZoneSet,
 };
 
 use super::camera_view::{CameraView, Picture};
@@ -95,6 +95,21 @@ pub struct Report {
     pub rate_lowered: Option<String>,
     /// CPU time the worker's thread used for this report.
     pub cpu: Duration,
+    /// Each queue zone as the camera's background model measured it in the last frame (empty
+    /// without a background model).
+    pub zones: Vec<ZoneMeasure>,
+}
+
+/// One queue zone as a camera's background model measured it ([`semaforo_vision::cover`]).
+#[derive(Debug, Clone, PartialEq, serde::Serialize)]
+pub struct ZoneMeasure {
+    pub zone: String,
+    /// Share of the zone its vehicles cover, 0 to 1.
+    pub covered: f64,
+    /// The covered area in vehicles, once the network has shown their size.
+    pub estimate: Option<f64>,
+    /// While the background model counts alone: whether the queue is its blobs or the estimate.
+    pub counted_by: Option<&'static str>,
 }
 
 /// CPU time this thread has used (zero if the clock cannot be read), with the time YOLOX's
@@ -151,6 +166,8 @@ pub struct Worker<'scope> {
     pub rate: Option<f64>,
     /// CPU time its thread used since the start.
     pub cpu: Duration,
+    /// Its queue zones as its background model measured them (see [`Report::zones`]).
+    pub zones: Vec<ZoneMeasure>,
 }
 
 /// Everything a worker needs from the loop, shared by reference.
@@ -230,6 +247,7 @@ pub fn start<'scope, 'env>(
                 rate_lowered: None,
                 rate: None,
                 cpu: Duration::ZERO,
+                zones: Vec::new(),
             }),
             Err(e) => tracing::error!("camera {name}: cannot start its thread: {e}"),
         }
@@ -290,6 +308,9 @@ impl Worker<'_> {
                 self.fallback = report.fallback.clone();
                 self.rate_lowered = report.rate_lowered.take();
                 self.rate = report.rate;
+                if report.frames > 0 {
+                    self.zones = std::mem::take(&mut report.zones);
+                }
                 timings.absorb(&mut report.timings);
                 Some(report)
             }
@@ -325,6 +346,37 @@ impl Worker<'_> {
             }
         }
     }
+}
+
+/// What a background model that ran beside the network brings when it takes over: how long it
+/// has learned, the cars that sized it and what each queue zone will count.
+fn warm_model(model: &BackgroundSubtractor) -> String {
+    let cover = model.cover();
+    let zones: Vec<String> = cover
+        .zones()
+        .iter()
+        .map(|z| {
+            format!(
+                "{} counted by its {} ({} frames compared with the network: blobs within one \
+                 {:.0}%, estimate {:.0}%)",
+                z.zone,
+                z.source.name(),
+                z.compared,
+                100.0 * z.blobs_agree,
+                100.0 * z.estimate_agree
+            )
+        })
+        .collect();
+    format!(
+        "warm: {} frames learned, sized from {:.0} cars; {}",
+        model.frames(),
+        cover.scale().cars(),
+        if zones.is_empty() {
+            "no queue zone".to_string()
+        } else {
+            zones.join(", ")
+        }
+    )
 }
 
 /// Gives each synthetic scene its own seed and demand, so the intersection has something to
@@ -806,6 +858,7 @@ fn detection_for(
         runtime: config.detection.runtime,
         onnxruntime_library: config.detection.onnxruntime_library.clone(),
         fps: fps as f32,
+        background_beside: config.detection.background_beside,
         ..DetectorSettings::new(kind)
     };
     let built = build_detector(&settings, width, height, &zones).map_err(|e| e.to_string())?;
@@ -935,6 +988,19 @@ impl Camera {
                 .collect();
             report.usage = detector.usage();
             report.detector = Some(detector.name());
+            report.zones = counter
+                .counts()
+                .iter()
+                .filter_map(|c| {
+                    let round = |v: f32| (f64::from(v) * 1e4).round() / 1e4;
+                    Some(ZoneMeasure {
+                        zone: c.zone.clone(),
+                        covered: round(c.covered?),
+                        estimate: c.estimate.map(round),
+                        counted_by: c.counted_by.map(QueueSource::name),
+                    })
+                })
+                .collect();
         }
         report.last_frame = self.any_frame.then_some(self.last_good);
         report.arrivals.resize(self.watched.groups.len(), 0);
@@ -965,8 +1031,23 @@ impl Camera {
         };
         match build_detector(&settings, width, height, counter.zones()) {
             Ok(built) => {
-                self.fallback = Some(format!("{} replaced by bgsub: {why}", detector.name()));
-                *detector = built.detector;
+                let name = detector.name();
+                // The background model that ran beside the network takes over warm: it knows
+                // the view, the size of a vehicle and which of its counts to trust.
+                let warm = std::mem::replace(detector, built.detector).into_background();
+                let how = match warm {
+                    Some(model) => {
+                        let how = warm_model(&model);
+                        *detector = Box::new(model);
+                        how
+                    }
+                    None => "learning the view afresh".to_string(),
+                };
+                tracing::info!(
+                    "camera {}: the background model takes over from {name} ({how})",
+                    self.watched.camera
+                );
+                self.fallback = Some(format!("{name} replaced by bgsub: {why}"));
                 self.detector_failed = false;
                 // The background model runs on every frame.
                 self.rate = AnalysisRate::new(None);
@@ -1128,11 +1209,22 @@ impl Camera {
         }
         let mut replace = None;
         let network_due = due && self.rate.due(now);
-        if let (true, false, DetectionState::Running(_, counter)) =
+        if let (true, false, DetectionState::Running(detector, counter)) =
             (due, network_due, &mut self.detection)
         {
-            // Between two runs of the network the vehicles move on as last seen.
-            timings.time("count", || counter.carry());
+            // Between two runs of the network the vehicles move on as last seen, and a
+            // background model beside the network keeps learning the view.
+            if detector.cover().is_some() {
+                let started = Instant::now();
+                if let Err(e) = detector.between(frame) {
+                    tracing::debug!("camera {}: {e}", self.watched.camera);
+                }
+                timings.record("background", started.elapsed());
+            }
+            timings.time("count", || {
+                counter.carry();
+                counter.apply_cover(detector.cover(), false);
+            });
         }
         if let (true, DetectionState::Running(detector, counter)) =
             (network_due, &mut self.detection)
@@ -1159,7 +1251,11 @@ impl Camera {
             match detected {
                 Ok(()) => {
                     self.detector_failed = false;
-                    timings.time("count", || counter.update(detections));
+                    timings.time("count", || {
+                        counter.update(detections);
+                        let alone = detector.name() == "bgsub";
+                        counter.apply_cover(detector.cover(), alone);
+                    });
                     let groups = &self.watched.groups;
                     report.arrivals.resize(groups.len(), 0);
                     for (sum, g) in report.arrivals.iter_mut().zip(groups) {

@@ -187,6 +187,9 @@ pub struct CameraState {
     pub latency_ms: Option<f64>,
     #[serde(skip)]
     pub latency: Histogram,
+    /// Its queue zones as its background model measured them in the last frame: the share
+    /// covered, the estimate in vehicles, and while the model counts alone what it counts by.
+    pub zones: Vec<super::cameras::ZoneMeasure>,
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -624,6 +627,7 @@ impl Publisher {
                     network_rate_hz: w.rate,
                     latency_ms: w.latency.mean().map(|s| s * 1000.0),
                     latency: w.latency.clone(),
+                    zones: w.zones.clone(),
                 }
             })
             .collect()

@@ -52,7 +52,10 @@ impl BackgroundSubtractor {
         let (sx, sy) = (self.shift.0 as f32, self.shift.1 as f32);
         let min_area = self.options.min_area * (w * h) as f32;
         let (fw, fh) = (self.frame_size.0 as f32, self.frame_size.1 as f32);
-        for (x1, y1, x2, y2, area) in stats.into_iter().filter(|s| s.4 > 0) {
+        self.kept.clear();
+        self.kept.resize(stats.len(), false);
+        for (label, (x1, y1, x2, y2, area)) in stats.into_iter().enumerate().filter(|s| s.1 .4 > 0)
+        {
             let (bw, bh) = ((x2 - x1 + 1) as f32, (y2 - y1 + 1) as f32);
             if (area as f32) < min_area
                 || bw / bh > self.options.max_aspect
@@ -63,6 +66,7 @@ impl BackgroundSubtractor {
             if self.is_ghost((x1 as usize, y1 as usize, x2 as usize, y2 as usize)) {
                 continue;
             }
+            self.kept[label] = true;
             out.push(Detection {
                 class: ObjectClass::Vehicle,
                 score: area as f32 / (bw * bh),
@@ -74,6 +78,25 @@ impl BackgroundSubtractor {
                 ),
             });
         }
+        self.measure_cover();
+    }
+
+    /// The share of each queue zone the kept blobs cover (specks, light on the road and
+    /// revealed road left out), in frame coordinates.
+    fn measure_cover(&mut self) {
+        let s = i64::from(self.options.scale);
+        let (dx, dy) = (
+            i64::from(self.shift.0).div_euclid(s),
+            i64::from(self.shift.1).div_euclid(s),
+        );
+        self.cover.begin();
+        for &Run { y, x1, x2, label } in self.runs.iter() {
+            if self.kept[find(&mut self.parent, label) as usize] {
+                self.cover
+                    .add_run(y as i64 + dy, x1 as i64 + dx, x2 as i64 + dx);
+            }
+        }
+        self.cover.finish();
     }
 }
 

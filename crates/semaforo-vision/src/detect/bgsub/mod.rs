@@ -36,6 +36,7 @@ pub use state::{Restored, StateError, SAME_VIEW};
 
 use semaforo_camera::Frame;
 
+use crate::cover::{Cover, ZoneCover};
 use crate::detect::{check_frame, DetectError, Detection, Detector};
 use crate::zones::{ZoneRole, ZoneSet};
 use blobs::Run;
@@ -183,6 +184,10 @@ pub struct BackgroundSubtractor {
     /// Whether each processed pixel was sampled inside the frame.
     inside: Vec<bool>,
     ghosts: u64,
+    /// Which component labels of the last mask became detections.
+    kept: Vec<bool>,
+    /// How much of each queue zone the kept blobs cover, and what the network taught about it.
+    cover: Cover,
 }
 
 impl BackgroundSubtractor {
@@ -254,6 +259,8 @@ impl BackgroundSubtractor {
             shift: (0, 0),
             inside: vec![true; w * h],
             ghosts: 0,
+            kept: Vec::new(),
+            cover: Cover::new(&zones, options.scale),
             options,
         })
     }
@@ -273,6 +280,17 @@ impl BackgroundSubtractor {
     pub fn shift(&self) -> (i32, i32) {
         self.shift
     }
+
+    /// How much of each queue zone the last frame's vehicles cover, and the estimate from it.
+    pub fn cover(&self) -> &Cover {
+        &self.cover
+    }
+
+    /// Learns from a frame the network also ran on (see [`Cover::compare`]): `network` is its
+    /// detections, `blobs` this model's for the same frame.
+    pub fn compare(&mut self, network: &[Detection], blobs: &[Detection]) {
+        self.cover.compare(network, blobs);
+    }
 }
 
 impl Detector for BackgroundSubtractor {
@@ -282,6 +300,14 @@ impl Detector for BackgroundSubtractor {
 
     fn background(&mut self) -> Option<&mut BackgroundSubtractor> {
         Some(self)
+    }
+
+    fn cover(&self) -> Option<&[ZoneCover]> {
+        Some(self.cover.zones())
+    }
+
+    fn into_background(self: Box<Self>) -> Option<BackgroundSubtractor> {
+        Some(*self)
     }
 
     fn detect(&mut self, frame: &Frame, out: &mut Vec<Detection>) -> Result<(), DetectError> {
