@@ -582,6 +582,48 @@ mod tests {
     }
 
     #[test]
+    fn a_background_models_estimate_counts_the_queue_only_where_it_counts_alone_by_it() {
+        let mut counter = ZoneCounter::new(zones(), TrackerOptions::default());
+        // One blob, tracked: one vehicle, where the covered area holds about three.
+        for _ in 0..3 {
+            counter.update(&[det(10.0, 250.0, ObjectClass::Vehicle)]);
+        }
+        let cover = |source| {
+            vec![ZoneCover {
+                zone: "q".into(),
+                covered: 0.4,
+                estimate: Some(2.6),
+                source,
+                compared: 150,
+                blobs_agree: 0.3,
+                estimate_agree: 0.8,
+            }]
+        };
+        // Beside the network, the model only reports: the network's tracks count.
+        let counts = counter.apply_cover(Some(&cover(QueueSource::Estimate)), false);
+        assert_eq!((counts[0].present, counts[0].counted_by), (1, None));
+        assert_eq!(
+            (counts[0].covered, counts[0].estimate),
+            (Some(0.4), Some(2.6))
+        );
+        assert_eq!(counts[1].covered, None, "a line has no cover");
+        // Counting alone, by its blobs, then by the estimate.
+        let counts = counter.apply_cover(Some(&cover(QueueSource::Blobs)), true);
+        assert_eq!(counts[0].present, 1);
+        assert_eq!(counts[0].counted_by, Some(QueueSource::Blobs));
+        let counts = counter.apply_cover(Some(&cover(QueueSource::Estimate)), true);
+        assert_eq!(counts[0].present, 3);
+        assert_eq!(
+            counts[0].by_class,
+            BTreeMap::from([(ObjectClass::Vehicle, 3)])
+        );
+        assert_eq!(counter.approach("A").queue, 3);
+        // No background model: nothing reported.
+        let counts = counter.apply_cover(None, false);
+        assert_eq!((counts[0].covered, counts[0].estimate), (None, None));
+    }
+
+    #[test]
     fn a_vehicle_cut_off_by_the_bottom_of_the_picture_is_in_a_zone_drawn_to_the_bottom() {
         // The queue zone ends at y = 360, the picture's bottom edge; the nearest vehicle's box,
         // clipped by the detector, ends there too.
