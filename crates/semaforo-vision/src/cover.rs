@@ -475,15 +475,20 @@ mod tests {
         cover.compare(&network, &blobs);
     }
 
-    #[test]
-    fn the_covered_share_is_measured_and_the_estimate_counts_cars_once_the_network_showed_them() {
+    /// A cover of a 400x360 picture, one queue zone, and three cars queued in it.
+    fn three_queued() -> (Cover, [BBox; 3]) {
         let zones = ZoneSet::whole_frame(400, 360, "A");
-        let mut cover = Cover::new(&zones, 2);
         let queue = [
             car_at(20.0, 120.0),
             car_at(150.0, 200.0),
             car_at(250.0, 300.0),
         ];
+        (Cover::new(&zones, 2), queue)
+    }
+
+    #[test]
+    fn the_covered_share_is_measured_and_the_estimate_counts_cars_once_the_network_showed_them() {
+        let (mut cover, queue) = three_queued();
         frame(&mut cover, &queue, 3, &queue);
         let first = cover.zones()[0].clone();
         let area: f32 = queue.iter().map(BBox::area).sum();
@@ -505,13 +510,7 @@ mod tests {
 
     #[test]
     fn where_the_blobs_count_pieces_the_estimate_takes_over_and_hands_back_when_they_do_not() {
-        let zones = ZoneSet::whole_frame(400, 360, "A");
-        let mut cover = Cover::new(&zones, 2);
-        let queue = [
-            car_at(20.0, 120.0),
-            car_at(150.0, 200.0),
-            car_at(250.0, 300.0),
-        ];
+        let (mut cover, queue) = three_queued();
         // Each car is three blobs, as a car at night is its two headlights and their glare.
         let pieces: Vec<BBox> = queue
             .iter()

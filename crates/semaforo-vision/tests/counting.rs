@@ -227,4 +227,24 @@ fn a_restart_at_red_keeps_the_queue_when_the_background_model_is_restored() {
         .unwrap_err()
         .to_string();
     assert!(other.contains("saved for 640x480"), "{other}");
+
+    // The model is written as it is serialized (no copy of it in memory): the same bytes, and
+    // a writer that fails part way (a full disk) is an error, not a short file taken as whole.
+    struct FullAfter(usize);
+    impl std::io::Write for FullAfter {
+        fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+            if buf.len() > self.0 {
+                return Err(std::io::Error::other("no space left on device"));
+            }
+            self.0 -= buf.len();
+            Ok(buf.len())
+        }
+        fn flush(&mut self) -> std::io::Result<()> {
+            Ok(())
+        }
+    }
+    let mut streamed = Vec::new();
+    run.detector.write_state(&mut streamed).unwrap();
+    assert_eq!(streamed, saved);
+    assert!(run.detector.write_state(&mut FullAfter(4096)).is_err());
 }

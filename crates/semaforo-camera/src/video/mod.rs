@@ -111,7 +111,8 @@ pub(crate) fn playback_param(
 pub struct VideoFile {
     path: PathBuf,
     track: container::VideoTrack,
-    decoder: H264Decoder,
+    /// `None` only between dropping a pass's decoder and starting the next one's.
+    decoder: Option<H264Decoder>,
     options: VideoFileOptions,
     pacer: Pacer,
     /// Next sample to decode, 0-based in decode order.
@@ -160,7 +161,7 @@ impl VideoFile {
             width: track.width,
             height: track.height,
             track,
-            decoder,
+            decoder: Some(decoder),
             options,
             pacer: Pacer::new(options.pacing, clock),
             next_sample: 0,
@@ -222,7 +223,11 @@ impl VideoFile {
     /// Starts again from the first frame of the file (a new decoder; the H.264 stream is
     /// decoded from its first IDR).
     fn rewind(&mut self) -> Result<(), SourceError> {
-        self.decoder = Self::new_decoder(&self.path, &self.track)?;
+        // The old decoder goes before the new one starts: OpenH264 zeroes a 3 MB bitstream
+        // buffer and its pictures when it starts (about 7 MB at 640x352), and two at once were
+        // the peak of a looping file's memory.
+        self.decoder = None;
+        self.decoder = Some(Self::new_decoder(&self.path, &self.track)?);
         self.next_sample = 0;
         self.flushed = false;
         for picture in self.ready.drain(..) {
@@ -238,8 +243,14 @@ impl VideoFile {
             if let Some(picture) = self.ready.pop_front() {
                 return Ok(picture);
             }
+            // A decoder that could not start again at a rewind is tried again at each read.
+            let decoder = match &mut self.decoder {
+                Some(decoder) => decoder,
+                None => self
+                    .decoder
+                    .insert(Self::new_decoder(&self.path, &self.track)?),
+            };
             let Self {
-                decoder,
                 ready,
                 pool,
                 track,

@@ -284,13 +284,13 @@ impl Detector for AutoDetector {
     fn detect(&mut self, frame: &Frame, out: &mut Vec<Detection>) -> Result<(), DetectError> {
         check_frame(frame)?;
         self.frames += 1;
-        let ran = self.gate.needs_detection(frame);
-        if ran {
+        // The background model first: a network run that fails leaves it learning all the
+        // same, and it is what takes over when the network keeps failing.
+        let seen = self.run_background(frame);
+        if self.gate.needs_detection(frame) {
             self.inner.detect(frame, &mut self.last)?;
             self.inferences += 1;
-        }
-        if self.run_background(frame) && ran {
-            if let Some(model) = &mut self.background {
+            if let (true, Some(model)) = (seen, &mut self.background) {
                 model.compare(&self.last, &self.blobs);
             }
         }
@@ -356,6 +356,38 @@ mod tests {
             }
         }
         frame
+    }
+
+    /// A network that fails every run.
+    struct Failing;
+
+    impl Detector for Failing {
+        fn name(&self) -> &'static str {
+            "failing"
+        }
+        fn detect(&mut self, _: &Frame, _: &mut Vec<Detection>) -> Result<(), DetectError> {
+            Err(DetectError::Setting {
+                setting: "test",
+                value: "failing".into(),
+                expected: "nothing".into(),
+            })
+        }
+    }
+
+    #[test]
+    fn the_background_model_beside_a_failing_network_learns_every_frame_and_is_handed_over() {
+        let zones = ZoneSet::whole_frame(160, 90, "A");
+        let model = BackgroundSubtractor::new(160, 90, &zones, Default::default()).unwrap();
+        let mut auto = AutoDetector::new(Box::new(Failing), MotionGateOptions::default(), None)
+            .with_background(model);
+        let mut out = Vec::new();
+        for x in 0..5 {
+            assert!(auto.detect(&frame_with_square(x * 20), &mut out).is_err());
+            auto.between(&frame_with_square(x * 20 + 10)).unwrap();
+        }
+        assert_eq!(auto.cover().map(<[ZoneCover]>::len), Some(1));
+        let model = Box::new(auto).into_background().unwrap();
+        assert_eq!(model.frames(), 10, "every frame, the failed runs' too");
     }
 
     #[test]

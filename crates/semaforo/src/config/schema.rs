@@ -69,7 +69,9 @@ impl Kind {
             Kind::Bool => "true or false".to_string(),
             Kind::Choice(words) => format!("one of {}", words.join(", ")),
             Kind::Path => "a path to a file or directory".to_string(),
-            Kind::OptionalText => "a text (empty to turn it off)".to_string(),
+            Kind::OptionalText => "a text (empty in the file or with --set to turn it off; an \
+                 empty environment variable means not set)"
+                .to_string(),
             Kind::CameraSource => "a camera source: synthetic:, testsrc:, file:PATH or a video \
                  file path, rtsp://HOST/PATH, http(s)://HOST/PATH (MJPEG), v4l2:/dev/videoN, \
                  /dev/videoN, a camera index such as 0, dir:PATH, or ffmpeg:PATH or \

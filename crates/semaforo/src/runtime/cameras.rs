@@ -28,7 +28,8 @@ use semaforo_camera::{
     Source,
 };
 use semaforo_resources::{
-    encode_jpeg, CameraProperty, FrameStore, ManagedCamera, ResourceTracker, SaveOutcome,
+    encode_jpeg, AtomicFile, CameraProperty, FrameStore, ManagedCamera, ResourceTracker,
+    SaveOutcome,
 };
 use semaforo_signal::HeadState;
 use semaforo_vision::{
@@ -1102,25 +1103,24 @@ impl Camera {
         let Some(model) = detector.background() else {
             return;
         };
-        let data = model.save_state();
+        // Written as it is serialized, through a temporary file put in place whole.
         let saved = path
             .parent()
             .map_or(Ok(()), std::fs::create_dir_all)
             .map_err(|e| e.to_string())
             .and_then(|()| {
-                semaforo_resources::atomic_write_with(
-                    path,
-                    &data,
-                    semaforo_resources::Durability::Synced,
-                )
-                .map_err(|e| e.to_string())
+                let mut file = AtomicFile::create(path).map_err(|e| e.to_string())?;
+                model
+                    .write_state(&mut file)
+                    .map_err(|e| format!("cannot write {}: {e}", path.display()))?;
+                file.commit().map_err(|e| e.to_string())
             });
         match saved {
             Ok(()) => tracing::debug!(
                 "camera {}: background model saved to {} ({} kB)",
                 self.watched.camera,
                 path.display(),
-                data.len() / 1024
+                std::fs::metadata(path).map_or(0, |m| m.len() / 1024)
             ),
             Err(e) => tracing::warn!(
                 "camera {}: background model not saved: {e}",

@@ -13,8 +13,29 @@
 use super::mixture::{Mode, MODES};
 use super::{BackgroundSubtractor, BACKGROUND, FOREGROUND};
 use semaforo_camera::Frame;
+use std::io::{self, Write};
+
+/// A writer that keeps the CRC-32 of what went through it.
+struct Checksummed<'a, W: Write> {
+    out: &'a mut W,
+    crc: crc32fast::Hasher,
+}
+
+impl<W: Write> Write for Checksummed<'_, W> {
+    fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
+        let n = self.out.write(buf)?;
+        self.crc.update(&buf[..n]);
+        Ok(n)
+    }
+
+    fn flush(&mut self) -> io::Result<()> {
+        self.out.flush()
+    }
+}
 
 const MAGIC: &[u8; 8] = b"SEMBGSUB";
+/// One pixel in the file: components in use, held frames, foreground flag, its components.
+const PIXEL_BYTES: usize = 1 + 4 + 1 + MODES * 20;
 const VERSION: u32 = 1;
 /// Share of the comparable pixels that must match the saved background for the view to be
 /// the same (vehicles, people and a change of light make up the rest).
@@ -45,11 +66,22 @@ pub struct Restored {
 }
 
 impl BackgroundSubtractor {
-    /// The model as bytes, to be written to a file.
+    /// The model as bytes, to be written to a file (see [`write_state`](Self::write_state)).
     pub fn save_state(&self) -> Vec<u8> {
-        let n = self.w * self.h;
-        let mut out = Vec::with_capacity(48 + n * (1 + 4 + 1 + MODES * 20) + 4);
-        out.extend_from_slice(MAGIC);
+        let mut out = Vec::with_capacity(48 + self.w * self.h * PIXEL_BYTES + 4);
+        // Writing to a Vec cannot fail.
+        let _ = self.write_state(&mut out);
+        out
+    }
+
+    /// Writes the model to `out` as it goes, pixel by pixel: no copy of the whole model is
+    /// made (3.7 MB for a 640x352 camera, which a save held on top of the model).
+    pub fn write_state(&self, out: &mut impl Write) -> io::Result<()> {
+        let mut out = Checksummed {
+            out,
+            crc: crc32fast::Hasher::new(),
+        };
+        out.write_all(MAGIC)?;
         for v in [
             VERSION,
             self.frame_size.0,
@@ -58,24 +90,26 @@ impl BackgroundSubtractor {
             self.h as u32,
             self.options.scale,
         ] {
-            out.extend_from_slice(&v.to_le_bytes());
+            out.write_all(&v.to_le_bytes())?;
         }
-        out.extend_from_slice(&self.frames.to_le_bytes());
-        out.extend_from_slice(&self.shift.0.to_le_bytes());
-        out.extend_from_slice(&self.shift.1.to_le_bytes());
-        for i in 0..n {
-            out.push(self.used[i]);
-            out.extend_from_slice(&self.held_for[i].to_le_bytes());
-            out.push(self.fg[i]);
-            for m in &self.modes[i] {
-                for v in [m.weight, m.var, m.mean[0], m.mean[1], m.mean[2]] {
-                    out.extend_from_slice(&v.to_le_bytes());
-                }
+        out.write_all(&self.frames.to_le_bytes())?;
+        out.write_all(&self.shift.0.to_le_bytes())?;
+        out.write_all(&self.shift.1.to_le_bytes())?;
+        let mut pixel = [0u8; PIXEL_BYTES];
+        for i in 0..self.w * self.h {
+            pixel[0] = self.used[i];
+            pixel[1..5].copy_from_slice(&self.held_for[i].to_le_bytes());
+            pixel[5] = self.fg[i];
+            let values = self.modes[i]
+                .iter()
+                .flat_map(|m| [m.weight, m.var, m.mean[0], m.mean[1], m.mean[2]]);
+            for (slot, v) in pixel[6..].chunks_exact_mut(4).zip(values) {
+                slot.copy_from_slice(&v.to_le_bytes());
             }
+            out.write_all(&pixel)?;
         }
-        let crc = crc32fast::hash(&out);
-        out.extend_from_slice(&crc.to_le_bytes());
-        out
+        let crc = out.crc.finalize();
+        out.out.write_all(&crc.to_le_bytes())
     }
 
     /// Restores a model saved by [`save_state`](Self::save_state) if `frame` shows the same
