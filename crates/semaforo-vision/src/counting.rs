@@ -506,6 +506,13 @@ impl ZoneCounter {
         &self.counts
     }
 
+    /// [`ZoneCounter::apply_cover`] with what `detector` measured: the background model
+    /// (`bgsub`) counts alone; beside a network (`auto`) it only reports.
+    pub fn apply_cover_of(&mut self, detector: &dyn crate::Detector) -> &[ZoneCount] {
+        let alone = detector.name() == "bgsub";
+        self.apply_cover(detector.cover(), alone)
+    }
+
     /// The figures of one approach after the last frame.
     pub fn approach(&self, approach: &str) -> ApproachCount {
         let mut out = ApproachCount::default();

@@ -244,7 +244,8 @@ fn a_restart_at_red_keeps_the_queue_when_the_background_model_is_restored() {
         }
     }
     let mut streamed = Vec::new();
-    run.detector.write_state(&mut streamed).unwrap();
+    let size = run.detector.write_state(&mut streamed).unwrap();
     assert_eq!(streamed, saved);
+    assert_eq!(size, saved.len() as u64);
     assert!(run.detector.write_state(&mut FullAfter(4096)).is_err());
 }

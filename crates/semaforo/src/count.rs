@@ -276,8 +276,7 @@ fn run(args: &CountArgs, configured: &crate::config::DetectionConfig) -> Result<
                 .map_err(|e| format!("frame {index}: {e}"))?;
             counter.carry();
         }
-        let alone = detector.name() == "bgsub";
-        let counts = counter.apply_cover(detector.cover(), alone);
+        let counts = counter.apply_cover_of(detector.as_ref());
         for (c, s) in counts.iter().zip(&mut summary) {
             s.present_sum += u64::from(c.present);
             s.present_max = s.present_max.max(c.present);

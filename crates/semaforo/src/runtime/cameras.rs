@@ -1110,17 +1110,18 @@ impl Camera {
             .map_err(|e| e.to_string())
             .and_then(|()| {
                 let mut file = AtomicFile::create(path).map_err(|e| e.to_string())?;
-                model
+                let size = model
                     .write_state(&mut file)
                     .map_err(|e| format!("cannot write {}: {e}", path.display()))?;
-                file.commit().map_err(|e| e.to_string())
+                file.commit().map_err(|e| e.to_string())?;
+                Ok(size)
             });
         match saved {
-            Ok(()) => tracing::debug!(
+            Ok(size) => tracing::debug!(
                 "camera {}: background model saved to {} ({} kB)",
                 self.watched.camera,
                 path.display(),
-                std::fs::metadata(path).map_or(0, |m| m.len() / 1024)
+                size / 1024
             ),
             Err(e) => tracing::warn!(
                 "camera {}: background model not saved: {e}",
@@ -1215,15 +1216,13 @@ impl Camera {
             // Between two runs of the network the vehicles move on as last seen, and a
             // background model beside the network keeps learning the view.
             if detector.cover().is_some() {
-                let started = Instant::now();
-                if let Err(e) = detector.between(frame) {
+                if let Err(e) = timings.time("background", || detector.between(frame)) {
                     tracing::debug!("camera {}: {e}", self.watched.camera);
                 }
-                timings.record("background", started.elapsed());
             }
             timings.time("count", || {
                 counter.carry();
-                counter.apply_cover(detector.cover(), false);
+                counter.apply_cover_of(detector.as_ref());
             });
         }
         if let (true, DetectionState::Running(detector, counter)) =
@@ -1253,8 +1252,7 @@ impl Camera {
                     self.detector_failed = false;
                     timings.time("count", || {
                         counter.update(detections);
-                        let alone = detector.name() == "bgsub";
-                        counter.apply_cover(detector.cover(), alone);
+                        counter.apply_cover_of(detector.as_ref());
                     });
                     let groups = &self.watched.groups;
                     report.arrivals.resize(groups.len(), 0);

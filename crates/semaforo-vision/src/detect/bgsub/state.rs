@@ -15,16 +15,18 @@ use super::{BackgroundSubtractor, BACKGROUND, FOREGROUND};
 use semaforo_camera::Frame;
 use std::io::{self, Write};
 
-/// A writer that keeps the CRC-32 of what went through it.
+/// A writer that keeps the CRC-32 and the length of what went through it.
 struct Checksummed<'a, W: Write> {
     out: &'a mut W,
     crc: crc32fast::Hasher,
+    written: u64,
 }
 
 impl<W: Write> Write for Checksummed<'_, W> {
     fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
         let n = self.out.write(buf)?;
         self.crc.update(&buf[..n]);
+        self.written += n as u64;
         Ok(n)
     }
 
@@ -75,11 +77,13 @@ impl BackgroundSubtractor {
     }
 
     /// Writes the model to `out` as it goes, pixel by pixel: no copy of the whole model is
-    /// made (3.7 MB for a 640x352 camera, which a save held on top of the model).
-    pub fn write_state(&self, out: &mut impl Write) -> io::Result<()> {
+    /// made (3.7 MB for a 640x352 camera, which a save held on top of the model). Returns the
+    /// bytes written.
+    pub fn write_state(&self, out: &mut impl Write) -> io::Result<u64> {
         let mut out = Checksummed {
             out,
             crc: crc32fast::Hasher::new(),
+            written: 0,
         };
         out.write_all(MAGIC)?;
         for v in [
@@ -109,7 +113,8 @@ impl BackgroundSubtractor {
             out.write_all(&pixel)?;
         }
         let crc = out.crc.finalize();
-        out.out.write_all(&crc.to_le_bytes())
+        out.out.write_all(&crc.to_le_bytes())?;
+        Ok(out.written + 4)
     }
 
     /// Restores a model saved by [`save_state`](Self::save_state) if `frame` shows the same
