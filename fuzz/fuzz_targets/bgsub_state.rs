@@ -1,7 +1,8 @@
 //! A camera's saved background model (`state/background-<camera>.bin`, read at start): the
 //! input is laid over a real saved model of a small picture (a fresh 64x48 model's state), its
-//! checksum made right so that the header and the pixels behind it are what is explored, then
-//! restored against a frame. A restore either works or says why; the model stays usable.
+//! checksum made right so that the header, the pixels and what the network taught (the end of
+//! the file) are what is explored, then restored against a frame. A restore either works or
+//! says why; the model stays usable.
 
 #![no_main]
 

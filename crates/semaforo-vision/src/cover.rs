@@ -17,6 +17,8 @@
 //! clearly more often ([`QueueSource`]). On street-a, the clip the blob filter was tuned on,
 //! the blobs agree more often and keep counting (BENCHMARKS.md).
 
+use std::io::{self, Write};
+
 use crate::detect::{BBox, Detection, ObjectClass};
 use crate::zones::{ZoneRole, ZoneSet};
 
@@ -374,6 +376,55 @@ impl Cover {
         }
     }
 
+    /// What was learned, to be saved with the background model: the scale, and per zone the
+    /// ratio, the comparison with the network and the source it chose.
+    pub(crate) fn learned(&self) -> Learned {
+        Learned {
+            scale: self.scale.clone(),
+            zones: self
+                .list
+                .iter()
+                .zip(&self.out)
+                .map(|(z, out)| LearnedZone {
+                    name: out.zone.clone(),
+                    cells: z.cells,
+                    ratio: z.ratio,
+                    source: out.source,
+                    compared: out.compared,
+                    blobs_agree: out.blobs_agree,
+                    estimate_agree: out.estimate_agree,
+                })
+                .collect(),
+        }
+    }
+
+    /// Takes back what a saved model had learned: the scale, and each zone's figures where a
+    /// zone of the same name covers the same cells (a zone redrawn since learns afresh).
+    /// Returns the zones taken back.
+    pub(crate) fn restore(&mut self, learned: &Learned) -> usize {
+        self.scale = learned.scale.clone();
+        if self.scale.ready() {
+            self.size_rows();
+        }
+        let mut restored = 0;
+        for (z, out) in self.list.iter_mut().zip(&mut self.out) {
+            let Some(saved) = learned
+                .zones
+                .iter()
+                .find(|s| s.name == out.zone && s.cells == z.cells)
+            else {
+                continue;
+            };
+            z.ratio = saved.ratio;
+            out.source = saved.source;
+            out.compared = saved.compared;
+            out.blobs_agree = saved.blobs_agree;
+            out.estimate_agree = saved.estimate_agree;
+            restored += 1;
+        }
+        restored
+    }
+
     /// A car's area in cells at each cell row, from the scale (the size of a car whose bottom
     /// edge is on that row).
     fn size_rows(&mut self) {
@@ -385,6 +436,178 @@ impl Cover {
                 step * step / (CAR_FILL * size * size).max(f32::MIN_POSITIVE)
             });
         }
+    }
+}
+
+/// What a [`Cover`] learned from the network, as saved with its background model, so that a
+/// restart does not begin again from no car (a minute of a busy road before the scale is
+/// ready, and 100 compared frames before the estimate may count).
+#[derive(Debug, Clone, PartialEq)]
+pub(crate) struct Learned {
+    scale: VehicleScale,
+    zones: Vec<LearnedZone>,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+struct LearnedZone {
+    name: String,
+    cells: u32,
+    ratio: Option<f32>,
+    source: QueueSource,
+    compared: u32,
+    blobs_agree: f32,
+    estimate_agree: f32,
+}
+
+impl Learned {
+    /// Little-endian: the scale's five sums (f64), whether rows were seen and the lowest and
+    /// highest (u8, f32, f32); the zones' count (u32), then each zone's name (u16 length and
+    /// UTF-8), cells (u32), ratio (u8 flag, f32), source (u8: 0 blobs, 1 estimate), compared
+    /// frames (u32) and the two agreements (f32).
+    pub(crate) fn write(&self, out: &mut impl Write) -> io::Result<()> {
+        let s = &self.scale;
+        for v in [s.n, s.sy, s.ss, s.syy, s.sys] {
+            out.write_all(&v.to_le_bytes())?;
+        }
+        let (seen, (low, high)) = match s.rows {
+            Some(rows) => (1u8, rows),
+            None => (0, (0.0, 0.0)),
+        };
+        out.write_all(&[seen])?;
+        out.write_all(&low.to_le_bytes())?;
+        out.write_all(&high.to_le_bytes())?;
+        out.write_all(&(self.zones.len() as u32).to_le_bytes())?;
+        for z in &self.zones {
+            // A zone name longer than 65 535 bytes is cut (it would not match at restore).
+            let name = &z.name.as_bytes()[..z.name.len().min(usize::from(u16::MAX))];
+            out.write_all(&(name.len() as u16).to_le_bytes())?;
+            out.write_all(name)?;
+            out.write_all(&z.cells.to_le_bytes())?;
+            out.write_all(&[u8::from(z.ratio.is_some())])?;
+            out.write_all(&z.ratio.unwrap_or(0.0).to_le_bytes())?;
+            out.write_all(&[u8::from(z.source == QueueSource::Estimate)])?;
+            out.write_all(&z.compared.to_le_bytes())?;
+            out.write_all(&z.blobs_agree.to_le_bytes())?;
+            out.write_all(&z.estimate_agree.to_le_bytes())?;
+        }
+        Ok(())
+    }
+
+    /// Reads what [`Learned::write`] wrote, all of `data` and nothing more; a value no cover
+    /// could have learned (not a number, a share outside 0 to 1) is an error.
+    pub(crate) fn parse(data: &[u8]) -> Result<Learned, String> {
+        let mut r = Reader { data };
+        let mut sums = [0f64; 5];
+        for v in &mut sums {
+            *v = r.f64()?;
+        }
+        let [n, sy, ss, syy, sys] = sums;
+        let seen = r.u8()?;
+        let (low, high) = (r.f32()?, r.f32()?);
+        if !sums.iter().all(|v| v.is_finite())
+            || n < 0.0
+            || seen > 1
+            || !(low.is_finite() && high.is_finite() && low <= high)
+        {
+            return Err("a vehicle scale no camera learned".into());
+        }
+        let scale = VehicleScale {
+            n,
+            sy,
+            ss,
+            syy,
+            sys,
+            rows: (seen == 1).then_some((low, high)),
+        };
+        let count = r.u32()?;
+        let mut zones = Vec::new();
+        for _ in 0..count {
+            let len = usize::from(r.u16()?);
+            let name = std::str::from_utf8(r.bytes(len)?)
+                .map_err(|_| "a zone name that is not UTF-8".to_string())?
+                .to_string();
+            let cells = r.u32()?;
+            let has_ratio = r.u8()?;
+            let ratio = r.f32()?;
+            let source = match r.u8()? {
+                0 => QueueSource::Blobs,
+                1 => QueueSource::Estimate,
+                other => return Err(format!("zone {name:?}: queue source {other}")),
+            };
+            let compared = r.u32()?;
+            let (blobs_agree, estimate_agree) = (r.f32()?, r.f32()?);
+            let share = |v: f32| (0.0..=1.0).contains(&v);
+            let learnable = has_ratio <= 1
+                && ratio.is_finite()
+                && ratio >= 0.0
+                && share(blobs_agree)
+                && share(estimate_agree);
+            if !learnable {
+                return Err(format!("zone {name:?}: figures no camera learned"));
+            }
+            zones.push(LearnedZone {
+                name,
+                cells,
+                ratio: (has_ratio == 1).then_some(ratio),
+                source,
+                compared,
+                blobs_agree,
+                estimate_agree,
+            });
+        }
+        if !r.data.is_empty() {
+            let n = r.data.len();
+            let plural = if n == 1 { "" } else { "s" };
+            return Err(format!("{n} byte{plural} after the zones"));
+        }
+        Ok(Learned { scale, zones })
+    }
+
+    /// Cars the scale was learned from.
+    pub(crate) fn cars(&self) -> f64 {
+        self.scale.n
+    }
+}
+
+/// Reads little-endian values off the front of a byte slice.
+struct Reader<'a> {
+    data: &'a [u8],
+}
+
+impl<'a> Reader<'a> {
+    fn bytes(&mut self, n: usize) -> Result<&'a [u8], String> {
+        if self.data.len() < n {
+            return Err("it ends within what the network taught".into());
+        }
+        let (head, rest) = self.data.split_at(n);
+        self.data = rest;
+        Ok(head)
+    }
+
+    fn array<const N: usize>(&mut self) -> Result<[u8; N], String> {
+        let mut a = [0u8; N];
+        a.copy_from_slice(self.bytes(N)?);
+        Ok(a)
+    }
+
+    fn u8(&mut self) -> Result<u8, String> {
+        Ok(self.array::<1>()?[0])
+    }
+
+    fn u16(&mut self) -> Result<u16, String> {
+        self.array().map(u16::from_le_bytes)
+    }
+
+    fn u32(&mut self) -> Result<u32, String> {
+        self.array().map(u32::from_le_bytes)
+    }
+
+    fn f32(&mut self) -> Result<f32, String> {
+        self.array().map(f32::from_le_bytes)
+    }
+
+    fn f64(&mut self) -> Result<f64, String> {
+        self.array().map(f64::from_le_bytes)
     }
 }
 
@@ -551,5 +774,42 @@ mod tests {
             "{:?}",
             cover.zones()[0]
         );
+    }
+
+    #[test]
+    fn what_was_learned_reads_back_as_written_and_values_no_cover_learns_are_refused() {
+        let (mut cover, queue) = three_queued();
+        for _ in 0..40 {
+            frame(&mut cover, &queue, 3, &queue);
+        }
+        let learned = cover.learned();
+        let mut bytes = Vec::new();
+        learned.write(&mut bytes).unwrap();
+        assert_eq!(Learned::parse(&bytes), Ok(learned.clone()));
+        let fresh = Cover::new(&ZoneSet::whole_frame(400, 360, "A"), 2).learned();
+        let mut empty = Vec::new();
+        fresh.write(&mut empty).unwrap();
+        assert_eq!(Learned::parse(&empty), Ok(fresh));
+
+        // The last zone's bytes: ... source (u8), compared (u32), two agreements (f32).
+        let at_source = bytes.len() - 13;
+        let mut bad = bytes.clone();
+        bad[at_source] = 7;
+        assert!(Learned::parse(&bad).unwrap_err().contains("queue source 7"));
+        let mut bad = bytes.clone();
+        let end = bad.len();
+        bad[end - 4..].copy_from_slice(&1.5f32.to_le_bytes());
+        assert!(Learned::parse(&bad)
+            .unwrap_err()
+            .contains("figures no camera learned"));
+        let mut bad = bytes.clone();
+        bad[..8].copy_from_slice(&f64::NAN.to_le_bytes());
+        assert!(Learned::parse(&bad).unwrap_err().contains("vehicle scale"));
+        let mut long = bytes.clone();
+        long.push(0);
+        assert!(Learned::parse(&long).unwrap_err().contains("1 byte after"));
+        assert!(Learned::parse(&bytes[..bytes.len() - 1])
+            .unwrap_err()
+            .contains("ends within"));
     }
 }

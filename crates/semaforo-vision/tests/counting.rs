@@ -3,10 +3,13 @@
 
 #![allow(clippy::unwrap_used)] // a test: an unwrap that fails stops it at its line
 
+mod common;
+
 use semaforo_camera::synthetic::LAYOUT;
 use semaforo_camera::{Aspect, Frame, GroundTruth, SceneConfig, SyntheticScene};
 use semaforo_vision::{
-    BackgroundSubtractor, BgSubOptions, Detection, Detector, TrackerOptions, ZoneCounter, ZoneSet,
+    BackgroundSubtractor, BgSubOptions, Detection, Detector, TrackerOptions, ZoneCounter, ZoneRole,
+    ZoneSet,
 };
 
 const FPS: f64 = 15.0;
@@ -248,4 +251,75 @@ fn a_restart_at_red_keeps_the_queue_when_the_background_model_is_restored() {
     assert_eq!(streamed, saved);
     assert_eq!(size, saved.len() as u64);
     assert!(run.detector.write_state(&mut FullAfter(4096)).is_err());
+}
+
+#[test]
+fn what_the_network_taught_the_background_model_survives_a_restart() {
+    // The model runs beside a network that sees the scene's cars as they are (the ground
+    // truth's boxes), as `auto` runs it: the scale and the zone's comparison are learned.
+    let mut run = Run::new(7, 12.0, BgSubOptions::default());
+    for i in 0..(40.0 * FPS) as u32 {
+        let (truth, _) = run.step(if i < 300 { Aspect::Green } else { Aspect::Red });
+        let network: Vec<Detection> = common::seen_by_a_perfect_network(&truth).collect();
+        let blobs = run.detections.clone();
+        run.detector.compare(&network, &blobs);
+    }
+    let taught = run.detector.cover();
+    assert!(taught.scale().ready(), "{:?}", taught.scale());
+    assert!(taught.zones()[0].compared > 0, "{:?}", taught.zones());
+    let saved = run.detector.save_state();
+
+    let zones = ZoneSet::of_synthetic_scene(&LAYOUT, 640, 480, "A");
+    let fresh = || BackgroundSubtractor::new(640, 480, &zones, BgSubOptions::default()).unwrap();
+    let mut frame = Frame::black(640, 480);
+    run.scene.render_into(&mut frame.rgb);
+    let mut restarted = fresh();
+    let restored = restarted.restore_state(&saved, &frame).unwrap();
+    assert_eq!(restored.cars, taught.scale().cars(), "{restored:?}");
+    assert_eq!(restored.zones, taught.zones().len(), "{restored:?}");
+    let back = restarted.cover();
+    assert_eq!(back.scale(), taught.scale());
+    for (b, t) in back.zones().iter().zip(taught.zones()) {
+        assert_eq!(
+            (b.source, b.compared, b.blobs_agree, b.estimate_agree),
+            (t.source, t.compared, t.blobs_agree, t.estimate_agree)
+        );
+    }
+
+    // A file written before the network's lessons were saved (version 1: the pixels only) is
+    // still restored; its model learns the scale afresh.
+    let header = 48;
+    let u32_at = |at: usize| u32::from_le_bytes(saved[at..at + 4].try_into().unwrap()) as usize;
+    let pixels = u32_at(20) * u32_at(24) * (6 + 3 * 20);
+    let with_crc = |mut body: Vec<u8>| {
+        let crc = crc32fast::hash(&body);
+        body.extend_from_slice(&crc.to_le_bytes());
+        body
+    };
+    let mut v1 = saved[..header + pixels].to_vec();
+    v1[8..12].copy_from_slice(&1u32.to_le_bytes());
+    let mut old = fresh();
+    let restored = old.restore_state(&with_crc(v1), &frame).unwrap();
+    assert_eq!((restored.cars, restored.zones), (0.0, 0), "{restored:?}");
+    assert!(restored.matching > 0.9, "{restored:?}");
+    assert!(!old.cover().scale().ready());
+
+    // The lessons cut short, under a checksum that matches: refused whole, saying why.
+    let cut = with_crc(saved[..saved.len() - 4 - 1].to_vec());
+    let why = fresh().restore_state(&cut, &frame).unwrap_err().to_string();
+    assert!(why.contains("ends within what the network taught"), "{why}");
+    // A zone redrawn since (the same name, another outline) keeps its own, fresh figures.
+    let mut redrawn_zones = zones.clone();
+    for zone in &mut redrawn_zones.zones {
+        if zone.role == ZoneRole::Queue {
+            for point in &mut zone.points {
+                point.1 *= 0.9;
+            }
+        }
+    }
+    let mut redrawn =
+        BackgroundSubtractor::new(640, 480, &redrawn_zones, BgSubOptions::default()).unwrap();
+    let r = redrawn.restore_state(&saved, &frame).unwrap();
+    assert_eq!((r.cars, r.zones), (taught.scale().cars(), 0), "{r:?}");
+    assert_eq!(redrawn.cover().zones()[0].compared, 0);
 }

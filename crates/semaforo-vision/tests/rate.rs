@@ -8,13 +8,13 @@
 
 #![allow(clippy::unwrap_used)] // a test: an unwrap that fails stops it at its line
 
+mod common;
+
 use std::time::Duration;
 
 use semaforo_camera::synthetic::{Aspect, LAYOUT};
 use semaforo_camera::{SceneConfig, SyntheticScene};
-use semaforo_vision::{
-    AnalysisRate, BBox, Detection, ObjectClass, TrackerOptions, ZoneCounter, ZoneSet,
-};
+use semaforo_vision::{AnalysisRate, TrackerOptions, ZoneCounter, ZoneSet};
 
 const FPS: f64 = 15.0;
 const WIDTH: u32 = 640;
@@ -54,16 +54,7 @@ fn run(seed: u64, arrivals_per_minute: f64, hz: Option<f64>) -> Run {
         if rate.due(Duration::from_secs_f64(t)) {
             runs += 1;
             detections.clear();
-            detections.extend(truth.vehicles.iter().map(|v| Detection {
-                class: ObjectClass::Car,
-                score: 0.9,
-                bbox: BBox::new(
-                    v.bbox[0] as f32,
-                    v.bbox[1] as f32,
-                    v.bbox[2] as f32,
-                    v.bbox[3] as f32,
-                ),
-            }));
+            detections.extend(common::seen_by_a_perfect_network(&truth));
             counter.update(&detections);
         } else {
             counter.carry();

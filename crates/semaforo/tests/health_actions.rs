@@ -212,6 +212,30 @@ fn an_auto_cameras_background_model_measures_its_zone_and_takes_over_warm() {
     );
     let (exit, _) = daemon.terminate(Duration::from_secs(10));
     assert!(exit.success(), "{}", daemon.stderr());
+    let sized: f64 = line
+        .split("sized from ")
+        .nth(1)
+        .and_then(|rest| rest.split(' ').next())
+        .and_then(|n| n.parse().ok())
+        .unwrap_or_else(|| panic!("{line}"));
+
+    // Saved at exit with what the network taught it: the next run's model is sized from the
+    // same cars (and learns on from there), not from none.
+    let mut daemon = Daemon::start(dir.path(), &["--http", "127.0.0.1:0"], &env);
+    daemon.wait_for_line("camera a: background model restored from ", WITHIN);
+    let log = daemon.stderr();
+    let restored = log
+        .lines()
+        .find(|l| l.contains("camera a: background model restored from "))
+        .unwrap();
+    // Ten network runs on street-a's queue show it well over ten cars.
+    assert!(sized >= 10.0, "{line}");
+    assert!(
+        restored.contains(&format!("sized from {sized:.0} cars, 1 queue zone(s)")),
+        "{restored}\n(before: {line})"
+    );
+    let (exit, _) = daemon.terminate(Duration::from_secs(10));
+    assert!(exit.success(), "{}", daemon.stderr());
 }
 
 #[test]

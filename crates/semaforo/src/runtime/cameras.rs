@@ -380,6 +380,19 @@ fn warm_model(model: &BackgroundSubtractor) -> String {
     )
 }
 
+/// What came back of what the network had taught a restored background model, for its log
+/// line (nothing when it had learned nothing: a `bgsub` camera, or a file from before).
+fn taught_summary(restored: &semaforo_vision::Restored) -> String {
+    if restored.cars == 0.0 {
+        String::new()
+    } else {
+        format!(
+            "; sized from {:.0} cars, {} queue zone(s) keep their comparison with the network",
+            restored.cars, restored.zones
+        )
+    }
+}
+
 /// Gives each synthetic scene its own seed and demand, so the intersection has something to
 /// decide: for the original's two cameras a main road A (24 vehicles a minute, more than a
 /// minimum green clears) and a side road B (8 a minute); for cameras generated one per signal
@@ -1081,9 +1094,11 @@ impl Camera {
         };
         match model.restore_state(&data, frame) {
             Ok(restored) => tracing::info!(
-                "camera {camera}: background model restored from {} ({:.0}% of the view matches)",
+                "camera {camera}: background model restored from {} ({:.0}% of the view \
+                 matches{})",
                 path.display(),
-                100.0 * restored.matching
+                100.0 * restored.matching,
+                taught_summary(&restored)
             ),
             Err(e) => tracing::warn!(
                 "camera {camera}: background model in {} not restored: {e}; it learns the view \

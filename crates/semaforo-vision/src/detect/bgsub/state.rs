@@ -7,11 +7,14 @@
 //!
 //! The file is little-endian: a magic, a version, the sizes it was built for, the frames
 //! seen and the camera's shift, then per processed pixel its components in use, how long it
-//! has been held, its last foreground flag and its three components; a CRC-32 of all that ends
-//! it.
+//! has been held, its last foreground flag and its three components; then (from version 2)
+//! what the network taught the model's queue figures (the vehicle scale and each zone's ratio
+//! and comparison, [`crate::cover`]); a CRC-32 of all that ends it. Version 1 files are still
+//! restored: their model learns the scale afresh.
 
 use super::mixture::{Mode, MODES};
 use super::{BackgroundSubtractor, BACKGROUND, FOREGROUND};
+use crate::cover::Learned;
 use semaforo_camera::Frame;
 use std::io::{self, Write};
 
@@ -38,7 +41,7 @@ impl<W: Write> Write for Checksummed<'_, W> {
 const MAGIC: &[u8; 8] = b"SEMBGSUB";
 /// One pixel in the file: components in use, held frames, foreground flag, its components.
 const PIXEL_BYTES: usize = 1 + 4 + 1 + MODES * 20;
-const VERSION: u32 = 1;
+const VERSION: u32 = 2;
 /// Share of the comparable pixels that must match the saved background for the view to be
 /// the same (vehicles, people and a change of light make up the rest).
 pub const SAME_VIEW: f32 = 0.6;
@@ -61,16 +64,22 @@ pub enum StateError {
     OtherView { share: f32 },
 }
 
-/// A restored model: the share of the picture that matched.
+/// A restored model: the share of the picture that matched, and what came back of what the
+/// network had taught it.
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct Restored {
     pub matching: f32,
+    /// Cars its vehicle scale was learned from (0: none, or a file from before version 2).
+    pub cars: f64,
+    /// Queue zones whose ratio and comparison with the network came back (a zone renamed or
+    /// redrawn since learns afresh).
+    pub zones: usize,
 }
 
 impl BackgroundSubtractor {
     /// The model as bytes, to be written to a file (see [`write_state`](Self::write_state)).
     pub fn save_state(&self) -> Vec<u8> {
-        let mut out = Vec::with_capacity(48 + self.w * self.h * PIXEL_BYTES + 4);
+        let mut out = Vec::with_capacity(48 + self.w * self.h * PIXEL_BYTES + 256);
         // Writing to a Vec cannot fail.
         let _ = self.write_state(&mut out);
         out
@@ -112,6 +121,7 @@ impl BackgroundSubtractor {
             }
             out.write_all(&pixel)?;
         }
+        self.cover.learned().write(&mut out)?;
         let crc = out.crc.finalize();
         out.out.write_all(&crc.to_le_bytes())?;
         Ok(out.written + 4)
@@ -158,7 +168,15 @@ impl BackgroundSubtractor {
             self.modes[i] = pixel.modes;
         }
         self.frames = saved.frames;
-        Ok(Restored { matching: share })
+        let (cars, zones) = match &saved.learned {
+            Some(learned) => (learned.cars(), self.cover.restore(learned)),
+            None => (0.0, 0),
+        };
+        Ok(Restored {
+            matching: share,
+            cars,
+            zones,
+        })
     }
 }
 
@@ -169,6 +187,8 @@ struct Saved<'a> {
     frames: u64,
     shift: (i32, i32),
     body: &'a [u8],
+    /// What the network taught (version 2 on).
+    learned: Option<Learned>,
 }
 
 /// One pixel of a saved model.
@@ -196,17 +216,26 @@ impl<'a> Saved<'a> {
         }
         let u32_at =
             |at: usize| u32::from_le_bytes([data[at], data[at + 1], data[at + 2], data[at + 3]]);
-        if u32_at(8) != VERSION {
+        let version = u32_at(8);
+        if !(1..=VERSION).contains(&version) {
             return Err(damaged(&format!(
-                "version {}, expected {VERSION}",
-                u32_at(8)
+                "version {version}, expected 1 to {VERSION}"
             )));
         }
         let (w, h) = (u32_at(20) as usize, u32_at(24) as usize);
-        let body = &content[HEADER..];
-        if body.len() != w * h * PIXEL {
+        let pixels = w
+            .checked_mul(h)
+            .and_then(|n| n.checked_mul(PIXEL))
+            .ok_or_else(|| damaged("its picture size is out of range"))?;
+        let rest = &content[HEADER..];
+        if rest.len() < pixels || (version == 1 && rest.len() != pixels) {
             return Err(damaged("its size does not match its picture size"));
         }
+        let (body, taught) = rest.split_at(pixels);
+        let learned = match version {
+            1 => None,
+            _ => Some(Learned::parse(taught).map_err(|e| damaged(&e))?),
+        };
         let mut frames = [0u8; 8];
         frames.copy_from_slice(&data[32..40]);
         let saved = Saved {
@@ -215,6 +244,7 @@ impl<'a> Saved<'a> {
             frames: u64::from_le_bytes(frames),
             shift: (u32_at(40) as i32, u32_at(44) as i32),
             body,
+            learned,
         };
         // A frame count no camera reaches (30 000 years at 1 000 frames a second), or a shift
         // larger than the picture, is not a model this program wrote.
