@@ -171,21 +171,11 @@ fn an_auto_cameras_background_model_measures_its_zone_and_takes_over_warm() {
     daemon.wait_for("/api/status", &[], WITHIN, |r| {
         camera_a(r)["detector"] == "bgsub"
     });
-    daemon.wait_for_line(
+    let line = daemon.wait_for_line(
         "camera a: the background model takes over from auto (warm: ",
         WITHIN,
     );
-    let log = daemon.stderr();
-    let line = log
-        .lines()
-        .find(|l| l.contains("takes over from auto (warm: "))
-        .unwrap();
-    let learned: u64 = line
-        .split("(warm: ")
-        .nth(1)
-        .and_then(|rest| rest.split(' ').next())
-        .and_then(|n| n.parse().ok())
-        .unwrap_or_else(|| panic!("{line}"));
+    let learned: u64 = number_after(&line, "(warm: ");
     assert!(learned >= 10, "it learned from the frames before: {line}");
     assert!(line.contains("a-queue counted by its "), "{line}");
     // It measures what a background model can: the share of the zone that is covered, and
@@ -212,22 +202,12 @@ fn an_auto_cameras_background_model_measures_its_zone_and_takes_over_warm() {
     );
     let (exit, _) = daemon.terminate(Duration::from_secs(10));
     assert!(exit.success(), "{}", daemon.stderr());
-    let sized: f64 = line
-        .split("sized from ")
-        .nth(1)
-        .and_then(|rest| rest.split(' ').next())
-        .and_then(|n| n.parse().ok())
-        .unwrap_or_else(|| panic!("{line}"));
+    let sized: f64 = number_after(&line, "sized from ");
 
     // Saved at exit with what the network taught it: the next run's model is sized from the
     // same cars (and learns on from there), not from none.
     let mut daemon = Daemon::start(dir.path(), &["--http", "127.0.0.1:0"], &env);
-    daemon.wait_for_line("camera a: background model restored from ", WITHIN);
-    let log = daemon.stderr();
-    let restored = log
-        .lines()
-        .find(|l| l.contains("camera a: background model restored from "))
-        .unwrap();
+    let restored = daemon.wait_for_line("camera a: background model restored from ", WITHIN);
     // Ten network runs on street-a's queue show it well over ten cars.
     assert!(sized >= 10.0, "{line}");
     assert!(
@@ -236,6 +216,15 @@ fn an_auto_cameras_background_model_measures_its_zone_and_takes_over_warm() {
     );
     let (exit, _) = daemon.terminate(Duration::from_secs(10));
     assert!(exit.success(), "{}", daemon.stderr());
+}
+
+/// The number that follows `marker` in a log line (up to the next space).
+fn number_after<T: std::str::FromStr>(line: &str, marker: &str) -> T {
+    line.split(marker)
+        .nth(1)
+        .and_then(|rest| rest.split(' ').next())
+        .and_then(|n| n.parse().ok())
+        .unwrap_or_else(|| panic!("no number after `{marker}` in: {line}"))
 }
 
 #[test]

@@ -155,14 +155,18 @@ impl Daemon {
         self.stderr().lines().filter(|l| l.contains(text)).count()
     }
 
-    /// Polls standard error until a line contains `text`, at most `within`.
-    pub fn wait_for_line(&self, text: &str, within: Duration) {
+    /// Polls standard error until a line contains `text`, at most `within`; returns the first
+    /// such line.
+    pub fn wait_for_line(&self, text: &str, within: Duration) -> String {
         let deadline = Instant::now() + within;
-        while !self.stderr().contains(text) {
+        loop {
+            let stderr = self.stderr();
+            if let Some(line) = stderr.lines().find(|l| l.contains(text)) {
+                return line.to_string();
+            }
             assert!(
                 Instant::now() < deadline,
-                "no line with `{text}` within {within:?}:\n{}",
-                self.stderr()
+                "no line with `{text}` within {within:?}:\n{stderr}"
             );
             std::thread::sleep(Duration::from_millis(20));
         }
