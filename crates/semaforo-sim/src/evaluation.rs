@@ -12,6 +12,7 @@ use std::sync::Mutex;
 use std::time::Duration;
 
 use crate::configured::Configured;
+use crate::detection_errors::DetectionErrors;
 use crate::report::{ContenderRuns, ScenarioReport};
 use crate::runner::{self, Contender, PrepareError, Prepared, RunError, TimingOverrides, Window};
 use crate::scenario::{self, Scenario, ScenarioError};
@@ -92,6 +93,9 @@ pub struct Options {
     pub step_length: Option<f64>,
     /// Timing and detection-zone overrides.
     pub timings: TimingOverrides,
+    /// Counting errors drawn into what semaforo's controllers see (`--detection-errors`;
+    /// the default, none, is SUMO's exact counts).
+    pub detection_errors: DetectionErrors,
     /// Simulations run at once (default: the number of CPUs).
     pub jobs: Option<usize>,
     /// The `sumo` binary: a name looked up on the PATH, or a path.
@@ -116,6 +120,7 @@ impl Default for Options {
             duration: None,
             step_length: None,
             timings: TimingOverrides::default(),
+            detection_errors: DetectionErrors::default(),
             jobs: None,
             sumo: PathBuf::from("sumo"),
             configured: None,
@@ -214,6 +219,7 @@ pub fn evaluate(
         .map(|s| {
             let window = Window::new(&s, options.duration, options.step_length)?;
             Prepared::new(s, &options.timings, options.configured.as_ref(), window)
+                .map(|p| p.with_detection_errors(options.detection_errors))
         })
         .collect::<Result<_, _>>()?;
 
@@ -298,6 +304,7 @@ pub fn evaluate(
                         .collect()
                 })
                 .unwrap_or_default(),
+            detection_errors: p.detection_errors(),
             contenders: contenders
                 .iter()
                 .map(|c| ContenderRuns {

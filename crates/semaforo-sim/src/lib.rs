@@ -15,6 +15,8 @@
 //! - [`configured`]: a configured intersection ([`Configured`], `--config FILE`) checked against
 //!   the network's traffic light, then driving it;
 //! - [`runner`]: one run, from starting SUMO to its figures;
+//! - [`detection_errors`]: camera-like counting errors laid over SUMO's exact counts
+//!   (`--detection-errors`);
 //! - [`metrics`]: delay, waits, throughput and queue from SUMO's trip information;
 //! - [`report`]: the table, JSON and SVG.
 //!
@@ -50,6 +52,7 @@
 //! ```
 
 pub mod configured;
+pub mod detection_errors;
 pub mod evaluation;
 pub mod metrics;
 pub mod network;
@@ -60,6 +63,7 @@ pub mod sumo;
 pub mod traci;
 
 pub use configured::Configured;
+pub use detection_errors::DetectionErrors;
 pub use evaluation::{evaluate, EvaluationError, Options, Progress, Scenarios};
 pub use metrics::RunMetrics;
 pub use report::{ContenderRuns, ScenarioReport, Summary};

@@ -5,6 +5,7 @@ use std::path::PathBuf;
 
 use semaforo_signal::{GroupTiming, Recall, Timings};
 
+use crate::detection_errors::DetectionErrors;
 use crate::metrics::{RunMetrics, SERIES_BIN_S};
 
 /// One contender's runs on one scenario.
@@ -43,6 +44,9 @@ pub struct ScenarioReport {
     /// With a configuration, each signal group's own timings (name, timing), in the light's
     /// group order; empty otherwise (`timings` serves every group).
     pub group_timings: Vec<(String, GroupTiming)>,
+    /// The counting errors drawn into what semaforo's policies saw (`--detection-errors`;
+    /// none: SUMO's exact counts).
+    pub detection_errors: DetectionErrors,
     /// The contenders, in run order.
     pub contenders: Vec<ContenderRuns>,
 }
@@ -312,6 +316,15 @@ impl ScenarioReport {
             self.begin_s,
             self.timings_line()
         );
+        if !self.detection_errors.is_none() {
+            let _ = writeln!(
+                out,
+                "detection errors in what semaforo's policies see (--detection-errors {}): {}; \
+                 SUMO's baselines count exactly",
+                self.detection_errors,
+                self.detection_errors.describe()
+            );
+        }
         let _ = writeln!(
             out,
             "{:<16} {:>12} {:>12} {:>11} {:>11} {:>11} {:>8} {:>8} {:>9} {:>11} {:>10} {:>10}  flags",
@@ -419,6 +432,11 @@ impl ScenarioReport {
             "lights": self.lights,
             "begin_s": self.begin_s,
             "duration_s": self.duration_s,
+            "detection_errors": {
+                "miss": self.detection_errors.miss,
+                "arrival_miss": self.detection_errors.arrival_miss,
+                "ghost": self.detection_errors.ghost,
+            },
             "runs": runs,
         });
         if let (Some(config), Some(map)) = (&self.configuration, doc.as_object_mut()) {
@@ -600,6 +618,7 @@ mod tests {
             timing_source: "test".into(),
             configuration: None,
             group_timings: Vec::new(),
+            detection_errors: DetectionErrors::default(),
             contenders: vec![
                 ContenderRuns {
                     name: "max-pressure",

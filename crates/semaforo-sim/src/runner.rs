@@ -22,6 +22,7 @@ use semaforo_signal::{
 };
 
 use crate::configured::{Configured, ConfiguredLight, LayoutMismatch};
+use crate::detection_errors::DetectionErrors;
 use crate::metrics::{read_tripinfo, NotInserted, RunMetrics, RunTally, TripinfoError};
 use crate::network::{self, NetworkError, ProgramKind, TrafficLight};
 use crate::scenario::Scenario;
@@ -387,6 +388,8 @@ pub struct Prepared {
     static_program: PathBuf,
     actuated_program: PathBuf,
     delay_based_program: PathBuf,
+    /// Counting errors drawn into what semaforo's controllers see (none by default).
+    detection_errors: DetectionErrors,
     /// Owns the run files; removes them when the evaluation ends.
     temp: TempFiles,
 }
@@ -562,8 +565,23 @@ impl Prepared {
             static_program,
             actuated_program,
             delay_based_program,
+            detection_errors: DetectionErrors::default(),
             temp,
         })
+    }
+
+    /// The same, with `errors` drawn into the counts semaforo's controllers see in every run
+    /// (`--detection-errors`; SUMO's baselines keep their exact detectors).
+    pub fn with_detection_errors(self, errors: DetectionErrors) -> Self {
+        Prepared {
+            detection_errors: errors,
+            ..self
+        }
+    }
+
+    /// The counting errors semaforo's controllers see.
+    pub fn detection_errors(&self) -> DetectionErrors {
+        self.detection_errors
     }
 
     /// The ids of the lights semaforo drives.
@@ -674,7 +692,13 @@ pub fn run(
     let mut lights = p
         .lights
         .iter()
-        .map(|l| LightRun::new(l, contender))
+        .enumerate()
+        .map(|(i, l)| {
+            // Each light's errors from the run's seed and its place: the same draws for every
+            // contender given the same readings, another stream for each light.
+            let rng = fastrand::Rng::with_seed(seed.wrapping_mul(0x9E37_79B9_7F4A_7C15) ^ i as u64);
+            Ok(LightRun::new(l, contender)?.with_detection_errors(p.detection_errors, rng))
+        })
         .collect::<Result<Vec<_>, _>>()?;
     let mut tally = RunTally {
         begin: window.begin,
@@ -781,6 +805,9 @@ struct LightRun<'a> {
     present: Vec<u32>,
     entered: Vec<u32>,
     readings: Vec<DetectorReading>,
+    /// Counting errors laid over the exact counts, and their draws.
+    errors: DetectionErrors,
+    rng: fastrand::Rng,
     /// The program's state read this step (SUMO's contenders).
     program_state: Option<String>,
     state: String,
@@ -849,12 +876,27 @@ impl<'a> LightRun<'a> {
             present: vec![0; lanes.len()],
             entered: vec![0; lanes.len()],
             readings: vec![DetectorReading::new(0, 0); group_lanes.len()],
+            errors: DetectionErrors::default(),
+            rng: fastrand::Rng::with_seed(0),
             group_lanes,
             program_state: None,
             state: String::new(),
             heads: Vec::new(),
             was_flash: false,
         })
+    }
+
+    /// The same, with `errors` drawn from `rng` into what its controller sees (SUMO's programs
+    /// read their own detectors, not these readings).
+    fn with_detection_errors(self, errors: DetectionErrors, rng: fastrand::Rng) -> Self {
+        if self.controller.is_none() {
+            return self;
+        }
+        LightRun {
+            errors,
+            rng,
+            ..self
+        }
     }
 
     /// Adds this light's reads to `read`: its detectors, its lanes' halted vehicles, and the
@@ -890,6 +932,7 @@ impl<'a> LightRun<'a> {
         for (g, ls) in self.group_lanes.iter().enumerate() {
             let queue = ls.iter().map(|&i| self.present[i]).sum();
             let arrivals = ls.iter().map(|&i| self.entered[i]).sum();
+            let (queue, arrivals) = self.errors.apply(&mut self.rng, queue, arrivals);
             self.readings[g] = DetectorReading::new(queue, arrivals);
         }
         Ok(queue)

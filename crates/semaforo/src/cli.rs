@@ -183,6 +183,12 @@ pub struct SimArgs {
     /// the stop line back, metres.
     #[arg(long, value_name = "METRES", default_value_t = semaforo_sim::network::DETECTOR_LENGTH_M)]
     pub zone_length: f64,
+    /// Camera-like counting errors in what semaforo's policies see, each a probability:
+    /// miss (a vehicle in a zone uncounted on a reading), arrival-miss (a count-line crossing
+    /// uncounted), ghost (a phantom vehicle on a reading); e.g. miss=0.1,arrival-miss=0.2.
+    /// SUMO's baselines keep their exact detectors. Default: none.
+    #[arg(long, value_name = "miss=P,arrival-miss=P,ghost=P")]
+    pub detection_errors: Option<String>,
     /// Simulations run at once (default: the number of CPUs).
     #[arg(long, value_name = "N")]
     pub jobs: Option<usize>,

@@ -12,7 +12,9 @@ use std::sync::Mutex;
 use std::time::Instant;
 
 use anyhow::{bail, Context, Result};
-use semaforo_sim::{report, Configured, Contender, Options, Progress, Scenarios, TimingOverrides};
+use semaforo_sim::{
+    report, Configured, Contender, DetectionErrors, Options, Progress, Scenarios, TimingOverrides,
+};
 
 use crate::cli::SimArgs;
 use crate::commands::print_errors;
@@ -122,6 +124,10 @@ fn options(args: &SimArgs, config: Option<&Config>) -> Result<Options> {
             yellow: args.yellow,
             red_clearance: args.red_clearance,
             zone_m: args.zone_length,
+        },
+        detection_errors: match &args.detection_errors {
+            None => DetectionErrors::default(),
+            Some(spec) => spec.parse()?,
         },
         jobs: args.jobs,
         sumo: args.sumo.clone(),

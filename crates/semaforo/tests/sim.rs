@@ -2,7 +2,8 @@
 //! (five simulated minutes, three seeds) with sane figures and max-pressure clearly ahead of the
 //! fixed-time plan, and the errors for bad inputs; and the honest figures of issue 18 on small
 //! variations of the shipped two-approach network: a `.sumocfg`'s begin and end, a run with no
-//! vehicle, vehicles never inserted, and a baseline program going green, yellow, green.
+//! vehicle, vehicles never inserted, a baseline program going green, yellow, green, and
+//! camera-like detection errors.
 //!
 //! SUMO is a system package (`apt-get install sumo`). Without it the SUMO test says SKIPPED
 //! on standard error and returns, except under `CI=true`, where a missing simulator fails.
@@ -374,6 +375,99 @@ fn vehicles_that_cannot_be_inserted_are_counted_and_a_policy_leaving_more_out_is
     );
     assert!(!stdout.contains("best semaforo policy: fixed"), "{stdout}");
     assert!(stdout.contains("not ins."), "{stdout}");
+}
+
+#[test]
+fn detection_errors_reach_only_what_semaforo_sees_and_a_blind_detector_starves_an_approach() {
+    if !sumo_available() {
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let routes = flows(dir.path(), "even.rou.xml", 300, 300, 0, 300);
+    let (net, routes) = (
+        two_approach_net().to_str().unwrap().to_string(),
+        routes.to_str().unwrap().to_string(),
+    );
+    let by_policy = |doc: &serde_json::Value, policy: &str| {
+        doc["runs"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|r| r["policy"] == policy)
+            .cloned()
+            .unwrap()
+    };
+    let (exact_out, exact) = sim_on(
+        dir.path(),
+        &net,
+        &routes,
+        &["--policy", "actuated", "--seeds", "1"],
+    );
+    assert!(!exact_out.contains("detection errors"), "{exact_out}");
+    assert_eq!(exact["detection_errors"]["miss"], 0.0, "{exact}");
+    assert!(
+        by_policy(&exact, "actuated")["max_wait_s"]
+            .as_f64()
+            .unwrap()
+            < 60.0
+    );
+
+    // Every vehicle missed on every reading: the controller never sees a call, rests in the
+    // first green, and the other approach waits to the end of the run.
+    let (blind_out, blind) = sim_on(
+        dir.path(),
+        &net,
+        &routes,
+        &[
+            "--policy",
+            "actuated",
+            "--seeds",
+            "1",
+            "--detection-errors",
+            "miss=1,arrival-miss=1",
+        ],
+    );
+    assert!(
+        blind_out.contains(
+            "detection errors in what semaforo's policies see (--detection-errors \
+             miss=1,arrival-miss=1,ghost=0): each vehicle in a zone missed on 100% of readings"
+        ),
+        "{blind_out}"
+    );
+    assert_eq!(blind["detection_errors"]["miss"], 1.0, "{blind}");
+    assert_eq!(blind["detection_errors"]["arrival_miss"], 1.0, "{blind}");
+    let starved = by_policy(&blind, "actuated")["max_wait_s"]
+        .as_f64()
+        .unwrap();
+    assert!(starved > 200.0, "{blind}");
+    // SUMO's baselines read their own detectors: the same figures with the errors or without.
+    for baseline in ["sumo-actuated", "sumo-static"] {
+        assert_eq!(
+            by_policy(&blind, baseline)["mean_delay_s"],
+            by_policy(&exact, baseline)["mean_delay_s"],
+            "{baseline}"
+        );
+    }
+
+    // A value that is not a probability is refused before anything runs, naming the flag.
+    let out = run(semaforo(dir.path()).args([
+        "sim",
+        "--net",
+        &net,
+        "--routes",
+        &routes,
+        "--detection-errors",
+        "miss=10%",
+    ]));
+    assert_eq!(out.status.code(), Some(1));
+    let stderr = text(&out.stderr);
+    assert!(
+        stderr.contains(
+            "--detection-errors miss=10%: miss=10% is not a probability; expected a number \
+             from 0 to 1"
+        ),
+        "{stderr}"
+    );
 }
 
 #[test]
