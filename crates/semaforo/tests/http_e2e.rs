@@ -133,7 +133,7 @@ fn the_four_arm_example_is_served_live_and_sigterm_stops_everything_cleanly() {
     });
     let s = status.json();
     assert_eq!(s["intersection"], "main-and-5th");
-    assert_eq!(s["policy"], "max-pressure");
+    assert_eq!(s["policy"], "actuated");
     assert!(
         ["normal", "starting"].contains(&s["mode"].as_str().unwrap()),
         "{s}"

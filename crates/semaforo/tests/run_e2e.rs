@@ -135,13 +135,15 @@ fn the_default_intersection_serves_the_busier_approach_longer_and_reports_it() {
     );
 
     let log = std::fs::read_to_string(dir.path().join("logs/traffic_light.log")).unwrap();
-    // The default policy is max-pressure, and each green says why it was given.
+    // The default policy is actuated, and each green says why it was given.
     assert!(
-        log.contains("group A green (normal mode, max-pressure plan, because no call: first phase); queues A "),
+        log.contains(
+            "group A green (normal mode, actuated plan, because no call: first phase); queues A "
+        ),
         "{log}"
     );
     assert!(
-        log.contains("plan, because max-pressure: pressure "),
+        log.contains("plan, because actuated: next phase with a call, after gap-out"),
         "{log}"
     );
 }

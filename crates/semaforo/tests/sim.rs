@@ -817,7 +817,7 @@ fn sim_config_runs_the_configured_intersection_and_refuses_one_that_is_not_the_n
     assert_eq!(doc["configuration"], "examples/four-arm-from-sumo.toml");
     let runs = doc["runs"].as_array().unwrap();
     // Without --policy, the configuration's own policy (and SUMO's two baselines).
-    assert!(runs.iter().any(|r| r["policy"] == "max-pressure"), "{doc}");
+    assert!(runs.iter().any(|r| r["policy"] == "actuated"), "{doc}");
     assert!(!runs.iter().any(|r| r["policy"] == "compare"), "{doc}");
 
     // The protected-left example is not the shipped network's light: each difference named.
