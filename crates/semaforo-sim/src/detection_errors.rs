@@ -26,9 +26,6 @@
 use std::fmt;
 use std::str::FromStr;
 
-/// The errors' keys, as `--detection-errors` takes them.
-pub const KEYS: [&str; 3] = ["miss", "arrival-miss", "ghost"];
-
 /// How often a camera-like detector gets a count wrong, each a probability from 0 to 1. The
 /// default, all zero, is SUMO's exact counts.
 #[derive(Debug, Clone, Copy, PartialEq, Default)]
