@@ -240,6 +240,16 @@ fn json(path: &Path) -> serde_json::Value {
     serde_json::from_str(&std::fs::read_to_string(path).unwrap()).unwrap()
 }
 
+/// The first run of `policy` in a `--json` document.
+fn run_of<'a>(doc: &'a serde_json::Value, policy: &str) -> &'a serde_json::Value {
+    doc["runs"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|r| r["policy"] == policy)
+        .unwrap_or_else(|| panic!("no run of {policy} in {doc}"))
+}
+
 /// Runs `semaforo sim --net NET --routes ROUTES` for five simulated minutes with `extra` flags
 /// (policy, seeds, lights) and `--json`; checks that it succeeded and returns its standard
 /// output and the JSON document.
@@ -388,15 +398,6 @@ fn detection_errors_reach_only_what_semaforo_sees_and_a_blind_detector_starves_a
         two_approach_net().to_str().unwrap().to_string(),
         routes.to_str().unwrap().to_string(),
     );
-    let by_policy = |doc: &serde_json::Value, policy: &str| {
-        doc["runs"]
-            .as_array()
-            .unwrap()
-            .iter()
-            .find(|r| r["policy"] == policy)
-            .cloned()
-            .unwrap()
-    };
     let (exact_out, exact) = sim_on(
         dir.path(),
         &net,
@@ -405,12 +406,7 @@ fn detection_errors_reach_only_what_semaforo_sees_and_a_blind_detector_starves_a
     );
     assert!(!exact_out.contains("detection errors"), "{exact_out}");
     assert_eq!(exact["detection_errors"]["miss"], 0.0, "{exact}");
-    assert!(
-        by_policy(&exact, "actuated")["max_wait_s"]
-            .as_f64()
-            .unwrap()
-            < 60.0
-    );
+    assert!(run_of(&exact, "actuated")["max_wait_s"].as_f64().unwrap() < 60.0);
 
     // Every vehicle missed on every reading: the controller never sees a call, rests in the
     // first green, and the other approach waits to the end of the run.
@@ -436,15 +432,13 @@ fn detection_errors_reach_only_what_semaforo_sees_and_a_blind_detector_starves_a
     );
     assert_eq!(blind["detection_errors"]["miss"], 1.0, "{blind}");
     assert_eq!(blind["detection_errors"]["arrival_miss"], 1.0, "{blind}");
-    let starved = by_policy(&blind, "actuated")["max_wait_s"]
-        .as_f64()
-        .unwrap();
+    let starved = run_of(&blind, "actuated")["max_wait_s"].as_f64().unwrap();
     assert!(starved > 200.0, "{blind}");
     // SUMO's baselines read their own detectors: the same figures with the errors or without.
     for baseline in ["sumo-actuated", "sumo-static"] {
         assert_eq!(
-            by_policy(&blind, baseline)["mean_delay_s"],
-            by_policy(&exact, baseline)["mean_delay_s"],
+            run_of(&blind, baseline)["mean_delay_s"],
+            run_of(&exact, baseline)["mean_delay_s"],
             "{baseline}"
         );
     }
@@ -496,19 +490,10 @@ fn a_baseline_program_going_green_yellow_green_has_sequence_faults_not_conflicts
         routes.to_str().unwrap(),
         &["--policy", "max-pressure", "--seeds", "1"],
     );
-    let run_of = |policy: &str| {
-        doc["runs"]
-            .as_array()
-            .unwrap()
-            .iter()
-            .find(|r| r["policy"] == policy)
-            .unwrap()
-            .clone()
-    };
-    let stat = run_of("sumo-static");
+    let stat = run_of(&doc, "sumo-static");
     assert!(stat["sequence_faults"].as_u64().unwrap() > 0, "{stat}");
     assert_eq!(stat["conflicts"], 0, "{stat}");
-    let ours = run_of("max-pressure");
+    let ours = run_of(&doc, "max-pressure");
     assert_eq!(ours["conflicts"], 0, "{ours}");
     assert_eq!(ours["sequence_faults"], 0, "{ours}");
 }
@@ -694,16 +679,8 @@ fn tls_all_drives_every_light_of_a_three_light_network_and_a_list_only_those_lis
             &["--tls", tls, "--policy", "max-pressure", "--seeds", "1"],
         )
     };
-    let max_wait = |doc: &serde_json::Value, policy: &str| -> f64 {
-        doc["runs"]
-            .as_array()
-            .unwrap()
-            .iter()
-            .find(|r| r["policy"] == policy)
-            .unwrap()["max_wait_s"]
-            .as_f64()
-            .unwrap()
-    };
+    let max_wait =
+        |doc: &serde_json::Value, policy: &str| run_of(doc, policy)["max_wait_s"].as_f64().unwrap();
 
     let (stdout, all) = sim("all");
     assert!(stdout.contains("lights J1, J2, J3)"), "{stdout}");
